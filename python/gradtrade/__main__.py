@@ -1,0 +1,3 @@
+from gradtrade.cli import main
+
+main()

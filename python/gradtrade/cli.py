@@ -1,0 +1,48 @@
+"""The ``gradtrade`` command line.
+
+Every layer adds its own command group here; ``gradtrade COMMAND --help`` explains each.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from gradtrade import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="gradtrade")
+def main() -> None:
+    """gradtrade: train a Neural ODE of market dynamics, backtest it honestly, trade it.
+
+    \b
+    Typical session:
+      gradtrade selfcheck                      check the install (Rust core, versions)
+      gradtrade exchange serve --synthetic     a local Binance-compatible exchange
+      gradtrade download --symbol BTC/USDT --timeframe 1h --since 2024-01-01
+      gradtrade train --config model.yaml      fit the model by backpropagation
+      gradtrade evaluate --config model.yaml   walk-forward, out of sample, after fees
+    """
+
+
+@main.command()
+def selfcheck() -> None:
+    """Check that the Rust core loads and matches this Python package."""
+    from gradtrade import core
+
+    problems: list[str] = []
+    if core.core_version != __version__:
+        problems.append(
+            f"Rust core is version {core.core_version} but the Python package is {__version__}"
+        )
+    for problem in problems:
+        click.echo(f"FAIL {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"gradtrade {__version__}: Rust core {core.core_version} OK")
+
+
+if __name__ == "__main__":
+    main()

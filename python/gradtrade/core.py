@@ -1,0 +1,44 @@
+"""The public API of gradtrade's Rust extension.
+
+Import from here, never from ``gradtrade._core``. Everything listed is implemented in Rust
+(``rust/``) and typed in ``_core.pyi``; errors are the classes of ``gradtrade.errors``.
+"""
+
+from __future__ import annotations
+
+from gradtrade._core import __version__ as core_version
+from gradtrade.errors import (
+    BookNotSynced,
+    GradtradeError,
+    InvalidInput,
+    InvalidTransition,
+    NumericalError,
+    Overfill,
+    SequenceGap,
+)
+
+# --- orderbook ---
+
+# --- kalman ---
+
+# --- features ---
+
+# --- risk ---
+
+# --- orders ---
+
+__all__ = [
+    "BookNotSynced",
+    "GradtradeError",
+    "InvalidInput",
+    "InvalidTransition",
+    "NumericalError",
+    "Overfill",
+    "SequenceGap",
+    "core_version",
+    # --- orderbook ---
+    # --- kalman ---
+    # --- features ---
+    # --- risk ---
+    # --- orders ---
+]

@@ -1,0 +1,4 @@
+//! (filled in by its owner)
+
+#[cfg(feature = "python")]
+pub mod python;
