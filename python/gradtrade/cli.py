@@ -44,5 +44,7 @@ def selfcheck() -> None:
     click.echo(f"gradtrade {__version__}: Rust core {core.core_version} OK")
 
 
+# --- command groups: one add_command line per layer ---
+
 if __name__ == "__main__":
     main()
