@@ -1,0 +1,187 @@
+//! Binance execution reports applied to an `Order`.
+//!
+//! Accepted: a spot user-data `executionReport` (plain, inside `{"stream":..,"data":..}`, or
+//! inside the WebSocket API's `{"subscriptionId":..,"event":..}`), and a USD-M
+//! `ORDER_TRADE_UPDATE`. The report must be for this order (exchange order id once known,
+//! otherwise the client id `c` or, for cancels, the original client id `C`), symbol and side.
+//!
+//! Every report is checked against the order before anything changes: its cumulative filled
+//! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
+//! trades, then apply the report again) rather than a silently wrong position.
+
+use serde::Deserialize;
+
+use super::order::{Fill, Order};
+use super::types::{OrderStatus, Side};
+use crate::errors::{CoreError, CoreResult};
+use crate::fixed::Grid;
+
+/// The fields both report kinds carry, normalized.
+#[derive(Debug, Deserialize)]
+struct Fields {
+    s: String,
+    c: String,
+    #[serde(rename = "C", default)]
+    orig_client_id: Option<String>,
+    #[serde(rename = "S")]
+    side: String,
+    q: String,
+    #[serde(rename = "X")]
+    status: String,
+    x: String,
+    i: u64,
+    l: String,
+    z: String,
+    #[serde(rename = "L")]
+    last_price: String,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(rename = "N", default)]
+    fee_asset: Option<String>,
+    #[serde(rename = "T")]
+    time_ms: i64,
+    t: i64,
+}
+
+fn parse_fields(raw: &str) -> CoreResult<Fields> {
+    let mut value: serde_json::Value = serde_json::from_str(raw)
+        .map_err(|e| CoreError::invalid(format!("execution report is not valid JSON: {e}")))?;
+    // Unwrap `{"stream":..,"data":..}` or the WebSocket API's `{"subscriptionId":..,"event":..}`.
+    if value.get("e").is_none() {
+        let key = if value.get("data").is_some() {
+            "data"
+        } else {
+            "event"
+        };
+        if let Some(inner) = value.get_mut(key).map(serde_json::Value::take) {
+            value = inner;
+        }
+    }
+    let kind = value
+        .get("e")
+        .and_then(|e| e.as_str())
+        .unwrap_or("")
+        .to_string();
+    let body = match kind.as_str() {
+        "executionReport" => value,
+        "ORDER_TRADE_UPDATE" => value
+            .get_mut("o")
+            .map(serde_json::Value::take)
+            .ok_or_else(|| CoreError::invalid("ORDER_TRADE_UPDATE has no order object \"o\""))?,
+        "" => {
+            return Err(CoreError::invalid(
+                "execution report has no event type \"e\"",
+            ))
+        }
+        other => {
+            return Err(CoreError::invalid(format!(
+                "event {other:?} is not an executionReport or ORDER_TRADE_UPDATE"
+            )))
+        }
+    };
+    serde_json::from_value(body).map_err(|e| CoreError::invalid(format!("malformed {kind}: {e}")))
+}
+
+fn units(grid: &Grid, text: &str, what: &str) -> CoreResult<i64> {
+    grid.units_from_text(text.as_bytes())
+        .map_err(|e| CoreError::invalid(format!("execution report {what}: {e}")))
+}
+
+impl Order {
+    /// Applies one report; `Ok(false)` when it changes nothing (a duplicate).
+    pub fn apply_execution_report_json(&mut self, raw: &str) -> CoreResult<bool> {
+        let r = parse_fields(raw)?;
+        if r.s != self.symbol {
+            return Err(CoreError::invalid(format!(
+                "report is for symbol {}, this order is {}",
+                r.s, self.symbol
+            )));
+        }
+        let ours = match self.exchange_order_id {
+            Some(id) => r.i == id,
+            None => {
+                r.c == self.client_order_id
+                    || r.orig_client_id.as_deref() == Some(self.client_order_id.as_str())
+            }
+        };
+        if !ours {
+            return Err(CoreError::invalid(format!(
+                "report is for order id {} (client id {:?}), this order is {:?} (client id {:?})",
+                r.i, r.c, self.exchange_order_id, self.client_order_id
+            )));
+        }
+        if Side::parse(&r.side)? != self.side {
+            return Err(CoreError::invalid(format!(
+                "report side {} differs from the order's {}",
+                r.side,
+                self.side.as_str()
+            )));
+        }
+        let status = OrderStatus::parse(&r.status)?;
+        let quantity = units(&self.step, &r.q, "quantity q")?;
+        let cumulative = units(&self.step, &r.z, "cumulative quantity z")?;
+        let last_qty = units(&self.step, &r.l, "last quantity l")?;
+
+        let mut next = self.clone();
+        next.exchange_order_id = Some(r.i);
+        if r.x == "REPLACED" || r.x == "AMENDMENT" {
+            // Binance's order amend (keep priority) lowers the quantity.
+            if quantity < next.filled_steps || quantity <= 0 {
+                return Err(CoreError::invalid(format!(
+                    "amended quantity {} is below the filled {}",
+                    r.q,
+                    next.filled_qty()
+                )));
+            }
+            next.quantity_steps = quantity;
+        } else if quantity != next.quantity_steps {
+            return Err(CoreError::invalid(format!(
+                "report quantity {} differs from the order's {}",
+                r.q,
+                next.quantity()
+            )));
+        }
+        if r.x == "TRADE" {
+            let trade_id = u64::try_from(r.t).map_err(|_| {
+                CoreError::invalid(format!("TRADE report has no trade id (t={})", r.t))
+            })?;
+            if next.trade_ids.contains(&trade_id) {
+                return Ok(false);
+            }
+            let fee_units = match &r.n {
+                Some(n) => super::order::fee_units(n.trim().parse::<f64>().map_err(|_| {
+                    CoreError::invalid(format!("execution report fee n is not a number: {n:?}"))
+                })?)?,
+                None => 0,
+            };
+            let fill = Fill {
+                trade_id,
+                qty_steps: last_qty,
+                price_ticks: units(&self.tick, &r.last_price, "last price L")?,
+                fee_units,
+                fee_asset: r.fee_asset.clone().filter(|_| fee_units != 0),
+                time_ms: r.time_ms,
+            };
+            next.apply_fill(fill)?;
+        }
+        if cumulative != next.filled_steps {
+            return Err(CoreError::invalid(format!(
+                "report says {} filled (z) but the applied fills add up to {}: a fill report \
+                 is missing; reconcile the order's trades first",
+                r.z,
+                next.filled_qty()
+            )));
+        }
+        let keep_pending_cancel = next.status == OrderStatus::PendingCancel
+            && matches!(status, OrderStatus::New | OrderStatus::PartiallyFilled);
+        if !keep_pending_cancel {
+            next.transition(status)?;
+        }
+        next.updated_ms = next.updated_ms.max(r.time_ms);
+        if next == *self {
+            return Ok(false);
+        }
+        *self = next;
+        Ok(true)
+    }
+}
