@@ -93,12 +93,12 @@ impl Order {
             .transpose()?;
         let needs_price = !matches!(
             order_type,
-            OrderType::Market
-                | OrderType::StopLoss
-                | OrderType::TakeProfit
-                | OrderType::StopMarket
-                | OrderType::TakeProfitMarket
-                | OrderType::TrailingStopMarket
+            OrderType::MARKET
+                | OrderType::STOP_LOSS
+                | OrderType::TAKE_PROFIT
+                | OrderType::STOP_MARKET
+                | OrderType::TAKE_PROFIT_MARKET
+                | OrderType::TRAILING_STOP_MARKET
         );
         if needs_price && price_ticks.is_none() {
             return Err(CoreError::invalid(format!(
@@ -117,7 +117,7 @@ impl Order {
             quantity_steps,
             price_ticks,
             exchange_order_id: None,
-            status: OrderStatus::PendingNew,
+            status: OrderStatus::PENDING_NEW,
             status_before_cancel: None,
             filled_steps: 0,
             notional: 0,
@@ -213,14 +213,14 @@ impl Order {
             return Err(illegal(""));
         }
         match to {
-            OrderStatus::Filled if self.filled_steps != self.quantity_steps => {
+            OrderStatus::FILLED if self.filled_steps != self.quantity_steps => {
                 return Err(illegal(&format!(
                     " (filled {} of {})",
                     self.filled_qty(),
                     self.quantity()
                 )));
             }
-            OrderStatus::PartiallyFilled
+            OrderStatus::PARTIALLY_FILLED
                 if self.filled_steps == 0 || self.filled_steps == self.quantity_steps =>
             {
                 return Err(illegal(&format!(
@@ -229,12 +229,12 @@ impl Order {
                     self.quantity()
                 )));
             }
-            OrderStatus::New if self.filled_steps > 0 => {
+            OrderStatus::NEW if self.filled_steps > 0 => {
                 return Err(illegal(" (the order already has fills)"));
             }
             _ => {}
         }
-        self.status_before_cancel = if to == OrderStatus::PendingCancel {
+        self.status_before_cancel = if to == OrderStatus::PENDING_CANCEL {
             Some(self.status)
         } else {
             None
@@ -246,7 +246,7 @@ impl Order {
     /// The exchange refused a cancel request: back to the status before PENDING_CANCEL.
     pub fn cancel_rejected(&mut self) -> CoreResult<()> {
         let back = match (self.status, self.status_before_cancel) {
-            (OrderStatus::PendingCancel, Some(prev)) => prev,
+            (OrderStatus::PENDING_CANCEL, Some(prev)) => prev,
             _ => {
                 return Err(CoreError::InvalidTransition(format!(
                     "order {} is {}, not PENDING_CANCEL",
@@ -256,8 +256,8 @@ impl Order {
             }
         };
         // Fills may have arrived while the cancel was pending.
-        let back = if self.filled_steps > 0 && back == OrderStatus::New {
-            OrderStatus::PartiallyFilled
+        let back = if self.filled_steps > 0 && back == OrderStatus::NEW {
+            OrderStatus::PARTIALLY_FILLED
         } else {
             back
         };
@@ -306,17 +306,17 @@ impl Order {
         self.fills.push(fill);
         let complete = filled == self.quantity_steps;
         match self.status {
-            OrderStatus::PendingCancel => {
+            OrderStatus::PENDING_CANCEL => {
                 let prev = if complete {
-                    self.status = OrderStatus::Filled;
+                    self.status = OrderStatus::FILLED;
                     None
                 } else {
-                    Some(OrderStatus::PartiallyFilled)
+                    Some(OrderStatus::PARTIALLY_FILLED)
                 };
                 self.status_before_cancel = prev;
             }
-            _ if complete => self.status = OrderStatus::Filled,
-            _ => self.status = OrderStatus::PartiallyFilled,
+            _ if complete => self.status = OrderStatus::FILLED,
+            _ => self.status = OrderStatus::PARTIALLY_FILLED,
         }
         Ok(true)
     }
@@ -389,7 +389,7 @@ impl Order {
         {
             return bad("trade ids do not match fills");
         }
-        if (self.status == OrderStatus::Filled) != (self.filled_steps == self.quantity_steps) {
+        if (self.status == OrderStatus::FILLED) != (self.filled_steps == self.quantity_steps) {
             return bad("FILLED must mean filled == quantity");
         }
         Ok(())

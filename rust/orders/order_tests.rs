@@ -19,11 +19,11 @@ fn order() -> Order {
     Order::new(
         "s1.0.1",
         &filters(),
-        Side::Buy,
-        OrderType::Limit,
+        Side::BUY,
+        OrderType::LIMIT,
         1.0,
         Some(100.0),
-        TimeInForce::Gtc,
+        TimeInForce::GTC,
     )
     .unwrap()
 }
@@ -40,14 +40,14 @@ fn two_partial_fills_exact_average_and_fees() {
     assert!(o
         .apply_execution_report_json(&report("NEW", "NEW", "0", "0", "0", -1))
         .unwrap());
-    assert_eq!(o.status(), OrderStatus::New);
+    assert_eq!(o.status(), OrderStatus::NEW);
     assert_eq!(o.exchange_order_id(), Some(42));
     let r1 = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.3", "100.00", 1);
     assert!(o.apply_execution_report_json(&r1).unwrap());
     assert!(!o.apply_execution_report_json(&r1).unwrap()); // duplicate
     let r2 = report("TRADE", "FILLED", "0.7", "1.0", "101.00", 2);
     assert!(o.apply_execution_report_json(&r2).unwrap());
-    assert_eq!(o.status(), OrderStatus::Filled);
+    assert_eq!(o.status(), OrderStatus::FILLED);
     // (0.3 * 100 + 0.7 * 101) / 1.0 = 100.7
     assert_eq!(o.average_price(), Some(100.7));
     assert!((o.fees()["BNB"] - 0.002).abs() < 1e-15);
@@ -55,7 +55,7 @@ fn two_partial_fills_exact_average_and_fees() {
     // Nothing leaves FILLED, and the order is unchanged by the attempt.
     let before = o.clone();
     assert!(matches!(
-        o.transition(OrderStatus::Canceled),
+        o.transition(OrderStatus::CANCELED),
         Err(CoreError::InvalidTransition(_))
     ));
     assert_eq!(o, before);
@@ -90,19 +90,19 @@ fn bad_reports_leave_the_order_unchanged() {
 #[test]
 fn cancel_flow_with_racing_fill() {
     let mut o = order();
-    o.transition(OrderStatus::New).unwrap();
-    o.transition(OrderStatus::PendingCancel).unwrap();
+    o.transition(OrderStatus::NEW).unwrap();
+    o.transition(OrderStatus::PENDING_CANCEL).unwrap();
     let fill = report("TRADE", "PARTIALLY_FILLED", "0.4", "0.4", "100.00", 5);
     o.apply_execution_report_json(&fill).unwrap();
-    assert_eq!(o.status(), OrderStatus::PendingCancel);
+    assert_eq!(o.status(), OrderStatus::PENDING_CANCEL);
     o.cancel_rejected().unwrap();
-    assert_eq!(o.status(), OrderStatus::PartiallyFilled);
-    o.transition(OrderStatus::PendingCancel).unwrap();
+    assert_eq!(o.status(), OrderStatus::PARTIALLY_FILLED);
+    o.transition(OrderStatus::PENDING_CANCEL).unwrap();
     let canceled = report("CANCELED", "CANCELED", "0", "0.4", "0", -1)
         .replace("\"c\":\"s1.0.1\"", "\"c\":\"cancel1\"")
         .replace("\"C\":\"\"", "\"C\":\"s1.0.1\"");
     assert!(o.apply_execution_report_json(&canceled).unwrap());
-    assert_eq!(o.status(), OrderStatus::Canceled);
+    assert_eq!(o.status(), OrderStatus::CANCELED);
     assert!(o.apply_fill_f64(99, 0.1, 100.0, 0.0, None, 0).is_err());
 }
 
@@ -111,7 +111,7 @@ fn usdm_order_trade_update() {
     let mut o = order();
     let raw = r#"{"e":"ORDER_TRADE_UPDATE","E":1,"T":2,"o":{"s":"BTCUSDT","c":"s1.0.1","S":"BUY","o":"LIMIT","f":"GTC","q":"1","p":"100","ap":"100","sp":"0","x":"TRADE","X":"FILLED","i":7,"l":"1","z":"1","L":"100","N":"USDT","n":"0.04","T":2,"t":11,"b":"0","a":"0","m":false,"R":false,"wt":"CONTRACT_PRICE","ot":"LIMIT","ps":"BOTH","cp":false,"rp":"0"}}"#;
     assert!(o.apply_execution_report_json(raw).unwrap());
-    assert_eq!(o.status(), OrderStatus::Filled);
+    assert_eq!(o.status(), OrderStatus::FILLED);
     assert_eq!(o.fees()["USDT"], 0.04);
     let wrapped = format!(r#"{{"stream":"x","data":{raw}}}"#);
     assert!(!o.apply_execution_report_json(&wrapped).unwrap());

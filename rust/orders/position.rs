@@ -201,21 +201,21 @@ mod tests {
     #[test]
     fn flip_long_to_short() {
         let mut p = position();
-        p.apply_fill(Side::Buy, 1.0, 100.0, 0.1, Some("USDT"))
+        p.apply_fill(Side::BUY, 1.0, 100.0, 0.1, Some("USDT"))
             .unwrap();
-        p.apply_fill(Side::Buy, 1.0, 110.0, 0.11, Some("USDT"))
+        p.apply_fill(Side::BUY, 1.0, 110.0, 0.11, Some("USDT"))
             .unwrap();
         assert_eq!(p.average_entry(), Some(105.0));
         // Sell 3 at 120: closes 2 long (+30), opens 1 short at 120.
         let r = p
-            .apply_fill(Side::Sell, 3.0, 120.0, 0.36, Some("USDT"))
+            .apply_fill(Side::SELL, 3.0, 120.0, 0.36, Some("USDT"))
             .unwrap();
         assert_eq!(r, 30.0);
         assert_eq!(p.quantity(), -1.0);
         assert_eq!(p.average_entry(), Some(120.0));
         assert_eq!(p.unrealized_pnl(100.0), 20.0);
         assert!((p.net_realized_pnl() - (30.0 - 0.57)).abs() < 1e-12);
-        p.apply_fill(Side::Buy, 1.0, 90.0, 0.0, None).unwrap();
+        p.apply_fill(Side::BUY, 1.0, 90.0, 0.0, None).unwrap();
         assert!(p.is_flat());
         assert_eq!(p.realized_pnl(), 60.0);
         assert_eq!(p.average_entry(), None);
@@ -229,7 +229,7 @@ mod tests {
             let mut p = position();
             let mut cash = 0.0;
             for (buy, steps, ticks) in &fills {
-                let side = if *buy { Side::Buy } else { Side::Sell };
+                let side = if *buy { Side::BUY } else { Side::SELL };
                 let q = *steps as f64 / 1000.0;
                 let px = *ticks as f64 / 100.0;
                 p.apply_fill(side, q, px, 0.0, None).unwrap();

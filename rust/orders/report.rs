@@ -172,8 +172,8 @@ impl Order {
                 next.filled_qty()
             )));
         }
-        let keep_pending_cancel = next.status == OrderStatus::PendingCancel
-            && matches!(status, OrderStatus::New | OrderStatus::PartiallyFilled);
+        let keep_pending_cancel = next.status == OrderStatus::PENDING_CANCEL
+            && matches!(status, OrderStatus::NEW | OrderStatus::PARTIALLY_FILLED);
         if !keep_pending_cancel {
             next.transition(status)?;
         }

@@ -8,18 +8,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::errors::{CoreError, CoreResult};
 
+// Variants are spelled as Binance spells them, which is also how Python sees them (`Side.BUY`):
+// pyo3's per-variant `name` attribute cannot sit behind the `python` feature's `cfg_attr`.
 macro_rules! text_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[cfg_attr(
             feature = "python",
-            pyo3::pyclass(eq, eq_int, hash, frozen, module = "gradtrade._core")
+            pyo3::pyclass(eq, eq_int, hash, frozen, from_py_object, module = "gradtrade._core")
         )]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
         pub enum $name {
             $(
                 #[serde(rename = $text)]
-                #[cfg_attr(feature = "python", pyo3(name = $text))]
                 $variant,
             )+
         }
@@ -47,43 +49,43 @@ macro_rules! text_enum {
 
 text_enum!(
     /// Order side.
-    Side { Buy = "BUY", Sell = "SELL" }
+    Side { BUY = "BUY", SELL = "SELL" }
 );
 
 text_enum!(
     /// Binance spot and USD-M order types.
     OrderType {
-        Limit = "LIMIT",
-        Market = "MARKET",
-        LimitMaker = "LIMIT_MAKER",
-        StopLoss = "STOP_LOSS",
-        StopLossLimit = "STOP_LOSS_LIMIT",
-        TakeProfit = "TAKE_PROFIT",
-        TakeProfitLimit = "TAKE_PROFIT_LIMIT",
-        Stop = "STOP",
-        StopMarket = "STOP_MARKET",
-        TakeProfitMarket = "TAKE_PROFIT_MARKET",
-        TrailingStopMarket = "TRAILING_STOP_MARKET",
+        LIMIT = "LIMIT",
+        MARKET = "MARKET",
+        LIMIT_MAKER = "LIMIT_MAKER",
+        STOP_LOSS = "STOP_LOSS",
+        STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT",
+        TAKE_PROFIT = "TAKE_PROFIT",
+        TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT",
+        STOP = "STOP",
+        STOP_MARKET = "STOP_MARKET",
+        TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET",
+        TRAILING_STOP_MARKET = "TRAILING_STOP_MARKET",
     }
 );
 
 text_enum!(
     /// Time in force; GTX is USD-M's post-only.
-    TimeInForce { Gtc = "GTC", Ioc = "IOC", Fok = "FOK", Gtx = "GTX" }
+    TimeInForce { GTC = "GTC", IOC = "IOC", FOK = "FOK", GTX = "GTX" }
 );
 
 text_enum!(
     /// Order status: Binance's plus the local PENDING_NEW and PENDING_CANCEL.
     OrderStatus {
-        PendingNew = "PENDING_NEW",
-        New = "NEW",
-        PartiallyFilled = "PARTIALLY_FILLED",
-        Filled = "FILLED",
-        PendingCancel = "PENDING_CANCEL",
-        Canceled = "CANCELED",
-        Rejected = "REJECTED",
-        Expired = "EXPIRED",
-        ExpiredInMatch = "EXPIRED_IN_MATCH",
+        PENDING_NEW = "PENDING_NEW",
+        NEW = "NEW",
+        PARTIALLY_FILLED = "PARTIALLY_FILLED",
+        FILLED = "FILLED",
+        PENDING_CANCEL = "PENDING_CANCEL",
+        CANCELED = "CANCELED",
+        REJECTED = "REJECTED",
+        EXPIRED = "EXPIRED",
+        EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH",
     }
 );
 
@@ -91,34 +93,34 @@ impl Side {
     /// +1 for a buy, -1 for a sell.
     pub fn sign(self) -> i64 {
         match self {
-            Side::Buy => 1,
-            Side::Sell => -1,
+            Side::BUY => 1,
+            Side::SELL => -1,
         }
     }
 }
 
 impl OrderStatus {
     pub const ALL: [OrderStatus; 9] = [
-        OrderStatus::PendingNew,
-        OrderStatus::New,
-        OrderStatus::PartiallyFilled,
-        OrderStatus::Filled,
-        OrderStatus::PendingCancel,
-        OrderStatus::Canceled,
-        OrderStatus::Rejected,
-        OrderStatus::Expired,
-        OrderStatus::ExpiredInMatch,
+        OrderStatus::PENDING_NEW,
+        OrderStatus::NEW,
+        OrderStatus::PARTIALLY_FILLED,
+        OrderStatus::FILLED,
+        OrderStatus::PENDING_CANCEL,
+        OrderStatus::CANCELED,
+        OrderStatus::REJECTED,
+        OrderStatus::EXPIRED,
+        OrderStatus::EXPIRED_IN_MATCH,
     ];
 
     /// No transition leaves a terminal status.
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            OrderStatus::Filled
-                | OrderStatus::Canceled
-                | OrderStatus::Rejected
-                | OrderStatus::Expired
-                | OrderStatus::ExpiredInMatch
+            OrderStatus::FILLED
+                | OrderStatus::CANCELED
+                | OrderStatus::REJECTED
+                | OrderStatus::EXPIRED
+                | OrderStatus::EXPIRED_IN_MATCH
         )
     }
 
@@ -139,20 +141,20 @@ impl OrderStatus {
 pub fn transition_allowed(from: OrderStatus, to: OrderStatus) -> bool {
     use OrderStatus::*;
     match from {
-        PendingNew => !matches!(to, PendingNew),
-        New => matches!(
+        PENDING_NEW => !matches!(to, PENDING_NEW),
+        NEW => matches!(
             to,
-            PartiallyFilled | Filled | PendingCancel | Canceled | Expired | ExpiredInMatch
+            PARTIALLY_FILLED | FILLED | PENDING_CANCEL | CANCELED | EXPIRED | EXPIRED_IN_MATCH
         ),
-        PartiallyFilled => matches!(
+        PARTIALLY_FILLED => matches!(
             to,
-            Filled | PendingCancel | Canceled | Expired | ExpiredInMatch
+            FILLED | PENDING_CANCEL | CANCELED | EXPIRED | EXPIRED_IN_MATCH
         ),
-        PendingCancel => matches!(
+        PENDING_CANCEL => matches!(
             to,
-            New | PartiallyFilled | Filled | Canceled | Expired | ExpiredInMatch
+            NEW | PARTIALLY_FILLED | FILLED | CANCELED | EXPIRED | EXPIRED_IN_MATCH
         ),
-        Filled | Canceled | Rejected | Expired | ExpiredInMatch => false,
+        FILLED | CANCELED | REJECTED | EXPIRED | EXPIRED_IN_MATCH => false,
     }
 }
 
@@ -170,13 +172,13 @@ mod tests {
             }
         }
         assert!(transition_allowed(
-            OrderStatus::PendingNew,
-            OrderStatus::New
+            OrderStatus::PENDING_NEW,
+            OrderStatus::NEW
         ));
-        assert!(!transition_allowed(OrderStatus::New, OrderStatus::Rejected));
+        assert!(!transition_allowed(OrderStatus::NEW, OrderStatus::REJECTED));
         assert!(!transition_allowed(
-            OrderStatus::New,
-            OrderStatus::PendingNew
+            OrderStatus::NEW,
+            OrderStatus::PENDING_NEW
         ));
     }
 
@@ -187,7 +189,7 @@ mod tests {
         }
         assert!(Side::parse("buy").is_err());
         assert_eq!(
-            serde_json::to_string(&OrderType::StopLossLimit).unwrap(),
+            serde_json::to_string(&OrderType::STOP_LOSS_LIMIT).unwrap(),
             "\"STOP_LOSS_LIMIT\""
         );
     }

@@ -10,28 +10,25 @@ use crate::errors::{CoreError, CoreResult};
 /// What the risk engine lets through: everything, only exposure-reducing orders, or nothing.
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(eq, eq_int, hash, frozen, module = "gradtrade._core")
+    pyo3::pyclass(eq, eq_int, hash, frozen, from_py_object, module = "gradtrade._core")
 )]
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
 )]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 pub enum TradingState {
     #[default]
-    #[cfg_attr(feature = "python", pyo3(name = "ACTIVE"))]
-    Active,
-    #[cfg_attr(feature = "python", pyo3(name = "REDUCING"))]
-    Reducing,
-    #[cfg_attr(feature = "python", pyo3(name = "HALTED"))]
-    Halted,
+    ACTIVE,
+    REDUCING,
+    HALTED,
 }
 
 impl TradingState {
     pub fn name(self) -> &'static str {
         match self {
-            TradingState::Active => "ACTIVE",
-            TradingState::Reducing => "REDUCING",
-            TradingState::Halted => "HALTED",
+            TradingState::ACTIVE => "ACTIVE",
+            TradingState::REDUCING => "REDUCING",
+            TradingState::HALTED => "HALTED",
         }
     }
 }
@@ -61,7 +58,7 @@ impl DrawdownBreaker {
             halt_drawdown,
             high_water_mark: 0.0,
             last_equity: None,
-            state: TradingState::Active,
+            state: TradingState::ACTIVE,
         })
     }
 
@@ -105,11 +102,11 @@ impl DrawdownBreaker {
         self.last_equity = Some(equity);
         let dd = self.drawdown();
         let level = if dd >= self.halt_drawdown || equity <= 0.0 {
-            TradingState::Halted
+            TradingState::HALTED
         } else if dd >= self.reduce_drawdown {
-            TradingState::Reducing
+            TradingState::REDUCING
         } else {
-            TradingState::Active
+            TradingState::ACTIVE
         };
         self.state = self.state.max(level);
         Ok(self.state)
@@ -126,7 +123,7 @@ impl DrawdownBreaker {
             self.last_equity = Some(e);
         }
         self.high_water_mark = self.last_equity.unwrap_or(0.0);
-        self.state = TradingState::Active;
+        self.state = TradingState::ACTIVE;
         Ok(())
     }
 
@@ -147,16 +144,16 @@ mod tests {
     #[test]
     fn moves_forward_and_needs_reset() {
         let mut b = DrawdownBreaker::new(0.05, 0.10).unwrap();
-        assert_eq!(b.update(100.0).unwrap(), TradingState::Active);
-        assert_eq!(b.update(110.0).unwrap(), TradingState::Active);
-        assert_eq!(b.update(104.0).unwrap(), TradingState::Reducing); // 5.45% below 110
-        assert_eq!(b.update(120.0).unwrap(), TradingState::Reducing); // sticky
-        assert_eq!(b.update(107.9).unwrap(), TradingState::Halted); // 10.08% below 120
-        assert_eq!(b.update(500.0).unwrap(), TradingState::Halted);
+        assert_eq!(b.update(100.0).unwrap(), TradingState::ACTIVE);
+        assert_eq!(b.update(110.0).unwrap(), TradingState::ACTIVE);
+        assert_eq!(b.update(104.0).unwrap(), TradingState::REDUCING); // 5.45% below 110
+        assert_eq!(b.update(120.0).unwrap(), TradingState::REDUCING); // sticky
+        assert_eq!(b.update(107.9).unwrap(), TradingState::HALTED); // 10.08% below 120
+        assert_eq!(b.update(500.0).unwrap(), TradingState::HALTED);
         b.reset(None).unwrap();
-        assert_eq!(b.state(), TradingState::Active);
+        assert_eq!(b.state(), TradingState::ACTIVE);
         assert_eq!(b.high_water_mark(), 500.0);
-        assert_eq!(b.update(480.0).unwrap(), TradingState::Active);
+        assert_eq!(b.update(480.0).unwrap(), TradingState::ACTIVE);
         assert!(b.update(f64::NAN).is_err());
         assert!(DrawdownBreaker::new(0.2, 0.1).is_err());
         assert!(DrawdownBreaker::new(0.0, 0.1).is_err());
@@ -166,7 +163,7 @@ mod tests {
         #[test]
         fn monotone_until_reset(equities in proptest::collection::vec(-10.0f64..1000.0, 1..60)) {
             let mut b = DrawdownBreaker::new(0.05, 0.2).unwrap();
-            let mut prev = TradingState::Active;
+            let mut prev = TradingState::ACTIVE;
             for e in equities {
                 let s = b.update(e).unwrap();
                 prop_assert!(s >= prev);

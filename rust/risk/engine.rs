@@ -21,59 +21,43 @@ use crate::orders::Side;
 /// Why an order was refused. One reason per limit, so callers can branch on it.
 #[cfg_attr(
     feature = "python",
-    pyo3::pyclass(eq, eq_int, hash, frozen, module = "gradtrade._core")
+    pyo3::pyclass(eq, eq_int, hash, frozen, from_py_object, module = "gradtrade._core")
 )]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[allow(non_camel_case_types, clippy::upper_case_acronyms)]
 pub enum RejectReason {
     /// Quantity, price, mid, position or equity is NaN, infinite or out of range.
-    #[cfg_attr(feature = "python", pyo3(name = "INVALID_ORDER"))]
-    InvalidOrder,
+    INVALID_ORDER,
     /// The breaker is HALTED: nothing goes out until reset.
-    #[cfg_attr(feature = "python", pyo3(name = "HALTED"))]
-    Halted,
+    HALTED,
     /// The breaker is REDUCING and the order would increase |position| or flip it.
-    #[cfg_attr(feature = "python", pyo3(name = "REDUCING"))]
-    Reducing,
+    REDUCING,
     /// A reduce-only order that would increase |position| or flip it.
-    #[cfg_attr(feature = "python", pyo3(name = "REDUCE_ONLY"))]
-    ReduceOnly,
+    REDUCE_ONLY,
     /// Price is not a multiple of the tick size (PRICE_FILTER).
-    #[cfg_attr(feature = "python", pyo3(name = "PRICE_TICK"))]
-    PriceTick,
+    PRICE_TICK,
     /// Price outside PRICE_FILTER's minPrice / maxPrice.
-    #[cfg_attr(feature = "python", pyo3(name = "PRICE_FILTER"))]
-    PriceFilter,
+    PRICE_FILTER,
     /// Quantity is not a multiple of the step size (LOT_SIZE).
-    #[cfg_attr(feature = "python", pyo3(name = "QUANTITY_STEP"))]
-    QuantityStep,
+    QUANTITY_STEP,
     /// Quantity below LOT_SIZE's minQty.
-    #[cfg_attr(feature = "python", pyo3(name = "MIN_QUANTITY"))]
-    MinQuantity,
+    MIN_QUANTITY,
     /// Quantity above LOT_SIZE's maxQty.
-    #[cfg_attr(feature = "python", pyo3(name = "MAX_QUANTITY"))]
-    MaxQuantity,
+    MAX_QUANTITY,
     /// price * quantity below NOTIONAL's minNotional.
-    #[cfg_attr(feature = "python", pyo3(name = "MIN_NOTIONAL"))]
-    MinNotional,
+    MIN_NOTIONAL,
     /// Price further from the mid (or mark) than the band allows.
-    #[cfg_attr(feature = "python", pyo3(name = "PRICE_BAND"))]
-    PriceBand,
+    PRICE_BAND,
     /// price * quantity above the user's max order notional.
-    #[cfg_attr(feature = "python", pyo3(name = "MAX_ORDER_NOTIONAL"))]
-    MaxOrderNotional,
+    MAX_ORDER_NOTIONAL,
     /// |position after| above the max position (only for orders that increase it).
-    #[cfg_attr(feature = "python", pyo3(name = "MAX_POSITION"))]
-    MaxPosition,
+    MAX_POSITION,
     /// |position after| * mid / equity above the max leverage (only when it increases).
-    #[cfg_attr(feature = "python", pyo3(name = "MAX_LEVERAGE"))]
-    MaxLeverage,
+    MAX_LEVERAGE,
     /// Already at the max number of open orders.
-    #[cfg_attr(feature = "python", pyo3(name = "MAX_OPEN_ORDERS"))]
-    MaxOpenOrders,
+    MAX_OPEN_ORDERS,
     /// The order would exceed max orders per second in the sliding one-second window.
-    #[cfg_attr(feature = "python", pyo3(name = "RATE_LIMIT"))]
-    RateLimit,
+    RATE_LIMIT,
 }
 
 /// The outcome of a check: approved (`rejection == None`) or a reason with a message for humans.
@@ -208,8 +192,8 @@ impl RiskEngine {
     pub fn check(&self, o: &OrderCheck) -> Decision {
         use RejectReason::*;
         let state = self.breaker.state();
-        if state == TradingState::Halted {
-            return Decision::reject(Halted, "trading is HALTED by the drawdown breaker".into());
+        if state == TradingState::HALTED {
+            return Decision::reject(HALTED, "trading is HALTED by the drawdown breaker".into());
         }
         let finite_pos = |v: f64| v.is_finite() && v > 0.0;
         if !finite_pos(o.quantity)
@@ -219,7 +203,7 @@ impl RiskEngine {
             || !o.equity.is_finite()
         {
             return Decision::reject(
-                InvalidOrder,
+                INVALID_ORDER,
                 format!(
                     "quantity, price and mid must be positive and finite, position and equity \
                      finite (quantity={}, price={}, mid={}, position={}, equity={})",
@@ -232,16 +216,16 @@ impl RiskEngine {
         let increases = after.abs() > o.position.abs() || after * o.position < 0.0;
         if increases && o.reduce_only {
             return Decision::reject(
-                ReduceOnly,
+                REDUCE_ONLY,
                 format!(
                     "reduce-only order would take the position from {} to {after}",
                     o.position
                 ),
             );
         }
-        if increases && state == TradingState::Reducing {
+        if increases && state == TradingState::REDUCING {
             return Decision::reject(
-                Reducing,
+                REDUCING,
                 format!(
                     "trading is REDUCING: only orders that shrink the position are allowed \
                      (position {} -> {after})",
@@ -252,7 +236,7 @@ impl RiskEngine {
         let f = &self.filters;
         let Some(ticks) = exact_units(&f.tick, o.price) else {
             return Decision::reject(
-                PriceTick,
+                PRICE_TICK,
                 format!(
                     "price {} is not a multiple of the tick size {}",
                     o.price,
@@ -262,7 +246,7 @@ impl RiskEngine {
         };
         if ticks < f.min_price_ticks || ticks > f.max_price_ticks {
             return Decision::reject(
-                PriceFilter,
+                PRICE_FILTER,
                 format!(
                     "price {} is outside [{}, {}]",
                     o.price,
@@ -273,7 +257,7 @@ impl RiskEngine {
         }
         let Some(steps) = exact_units(&f.step, o.quantity) else {
             return Decision::reject(
-                QuantityStep,
+                QUANTITY_STEP,
                 format!(
                     "quantity {} is not a multiple of the step size {}",
                     o.quantity,
@@ -283,13 +267,13 @@ impl RiskEngine {
         };
         if steps < f.min_qty_steps {
             return Decision::reject(
-                MinQuantity,
+                MIN_QUANTITY,
                 format!("quantity {} is below min_qty {}", o.quantity, f.min_qty()),
             );
         }
         if steps > f.max_qty_steps {
             return Decision::reject(
-                MaxQuantity,
+                MAX_QUANTITY,
                 format!(
                     "quantity {} is above max_qty {}",
                     o.quantity,
@@ -300,7 +284,7 @@ impl RiskEngine {
         let notional = o.quantity * o.price;
         if notional < f.min_notional * (1.0 - 1e-12) {
             return Decision::reject(
-                MinNotional,
+                MIN_NOTIONAL,
                 format!(
                     "notional {notional} is below min_notional {}",
                     f.min_notional
@@ -311,7 +295,7 @@ impl RiskEngine {
         let band_bps = (o.price - o.mid_or_mark).abs() / o.mid_or_mark * 1e4;
         if band_bps > l.price_band_bps * (1.0 + 1e-12) {
             return Decision::reject(
-                PriceBand,
+                PRICE_BAND,
                 format!(
                     "price {} is {band_bps:.2} bps from mid {}, band is {} bps",
                     o.price, o.mid_or_mark, l.price_band_bps
@@ -320,7 +304,7 @@ impl RiskEngine {
         }
         if notional > l.max_order_notional * (1.0 + 1e-12) {
             return Decision::reject(
-                MaxOrderNotional,
+                MAX_ORDER_NOTIONAL,
                 format!(
                     "notional {notional} is above max_order_notional {}",
                     l.max_order_notional
@@ -330,7 +314,7 @@ impl RiskEngine {
         if increases {
             if after.abs() > l.max_position * (1.0 + 1e-12) {
                 return Decision::reject(
-                    MaxPosition,
+                    MAX_POSITION,
                     format!(
                         "position after the order {after} exceeds max_position {}",
                         l.max_position
@@ -340,7 +324,7 @@ impl RiskEngine {
             let exposure = after.abs() * o.mid_or_mark;
             if o.equity <= 0.0 || exposure > l.max_leverage * o.equity * (1.0 + 1e-12) {
                 return Decision::reject(
-                    MaxLeverage,
+                    MAX_LEVERAGE,
                     format!(
                         "exposure {exposure} on equity {} exceeds max_leverage {}",
                         o.equity, l.max_leverage
@@ -350,7 +334,7 @@ impl RiskEngine {
         }
         if o.open_orders >= l.max_open_orders {
             return Decision::reject(
-                MaxOpenOrders,
+                MAX_OPEN_ORDERS,
                 format!(
                     "{} orders already open, max_open_orders is {}",
                     o.open_orders, l.max_open_orders
@@ -359,7 +343,7 @@ impl RiskEngine {
         }
         if !self.window.allows(o.now_ns) {
             return Decision::reject(
-                RateLimit,
+                RATE_LIMIT,
                 format!(
                     "{} orders in the last second, max_orders_per_second is {}",
                     self.window.capacity, l.max_orders_per_second

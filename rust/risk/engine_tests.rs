@@ -42,77 +42,77 @@ fn reason(e: &RiskEngine, o: &OrderCheck) -> Option<RejectReason> {
 fn each_limit_has_its_reason() {
     use RejectReason::*;
     let e = engine();
-    assert_eq!(reason(&e, &order(Side::Buy, 0.1, 60_000.0)), None);
+    assert_eq!(reason(&e, &order(Side::BUY, 0.1, 60_000.0)), None);
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.1, 60_000.005)),
-        Some(PriceTick)
+        reason(&e, &order(Side::BUY, 0.1, 60_000.005)),
+        Some(PRICE_TICK)
     );
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.100005, 60_000.0)),
-        Some(QuantityStep)
+        reason(&e, &order(Side::BUY, 0.100005, 60_000.0)),
+        Some(QUANTITY_STEP)
     );
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.00005, 60_000.0)),
-        Some(MinNotional)
+        reason(&e, &order(Side::BUY, 0.00005, 60_000.0)),
+        Some(MIN_NOTIONAL)
     );
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.1, 60_400.0)),
-        Some(PriceBand)
+        reason(&e, &order(Side::BUY, 0.1, 60_400.0)),
+        Some(PRICE_BAND)
     );
-    assert_eq!(reason(&e, &order(Side::Buy, 0.1, 59_700.0)), None);
+    assert_eq!(reason(&e, &order(Side::BUY, 0.1, 59_700.0)), None);
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.1, 59_699.99)),
-        Some(PriceBand)
+        reason(&e, &order(Side::BUY, 0.1, 59_699.99)),
+        Some(PRICE_BAND)
     );
-    assert_eq!(reason(&e, &order(Side::Buy, 0.1, 60_299.99)), None);
+    assert_eq!(reason(&e, &order(Side::BUY, 0.1, 60_299.99)), None);
     assert_eq!(
-        reason(&e, &order(Side::Buy, 0.4, 60_000.0)),
-        Some(MaxOrderNotional)
-    );
-    assert_eq!(
-        reason(&e, &order(Side::Buy, f64::NAN, 60_000.0)),
-        Some(InvalidOrder)
+        reason(&e, &order(Side::BUY, 0.4, 60_000.0)),
+        Some(MAX_ORDER_NOTIONAL)
     );
     assert_eq!(
-        reason(&e, &order(Side::Buy, -0.1, 60_000.0)),
-        Some(InvalidOrder)
+        reason(&e, &order(Side::BUY, f64::NAN, 60_000.0)),
+        Some(INVALID_ORDER)
     );
-    let mut o = order(Side::Buy, 0.3, 60_000.0);
+    assert_eq!(
+        reason(&e, &order(Side::BUY, -0.1, 60_000.0)),
+        Some(INVALID_ORDER)
+    );
+    let mut o = order(Side::BUY, 0.3, 60_000.0);
     o.position = 0.3;
-    assert_eq!(reason(&e, &o), Some(MaxPosition));
-    o.side = Side::Sell; // 0.3 -> 0.0: reduces, allowed even with a large position
+    assert_eq!(reason(&e, &o), Some(MAX_POSITION));
+    o.side = Side::SELL; // 0.3 -> 0.0: reduces, allowed even with a large position
     o.position = 0.8;
     assert_eq!(reason(&e, &o), None);
-    let mut o = order(Side::Buy, 0.3, 60_000.0);
+    let mut o = order(Side::BUY, 0.3, 60_000.0);
     o.position = 0.2; // 0.5 * 60000 = 30000 > 3 * 9000
     o.equity = 9_000.0;
-    assert_eq!(reason(&e, &o), Some(MaxLeverage));
+    assert_eq!(reason(&e, &o), Some(MAX_LEVERAGE));
     o.equity = -1.0;
-    assert_eq!(reason(&e, &o), Some(MaxLeverage));
-    let mut o = order(Side::Buy, 0.1, 60_000.0);
+    assert_eq!(reason(&e, &o), Some(MAX_LEVERAGE));
+    let mut o = order(Side::BUY, 0.1, 60_000.0);
     o.open_orders = 4;
-    assert_eq!(reason(&e, &o), Some(MaxOpenOrders));
+    assert_eq!(reason(&e, &o), Some(MAX_OPEN_ORDERS));
 }
 
 #[test]
 fn reduce_only_and_reducing_refuse_flips() {
     use RejectReason::*;
     let mut e = engine();
-    let mut o = order(Side::Sell, 0.2, 60_000.0);
+    let mut o = order(Side::SELL, 0.2, 60_000.0);
     o.position = 0.1;
     o.reduce_only = true;
-    assert_eq!(reason(&e, &o), Some(ReduceOnly));
+    assert_eq!(reason(&e, &o), Some(REDUCE_ONLY));
     o.quantity = 0.1;
     assert_eq!(reason(&e, &o), None);
     e.update_equity(10_000.0).unwrap();
-    assert_eq!(e.update_equity(9_400.0).unwrap(), TradingState::Reducing);
+    assert_eq!(e.update_equity(9_400.0).unwrap(), TradingState::REDUCING);
     o.reduce_only = false;
     assert_eq!(reason(&e, &o), None);
     o.quantity = 0.2;
-    assert_eq!(reason(&e, &o), Some(Reducing));
-    assert_eq!(e.update_equity(8_900.0).unwrap(), TradingState::Halted);
+    assert_eq!(reason(&e, &o), Some(REDUCING));
+    assert_eq!(e.update_equity(8_900.0).unwrap(), TradingState::HALTED);
     o.quantity = 0.1;
-    assert_eq!(reason(&e, &o), Some(Halted));
+    assert_eq!(reason(&e, &o), Some(HALTED));
     e.reset(None).unwrap();
     assert_eq!(reason(&e, &o), None);
 }
@@ -120,18 +120,18 @@ fn reduce_only_and_reducing_refuse_flips() {
 #[test]
 fn rate_window_slides() {
     let mut e = engine();
-    let mut o = order(Side::Buy, 0.01, 60_000.0);
+    let mut o = order(Side::BUY, 0.01, 60_000.0);
     for t in [0, 100, 200] {
         o.now_ns = t;
         assert!(e.check_and_record(&o).approved());
     }
     o.now_ns = 999_999_999;
-    assert_eq!(reason(&e, &o), Some(RejectReason::RateLimit));
+    assert_eq!(reason(&e, &o), Some(RejectReason::RATE_LIMIT));
     assert!(!e.check_and_record(&o).approved());
     o.now_ns = 1_000_000_000;
     assert!(e.check_and_record(&o).approved());
     o.now_ns = 1_000_000_050;
-    assert_eq!(reason(&e, &o), Some(RejectReason::RateLimit));
+    assert_eq!(reason(&e, &o), Some(RejectReason::RATE_LIMIT));
     o.now_ns = 1_000_000_100;
     assert_eq!(reason(&e, &o), None);
 }
@@ -144,7 +144,7 @@ fn json_round_trip_keeps_state() {
     e.record_order(5);
     let back = RiskEngine::from_json(&e.to_json()).unwrap();
     assert_eq!(back, e);
-    assert_eq!(back.state(), TradingState::Reducing);
+    assert_eq!(back.state(), TradingState::REDUCING);
     assert!(RiskEngine::from_json("{}").is_err());
     let bad = e
         .to_json()
@@ -164,7 +164,7 @@ proptest! {
     ) {
         let e = engine();
         let o = OrderCheck {
-            side: if buy { Side::Buy } else { Side::Sell },
+            side: if buy { Side::BUY } else { Side::SELL },
             quantity: steps as f64 * 1e-5,
             price: ticks as f64 / 100.0,
             mid_or_mark: 60_000.0,

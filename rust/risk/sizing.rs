@@ -143,11 +143,11 @@ impl PositionSizer {
         let entry_floor = floor(entry)?;
         let entry_ceil = ceil(entry)?;
         let (sl_ticks, tp_ticks) = match side {
-            Side::Buy => (
+            Side::BUY => (
                 ceil(sl)?.min(entry_ceil - 1),
                 floor(tp)?.max(entry_floor + 1),
             ),
-            Side::Sell => (
+            Side::SELL => (
                 floor(sl)?.max(entry_floor + 1),
                 ceil(tp)?.min(entry_ceil - 1),
             ),
@@ -204,15 +204,15 @@ mod tests {
     fn stops_round_toward_entry() {
         let s = sizer();
         // long at 100, sigma 1%: SL 98 - tiny -> 98.00 (up), TP 103.
-        let (sl, tp) = s.stops(Side::Buy, 100.0, 0.01).unwrap();
+        let (sl, tp) = s.stops(Side::BUY, 100.0, 0.01).unwrap();
         assert_eq!((sl, tp), (98.0, 103.0));
-        let (sl, tp) = s.stops(Side::Buy, 100.003, 0.01).unwrap();
+        let (sl, tp) = s.stops(Side::BUY, 100.003, 0.01).unwrap();
         assert_eq!((sl, tp), (98.01, 103.0)); // 98.00294 up, 103.00309 down
-        let (sl, tp) = s.stops(Side::Sell, 100.003, 0.01).unwrap();
+        let (sl, tp) = s.stops(Side::SELL, 100.003, 0.01).unwrap();
         assert_eq!((sl, tp), (102.0, 97.01)); // 102.00306 down, 97.00291 up
-        let (sl, tp) = s.stops(Side::Buy, 100.0, 1e-9).unwrap();
+        let (sl, tp) = s.stops(Side::BUY, 100.0, 1e-9).unwrap();
         assert_eq!((sl, tp), (99.99, 100.01));
-        assert!(s.stops(Side::Buy, 100.0, 0.6).is_err());
+        assert!(s.stops(Side::BUY, 100.0, 0.6).is_err());
     }
 
     proptest! {
