@@ -299,15 +299,33 @@ fn text_field(
     }
 }
 
+fn parse_exchange_info(raw: &[u8]) -> CoreResult<ExchangeInfo> {
+    serde_json::from_slice(raw)
+        .map_err(|e| CoreError::invalid(format!("exchangeInfo is not valid JSON: {e}")))
+}
+
 /// `SymbolFilters` of one symbol from a Binance spot or USD-M `exchangeInfo` response body.
 pub fn from_exchange_info_json(raw: &[u8], symbol: &str) -> CoreResult<SymbolFilters> {
-    let info: ExchangeInfo = serde_json::from_slice(raw)
-        .map_err(|e| CoreError::invalid(format!("exchangeInfo is not valid JSON: {e}")))?;
+    let info = parse_exchange_info(raw)?;
     let entry = info
         .symbols
         .iter()
         .find(|s| s.symbol == symbol)
         .ok_or_else(|| CoreError::invalid(format!("symbol {symbol:?} is not in exchangeInfo")))?;
+    filters_of(entry)
+}
+
+/// `SymbolFilters` of every symbol of an `exchangeInfo` body, in the response's order.
+pub fn all_from_exchange_info_json(raw: &[u8]) -> CoreResult<Vec<SymbolFilters>> {
+    parse_exchange_info(raw)?
+        .symbols
+        .iter()
+        .map(filters_of)
+        .collect()
+}
+
+fn filters_of(entry: &SymbolInfo) -> CoreResult<SymbolFilters> {
+    let symbol = entry.symbol.as_str();
     let zero = || Decimal::Text("0".into());
     let mut tick = None;
     let mut step = None;

@@ -173,6 +173,17 @@ impl PySymbolFilters {
             inner: limits::from_exchange_info_json(text.as_bytes(), symbol)?,
         })
     }
+    /// Filters of every symbol in an `exchangeInfo` response, by symbol.
+    #[staticmethod]
+    fn all_from_exchange_info_json(
+        raw: &Bound<'_, PyAny>,
+    ) -> PyResult<std::collections::BTreeMap<String, PySymbolFilters>> {
+        let text = text_arg(raw, "exchangeInfo")?;
+        Ok(limits::all_from_exchange_info_json(text.as_bytes())?
+            .into_iter()
+            .map(|inner| (inner.symbol.clone(), PySymbolFilters { inner }))
+            .collect())
+    }
     #[getter]
     fn symbol(&self) -> &str {
         &self.inner.symbol
