@@ -166,14 +166,36 @@ pub fn exact_units(grid: &Grid, value: f64) -> Option<i64> {
     }
 }
 
-/// Units of `grid` at or above `value` (a minimum that is not a multiple rounds up).
-fn ceil_units(grid: &Grid, value: f64) -> CoreResult<i64> {
-    let floor = grid.units_floor_f64(value)?;
-    Ok(if grid.to_f64(floor) < value * (1.0 - 1e-12) {
-        floor + 1
-    } else {
-        floor
-    })
+fn snapped(grid: &Grid, value: f64) -> CoreResult<(f64, Option<f64>)> {
+    if !value.is_finite() {
+        return Err(CoreError::invalid(format!(
+            "value must be finite, got {value}"
+        )));
+    }
+    let exact = value / grid.unit();
+    let rounded = exact.round();
+    let tol = 1e-7 + exact.abs() * 1e-14;
+    Ok((exact, ((exact - rounded).abs() <= tol).then_some(rounded)))
+}
+
+fn to_units(units: f64) -> CoreResult<i64> {
+    if units.abs() >= 9.0e18 {
+        return Err(CoreError::invalid(format!("{units} units is too large")));
+    }
+    Ok(units as i64)
+}
+
+/// Units of `grid` at or below `value` (a value within float noise of a multiple is that
+/// multiple; `Grid::units_floor_f64` tolerates 1e-9 * count, a quarter tick at BTC prices).
+pub fn floor_units(grid: &Grid, value: f64) -> CoreResult<i64> {
+    let (exact, on_grid) = snapped(grid, value)?;
+    to_units(on_grid.unwrap_or(exact.floor()))
+}
+
+/// Units of `grid` at or above `value`.
+pub fn ceil_units(grid: &Grid, value: f64) -> CoreResult<i64> {
+    let (exact, on_grid) = snapped(grid, value)?;
+    to_units(on_grid.unwrap_or(exact.ceil()))
 }
 
 /// Units of `grid` at or below `value`; 0 means "no limit" and maps to `i64::MAX`.
@@ -181,7 +203,7 @@ fn max_units(grid: &Grid, value: f64) -> CoreResult<i64> {
     if value == 0.0 || value >= grid.unit() * 9.0e18 {
         Ok(i64::MAX)
     } else {
-        grid.units_floor_f64(value)
+        floor_units(grid, value)
     }
 }
 

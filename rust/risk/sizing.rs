@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::SymbolFilters;
+use super::limits::{ceil_units, floor_units, SymbolFilters};
 use crate::errors::{CoreError, CoreResult};
 use crate::orders::Side;
 
@@ -114,9 +114,9 @@ impl PositionSizer {
         }
         let f = &self.filters;
         let raw = leverage.abs() * equity / price;
-        let mut steps = f.step.units_floor_f64(raw)?.min(f.max_qty_steps);
-        // Flooring with a tolerance can land a hair above the exact cap; step back if so.
-        while steps > 0 && f.step.to_f64(steps) > raw {
+        let mut steps = floor_units(&f.step, raw)?.min(f.max_qty_steps);
+        // A value within float noise of a multiple snaps to it; never above the exact cap.
+        if steps > 0 && f.step.to_f64(steps) > raw {
             steps -= 1;
         }
         if steps < f.min_qty_steps || f.step.to_f64(steps) * price < f.min_notional {
@@ -135,11 +135,8 @@ impl PositionSizer {
         let sign = side.sign() as f64;
         let sl = entry * (1.0 - sign * self.k_sl * sigma);
         let tp = entry * (1.0 + sign * self.k_tp * sigma);
-        let floor = |v: f64| tick.units_floor_f64(v);
-        let ceil = |v: f64| -> CoreResult<i64> {
-            let t = tick.units_floor_f64(v)?;
-            Ok(if tick.to_f64(t) < v { t + 1 } else { t })
-        };
+        let floor = |v: f64| floor_units(tick, v);
+        let ceil = |v: f64| ceil_units(tick, v);
         let entry_floor = floor(entry)?;
         let entry_ceil = ceil(entry)?;
         let (sl_ticks, tp_ticks) = match side {
@@ -213,6 +210,9 @@ mod tests {
         let (sl, tp) = s.stops(Side::BUY, 100.0, 1e-9).unwrap();
         assert_eq!((sl, tp), (99.99, 100.01));
         assert!(s.stops(Side::BUY, 100.0, 0.6).is_err());
+        // 24988.049976 is 0.9976 ticks above 24988.04: floor, not a tolerance that rounds up.
+        let (sl, _) = s.stops(Side::SELL, 24988.0, 1e-6).unwrap();
+        assert_eq!(sl, 24988.04);
     }
 
     proptest! {
