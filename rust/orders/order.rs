@@ -178,8 +178,11 @@ impl Order {
     /// tick-step sum, so two fills of equal size at 100.00 and 101.00 give exactly 100.5.
     pub fn average_price(&self) -> Option<f64> {
         (self.filled_steps > 0).then(|| {
-            let ticks = self.notional as f64 / self.filled_steps as f64;
-            ticks * self.tick.unit()
+            // Whole ticks convert exactly (decimal division); only the remainder is a float.
+            let filled = i128::from(self.filled_steps);
+            let whole = i64::try_from(self.notional / filled).unwrap_or(i64::MAX);
+            let rest = (self.notional % filled) as f64 / filled as f64;
+            self.tick.to_f64(whole) + rest * self.tick.unit()
         })
     }
 
