@@ -211,7 +211,14 @@ impl RiskEngine {
                 ),
             );
         }
-        let after = o.position + o.side.sign() as f64 * o.quantity;
+        let raw_after = o.position + o.side.sign() as f64 * o.quantity;
+        // Float noise (0.1 + 0.2 - 0.3) must not turn a full close into a flip: anything within
+        // half a step of zero is flat.
+        let after = if raw_after.abs() < 0.5 * self.filters.step.unit() {
+            0.0
+        } else {
+            raw_after
+        };
         // Moving toward zero without crossing it is the only exposure-reducing kind of order.
         let increases = after.abs() > o.position.abs() || after * o.position < 0.0;
         if increases && o.reduce_only {

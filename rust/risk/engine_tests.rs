@@ -104,6 +104,15 @@ fn reduce_only_and_reducing_refuse_flips() {
     assert_eq!(reason(&e, &o), Some(REDUCE_ONLY));
     o.quantity = 0.1;
     assert_eq!(reason(&e, &o), None);
+    // A close that float noise would push a hair past zero is still a close.
+    o.position = 0.1 + 0.2;
+    o.quantity = 0.3;
+    assert_eq!(reason(&e, &o), None);
+    o.position = 0.3;
+    o.quantity = 0.1 + 0.2;
+    assert_eq!(reason(&e, &o), None);
+    o.position = 0.1;
+    o.quantity = 0.1;
     e.update_equity(10_000.0).unwrap();
     assert_eq!(e.update_equity(9_400.0).unwrap(), TradingState::REDUCING);
     o.reduce_only = false;
