@@ -9,6 +9,8 @@
 //! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
 //! trades, then apply the report again) rather than a silently wrong position.
 
+use std::borrow::Cow;
+
 use serde::Deserialize;
 
 use super::order::{Fill, Order};
@@ -16,37 +18,46 @@ use super::types::{OrderStatus, Side};
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
 
-/// The fields both report kinds carry, normalized.
+/// The fields both report kinds carry, borrowed from the frame where it has no escapes.
 #[derive(Debug, Deserialize)]
-struct Fields {
-    s: String,
-    c: String,
-    #[serde(rename = "C", default)]
-    orig_client_id: Option<String>,
-    #[serde(rename = "S")]
-    side: String,
-    q: String,
-    #[serde(rename = "X")]
-    status: String,
-    x: String,
+struct Fields<'a> {
+    #[serde(default, borrow)]
+    e: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    s: Cow<'a, str>,
+    #[serde(borrow)]
+    c: Cow<'a, str>,
+    #[serde(rename = "C", default, borrow)]
+    orig_client_id: Option<Cow<'a, str>>,
+    #[serde(rename = "S", borrow)]
+    side: Cow<'a, str>,
+    #[serde(borrow)]
+    q: Cow<'a, str>,
+    #[serde(rename = "X", borrow)]
+    status: Cow<'a, str>,
+    #[serde(borrow)]
+    x: Cow<'a, str>,
     i: u64,
-    l: String,
-    z: String,
-    #[serde(rename = "L")]
-    last_price: String,
-    #[serde(default)]
-    n: Option<String>,
-    #[serde(rename = "N", default)]
-    fee_asset: Option<String>,
+    #[serde(borrow)]
+    l: Cow<'a, str>,
+    #[serde(borrow)]
+    z: Cow<'a, str>,
+    #[serde(rename = "L", borrow)]
+    last_price: Cow<'a, str>,
+    #[serde(default, borrow)]
+    n: Option<Cow<'a, str>>,
+    #[serde(rename = "N", default, borrow)]
+    fee_asset: Option<Cow<'a, str>>,
     #[serde(rename = "T")]
     time_ms: i64,
     t: i64,
 }
 
-fn parse_fields(raw: &str) -> CoreResult<Fields> {
+/// The order object of any accepted frame, as JSON text: unwraps `{"stream":..,"data":..}`,
+/// the WebSocket API's `{"subscriptionId":..,"event":..}` and USD-M's `{"e":..,"o":{..}}`.
+fn order_object(raw: &str) -> CoreResult<(String, String)> {
     let mut value: serde_json::Value = serde_json::from_str(raw)
         .map_err(|e| CoreError::invalid(format!("execution report is not valid JSON: {e}")))?;
-    // Unwrap `{"stream":..,"data":..}` or the WebSocket API's `{"subscriptionId":..,"event":..}`.
     if value.get("e").is_none() {
         let key = if value.get("data").is_some() {
             "data"
@@ -79,7 +90,7 @@ fn parse_fields(raw: &str) -> CoreResult<Fields> {
             )))
         }
     };
-    serde_json::from_value(body).map_err(|e| CoreError::invalid(format!("malformed {kind}: {e}")))
+    Ok((kind, body.to_string()))
 }
 
 fn units(grid: &Grid, text: &str, what: &str) -> CoreResult<i64> {
@@ -90,8 +101,20 @@ fn units(grid: &Grid, text: &str, what: &str) -> CoreResult<i64> {
 impl Order {
     /// Applies one report; `Ok(false)` when it changes nothing (a duplicate).
     pub fn apply_execution_report_json(&mut self, raw: &str) -> CoreResult<bool> {
-        let r = parse_fields(raw)?;
-        if r.s != self.symbol {
+        // Fast path: a plain spot executionReport deserializes directly, borrowing its strings.
+        if let Ok(r) = serde_json::from_str::<Fields<'_>>(raw) {
+            if r.e.as_deref() == Some("executionReport") {
+                return self.apply_fields(&r);
+            }
+        }
+        let (kind, body) = order_object(raw)?;
+        let r: Fields<'_> = serde_json::from_str(&body)
+            .map_err(|e| CoreError::invalid(format!("malformed {kind}: {e}")))?;
+        self.apply_fields(&r)
+    }
+
+    fn apply_fields(&mut self, r: &Fields<'_>) -> CoreResult<bool> {
+        if r.s != self.symbol.as_str() {
             return Err(CoreError::invalid(format!(
                 "report is for symbol {}, this order is {}",
                 r.s, self.symbol
@@ -100,7 +123,7 @@ impl Order {
         let ours = match self.exchange_order_id {
             Some(id) => r.i == id,
             None => {
-                r.c == self.client_order_id
+                r.c == self.client_order_id.as_str()
                     || r.orig_client_id.as_deref() == Some(self.client_order_id.as_str())
             }
         };
@@ -159,7 +182,11 @@ impl Order {
                 qty_steps: last_qty,
                 price_ticks: units(&self.tick, &r.last_price, "last price L")?,
                 fee_units,
-                fee_asset: r.fee_asset.clone().filter(|_| fee_units != 0),
+                fee_asset: r
+                    .fee_asset
+                    .as_ref()
+                    .filter(|_| fee_units != 0)
+                    .map(|a| a.to_string()),
                 time_ms: r.time_ms,
             };
             next.apply_fill(fill)?;
