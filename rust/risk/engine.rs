@@ -90,7 +90,8 @@ pub struct OrderCheck {
     pub mid_or_mark: f64,
     /// Signed current position in base units (positive long).
     pub position: f64,
-    pub open_orders: u32,
+    /// Orders already open on the symbol (negative is an invalid order).
+    pub open_orders: i64,
     /// Account equity in the quote asset, for the leverage limit.
     pub equity: f64,
     pub now_ns: i64,
@@ -201,13 +202,15 @@ impl RiskEngine {
             || !finite_pos(o.mid_or_mark)
             || !o.position.is_finite()
             || !o.equity.is_finite()
+            || o.open_orders < 0
         {
             return Decision::reject(
                 INVALID_ORDER,
                 format!(
                     "quantity, price and mid must be positive and finite, position and equity \
-                     finite (quantity={}, price={}, mid={}, position={}, equity={})",
-                    o.quantity, o.price, o.mid_or_mark, o.position, o.equity
+                     finite, open_orders not negative (quantity={}, price={}, mid={}, \
+                     position={}, equity={}, open_orders={})",
+                    o.quantity, o.price, o.mid_or_mark, o.position, o.equity, o.open_orders
                 ),
             );
         }
@@ -339,7 +342,7 @@ impl RiskEngine {
                 );
             }
         }
-        if o.open_orders >= l.max_open_orders {
+        if o.open_orders >= i64::from(l.max_open_orders) {
             return Decision::reject(
                 MAX_OPEN_ORDERS,
                 format!(

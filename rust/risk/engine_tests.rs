@@ -92,6 +92,8 @@ fn each_limit_has_its_reason() {
     let mut o = order(Side::BUY, 0.1, 60_000.0);
     o.open_orders = 4;
     assert_eq!(reason(&e, &o), Some(MAX_OPEN_ORDERS));
+    o.open_orders = -1;
+    assert_eq!(reason(&e, &o), Some(INVALID_ORDER));
 }
 
 #[test]
@@ -169,7 +171,7 @@ proptest! {
         ticks in 5_900_000i64..6_100_000,
         position_steps in -60_000i64..60_000,
         equity in 100.0f64..50_000.0,
-        open_orders in 0u32..6,
+        open_orders in 0i64..6,
     ) {
         let e = engine();
         let o = OrderCheck {

@@ -185,6 +185,7 @@ def test_approves_a_plain_order() -> None:
         ({"price": -1.0}, RejectReason.INVALID_ORDER),
         ({"mid": math.inf}, RejectReason.INVALID_ORDER),
         ({"equity": math.nan}, RejectReason.INVALID_ORDER),
+        ({"open_orders": -1}, RejectReason.INVALID_ORDER),
         ({"side": Side.SELL, "quantity": 0.2, "position": 0.1, "reduce_only": True},
          RejectReason.REDUCE_ONLY),
     ],
