@@ -176,7 +176,14 @@ class RiskEngine:
         equity: float,
         now_ns: int,
         reduce_only: bool = False,
-    ) -> Decision: ...
+    ) -> Decision:
+        """Pure pre-trade check; never raises for a rejection and records nothing.
+
+        `position` is the signed position in base units (add same-side resting orders for a
+        worst-case bound), `equity` the account equity in the quote asset (for the leverage
+        limit; the breaker is fed separately by `update_equity`), `now_ns` the time for the
+        orders-per-second window. Call `record_order(now_ns)` for an order that is then sent.
+        """
     def check_and_record(
         self,
         side: Side,
@@ -188,7 +195,8 @@ class RiskEngine:
         equity: float,
         now_ns: int,
         reduce_only: bool = False,
-    ) -> Decision: ...
+    ) -> Decision:
+        """`check`, and when approved count the order against the rate limit at `now_ns`."""
     def record_order(self, now_ns: int) -> None: ...
     def update_equity(self, equity: float) -> TradingState: ...
     def reset(self, equity: float | None = None) -> None: ...

@@ -88,7 +88,8 @@ pub struct OrderCheck {
     pub price: f64,
     /// Mid price (spot) or mark price (futures) the band and the leverage are measured against.
     pub mid_or_mark: f64,
-    /// Signed current position in base units (positive long).
+    /// Signed current position in base units (positive long). The check does not know the
+    /// resting orders' quantities: add same-side open quantity for a worst-case bound.
     pub position: f64,
     /// Orders already open on the symbol (negative is an invalid order).
     pub open_orders: i64,

@@ -9,6 +9,8 @@ pub mod sizing;
 
 #[cfg(feature = "python")]
 pub mod python;
+#[cfg(feature = "python")]
+mod python_sizing;
 
 pub use breaker::{DrawdownBreaker, TradingState};
 pub use engine::{Decision, OrderCheck, RejectReason, RiskEngine};
