@@ -3,7 +3,8 @@
 //! Accepted: a spot user-data `executionReport` (plain, inside `{"stream":..,"data":..}`, or
 //! inside the WebSocket API's `{"subscriptionId":..,"event":..}`), and a USD-M
 //! `ORDER_TRADE_UPDATE`. The report must be for this order (exchange order id once known,
-//! otherwise the client id `c` or, for cancels, the original client id `C`), symbol and side.
+//! otherwise the client id `c` or, for cancels, the original client id `C`), and agree with its
+//! symbol, side, type, price (0 for market orders) and quantity.
 //!
 //! Every report is checked against the order before anything changes: its cumulative filled
 //! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
@@ -14,7 +15,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::order::{Fill, Order};
-use super::types::{OrderStatus, Side};
+use super::types::{OrderStatus, OrderType, Side};
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
 
@@ -31,6 +32,10 @@ struct Fields<'a> {
     orig_client_id: Option<Cow<'a, str>>,
     #[serde(rename = "S", borrow)]
     side: Cow<'a, str>,
+    #[serde(borrow)]
+    o: Cow<'a, str>,
+    #[serde(borrow)]
+    p: Cow<'a, str>,
     #[serde(borrow)]
     q: Cow<'a, str>,
     #[serde(rename = "X", borrow)]
@@ -138,6 +143,22 @@ impl Order {
                 "report side {} differs from the order's {}",
                 r.side,
                 self.side.as_str()
+            )));
+        }
+        if OrderType::parse(&r.o)? != self.order_type {
+            return Err(CoreError::invalid(format!(
+                "report order type {} differs from the order's {}",
+                r.o,
+                self.order_type.as_str()
+            )));
+        }
+        // Market orders report price 0; a priced order must report its own price.
+        let price = units(&self.tick, &r.p, "price p")?;
+        if price != 0 && self.price_ticks.is_some_and(|own| own != price) {
+            return Err(CoreError::invalid(format!(
+                "report price {} differs from the order's {:?}",
+                r.p,
+                self.price()
             )));
         }
         let status = OrderStatus::parse(&r.status)?;

@@ -46,11 +46,11 @@ TERMINAL = {
 }
 CID = "mUvoqJxFIILMdfAW5iGSOW"
 
-# Binance's documented executionReport payload (spot user data stream), as the base of the
-# reports below; only the fields that change per event are overridden.
+# Binance's documented executionReport payload (spot user data stream; its price set to this
+# order's), as the base of the reports below; only the fields that change per event differ.
 NEW_REPORT: dict[str, Any] = {
     "e": "executionReport", "E": 1499405658658, "s": "ETHBTC", "c": CID, "S": "BUY",
-    "o": "LIMIT", "f": "GTC", "q": "1.00000000", "p": "0.10264410", "P": "0.00000000",
+    "o": "LIMIT", "f": "GTC", "q": "1.00000000", "p": "0.10264400", "P": "0.00000000",
     "F": "0.00000000", "g": -1, "C": "", "x": "NEW", "X": "NEW", "r": "NONE", "i": 4293153,
     "l": "0.00000000", "z": "0.00000000", "L": "0.00000000", "n": "0", "N": None,
     "T": 1499405658657, "t": -1, "v": 3, "I": 8641984, "w": True, "m": False, "M": False,
@@ -190,6 +190,8 @@ def test_cancel_race_and_cancel_reject() -> None:
         ({"s": "BTCUSDT"}, "BTCUSDT"),
         ({"S": "SELL"}, "side"),
         ({"q": "2.00000000"}, "quantity"),
+        ({"p": "0.10264500"}, "price"),
+        ({"o": "MARKET"}, "order type"),
         ({"X": "WHATEVER"}, "WHATEVER"),
         ({"e": "outboundAccountPosition"}, "outboundAccountPosition"),
         ({"x": "TRADE", "X": "PARTIALLY_FILLED", "t": 1, "l": "0.5", "z": "0.9", "L": "0.1"},
