@@ -246,6 +246,26 @@ impl Order {
         Ok(true)
     }
 
+    /// The exchange accepted the order (a REST / WebSocket API response carrying its id):
+    /// records the id and moves PENDING_NEW to NEW. `Ok(false)` when nothing changes.
+    pub fn acknowledge(&mut self, exchange_order_id: u64) -> CoreResult<bool> {
+        if let Some(known) = self.exchange_order_id {
+            if known != exchange_order_id {
+                return Err(CoreError::invalid(format!(
+                    "order {} already has exchange id {known}, not {exchange_order_id}",
+                    self.client_order_id
+                )));
+            }
+        }
+        let mut changed = self.exchange_order_id.is_none();
+        self.exchange_order_id = Some(exchange_order_id);
+        if self.status == OrderStatus::PENDING_NEW {
+            self.status = OrderStatus::NEW;
+            changed = true;
+        }
+        Ok(changed)
+    }
+
     /// The exchange refused a cancel request: back to the status before PENDING_CANCEL.
     pub fn cancel_rejected(&mut self) -> CoreResult<()> {
         let back = match (self.status, self.status_before_cancel) {

@@ -138,6 +138,11 @@ impl PyOrder {
         Ok(self.inner.transition(status)?)
     }
 
+    /// The exchange accepted the order with this id: PENDING_NEW -> NEW. False if no change.
+    fn acknowledge(&mut self, exchange_order_id: u64) -> PyResult<bool> {
+        Ok(self.inner.acknowledge(exchange_order_id)?)
+    }
+
     /// The exchange refused a cancel request: back from PENDING_CANCEL.
     fn cancel_rejected(&mut self) -> PyResult<()> {
         Ok(self.inner.cancel_rejected()?)

@@ -225,10 +225,12 @@ impl Order {
         if !keep_pending_cancel {
             next.transition(status)?;
         }
-        next.updated_ms = next.updated_ms.max(r.time_ms);
+        // A report that only repeats what the order knows (a duplicate) changes nothing, not
+        // even the update time.
         if next == *self {
             return Ok(false);
         }
+        next.updated_ms = next.updated_ms.max(r.time_ms);
         *self = next;
         Ok(true)
     }

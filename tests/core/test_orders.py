@@ -219,7 +219,12 @@ def test_malformed_reports(raw: str | bytes) -> None:
 
 def test_once_acknowledged_the_exchange_id_identifies_the_order() -> None:
     o = order()
-    o.apply_execution_report_json(report())
+    assert o.acknowledge(4293153) is True  # the REST response to the new order
+    assert (o.status, o.exchange_order_id) == (OrderStatus.NEW, 4293153)
+    assert o.acknowledge(4293153) is False
+    with pytest.raises(InvalidInput, match="already has exchange id"):
+        o.acknowledge(1)
+    assert o.apply_execution_report_json(report()) is False  # the stream's NEW: nothing new
     with pytest.raises(InvalidInput, match="4293154"):
         o.apply_execution_report_json(report(i=4293154))
 
