@@ -8,7 +8,8 @@
 //!
 //! Every report is checked against the order before anything changes: its cumulative filled
 //! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
-//! trades, then apply the report again) rather than a silently wrong position.
+//! trades, then apply the report again) rather than a silently wrong position. A report behind
+//! the applied fills (a replayed stream) and a repeated trade id are no-ops returning false.
 
 use std::borrow::Cow;
 
@@ -211,6 +212,11 @@ impl Order {
                 time_ms: r.time_ms,
             };
             next.apply_fill(fill)?;
+        }
+        // Binance's cumulative quantity only grows: a report behind the fills already applied
+        // is an old one (a replayed stream, a late REST answer) and changes nothing.
+        if r.x != "TRADE" && cumulative < next.filled_steps {
+            return Ok(false);
         }
         if cumulative != next.filled_steps {
             return Err(CoreError::invalid(format!(

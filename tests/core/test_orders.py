@@ -344,3 +344,21 @@ def test_invariants_under_any_sequence(ops: list[tuple[str, Any, int]]) -> None:
         assert 0 <= o.filled_qty <= o.quantity + 1e-12
         assert (o.status == OrderStatus.FILLED) == (abs(o.filled_qty - o.quantity) < 1e-12)
         assert Order.from_json(o.to_json()).to_json() == o.to_json()
+
+
+def test_stale_reports_are_no_ops_and_lost_fills_are_errors() -> None:
+    o = order()
+    o.apply_execution_report_json(report())
+    o.apply_execution_report_json(trade(1, "0.2000", "0.102644", "0.2000", "PARTIALLY_FILLED", "0"))
+    snapshot = o.to_json()
+    assert o.apply_execution_report_json(report()) is False  # the NEW report again, z=0
+    assert o.to_json() == snapshot
+    # A cancel whose cumulative quantity is ahead of the fills we have: one fill was lost.
+    ahead = report(x="CANCELED", X="CANCELED", z="0.5000")
+    with pytest.raises(InvalidInput, match="missing"):
+        o.apply_execution_report_json(ahead)
+    assert o.to_json() == snapshot
+    # After reconciling the lost trade, the same cancel applies.
+    assert o.apply_fill(2, 0.3, 0.102644)
+    assert o.apply_execution_report_json(ahead)
+    assert o.status == OrderStatus.CANCELED and o.filled_qty == 0.5

@@ -37,7 +37,13 @@ def test_real_trades_fill_one_order_exactly(data_dir: Path) -> None:
     cumulative = Decimal(0)
     notional = Decimal(0)
     fees = Decimal(0)
-    reports = []
+    new_report = {
+        "e": "executionReport", "E": trades[0]["E"], "s": "BTCUSDT", "c": "replay.0.1",
+        "S": "BUY", "o": "LIMIT", "f": "GTC", "q": f"{total:.8f}", "p": "70000.00000000",
+        "C": "", "x": "NEW", "X": "NEW", "i": 1, "l": "0", "z": "0", "L": "0", "n": "0",
+        "N": None, "T": trades[0]["T"], "t": -1,
+    }  # fmt: skip
+    reports = [json.dumps(new_report)]
     for i, t in enumerate(trades):
         qty, price = Decimal(str(t["q"])), Decimal(str(t["p"]))
         cumulative += qty
@@ -60,7 +66,7 @@ def test_real_trades_fill_one_order_exactly(data_dir: Path) -> None:
     assert order.filled_notional == pytest.approx(float(notional), rel=1e-14)
     assert order.fees["USDT"] == pytest.approx(float(fees), abs=1e-9)
     assert order.trade_ids == [t["t"] for t in trades]
-    # The whole stream again (a reconnect replaying it) is all duplicates and changes nothing.
+    # The whole stream again (a reconnect replaying it, NEW included) changes nothing.
     snapshot = order.to_json()
     assert not any(order.apply_execution_report_json(raw) for raw in reports)
     assert order.to_json() == snapshot
