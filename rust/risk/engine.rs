@@ -374,6 +374,13 @@ impl RiskEngine {
         engine.limits.validate()?;
         engine.filters.validate()?;
         engine.breaker.validate()?;
+        if engine.breaker.reduce_drawdown() != engine.limits.reduce_drawdown
+            || engine.breaker.halt_drawdown() != engine.limits.halt_drawdown
+        {
+            return Err(CoreError::invalid(
+                "RiskEngine JSON: breaker drawdown levels differ from the limits'",
+            ));
+        }
         if engine.window.capacity != engine.limits.max_orders_per_second as usize
             || engine.window.sent_ns.len() > engine.window.capacity
         {

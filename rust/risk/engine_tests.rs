@@ -161,6 +161,12 @@ fn json_round_trip_keeps_state() {
         .to_json()
         .replace("\"max_leverage\":3.0", "\"max_leverage\":-3.0");
     assert!(RiskEngine::from_json(&bad).is_err());
+    let bad = e.to_json().replace(
+        "\"halt_drawdown\":0.1,\"high",
+        "\"halt_drawdown\":0.2,\"high",
+    );
+    assert_ne!(bad, e.to_json());
+    assert!(RiskEngine::from_json(&bad).is_err());
 }
 
 proptest! {
