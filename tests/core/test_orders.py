@@ -362,3 +362,16 @@ def test_stale_reports_are_no_ops_and_lost_fills_are_errors() -> None:
     assert o.apply_fill(2, 0.3, 0.102644)
     assert o.apply_execution_report_json(ahead)
     assert o.status == OrderStatus.CANCELED and o.filled_qty == 0.5
+
+
+def test_amend_keep_priority_lowers_the_quantity() -> None:
+    o = order()
+    o.apply_execution_report_json(report())
+    o.apply_execution_report_json(trade(1, "0.2000", "0.102644", "0.2000", "PARTIALLY_FILLED", "0"))
+    amended = report(x="REPLACED", X="PARTIALLY_FILLED", q="0.50000000", z="0.2000")
+    assert o.apply_execution_report_json(amended)
+    assert (o.quantity, o.remaining_qty) == (0.5, 0.3)
+    with pytest.raises(InvalidInput, match="below the filled"):
+        o.apply_execution_report_json(report(x="REPLACED", X="PARTIALLY_FILLED", q="0.1", z="0.2"))
+    with pytest.raises(Overfill):
+        o.apply_fill(2, 0.4, 0.102644)
