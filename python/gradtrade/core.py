@@ -24,10 +24,35 @@ from gradtrade.errors import (
 # --- features ---
 
 # --- risk ---
+# isort: split
+from gradtrade._core import (
+    Decision,
+    DrawdownBreaker,
+    PositionSizer,
+    RejectReason,
+    RiskEngine,
+    RiskLimits,
+    SymbolFilters,
+    TradingState,
+    kelly_leverage,
+    vol_target_leverage,
+)
 
 # --- orders ---
+# isort: split
+from gradtrade._core import (
+    Order,
+    OrderStatus,
+    OrderType,
+    Position,
+    Side,
+    TimeInForce,
+    client_order_id,
+    parse_client_order_id,
+    transition_allowed,
+)
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by section, see the markers)
     "BookNotSynced",
     "GradtradeError",
     "InvalidInput",
@@ -40,5 +65,24 @@ __all__ = [
     # --- kalman ---
     # --- features ---
     # --- risk ---
+    "Decision",
+    "DrawdownBreaker",
+    "PositionSizer",
+    "RejectReason",
+    "RiskEngine",
+    "RiskLimits",
+    "SymbolFilters",
+    "TradingState",
+    "kelly_leverage",
+    "vol_target_leverage",
     # --- orders ---
+    "Order",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "Side",
+    "TimeInForce",
+    "client_order_id",
+    "parse_client_order_id",
+    "transition_allowed",
 ]

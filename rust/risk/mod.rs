@@ -1,4 +1,18 @@
-//! (filled in by its owner)
+//! Pre-trade risk: user limits and exchange filters (`limits`), the drawdown circuit breaker
+//! (`breaker`), the per-order check (`engine`) and position sizing with protective levels
+//! (`sizing`). Everything is pure Rust; `python.rs` holds the bindings.
+
+pub mod breaker;
+pub mod engine;
+pub mod limits;
+pub mod sizing;
 
 #[cfg(feature = "python")]
 pub mod python;
+#[cfg(feature = "python")]
+mod python_sizing;
+
+pub use breaker::{DrawdownBreaker, TradingState};
+pub use engine::{Decision, OrderCheck, RejectReason, RiskEngine};
+pub use limits::{RiskLimits, SymbolFilters};
+pub use sizing::{kelly_leverage, vol_target_leverage, PositionSizer};

@@ -1,0 +1,185 @@
+use super::*;
+use crate::risk::limits::{Decimal, FilterSpec};
+use proptest::prelude::*;
+
+fn filters() -> SymbolFilters {
+    let spec = FilterSpec {
+        tick_size: Decimal::Text("0.01".into()),
+        step_size: Decimal::Text("0.00001".into()),
+        min_qty: Decimal::Text("0.00001".into()),
+        min_notional: Decimal::Text("5".into()),
+        max_qty: Decimal::Text("0".into()),
+        min_price: Decimal::Text("0".into()),
+        max_price: Decimal::Text("0".into()),
+    };
+    SymbolFilters::new("BTCUSDT", &spec).unwrap()
+}
+
+fn order() -> Order {
+    Order::new(
+        "s1.0.1",
+        &filters(),
+        Side::BUY,
+        OrderType::LIMIT,
+        1.0,
+        Some(100.0),
+        TimeInForce::GTC,
+    )
+    .unwrap()
+}
+
+fn report(x: &str, status: &str, l: &str, z: &str, price: &str, t: i64) -> String {
+    format!(
+        r#"{{"e":"executionReport","E":1,"s":"BTCUSDT","c":"s1.0.1","S":"BUY","o":"LIMIT","f":"GTC","q":"1.00000000","p":"100.00","X":"{status}","x":"{x}","i":42,"l":"{l}","z":"{z}","L":"{price}","n":"0.001","N":"BNB","T":7,"t":{t},"C":""}}"#
+    )
+}
+
+#[test]
+fn two_partial_fills_exact_average_and_fees() {
+    let mut o = order();
+    assert!(o
+        .apply_execution_report_json(&report("NEW", "NEW", "0", "0", "0", -1))
+        .unwrap());
+    assert_eq!(o.status(), OrderStatus::NEW);
+    assert_eq!(o.exchange_order_id(), Some(42));
+    let r1 = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.3", "100.00", 1);
+    assert!(o.apply_execution_report_json(&r1).unwrap());
+    assert!(!o.apply_execution_report_json(&r1).unwrap()); // duplicate
+    let r2 = report("TRADE", "FILLED", "0.7", "1.0", "101.00", 2);
+    assert!(o.apply_execution_report_json(&r2).unwrap());
+    assert_eq!(o.status(), OrderStatus::FILLED);
+    // (0.3 * 100 + 0.7 * 101) / 1.0 = 100.7
+    assert_eq!(o.average_price(), Some(100.7));
+    assert!((o.fees()["BNB"] - 0.002).abs() < 1e-15);
+    assert_eq!(o.fills().len(), 2);
+    // Nothing leaves FILLED, and the order is unchanged by the attempt.
+    let before = o.clone();
+    assert!(matches!(
+        o.transition(OrderStatus::CANCELED),
+        Err(CoreError::InvalidTransition(_))
+    ));
+    assert_eq!(o, before);
+}
+
+#[test]
+fn bad_reports_leave_the_order_unchanged() {
+    let mut o = order();
+    let before = o.clone();
+    let other = report("NEW", "NEW", "0", "0", "0", -1).replace("\"i\":42", "\"i\":43");
+    o.apply_execution_report_json(&report("NEW", "NEW", "0", "0", "0", -1))
+        .unwrap();
+    let after_new = o.clone();
+    assert!(o.apply_execution_report_json(&other).is_err());
+    assert!(o.apply_execution_report_json("{not json").is_err());
+    let wrong_symbol = report("NEW", "NEW", "0", "0", "0", -1).replace("BTCUSDT", "ETHUSDT");
+    assert!(o.apply_execution_report_json(&wrong_symbol).is_err());
+    // A fill report whose cumulative quantity says one was missed.
+    let gap = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.6", "100.00", 9);
+    assert!(o.apply_execution_report_json(&gap).is_err());
+    let over = report("TRADE", "FILLED", "1.5", "1.5", "100.00", 9);
+    assert!(matches!(
+        o.apply_execution_report_json(&over),
+        Err(CoreError::InvalidInput(_)) | Err(CoreError::Overfill(_))
+    ));
+    let off_tick = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.3", "100.001", 9);
+    assert!(o.apply_execution_report_json(&off_tick).is_err());
+    assert_eq!(o, after_new);
+    assert_ne!(o, before);
+}
+
+#[test]
+fn cancel_flow_with_racing_fill() {
+    let mut o = order();
+    o.transition(OrderStatus::NEW).unwrap();
+    o.transition(OrderStatus::PENDING_CANCEL).unwrap();
+    let fill = report("TRADE", "PARTIALLY_FILLED", "0.4", "0.4", "100.00", 5);
+    o.apply_execution_report_json(&fill).unwrap();
+    assert_eq!(o.status(), OrderStatus::PENDING_CANCEL);
+    o.cancel_rejected().unwrap();
+    assert_eq!(o.status(), OrderStatus::PARTIALLY_FILLED);
+    o.transition(OrderStatus::PENDING_CANCEL).unwrap();
+    let canceled = report("CANCELED", "CANCELED", "0", "0.4", "0", -1)
+        .replace("\"c\":\"s1.0.1\"", "\"c\":\"cancel1\"")
+        .replace("\"C\":\"\"", "\"C\":\"s1.0.1\"");
+    assert!(o.apply_execution_report_json(&canceled).unwrap());
+    assert_eq!(o.status(), OrderStatus::CANCELED);
+    assert!(o.apply_fill_f64(99, 0.1, 100.0, 0.0, None, 0).is_err());
+}
+
+#[test]
+fn usdm_order_trade_update() {
+    let mut o = order();
+    let raw = r#"{"e":"ORDER_TRADE_UPDATE","E":1,"T":2,"o":{"s":"BTCUSDT","c":"s1.0.1","S":"BUY","o":"LIMIT","f":"GTC","q":"1","p":"100","ap":"100","sp":"0","x":"TRADE","X":"FILLED","i":7,"l":"1","z":"1","L":"100","N":"USDT","n":"0.04","T":2,"t":11,"b":"0","a":"0","m":false,"R":false,"wt":"CONTRACT_PRICE","ot":"LIMIT","ps":"BOTH","cp":false,"rp":"0"}}"#;
+    assert!(o.apply_execution_report_json(raw).unwrap());
+    assert_eq!(o.status(), OrderStatus::FILLED);
+    assert_eq!(o.fees()["USDT"], 0.04);
+    let wrapped = format!(r#"{{"stream":"x","data":{raw}}}"#);
+    assert!(!o.apply_execution_report_json(&wrapped).unwrap());
+}
+
+#[test]
+fn json_round_trip_and_tampering() {
+    let mut o = order();
+    o.apply_fill_f64(1, 0.25, 100.0, 0.01, Some("USDT"), 3)
+        .unwrap();
+    let back = Order::from_json(&o.to_json()).unwrap();
+    assert_eq!(back, o);
+    let tampered = o
+        .to_json()
+        .replace("\"filled_steps\":25000", "\"filled_steps\":26000");
+    assert!(Order::from_json(&tampered).is_err());
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Fill(u64, i64),
+    Move(usize),
+    CancelRejected,
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        (0u64..20, 1i64..60_000).prop_map(|(t, q)| Op::Fill(t, q)),
+        (0usize..9).prop_map(Op::Move),
+        Just(Op::CancelRejected),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn invariants_hold_under_any_sequence(ops in proptest::collection::vec(op(), 1..40)) {
+        let mut o = order();
+        for op in ops {
+            let before = o.clone();
+            let result = match op {
+                Op::Fill(t, q) => o.apply_fill(Fill {
+                    trade_id: t, qty_steps: q, price_ticks: 10_000, fee_units: 1,
+                    fee_asset: Some("BNB".into()), time_ms: 0,
+                }),
+                Op::Move(i) => o.transition(OrderStatus::ALL[i]),
+                Op::CancelRejected => o.cancel_rejected().map(|_| true),
+            };
+            match result {
+                Err(_) => prop_assert_eq!(&o, &before),
+                Ok(false) => prop_assert_eq!(&o, &before),
+                Ok(true) => {
+                    prop_assert!(
+                        before.status() == o.status()
+                            || !before.status().is_terminal()
+                    );
+                }
+            }
+            if before.status().is_terminal() {
+                prop_assert_eq!(o.status(), before.status());
+            }
+            prop_assert!(o.filled_steps() <= o.quantity_steps());
+            prop_assert!(o.validate().is_ok());
+            // Re-applying every fill already seen is a no-op (dedup is idempotent).
+            for f in before.fills().to_vec() {
+                let again = o.clone();
+                prop_assert_eq!(o.apply_fill(f).unwrap(), false);
+                prop_assert_eq!(&o, &again);
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+//! Python bindings of the drawdown breaker and of sizing (split from `python.rs` for length).
+
+use pyo3::prelude::*;
+
+use super::breaker::{DrawdownBreaker, TradingState};
+use super::python::{text_arg, PySymbolFilters};
+use super::sizing::{self, PositionSizer};
+use crate::errors::CoreError;
+use crate::orders::Side;
+
+/// Drawdown circuit breaker: ACTIVE -> REDUCING -> HALTED, back only through `reset`.
+#[pyclass(name = "DrawdownBreaker", module = "gradtrade._core")]
+pub struct PyDrawdownBreaker {
+    inner: DrawdownBreaker,
+}
+
+#[pymethods]
+impl PyDrawdownBreaker {
+    #[new]
+    fn new(reduce_drawdown: f64, halt_drawdown: f64) -> PyResult<Self> {
+        Ok(PyDrawdownBreaker {
+            inner: DrawdownBreaker::new(reduce_drawdown, halt_drawdown)?,
+        })
+    }
+    fn update(&mut self, equity: f64) -> PyResult<TradingState> {
+        Ok(self.inner.update(equity)?)
+    }
+    #[pyo3(signature = (equity=None))]
+    fn reset(&mut self, equity: Option<f64>) -> PyResult<()> {
+        Ok(self.inner.reset(equity)?)
+    }
+    #[getter]
+    fn state(&self) -> TradingState {
+        self.inner.state()
+    }
+    #[getter]
+    fn high_water_mark(&self) -> f64 {
+        self.inner.high_water_mark()
+    }
+    #[getter]
+    fn drawdown(&self) -> f64 {
+        self.inner.drawdown()
+    }
+    fn to_json(&self) -> String {
+        serde_json::to_string(&self.inner).expect("breaker serializes")
+    }
+    #[staticmethod]
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_arg(raw, "DrawdownBreaker JSON")?;
+        let inner: DrawdownBreaker = serde_json::from_str(&text)
+            .map_err(|e| CoreError::invalid(format!("not a DrawdownBreaker JSON: {e}")))?;
+        inner.validate()?;
+        Ok(PyDrawdownBreaker { inner })
+    }
+}
+
+/// Sizes positions from predicted return and volatility and sets stop-loss / take-profit.
+#[pyclass(name = "PositionSizer", module = "gradtrade._core", frozen)]
+pub struct PyPositionSizer {
+    inner: PositionSizer,
+}
+
+#[pymethods]
+impl PyPositionSizer {
+    #[new]
+    #[pyo3(signature = (filters, *, kelly_fraction, target_vol, max_leverage, k_sl=2.0, k_tp=3.0))]
+    fn new(
+        filters: &PySymbolFilters,
+        kelly_fraction: f64,
+        target_vol: f64,
+        max_leverage: f64,
+        k_sl: f64,
+        k_tp: f64,
+    ) -> PyResult<Self> {
+        Ok(PyPositionSizer {
+            inner: PositionSizer::new(
+                filters.inner.clone(),
+                kelly_fraction,
+                target_vol,
+                max_leverage,
+                k_sl,
+                k_tp,
+            )?,
+        })
+    }
+    fn leverage(&self, mu: f64, sigma: f64) -> PyResult<f64> {
+        Ok(self.inner.leverage(mu, sigma)?)
+    }
+    fn size(&self, mu: f64, sigma: f64, equity: f64, price: f64) -> PyResult<f64> {
+        Ok(self.inner.size(mu, sigma, equity, price)?)
+    }
+    fn stops(&self, side: Side, entry: f64, sigma: f64) -> PyResult<(f64, f64)> {
+        Ok(self.inner.stops(side, entry, sigma)?)
+    }
+    #[getter]
+    fn kelly_fraction(&self) -> f64 {
+        self.inner.params().0
+    }
+    #[getter]
+    fn target_vol(&self) -> f64 {
+        self.inner.params().1
+    }
+    #[getter]
+    fn max_leverage(&self) -> f64 {
+        self.inner.params().2
+    }
+    #[getter]
+    fn k_sl(&self) -> f64 {
+        self.inner.params().3
+    }
+    #[getter]
+    fn k_tp(&self) -> f64 {
+        self.inner.params().4
+    }
+    #[getter]
+    fn filters(&self) -> PySymbolFilters {
+        PySymbolFilters {
+            inner: self.inner.filters().clone(),
+        }
+    }
+    fn to_json(&self) -> String {
+        serde_json::to_string(&self.inner).expect("sizer serializes")
+    }
+    #[staticmethod]
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_arg(raw, "PositionSizer JSON")?;
+        let s: PositionSizer = serde_json::from_str(&text)
+            .map_err(|e| CoreError::invalid(format!("not a PositionSizer JSON: {e}")))?;
+        let (f, t, l, sl, tp) = s.params();
+        s.filters().validate()?;
+        let inner = PositionSizer::new(s.filters().clone(), f, t, l, sl, tp)?;
+        Ok(PyPositionSizer { inner })
+    }
+}
+
+/// Fractional Kelly leverage `fraction * mu / sigma**2`.
+#[pyfunction]
+#[pyo3(signature = (mu, sigma, fraction=1.0))]
+fn kelly_leverage(mu: f64, sigma: f64, fraction: f64) -> PyResult<f64> {
+    Ok(sizing::kelly_leverage(mu, sigma, fraction)?)
+}
+
+/// Volatility-targeting leverage `target_vol / predicted_vol`.
+#[pyfunction]
+fn vol_target_leverage(target_vol: f64, predicted_vol: f64) -> PyResult<f64> {
+    Ok(sizing::vol_target_leverage(target_vol, predicted_vol)?)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyDrawdownBreaker>()?;
+    m.add_class::<PyPositionSizer>()?;
+    m.add_function(wrap_pyfunction!(kelly_leverage, m)?)?;
+    m.add_function(wrap_pyfunction!(vol_target_leverage, m)?)?;
+    Ok(())
+}
