@@ -20,14 +20,18 @@ from gradtrade.errors import (
 # --- orderbook ---
 
 # --- kalman ---
+# isort: split
+from gradtrade._core import KalmanFilter, KalmanFit
 
 # --- features ---
+# isort: split
+from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
 
 # --- risk ---
 
 # --- orders ---
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by section, sorted within)
     "BookNotSynced",
     "GradtradeError",
     "InvalidInput",
@@ -38,7 +42,12 @@ __all__ = [
     "core_version",
     # --- orderbook ---
     # --- kalman ---
+    "KalmanFilter",
+    "KalmanFit",
     # --- features ---
+    "Ewma",
+    "RollingVolatility",
+    "StreamingFeatures",
     # --- risk ---
     # --- orders ---
 ]
