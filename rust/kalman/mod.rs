@@ -10,6 +10,7 @@
 
 pub mod fit;
 pub mod matrix;
+mod scalar;
 pub mod serial;
 
 #[cfg(feature = "python")]
@@ -302,12 +303,6 @@ impl KalmanFilter {
         self.n_steps = 0;
     }
 
-    fn predict(&self) -> ([f64; MAX_DIM], Mat) {
-        let x = self.f.mul_vec(&self.x);
-        let p = self.f.mul(&self.p).mul_t(&self.f).add(&self.q);
-        (x, p)
-    }
-
     /// Predict, then update with `z` (length `dim_z`; any NaN component = missing observation).
     /// On error nothing changes.
     pub fn step(&mut self, z: &[f64]) -> CoreResult<()> {
@@ -329,26 +324,59 @@ impl KalmanFilter {
         self.step(&[z])
     }
 
-    /// `z` has the right length and no infinities.
+    /// `z` has the right length and no infinities. One observed series with up to 4 states
+    /// takes the unrolled scalar path (`scalar.rs`); otherwise the step runs at the smallest
+    /// matrix capacity that holds the model (bit-identical across capacities).
     fn step_checked(&mut self, z: &[f64]) -> CoreResult<()> {
-        let (xp, pp) = self.predict();
+        if self.m == 1 {
+            match self.n {
+                1 => return self.step_scalar_obs::<1>(z[0]),
+                2 => return self.step_scalar_obs::<2>(z[0]),
+                3 => return self.step_scalar_obs::<3>(z[0]),
+                4 => return self.step_scalar_obs::<4>(z[0]),
+                _ => {}
+            }
+        }
+        match self.n.max(self.m) {
+            1 => self.step_at::<1>(z),
+            2 => self.step_at::<2>(z),
+            3 | 4 => self.step_at::<4>(z),
+            _ => self.step_at::<MAX_DIM>(z),
+        }
+    }
+
+    fn step_at<const D: usize>(&mut self, z: &[f64]) -> CoreResult<()> {
+        let (n, m) = (self.n, self.m);
+        let f: Mat<D> = self.f.resized();
+        let h: Mat<D> = self.h.resized();
+        let r: Mat<D> = self.r.resized();
+        let mut x = [0.0; D];
+        x[..n].copy_from_slice(&self.x[..n]);
+        // Predict.
+        let xp = f.mul_vec(&x);
+        let mut pp = f
+            .mul(&self.p.resized())
+            .mul_t(&f)
+            .add(&self.q.resized::<D>());
         if z.iter().any(|v| v.is_nan()) {
-            self.x = xp;
-            self.p = pp;
-            self.p.symmetrize();
-            self.y = [f64::NAN; MAX_DIM];
-            self.s = nan_mat(self.m);
+            pp.symmetrize();
+            self.x[..n].copy_from_slice(&xp[..n]);
+            pp.copy_into(&mut self.p);
+            self.y[..m].fill(f64::NAN);
+            for row in self.s.a.iter_mut().take(m) {
+                row[..m].fill(f64::NAN);
+            }
             self.n_steps += 1;
             return Ok(());
         }
-        let (n, m) = (self.n, self.m);
-        let hx = self.h.mul_vec(&xp);
-        let mut y = [0.0; MAX_DIM];
+        // Update, in filterpy's order: y, PH', S, S^-1, K, x, Joseph-form P.
+        let hx = h.mul_vec(&xp);
+        let mut y = [0.0; D];
         for i in 0..m {
             y[i] = z[i] - hx[i];
         }
-        let pht = pp.mul_t(&self.h);
-        let s = self.h.mul(&pht).add(&self.r);
+        let pht = pp.mul_t(&h);
+        let s = h.mul(&pht).add(&r);
         let (si, logdet) = s.spd_inverse_logdet().ok_or_else(|| {
             CoreError::Numerical(format!(
                 "innovation covariance is not positive definite at step {}",
@@ -361,8 +389,8 @@ impl KalmanFilter {
         for i in 0..n {
             x[i] += ky[i];
         }
-        let i_kh = Mat::identity(n).sub(&k.mul(&self.h));
-        let mut p = i_kh.mul(&pp).mul_t(&i_kh).add(&k.mul(&self.r).mul_t(&k));
+        let i_kh = Mat::<D>::identity(n).sub(&k.mul(&h));
+        let mut p = i_kh.mul(&pp).mul_t(&i_kh).add(&k.mul(&r).mul_t(&k));
         p.symmetrize();
         let siy = si.mul_vec(&y);
         let mut mahalanobis = 0.0;
@@ -370,16 +398,16 @@ impl KalmanFilter {
             mahalanobis += y[i] * siy[i];
         }
         let ll = -0.5 * (m as f64 * LN_2PI + logdet + mahalanobis);
-        if !(ll.is_finite() && p.is_finite() && x.iter().all(|v| v.is_finite())) {
+        if !(ll.is_finite() && p.is_finite() && x[..n].iter().all(|v| v.is_finite())) {
             return Err(CoreError::Numerical(format!(
                 "the filter diverged at step {} (non-finite state or likelihood)",
                 self.n_steps
             )));
         }
-        self.x = x;
-        self.p = p;
-        self.y = y;
-        self.s = s;
+        self.x[..n].copy_from_slice(&x[..n]);
+        p.copy_into(&mut self.p);
+        self.y[..m].copy_from_slice(&y[..m]);
+        s.copy_into(&mut self.s);
         self.loglik += ll;
         self.n_obs += 1;
         self.n_steps += 1;
