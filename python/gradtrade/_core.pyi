@@ -88,7 +88,30 @@ class KalmanFit:
 
 @final
 class StreamingFeatures:
-    """Streaming features of a price/volume series; batch and live share one Rust step."""
+    """Streaming features of one price/volume series, one row per bar.
+
+    ``update`` (one bar) and ``transform`` (arrays, continuing from the current state) call the
+    same Rust step, so they give bit-identical output. Columns (``names``), in order:
+    ``log_return`` (log of the price ratio to the last valid price); per halflife ``h``:
+    ``ret_ewma_mean_hl{h}``, ``ret_ewma_var_hl{h}`` (pandas ``ewm(halflife=h, adjust=False)``
+    mean and ``var(bias=True)`` of returns), ``ret_zscore_hl{h}`` (return against the
+    statistics before it); per window ``w``: ``realized_vol_w{w}`` = sqrt(mean of the last
+    ``w`` squared returns); ``volume_zscore`` (log(1+volume) against its EWMA, first halflife);
+    a local-linear-trend Kalman filter on log price: ``kalman_level_minus_log_price``,
+    ``kalman_trend``, ``kalman_innovation``, ``kalman_innovation_std``.
+
+    Warm-up (NaN until defined): no return on the first valid bar; an EWMA mean needs one
+    return, its variance two, its z-score two earlier returns; realized vol needs ``w``
+    returns; the volume z-score two earlier volumes. The Kalman filter starts at the first
+    valid price (level = log price, trend 0, P0 = diag(kalman_r, kalman_q_level)): level gap
+    and trend are 0 there and the innovation columns NaN.
+
+    A NaN price is a missing bar: return, z-scores, level gap and innovations are NaN, EWMAs
+    and windows keep (and output) their state, the Kalman filter predicts only, and the next
+    valid return spans the gap. A NaN volume gives a NaN volume z-score. Non-positive prices,
+    negative volumes, infinities and mismatched lengths raise ``InvalidInput`` and change
+    nothing.
+    """
 
     def __new__(
         cls,
