@@ -266,3 +266,12 @@ def test_primitives_match_pandas(hourly: tuple[np.ndarray, np.ndarray]) -> None:
     want = np.sqrt((pd.Series(valid) ** 2).rolling(24).mean())
     assert_allclose(got, want, rtol=1e-9)
     assert vol.window == 24 and np.isnan(RollingVolatility(3).update(0.1))
+
+
+def test_transform_releases_the_gil() -> None:
+    from test_kalman import runs_without_gil
+
+    prices = 100.0 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, 300_000)))
+    volumes = np.ones_like(prices)
+    f = StreamingFeatures()
+    assert runs_without_gil(lambda: f.transform(prices, volumes))
