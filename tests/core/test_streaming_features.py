@@ -234,7 +234,14 @@ def test_bad_input_raises_and_keeps_state() -> None:
     with pytest.raises(InvalidInput, match="1-D"):
         f.transform(np.ones((2, 2)), np.ones((2, 2)))
     assert f.to_json() == saved
-    for kwargs in ({"ewma_halflives": []}, {"ewma_halflives": [0.0]}, {"vol_windows": [0]}):
+    for kwargs in (
+        {"ewma_halflives": []},
+        {"ewma_halflives": [0.0]},
+        {"ewma_halflives": [float("nan")]},
+        {"vol_windows": [0]},
+        {"vol_windows": [-3]},
+        {"vol_windows": [10**9]},
+    ):
         with pytest.raises(InvalidInput):
             StreamingFeatures(**kwargs)
     with pytest.raises(InvalidInput, match="kalman"):
@@ -268,6 +275,10 @@ def test_primitives_match_pandas(hourly: tuple[np.ndarray, np.ndarray]) -> None:
     want = np.sqrt((pd.Series(valid) ** 2).rolling(24).mean())
     assert_allclose(got, want, rtol=1e-9)
     assert vol.window == 24 and np.isnan(RollingVolatility(3).update(0.1))
+    with pytest.raises(InvalidInput, match="window"):
+        RollingVolatility(-1)
+    with pytest.raises(InvalidInput, match="halflife"):
+        Ewma(-2.0)
 
 
 def test_transform_releases_the_gil() -> None:
