@@ -31,7 +31,7 @@ from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
 
 # --- orders ---
 
-__all__ = [  # noqa: RUF022 (grouped by section, sorted within)
+__all__ = [  # noqa: RUF022 (grouped by section, one per engineer)
     "BookNotSynced",
     "GradtradeError",
     "InvalidInput",
