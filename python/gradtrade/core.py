@@ -20,8 +20,12 @@ from gradtrade.errors import (
 # --- orderbook ---
 
 # --- kalman ---
+# isort: split
+from gradtrade._core import KalmanFilter, KalmanFit
 
 # --- features ---
+# isort: split
+from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
 
 # --- risk ---
 # isort: split
@@ -63,7 +67,12 @@ __all__ = [  # noqa: RUF022 (grouped by section, see the markers)
     "core_version",
     # --- orderbook ---
     # --- kalman ---
+    "KalmanFilter",
+    "KalmanFit",
     # --- features ---
+    "Ewma",
+    "RollingVolatility",
+    "StreamingFeatures",
     # --- risk ---
     "Decision",
     "DrawdownBreaker",
