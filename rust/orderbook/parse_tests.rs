@@ -7,7 +7,9 @@ fn grids() -> (Grid, Grid) {
     )
 }
 
-fn depth(raw: &str) -> CoreResult<(DepthHeader<'_>, Vec<(i64, i64)>, Vec<(i64, i64)>)> {
+type Parsed<'a> = (DepthHeader<'a>, Vec<(i64, i64)>, Vec<(i64, i64)>);
+
+fn depth(raw: &str) -> CoreResult<Parsed<'_>> {
     let (tick, step) = grids();
     let g = LevelGrids {
         tick: &tick,
