@@ -428,7 +428,8 @@ impl OrderBook {
     /// OFI accumulated since the previous call, in base-asset units; resets the accumulator.
     pub fn take_ofi(&mut self) -> f64 {
         let steps = std::mem::take(&mut self.ofi_steps);
-        steps as f64 * self.step.unit()
+        let clamped = steps.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64;
+        self.step.to_f64(clamped)
     }
 }
 
