@@ -245,18 +245,21 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn binance_level(&mut self, grids: &LevelGrids<'_>) -> Option<(i64, i64)> {
         let rest = &self.buf[self.pos..];
-        if rest.get(..2)? != b"[\"" {
+        if rest.len() < 8 || rest[0] != b'[' || rest[1] != b'"' {
             return None;
         }
         let (price, n) = grids.tick.units_from_prefix(&rest[2..])?;
         let mut i = 2 + n;
-        if rest.get(i..i + 3)? != b"\",\"" {
+        if rest.get(i) != Some(&b'"')
+            || rest.get(i + 1) != Some(&b',')
+            || rest.get(i + 2) != Some(&b'"')
+        {
             return None;
         }
         i += 3;
         let (qty, m) = grids.step.units_from_prefix(&rest[i..])?;
         i += m;
-        if rest.get(i..i + 2)? != b"\"]" || price <= 0 {
+        if rest.get(i) != Some(&b'"') || rest.get(i + 1) != Some(&b']') || price <= 0 {
             return None;
         }
         self.pos += i + 2;
@@ -278,8 +281,17 @@ impl<'a> Cursor<'a> {
         loop {
             if let Some(level) = self.binance_level(grids) {
                 out.push(level);
-                if !self.more(b']')? {
-                    return Ok(());
+                match self.buf.get(self.pos) {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => {
+                        self.pos += 1;
+                        return Ok(());
+                    }
+                    _ => {
+                        if !self.more(b']')? {
+                            return Ok(());
+                        }
+                    }
                 }
                 continue;
             }

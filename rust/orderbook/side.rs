@@ -20,16 +20,17 @@ pub enum SideKind {
     Ask,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Level {
-    key: i64,
-    qty: i64,
+/// One chunk, keys and quantities in separate arrays so that a search reads keys only.
+#[derive(Debug, Clone, Default)]
+struct Chunk {
+    keys: Vec<i64>,
+    qtys: Vec<i64>,
 }
 
 #[derive(Debug, Clone)]
 pub struct Side {
     kind: SideKind,
-    chunks: Vec<Vec<Level>>,
+    chunks: Vec<Chunk>,
     maxima: Vec<i64>,
     len: usize,
 }
@@ -89,7 +90,10 @@ impl Side {
         let key = self.key(price);
         if self.chunks.is_empty() {
             if qty != 0 {
-                self.chunks.push(vec![Level { key, qty }]);
+                self.chunks.push(Chunk {
+                    keys: vec![key],
+                    qtys: vec![qty],
+                });
                 self.maxima.push(key);
                 self.len = 1;
             }
@@ -97,41 +101,43 @@ impl Side {
         }
         let c = self.chunk_for(key);
         let chunk = &mut self.chunks[c];
-        match chunk.binary_search_by(|l| l.key.cmp(&key)) {
-            Ok(i) => {
-                let old = chunk[i].qty;
-                if qty != 0 {
-                    chunk[i].qty = qty;
-                    return old;
-                }
-                chunk.remove(i);
-                self.len -= 1;
-                if chunk.is_empty() {
-                    self.chunks.remove(c);
-                    self.maxima.remove(c);
-                } else if i == chunk.len() {
-                    self.maxima[c] = chunk[i - 1].key;
-                }
-                old
+        let i = chunk.keys.partition_point(|&k| k < key);
+        if chunk.keys.get(i) == Some(&key) {
+            let old = chunk.qtys[i];
+            if qty != 0 {
+                chunk.qtys[i] = qty;
+                return old;
             }
-            Err(i) => {
-                if qty == 0 {
-                    return 0;
-                }
-                chunk.insert(i, Level { key, qty });
-                self.len += 1;
-                if key > self.maxima[c] {
-                    self.maxima[c] = key;
-                }
-                if chunk.len() > MAX_CHUNK {
-                    let upper = chunk.split_off(MAX_CHUNK / 2);
-                    self.maxima[c] = chunk[MAX_CHUNK / 2 - 1].key;
-                    self.maxima.insert(c + 1, upper[upper.len() - 1].key);
-                    self.chunks.insert(c + 1, upper);
-                }
-                0
+            chunk.keys.remove(i);
+            chunk.qtys.remove(i);
+            self.len -= 1;
+            if chunk.keys.is_empty() {
+                self.chunks.remove(c);
+                self.maxima.remove(c);
+            } else if i == chunk.keys.len() {
+                self.maxima[c] = chunk.keys[i - 1];
             }
+            return old;
         }
+        if qty == 0 {
+            return 0;
+        }
+        chunk.keys.insert(i, key);
+        chunk.qtys.insert(i, qty);
+        self.len += 1;
+        if key > self.maxima[c] {
+            self.maxima[c] = key;
+        }
+        if chunk.keys.len() > MAX_CHUNK {
+            let upper = Chunk {
+                keys: chunk.keys.split_off(MAX_CHUNK / 2),
+                qtys: chunk.qtys.split_off(MAX_CHUNK / 2),
+            };
+            self.maxima[c] = chunk.keys[MAX_CHUNK / 2 - 1];
+            self.maxima.insert(c + 1, upper.keys[upper.keys.len() - 1]);
+            self.chunks.insert(c + 1, upper);
+        }
+        0
     }
 
     /// Quantity resting at `price` (0 if none).
@@ -141,8 +147,8 @@ impl Side {
         }
         let key = self.key(price);
         let chunk = &self.chunks[self.chunk_for(key)];
-        match chunk.binary_search_by(|l| l.key.cmp(&key)) {
-            Ok(i) => chunk[i].qty,
+        match chunk.keys.binary_search(&key) {
+            Ok(i) => chunk.qtys[i],
             Err(_) => 0,
         }
     }
@@ -150,35 +156,37 @@ impl Side {
     /// Best level as (price, qty).
     #[inline]
     pub fn best(&self) -> Option<(i64, i64)> {
-        let l = self.chunks.last()?.last()?;
-        Some((self.key(l.key), l.qty))
+        let c = self.chunks.last()?;
+        Some((self.key(*c.keys.last()?), *c.qtys.last()?))
     }
 
     /// Levels from the best outwards as (price, qty).
     pub fn iter_best(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.chunks
-            .iter()
-            .rev()
-            .flat_map(|c| c.iter().rev())
-            .map(|l| (self.key(l.key), l.qty))
+        self.chunks.iter().rev().flat_map(move |c| {
+            c.keys
+                .iter()
+                .rev()
+                .zip(c.qtys.iter().rev())
+                .map(move |(&k, &q)| (self.key(k), q))
+        })
     }
 
     /// Replaces the whole side. `levels` must be free of duplicate prices and of zero or negative
     /// quantities (the snapshot path validates that); the order does not matter.
     pub fn replace(&mut self, levels: &[(i64, i64)]) {
-        let mut all: Vec<Level> = levels
+        let mut all: Vec<(i64, i64)> = levels
             .iter()
-            .map(|&(price, qty)| Level {
-                key: self.key(price),
-                qty,
-            })
+            .map(|&(price, qty)| (self.key(price), qty))
             .collect();
-        all.sort_unstable_by_key(|l| l.key);
+        all.sort_unstable_by_key(|l| l.0);
         self.clear();
         self.len = all.len();
         for part in all.chunks(MAX_CHUNK / 2) {
-            self.maxima.push(part[part.len() - 1].key);
-            self.chunks.push(part.to_vec());
+            self.maxima.push(part[part.len() - 1].0);
+            self.chunks.push(Chunk {
+                keys: part.iter().map(|l| l.0).collect(),
+                qtys: part.iter().map(|l| l.1).collect(),
+            });
         }
     }
 }
