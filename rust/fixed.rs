@@ -506,12 +506,13 @@ mod tests {
             };
             let text = format!("{number}{tail}");
             let general = grid.units_from_text_general(number.as_bytes()).ok();
-            for fast in [
+            let found = [
                 grid.units_from_prefix_swar(text.as_bytes()),
                 grid.units_from_prefix_bytes(text.as_bytes()),
                 grid.units_from_prefix(text.as_bytes()),
-            ] {
-                if let Some((units, used)) = fast {
+            ];
+            for (units, used) in found.into_iter().flatten() {
+                {
                     // A prefix parse may stop early only where the text stops being a number.
                     if used == number.len() {
                         proptest::prop_assert_eq!(Some(units), general, "{} on {}", text, unit);
