@@ -473,6 +473,21 @@ mod tests {
     }
 
     #[test]
+    fn swar_path_takes_binance_text() {
+        let tick = Grid::parse("0.01").unwrap();
+        let step = Grid::parse("0.00000001").unwrap();
+        let price = b"61000.01000000\",\"1.5\"]";
+        assert_eq!(tick.units_from_prefix_swar(price), Some((6_100_001, 14)));
+        let qty = b"0.00012000\"]]";
+        assert_eq!(step.units_from_prefix_swar(qty), Some((12_000, 10)));
+        let futures_qty = b"10499\"]],\"a\"";
+        assert_eq!(
+            step.units_from_prefix_swar(futures_qty),
+            Some((1_049_900_000_000, 5))
+        );
+    }
+
+    #[test]
     fn swar_digits() {
         let chunk = u64::from_le_bytes(*b"61737.63");
         assert_eq!(leading_digits(chunk), 5);

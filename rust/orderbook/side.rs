@@ -12,7 +12,7 @@
 //! `maxima[i]` is the last key of `chunks[i]`; every stored quantity is > 0. The key is the price
 //! for bids and the negated price for asks, so "better" is always "larger key".
 
-const MAX_CHUNK: usize = 128;
+const MAX_CHUNK: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SideKind {
