@@ -13,6 +13,8 @@
 //! for bids and the negated price for asks, so "better" is always "larger key".
 
 const MAX_CHUNK: usize = 64;
+/// Chunks checked one by one from the top before a binary search over the rest.
+const TOP_PROBE: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SideKind {
@@ -78,10 +80,13 @@ impl Side {
     fn chunk_for(&self, key: i64) -> usize {
         let n = self.maxima.len();
         debug_assert!(n > 0);
-        if n == 1 || self.maxima[n - 2] < key {
-            return n - 1;
+        let probed = n.saturating_sub(TOP_PROBE);
+        for c in (probed..n - 1).rev() {
+            if self.maxima[c] < key {
+                return c + 1;
+            }
         }
-        self.maxima[..n - 1].partition_point(|&m| m < key)
+        self.maxima[..probed].partition_point(|&m| m < key)
     }
 
     /// Sets the quantity at `price` (0 removes the level) and returns the previous quantity.
