@@ -19,7 +19,11 @@ the median is reported. All three books must end on the same best bid/ask (61602
 from __future__ import annotations
 
 import gc
+import json
+import os
+import shutil
 import statistics
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -152,6 +156,42 @@ def measure(engine: Callable[[], Top], repeats: int) -> tuple[float, Top, list[f
     return statistics.median(times), top, times
 
 
+CRITERION = {
+    "parse": "JSON scan onto the grid only",
+    "replay": "`OrderBook::apply_depth_json` (parse + sequence + apply)",
+    "apply_levels_chunked": "pre-parsed levels into the chunked sides",
+    "apply_levels_btreemap": "pre-parsed levels into a `BTreeMap<i64, i64>` per side",
+}
+
+
+def criterion_table(data_dir: Path, levels: int) -> list[str]:
+    """Runs the Rust-only Criterion bench on the same recording and tabulates its medians."""
+    root = Path(__file__).resolve().parent.parent
+    cargo = shutil.which("cargo")
+    if cargo is None:
+        return ["(Criterion bench skipped: cargo not found)"]
+    env = {**os.environ, "GRADTRADE_TEST_DATA": str(data_dir)}
+    subprocess.run(
+        [cargo, "bench", "--bench", "orderbook", "--", "--noplot"],
+        cwd=root,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    lines = [
+        "",
+        "Rust only, same frames (Criterion, `cargo bench --bench orderbook`, median):",
+        "",
+        "| bench | ns per level |",
+        "|---|---:|",
+    ]
+    for name, label in CRITERION.items():
+        estimates = root / "target" / "criterion" / "orderbook" / name / "new" / "estimates.json"
+        median = json.loads(estimates.read_text())["median"]["point_estimate"]
+        lines.append(f"| {label} | {median / levels:,.1f} |")
+    return lines
+
+
 def run(data_dir: Path, quick: bool) -> str:
     snapshot, diffs, levels = load(data_dir)
     repeats = 3 if quick else 7
@@ -190,6 +230,8 @@ def run(data_dir: Path, quick: bool) -> str:
         f"({'met' if nautilus_ratio >= 4 else 'MISSED'}); >= 20x sortedcontainers: "
         f"**{sorted_ratio:.1f}x** ({'met' if sorted_ratio >= 20 else 'MISSED'}).",
     ]
+    if not quick:
+        lines += criterion_table(data_dir, levels)
     return "\n".join(lines)
 
 

@@ -3,7 +3,7 @@
 //! `cargo bench --bench orderbook` (data from $GRADTRADE_TEST_DATA or ../shared/data). Groups:
 //! - `parse`: JSON scan of every depth frame onto the grid, no book;
 //! - `replay`: `apply_depth_json` of every frame after the snapshot (parse + sequence + apply);
-//! - `apply_levels`: the pre-parsed levels into the book's sorted-Vec sides versus a
+//! - `apply_levels`: the pre-parsed levels into the book's chunked sides versus a
 //!   `BTreeMap<i64, i64>` per side (the data-structure choice of `rust/orderbook/side.rs`).
 
 use std::collections::BTreeMap;
@@ -140,7 +140,7 @@ fn benches(c: &mut Criterion) {
     let snap_bids: Vec<(i64, i64)> = snap.bids().iter_best().collect();
     let snap_asks: Vec<(i64, i64)> = snap.asks().iter_best().collect();
 
-    group.bench_function("apply_levels/sorted_vec", |bench| {
+    group.bench_function("apply_levels/chunked", |bench| {
         bench.iter_batched_ref(
             || {
                 let mut bids = Side::new(SideKind::Bid);
