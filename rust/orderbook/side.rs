@@ -1,20 +1,21 @@
 //! One side of an L2 book: price levels in integer ticks with quantities in integer steps.
 //!
-//! Layout: the levels sorted by key in chunks of at most `MAX_CHUNK`, the best level LAST (a
-//! two-level B+tree, the layout of Python's sortedcontainers). Binance sends changes anywhere in
-//! the book, and a side grows to thousands of levels: one flat sorted Vec spent most of its time
-//! moving memory for deep inserts, and a BTreeMap chases pointers; with chunks an insert or a
-//! removal moves at most one chunk, the chunk is found by a search over a small array of chunk
-//! maxima, and the top levels stay one contiguous slice. `benches/orderbook.rs` measures it
-//! against a BTreeMap on the real recording.
+//! Binance sends changes anywhere in the book, but most land within a few hundred ticks of the
+//! top. So a side keeps a dense window of `window` ticks around the top, set at each snapshot
+//! (one quantity slot per tick, an occupancy bitmap and a one-word-per-64-words summary to find
+//! the next occupied tick), where an update is an array store; levels outside the window live in
+//! `Chunked` (sorted chunks). `benches/orderbook.rs` measures the pieces on the real recording.
 //!
-//! Invariants: keys strictly increase across the chunks in order; no chunk is empty;
-//! `maxima[i]` is the last key of `chunks[i]`; every stored quantity is > 0. The key is the price
-//! for bids and the negated price for asks, so "better" is always "larger key".
+//! Invariants: a key is in the window iff `base <= key < base + window`, and then it is stored
+//! only there (slot != 0 iff its occupancy bit is set, summary bit set iff its word != 0);
+//! every other key is stored only in `deep`. The key is the price for bids and the negated price
+//! for asks, so "better" is always "larger key". No stored quantity is 0 or negative.
 
-const MAX_CHUNK: usize = 64;
-/// Chunks checked one by one from the top before a binary search over the rest.
-const TOP_PROBE: usize = 8;
+use super::chunked::Chunked;
+
+/// Ticks in the dense window: 32768 slots of 8 bytes (256 KiB per side). For BTCUSDT at a
+/// 0.01 tick that is +-163 USD around the top at the last snapshot.
+pub const DEFAULT_WINDOW: usize = 1 << 15;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SideKind {
@@ -22,28 +23,39 @@ pub enum SideKind {
     Ask,
 }
 
-/// One chunk, keys and quantities in separate arrays so that a search reads keys only.
-#[derive(Debug, Clone, Default)]
-struct Chunk {
-    keys: Vec<i64>,
-    qtys: Vec<i64>,
-}
-
 #[derive(Debug, Clone)]
 pub struct Side {
     kind: SideKind,
-    chunks: Vec<Chunk>,
-    maxima: Vec<i64>,
-    len: usize,
+    window: usize,
+    base: i64,
+    /// Quantity per key offset; empty until the window is placed.
+    slots: Vec<i64>,
+    words: Vec<u64>,
+    summary: Vec<u64>,
+    in_window: usize,
+    deep: Chunked,
 }
 
 impl Side {
     pub fn new(kind: SideKind) -> Side {
+        Side::with_window(kind, DEFAULT_WINDOW)
+    }
+
+    /// A side with a window of `window` ticks (a multiple of 64; small windows are for tests).
+    pub fn with_window(kind: SideKind, window: usize) -> Side {
+        assert!(
+            window >= 64 && window % 64 == 0,
+            "window must be a multiple of 64"
+        );
         Side {
             kind,
-            chunks: Vec::new(),
-            maxima: Vec::new(),
-            len: 0,
+            window,
+            base: 0,
+            slots: Vec::new(),
+            words: Vec::new(),
+            summary: Vec::new(),
+            in_window: 0,
+            deep: Chunked::new(),
         }
     }
 
@@ -60,222 +72,201 @@ impl Side {
     }
 
     pub fn len(&self) -> usize {
-        self.len
+        self.in_window + self.deep.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn clear(&mut self) {
-        self.chunks.clear();
-        self.maxima.clear();
-        self.len = 0;
+        self.slots.clear();
+        self.words.clear();
+        self.summary.clear();
+        self.in_window = 0;
+        self.deep.clear();
     }
 
-    /// The chunk that holds `key` or would receive it: the first whose maximum is >= key, or the
-    /// last chunk for a key above every level. Most updates land near the top, so the probe
-    /// starts there before a binary search.
+    /// Places an empty window centred on `key` (the top of the book).
+    fn place_window(&mut self, key: i64) {
+        self.base = key.saturating_sub((self.window / 2) as i64);
+        self.slots.clear();
+        self.slots.resize(self.window, 0);
+        self.words.clear();
+        self.words.resize(self.window / 64, 0);
+        self.summary.clear();
+        self.summary.resize(self.window.div_ceil(64 * 64), 0);
+        self.in_window = 0;
+    }
+
+    /// Slot of `key` if it is inside the window.
     #[inline]
-    fn chunk_for(&self, key: i64) -> usize {
-        let n = self.maxima.len();
-        debug_assert!(n > 0);
-        let probed = n.saturating_sub(TOP_PROBE);
-        for c in (probed..n - 1).rev() {
-            if self.maxima[c] < key {
-                return c + 1;
-            }
+    fn slot(&self, key: i64) -> Option<usize> {
+        let offset = key.checked_sub(self.base)?;
+        (offset >= 0 && (offset as usize) < self.slots.len()).then_some(offset as usize)
+    }
+
+    #[inline]
+    fn mark(&mut self, slot: usize) {
+        let w = slot / 64;
+        self.words[w] |= 1 << (slot % 64);
+        self.summary[w / 64] |= 1 << (w % 64);
+    }
+
+    #[inline]
+    fn unmark(&mut self, slot: usize) {
+        let w = slot / 64;
+        self.words[w] &= !(1 << (slot % 64));
+        if self.words[w] == 0 {
+            self.summary[w / 64] &= !(1 << (w % 64));
         }
-        self.maxima[..probed].partition_point(|&m| m < key)
+    }
+
+    /// The highest occupied slot at or below `slot`.
+    fn occupied_at_or_below(&self, slot: usize) -> Option<usize> {
+        let w = slot / 64;
+        let in_word = self.words[w] & (u64::MAX >> (63 - slot % 64));
+        if in_word != 0 {
+            return Some(w * 64 + 63 - in_word.leading_zeros() as usize);
+        }
+        if w == 0 {
+            return None;
+        }
+        let below = w - 1;
+        let mut s = below / 64;
+        let mut bits = self.summary[s] & (u64::MAX >> (63 - below % 64));
+        loop {
+            if bits != 0 {
+                let word = s * 64 + 63 - bits.leading_zeros() as usize;
+                return Some(word * 64 + 63 - self.words[word].leading_zeros() as usize);
+            }
+            if s == 0 {
+                return None;
+            }
+            s -= 1;
+            bits = self.summary[s];
+        }
+    }
+
+    fn window_best(&self) -> Option<(i64, i64)> {
+        if self.in_window == 0 {
+            return None;
+        }
+        let slot = self.occupied_at_or_below(self.slots.len() - 1)?;
+        Some((self.base + slot as i64, self.slots[slot]))
     }
 
     /// Sets the quantity at `price` (0 removes the level) and returns the previous quantity.
     #[inline]
     pub fn set(&mut self, price: i64, qty: i64) -> i64 {
         let key = self.key(price);
-        if self.chunks.is_empty() {
-            if qty != 0 {
-                self.chunks.push(Chunk {
-                    keys: vec![key],
-                    qtys: vec![qty],
-                });
-                self.maxima.push(key);
-                self.len = 1;
+        if self.slots.is_empty() && qty != 0 && self.deep.is_empty() {
+            self.place_window(key);
+        }
+        let Some(slot) = self.slot(key) else {
+            return self.deep.set(key, qty);
+        };
+        let old = self.slots[slot];
+        self.slots[slot] = qty;
+        match (old == 0, qty == 0) {
+            (true, false) => {
+                self.mark(slot);
+                self.in_window += 1;
             }
-            return 0;
-        }
-        let c = self.chunk_for(key);
-        let chunk = &mut self.chunks[c];
-        let i = chunk.keys.partition_point(|&k| k < key);
-        if chunk.keys.get(i) == Some(&key) {
-            let old = chunk.qtys[i];
-            if qty != 0 {
-                chunk.qtys[i] = qty;
-                return old;
+            (false, true) => {
+                self.unmark(slot);
+                self.in_window -= 1;
             }
-            chunk.keys.remove(i);
-            chunk.qtys.remove(i);
-            self.len -= 1;
-            if chunk.keys.is_empty() {
-                self.chunks.remove(c);
-                self.maxima.remove(c);
-            } else if i == chunk.keys.len() {
-                self.maxima[c] = chunk.keys[i - 1];
-            }
-            return old;
+            _ => {}
         }
-        if qty == 0 {
-            return 0;
-        }
-        chunk.keys.insert(i, key);
-        chunk.qtys.insert(i, qty);
-        self.len += 1;
-        if key > self.maxima[c] {
-            self.maxima[c] = key;
-        }
-        if chunk.keys.len() > MAX_CHUNK {
-            let upper = Chunk {
-                keys: chunk.keys.split_off(MAX_CHUNK / 2),
-                qtys: chunk.qtys.split_off(MAX_CHUNK / 2),
-            };
-            self.maxima[c] = chunk.keys[MAX_CHUNK / 2 - 1];
-            self.maxima.insert(c + 1, upper.keys[upper.keys.len() - 1]);
-            self.chunks.insert(c + 1, upper);
-        }
-        0
+        old
     }
 
     /// Quantity resting at `price` (0 if none).
     pub fn qty_at(&self, price: i64) -> i64 {
-        if self.chunks.is_empty() {
-            return 0;
-        }
         let key = self.key(price);
-        let chunk = &self.chunks[self.chunk_for(key)];
-        match chunk.keys.binary_search(&key) {
-            Ok(i) => chunk.qtys[i],
-            Err(_) => 0,
+        match self.slot(key) {
+            Some(slot) => self.slots[slot],
+            None => self.deep.qty_at(key),
         }
     }
 
     /// Best level as (price, qty).
     #[inline]
     pub fn best(&self) -> Option<(i64, i64)> {
-        let c = self.chunks.last()?;
-        Some((self.key(*c.keys.last()?), *c.qtys.last()?))
+        let best = match (self.window_best(), self.deep.best()) {
+            (Some(w), Some(d)) => Some(if w.0 > d.0 { w } else { d }),
+            (w, d) => w.or(d),
+        };
+        best.map(|(k, q)| (self.key(k), q))
     }
 
-    /// Levels from the best outwards as (price, qty).
+    /// Levels from the best outwards as (price, qty): the window and the deep levels merged.
     pub fn iter_best(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.chunks.iter().rev().flat_map(move |c| {
-            c.keys
-                .iter()
-                .rev()
-                .zip(c.qtys.iter().rev())
-                .map(move |(&k, &q)| (self.key(k), q))
+        let mut window = WindowIter {
+            side: self,
+            next: self.window_best().map(|(k, _)| (k - self.base) as usize),
+        }
+        .peekable();
+        let mut deep = self.deep.iter_best().peekable();
+        std::iter::from_fn(move || {
+            let take_window = match (window.peek(), deep.peek()) {
+                (Some(w), Some(d)) => w.0 > d.0,
+                (Some(_), None) => true,
+                (None, _) => false,
+            };
+            let (k, q) = if take_window {
+                window.next()?
+            } else {
+                deep.next()?
+            };
+            Some((self.key(k), q))
         })
     }
 
-    /// Replaces the whole side. `levels` must be free of duplicate prices and of zero or negative
-    /// quantities (the snapshot path validates that); the order does not matter.
+    /// Replaces the whole side and centres the window on its best level. `levels` must be free
+    /// of duplicate prices and of zero or negative quantities (the snapshot path validates that).
     pub fn replace(&mut self, levels: &[(i64, i64)]) {
-        let mut all: Vec<(i64, i64)> = levels
-            .iter()
-            .map(|&(price, qty)| (self.key(price), qty))
-            .collect();
-        all.sort_unstable_by_key(|l| l.0);
         self.clear();
-        self.len = all.len();
-        for part in all.chunks(MAX_CHUNK / 2) {
-            self.maxima.push(part[part.len() - 1].0);
-            self.chunks.push(Chunk {
-                keys: part.iter().map(|l| l.0).collect(),
-                qtys: part.iter().map(|l| l.1).collect(),
-            });
+        let Some(top) = levels.iter().map(|&(p, _)| self.key(p)).max() else {
+            return;
+        };
+        self.place_window(top);
+        let mut deep = Vec::new();
+        for &(price, qty) in levels {
+            let key = self.key(price);
+            match self.slot(key) {
+                Some(slot) => {
+                    self.slots[slot] = qty;
+                    self.mark(slot);
+                    self.in_window += 1;
+                }
+                None => deep.push((key, qty)),
+            }
         }
+        self.deep.replace(&deep);
+    }
+}
+
+/// Occupied window slots from the top down, as (key, qty).
+struct WindowIter<'a> {
+    side: &'a Side,
+    next: Option<usize>,
+}
+
+impl Iterator for WindowIter<'_> {
+    type Item = (i64, i64);
+
+    fn next(&mut self) -> Option<(i64, i64)> {
+        let slot = self.next?;
+        self.next = match slot {
+            0 => None,
+            _ => self.side.occupied_at_or_below(slot - 1),
+        };
+        Some((self.side.base + slot as i64, self.side.slots[slot]))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn bids_best_is_highest_asks_best_is_lowest() {
-        let mut bids = Side::new(SideKind::Bid);
-        let mut asks = Side::new(SideKind::Ask);
-        for p in [100, 105, 95, 103] {
-            bids.set(p, 1);
-            asks.set(p + 10, 2);
-        }
-        assert_eq!(bids.best(), Some((105, 1)));
-        assert_eq!(asks.best(), Some((105, 2)));
-        assert_eq!(
-            bids.iter_best().map(|l| l.0).collect::<Vec<_>>(),
-            vec![105, 103, 100, 95]
-        );
-        assert_eq!(
-            asks.iter_best().map(|l| l.0).collect::<Vec<_>>(),
-            vec![105, 110, 113, 115]
-        );
-        assert_eq!(bids.set(105, 0), 1);
-        assert_eq!(bids.best(), Some((103, 1)));
-        assert_eq!(bids.set(104, 0), 0);
-        assert_eq!(bids.len(), 3);
-        assert_eq!(asks.qty_at(113), 2);
-        assert_eq!(asks.qty_at(114), 0);
-    }
-
-    #[test]
-    fn chunks_split_and_drain_in_order() {
-        let mut asks = Side::new(SideKind::Ask);
-        for p in (0..1000).rev() {
-            asks.set(10_000 + p * 7 % 1000, p + 1);
-        }
-        assert_eq!(asks.len(), 1000);
-        let prices: Vec<i64> = asks.iter_best().map(|l| l.0).collect();
-        assert!(prices.windows(2).all(|w| w[0] < w[1]));
-        for p in 0..1000 {
-            assert!(asks.set(10_000 + p, 0) > 0);
-        }
-        assert!(asks.is_empty() && asks.best().is_none());
-    }
-
-    #[test]
-    fn deep_levels_use_binary_search() {
-        let mut bids = Side::new(SideKind::Bid);
-        let levels: Vec<(i64, i64)> = (0..100).map(|i| (1000 - i * 3, i + 1)).collect();
-        bids.replace(&levels);
-        for &(p, q) in &levels {
-            assert_eq!(bids.qty_at(p), q);
-            assert_eq!(bids.qty_at(p + 1), 0);
-        }
-        bids.set(500, 7);
-        assert_eq!(bids.qty_at(500), 7);
-        let prices: Vec<i64> = bids.iter_best().map(|l| l.0).collect();
-        assert!(prices.windows(2).all(|w| w[0] > w[1]));
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn matches_a_btreemap(
-            ops in proptest::collection::vec((0i64..400, 0i64..3), 1..3000),
-            bid in proptest::bool::ANY,
-        ) {
-            let kind = if bid { SideKind::Bid } else { SideKind::Ask };
-            let mut side = Side::new(kind);
-            let mut reference = std::collections::BTreeMap::new();
-            for (price, qty) in ops {
-                let old = if qty == 0 { reference.remove(&price) } else { reference.insert(price, qty) };
-                proptest::prop_assert_eq!(side.set(price, qty), old.unwrap_or(0));
-            }
-            let ours: Vec<(i64, i64)> = side.iter_best().collect();
-            let mut expected: Vec<(i64, i64)> = reference.into_iter().collect();
-            if bid {
-                expected.reverse();
-            }
-            proptest::prop_assert_eq!(side.len(), expected.len());
-            proptest::prop_assert_eq!(ours, expected);
-        }
-    }
-}
+#[path = "side_tests.rs"]
+mod tests;
