@@ -209,7 +209,8 @@ def measure(engines: dict[str, Callable[[], Top]], repeats: int) -> dict[str, tu
 CRITERION = {
     "parse": "JSON scan onto the grid only",
     "replay": "`OrderBook::apply_depth_json` (parse + sequence + apply)",
-    "apply_levels_chunked": "pre-parsed levels into the chunked sides",
+    "apply_levels_window": "pre-parsed levels into the book's sides (dense window + chunks)",
+    "apply_levels_chunked": "pre-parsed levels into the chunked store alone",
     "apply_levels_btreemap": "pre-parsed levels into a `BTreeMap<i64, i64>` per side",
 }
 

@@ -3,8 +3,9 @@
 //! `cargo bench --bench orderbook` (data from $GRADTRADE_TEST_DATA or ../shared/data). Groups:
 //! - `parse`: JSON scan of every depth frame onto the grid, no book;
 //! - `replay`: `apply_depth_json` of every frame after the snapshot (parse + sequence + apply);
-//! - `apply_levels`: the pre-parsed levels into the book's chunked sides versus a
-//!   `BTreeMap<i64, i64>` per side (the data-structure choice of `rust/orderbook/side.rs`).
+//! - `apply_levels`: the pre-parsed levels into the book's sides (dense window over chunks),
+//!   into the chunked store alone, and into a `BTreeMap<i64, i64>` per side (the data-structure
+//!   choice of `rust/orderbook/side.rs`).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ use std::process::Command;
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};
 
 use _core::fixed::Grid;
+use _core::orderbook::chunked::Chunked;
 use _core::orderbook::parse::{parse_depth_update, LevelGrids};
 use _core::orderbook::side::{Side, SideKind};
 use _core::orderbook::{Market, OrderBook};
@@ -140,7 +142,7 @@ fn benches(c: &mut Criterion) {
     let snap_bids: Vec<(i64, i64)> = snap.bids().iter_best().collect();
     let snap_asks: Vec<(i64, i64)> = snap.asks().iter_best().collect();
 
-    group.bench_function("apply_levels/chunked", |bench| {
+    group.bench_function("apply_levels/window", |bench| {
         bench.iter_batched_ref(
             || {
                 let mut bids = Side::new(SideKind::Bid);
@@ -155,6 +157,28 @@ fn benches(c: &mut Criterion) {
                         bids.set(p, q)
                     } else {
                         asks.set(p, q)
+                    });
+                }
+            },
+            criterion::BatchSize::LargeInput,
+        )
+    });
+
+    group.bench_function("apply_levels/chunked", |bench| {
+        bench.iter_batched_ref(
+            || {
+                let mut bids = Chunked::new();
+                let mut asks = Chunked::new();
+                bids.replace(&snap_bids);
+                asks.replace(&snap_asks.iter().map(|&(p, q)| (-p, q)).collect::<Vec<_>>());
+                (bids, asks)
+            },
+            |(bids, asks)| {
+                for &(is_bid, p, q) in &stream {
+                    black_box(if is_bid {
+                        bids.set(p, q)
+                    } else {
+                        asks.set(-p, q)
                     });
                 }
             },
