@@ -27,6 +27,14 @@ class OrderBook:
     query results. Binance's sequence rule is checked on every diff: a stale frame returns
     ``False`` and changes nothing, a gap raises ``SequenceGap`` and leaves the book invalid
     until the next snapshot, bad input raises ``InvalidInput`` and leaves the book as it was.
+    Diffs before the first snapshot raise ``BookNotSynced``; ``gradtrade.data.depth_sync.
+    DepthSync`` buffers them the way Binance documents.
+
+    ``tick_size`` / ``step_size`` (exact text preferred) must be the resolution of the feed, not
+    today's order filters: resting levels can be off PRICE_FILTER / LOT_SIZE (orders placed
+    before a filter change); ``gradtrade.data.recordings.book_grids`` derives them from
+    ``exchangeInfo``. Each side keeps a dense window of 32768 ticks around the top of the last
+    snapshot (about 0.5 MiB per book) over a sorted store for the rest.
     """
 
     def __new__(
