@@ -47,15 +47,18 @@ def selfcheck() -> None:
 
 def _check_orderbook() -> list[str]:
     """A two-level book from a snapshot and one diff frame must show the expected top."""
-    from gradtrade.core import OrderBook
+    from gradtrade.core import GradtradeError, OrderBook
 
-    book = OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
-    book.apply_snapshot(1, [("61602.00", "0.5")], [("61602.02", "1.25")])
     diff = (
         b'{"e":"depthUpdate","E":0,"s":"BTCUSDT","U":2,"u":2,'
         b'"b":[["61602.01","0.10000000"]],"a":[]}'
     )
-    applied = book.apply_depth_json(diff)
+    try:
+        book = OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
+        book.apply_snapshot(1, [("61602.00", "0.5")], [("61602.02", "1.25")])
+        applied = book.apply_depth_json(diff)
+    except GradtradeError as exc:
+        return [f"order book rejected a valid snapshot and diff: {exc}"]
     top = (book.best_bid(), book.best_ask())
     if not applied or top != ((61602.01, 0.1), (61602.02, 1.25)):
         return [f"order book top is {top} after a known diff, expected 61602.01/61602.02"]
