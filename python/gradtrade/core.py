@@ -2,10 +2,47 @@
 
 Import from here, never from ``gradtrade._core``. Everything listed is implemented in Rust
 (``rust/``) and typed in ``_core.pyi``; errors are the classes of ``gradtrade.errors``.
+
+- Order book: ``OrderBook``, ``Market``.
+- Filtering and features: ``KalmanFilter``, ``KalmanFit``, ``StreamingFeatures``, ``Ewma``,
+  ``RollingVolatility``.
+- Risk: ``RiskEngine``, ``RiskLimits``, ``SymbolFilters``, ``Decision``, ``RejectReason``,
+  ``TradingState``, ``DrawdownBreaker``, ``PositionSizer``, ``kelly_leverage``,
+  ``vol_target_leverage``.
+- Orders: ``Order``, ``OrderStatus``, ``OrderType``, ``Side``, ``TimeInForce``, ``Position``,
+  ``client_order_id``, ``parse_client_order_id``, ``transition_allowed``.
 """
 
 from __future__ import annotations
 
+from gradtrade._core import (
+    Decision,
+    DrawdownBreaker,
+    Ewma,
+    KalmanFilter,
+    KalmanFit,
+    Market,
+    Order,
+    OrderBook,
+    OrderStatus,
+    OrderType,
+    Position,
+    PositionSizer,
+    RejectReason,
+    RiskEngine,
+    RiskLimits,
+    RollingVolatility,
+    Side,
+    StreamingFeatures,
+    SymbolFilters,
+    TimeInForce,
+    TradingState,
+    client_order_id,
+    kelly_leverage,
+    parse_client_order_id,
+    transition_allowed,
+    vol_target_leverage,
+)
 from gradtrade._core import __version__ as core_version
 from gradtrade.errors import (
     BookNotSynced,
@@ -17,81 +54,39 @@ from gradtrade.errors import (
     SequenceGap,
 )
 
-# --- orderbook ---
-
-# --- kalman ---
-# isort: split
-from gradtrade._core import KalmanFilter, KalmanFit
-
-# --- features ---
-# isort: split
-from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
-
-# --- risk ---
-# isort: split
-from gradtrade._core import (
-    Decision,
-    DrawdownBreaker,
-    PositionSizer,
-    RejectReason,
-    RiskEngine,
-    RiskLimits,
-    SymbolFilters,
-    TradingState,
-    kelly_leverage,
-    vol_target_leverage,
-)
-
-# --- orders ---
-# isort: split
-from gradtrade._core import (
-    Order,
-    OrderStatus,
-    OrderType,
-    Position,
-    Side,
-    TimeInForce,
-    client_order_id,
-    parse_client_order_id,
-    transition_allowed,
-)
-
-__all__ = [  # noqa: RUF022 (grouped by section, see the markers)
+__all__ = [
     "BookNotSynced",
+    "Decision",
+    "DrawdownBreaker",
+    "Ewma",
     "GradtradeError",
     "InvalidInput",
     "InvalidTransition",
-    "NumericalError",
-    "Overfill",
-    "SequenceGap",
-    "core_version",
-    # --- orderbook ---
-    # --- kalman ---
     "KalmanFilter",
     "KalmanFit",
-    # --- features ---
-    "Ewma",
-    "RollingVolatility",
-    "StreamingFeatures",
-    # --- risk ---
-    "Decision",
-    "DrawdownBreaker",
+    "Market",
+    "NumericalError",
+    "Order",
+    "OrderBook",
+    "OrderStatus",
+    "OrderType",
+    "Overfill",
+    "Position",
     "PositionSizer",
     "RejectReason",
     "RiskEngine",
     "RiskLimits",
-    "SymbolFilters",
-    "TradingState",
-    "kelly_leverage",
-    "vol_target_leverage",
-    # --- orders ---
-    "Order",
-    "OrderStatus",
-    "OrderType",
-    "Position",
+    "RollingVolatility",
+    "SequenceGap",
     "Side",
+    "StreamingFeatures",
+    "SymbolFilters",
     "TimeInForce",
+    "TradingState",
     "client_order_id",
+    "core_version",
+    "kelly_leverage",
     "parse_client_order_id",
     "transition_allowed",
+    "vol_target_leverage",
 ]

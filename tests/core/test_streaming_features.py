@@ -282,7 +282,7 @@ def test_primitives_match_pandas(hourly: tuple[np.ndarray, np.ndarray]) -> None:
 
 
 def test_transform_releases_the_gil() -> None:
-    from test_kalman import runs_without_gil
+    from .test_kalman import runs_without_gil
 
     prices = 100.0 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, 300_000)))
     volumes = np.ones_like(prices)
