@@ -12,8 +12,11 @@ import heapq
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
+import numpy as np
+
+from gradtrade.core import OrderBook
 from gradtrade.exchange.exchange_info import Rules
 from gradtrade.exchange.series import FundingSeries, KlineSeries
 
@@ -27,6 +30,49 @@ class Trade:
     qty: float
     time_ms: int
     buyer_maker: bool
+
+
+class BookView(Protocol):
+    """What the REST snapshot, the tickers and the matching engine read from a book."""
+
+    @property
+    def last_update_id(self) -> int: ...
+    def top_bids(self, n: int) -> list[tuple[float, float]]: ...
+    def top_asks(self, n: int) -> list[tuple[float, float]]: ...
+    def best_bid(self) -> tuple[float, float] | None: ...
+    def best_ask(self) -> tuple[float, float] | None: ...
+    def mid(self) -> float | None: ...
+
+
+class RustBook:
+    """A replayed market's book: :class:`gradtrade.core.OrderBook`, the one implementation of
+    Binance diff application, seen through :class:`BookView`."""
+
+    def __init__(self, book: OrderBook) -> None:
+        self.book = book
+
+    @property
+    def last_update_id(self) -> int:
+        return self.book.last_update_id or 0
+
+    @staticmethod
+    def _levels(arr: np.ndarray) -> list[tuple[float, float]]:
+        return [(float(p), float(q)) for p, q in arr]
+
+    def top_bids(self, n: int) -> list[tuple[float, float]]:
+        return self._levels(self.book.bids(n)) if self.book.is_valid else []
+
+    def top_asks(self, n: int) -> list[tuple[float, float]]:
+        return self._levels(self.book.asks(n)) if self.book.is_valid else []
+
+    def best_bid(self) -> tuple[float, float] | None:
+        return self.book.best_bid() if self.book.is_valid else None
+
+    def best_ask(self) -> tuple[float, float] | None:
+        return self.book.best_ask() if self.book.is_valid else None
+
+    def mid(self) -> float | None:
+        return self.book.mid() if self.book.is_valid else None
 
 
 class L2Book:
@@ -93,7 +139,7 @@ class SymbolMarket:
     quote: str
     entry: dict[str, Any]
     rules: Rules
-    book: L2Book = field(default_factory=L2Book)
+    book: BookView = field(default_factory=L2Book)
     trades: deque[Trade] = field(default_factory=lambda: deque(maxlen=1000))
     klines: dict[str, KlineSeries] = field(default_factory=dict)
     mark_klines: dict[str, KlineSeries] = field(default_factory=dict)
@@ -108,9 +154,18 @@ class SymbolMarket:
     def lower(self) -> str:
         return self.symbol.lower()
 
-    def record_trade(self, price: float, qty: float, time_ms: int, buyer_maker: bool) -> Trade:
-        trade = Trade(self.next_trade_id, price, qty, time_ms, buyer_maker)
-        self.next_trade_id += 1
+    @property
+    def l2(self) -> L2Book:
+        """The book as a mutable :class:`L2Book` (synthetic markets only)."""
+        if not isinstance(self.book, L2Book):
+            raise TypeError(f"{self.symbol} is driven by a replay; its book is not mutable here")
+        return self.book
+
+    def record_trade(
+        self, price: float, qty: float, time_ms: int, buyer_maker: bool, trade_id: int = 0
+    ) -> Trade:
+        trade = Trade(trade_id or self.next_trade_id, price, qty, time_ms, buyer_maker)
+        self.next_trade_id = trade.id + 1
         self.trades.append(trade)
         self.last_price = price
         return trade

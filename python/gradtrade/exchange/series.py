@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.feather as feather  # type: ignore[import-untyped]
 
 from gradtrade.errors import InvalidInput
@@ -151,11 +152,17 @@ def describe_file(path: Path) -> SeriesFile:
 
 def read_feather(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """(times in ms, (n, 5) OHLCV) from a freqtrade feather file, checked for sanity."""
-    table = feather.read_table(path)
+    try:
+        table = feather.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InvalidInput(f"{path}: not a readable feather file ({exc})") from exc
     missing = {"date", "open", "high", "low", "close", "volume"} - set(table.column_names)
     if missing:
         raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
-    dates = table.column("date").cast("timestamp[ns, tz=UTC]").to_numpy()
+    try:
+        dates = table.column("date").cast(pa.timestamp("ns", tz="UTC")).to_numpy()
+    except pa.ArrowException as exc:
+        raise InvalidInput(f"{path}: column 'date' is not a timestamp ({exc})") from exc
     ms = dates.astype("datetime64[ns]").astype(np.int64) // 1_000_000
     cols = [
         table.column(c).to_numpy().astype(np.float64)

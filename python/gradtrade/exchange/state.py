@@ -86,10 +86,11 @@ class ExchangeState:
         self, m: SymbolMarket, bids: Levels, asks: Levels, event_ms: int | None = None
     ) -> None:
         """Apply a diff to the book and publish it as a depthUpdate (U/u, plus pu on USD-M)."""
-        prev = m.book.last_update_id
+        book = m.l2
+        prev = book.last_update_id
         first = prev + 1
         last = prev + max(1, len(bids) + len(asks))
-        m.book.apply(bids, asks, last)
+        book.apply(bids, asks, last)
         now = event_ms if event_ms is not None else self.now_ms()
         frame: dict[str, object] = {"e": "depthUpdate", "E": now}
         if m.venue == "usdm":
@@ -100,13 +101,13 @@ class ExchangeState:
         frame["a"] = [[fmt(p), fmt(q)] for p, q in asks]
         self.publish_depth(m, orjson.dumps(frame))
         self.publish_book_ticker(m, now)
-        for listener in self.book_listeners:
-            listener(m)
 
     def publish_depth(self, m: SymbolMarket, data: bytes) -> None:
-        if self.faults.take_depth_gap(m.venue, m.symbol):
-            return
-        self.hub.publish(m.venue, f"{m.lower}@depth", data)
+        """Publish a diff already applied to ``m.book`` (unless a gap fault swallows it)."""
+        if not self.faults.take_depth_gap(m.venue, m.symbol):
+            self.hub.publish(m.venue, f"{m.lower}@depth", data)
+        for listener in self.book_listeners:
+            listener(m)
 
     def publish_book_ticker(self, m: SymbolMarket, now: int) -> None:
         key = f"{m.lower}@bookTicker"
@@ -128,14 +129,27 @@ class ExchangeState:
         self.hub.publish(m.venue, key, orjson.dumps(frame))
 
     def trade(
-        self, m: SymbolMarket, price: float, qty: float, buyer_maker: bool, event_ms: int | None
+        self,
+        m: SymbolMarket,
+        price: float,
+        qty: float,
+        buyer_maker: bool,
+        event_ms: int | None,
+        recorded: tuple[str, bytes] | None = None,
+        trade_id: int = 0,
     ) -> Trade:
-        """Record a public trade and publish trade, aggTrade and the 1m kline."""
+        """Record a public trade and publish trade, aggTrade and the 1m kline.
+
+        ``recorded`` is (stream kind, data bytes) of a replayed frame: it is published as is on
+        its own stream, and the other of trade/aggTrade is built from its fields."""
         now = event_ms if event_ms is not None else self.now_ms()
-        t = m.record_trade(price, qty, now, buyer_maker)
+        t = m.record_trade(price, qty, now, buyer_maker, trade_id)
         p, q = fmt(price), fmt(qty)
         trade_key, agg_key = f"{m.lower}@trade", f"{m.lower}@aggTrade"
-        if self.hub.wants(m.venue, trade_key):
+        if recorded is not None:
+            self.hub.publish(m.venue, f"{m.lower}@{recorded[0]}", recorded[1])
+        kind = recorded[0] if recorded is not None else ""
+        if kind != "trade" and self.hub.wants(m.venue, trade_key):
             frame = {
                 "e": "trade",
                 "E": now,
@@ -148,7 +162,7 @@ class ExchangeState:
                 "M": True,
             }
             self.hub.publish(m.venue, trade_key, orjson.dumps(frame))
-        if self.hub.wants(m.venue, agg_key):
+        if kind != "aggTrade" and self.hub.wants(m.venue, agg_key):
             agg = {
                 "e": "aggTrade",
                 "E": now,

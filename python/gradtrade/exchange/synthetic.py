@@ -166,6 +166,7 @@ class SyntheticMarket:
             targets = [(m, m.reference_price()) for m in self.state.all_markets() if not m.live]
         else:
             targets = [(self.state.market(v, b + q, b, q), px) for v, b, q, px in DEFAULT_MARKETS]
+            targets = [(m, px) for m, px in targets if not m.live]
         for m, price in targets:
             if price <= 0:
                 continue
@@ -182,7 +183,7 @@ class SyntheticMarket:
                 rates = np.round(1e-4 + 2e-4 * np.tanh(model.rng.normal(0, 1, 270)), 8)
                 m.funding = FundingSeries(t8.astype(np.int64), rates)
             bids, asks = model.book()
-            m.book.replace(bids.items(), asks.items(), 1_000_000)
+            m.l2.replace(bids.items(), asks.items(), 1_000_000)
             m.live = True
             m.last_price = model.price
             m.mark_price = model.price
@@ -197,10 +198,11 @@ class SyntheticMarket:
                 if touch is not None:
                     self.state.trade(m, touch[0], qty, buyer_maker=not is_buy, event_ms=None)
             bids, asks = model.book()
-            diff_b = [(p, q) for p, q in bids.items() if m.book.bids.get(p) != q]
-            diff_b += [(p, 0.0) for p in m.book.bids if p not in bids]
-            diff_a = [(p, q) for p, q in asks.items() if m.book.asks.get(p) != q]
-            diff_a += [(p, 0.0) for p in m.book.asks if p not in asks]
+            book = m.l2
+            diff_b = [(p, q) for p, q in bids.items() if book.bids.get(p) != q]
+            diff_b += [(p, 0.0) for p in book.bids if p not in bids]
+            diff_a = [(p, q) for p, q in asks.items() if book.asks.get(p) != q]
+            diff_a += [(p, 0.0) for p in book.asks if p not in asks]
             if diff_b or diff_a:
                 self.state.apply_depth(m, diff_b, diff_a)
 
