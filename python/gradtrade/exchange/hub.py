@@ -125,12 +125,17 @@ class Hub:
         subscribers = self.subs.get((venue, key))
         if not subscribers:
             return
+        wrapped: dict[str, bytes] = {}
         for conn, name in list(subscribers.items()):
             if conn.combined:
-                conn.push(b'{"stream":"' + name.encode() + b'","data":' + data + b"}")
+                frame = wrapped.get(name)
+                if frame is None:
+                    frame = b'{"stream":"' + name.encode() + b'","data":' + data + b"}"
+                    wrapped[name] = frame
+                conn.push(frame)
             else:
                 conn.push(data)
-            self.published += 1
+        self.published += len(subscribers)
 
     def drop(self, path_prefix: str = "") -> int:
         victims = [c for c in self.conns if c.path.startswith(path_prefix)]

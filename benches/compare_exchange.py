@@ -1,0 +1,201 @@
+"""Local exchange throughput: REST requests/s and websocket messages/s on loopback.
+
+The server runs in its own process (``gradtrade exchange serve``), the load generator (aiohttp
+clients) in this one, so on a 2-core machine each gets a core. The anchor is a bare aiohttp
+server in the same setup (a fixed JSON body; pre-serialized frames broadcast in a loop): the
+ceiling of the framework, so the ratio says what our request handling and fan-out cost on top.
+
+    python benches/compare.py exchange [--quick]
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+import urllib.parse
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+
+from gradtrade.exchange.auth import sign  # noqa: E402
+from gradtrade.exchange.server import DEFAULT_KEYS  # noqa: E402
+
+KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
+BARE = textwrap.dedent(
+    """
+    import asyncio, sys
+    from aiohttp import web, WSMsgType
+    BODY = (b'{"symbol":"BTCUSDT","bidPrice":"60000.00","bidQty":"1.0",'
+            b'"askPrice":"60000.01","askQty":"1.0"}')
+    FRAME = (b'{"e":"trade","E":1,"s":"BTCUSDT","t":1,"p":"60000.0","q":"0.01",'
+             b'"T":1,"m":true,"M":true}')
+    async def rest(request):
+        return web.Response(body=BODY, content_type="application/json")
+    async def ws(request):
+        sock = web.WebSocketResponse()
+        await sock.prepare(request)
+        async def pump():
+            while True:
+                for _ in range(200):
+                    await sock.send_frame(FRAME, WSMsgType.TEXT)
+                await asyncio.sleep(0)
+        task = asyncio.create_task(pump())
+        async for _ in sock:
+            pass
+        task.cancel()
+        return sock
+    app = web.Application()
+    app.router.add_get("/ws", ws)
+    app.router.add_get("/{tail:.*}", rest)
+    async def main():
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", flush=True)
+        await asyncio.Event().wait()
+    asyncio.run(main())
+    """
+)
+
+
+def start(args: list[str]) -> tuple[subprocess.Popen[str], str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    proc = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        raise RuntimeError(f"server did not start: {args}")
+    return proc, url
+
+
+def signed_path(path: str) -> str:
+    query = urllib.parse.urlencode({"timestamp": int(time.time() * 1000), "recvWindow": 60000})
+    return f"{path}?{query}&signature={sign(SECRET, query)}"
+
+
+async def rest_rate(url: str, path: str, total: int, concurrency: int, limit_s: float) -> float:
+    """Requests/s of ``concurrency`` keep-alive connections, one request in flight on each.
+
+    A minimal HTTP/1.1 client on raw asyncio streams keeps the load generator cheap, so the
+    number measures the server rather than the client library."""
+    host, port = urllib.parse.urlsplit(url).hostname, urllib.parse.urlsplit(url).port
+    request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nX-MBX-APIKEY: {KEY}\r\n\r\n").encode()
+    done = 0
+    deadline = time.monotonic() + limit_s
+
+    async def worker(n: int) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            for _ in range(n):
+                if time.monotonic() > deadline:
+                    return
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                if not head.startswith(b"HTTP/1.1 200"):
+                    raise RuntimeError(f"{path}: {head[:40]!r}")
+                match = re.search(rb"content-length: *(\d+)", head, re.I)
+                assert match is not None, "responses carry Content-Length"
+                await reader.readexactly(int(match.group(1)))
+                done += 1
+        finally:
+            writer.close()
+
+    await worker(5)  # warm up
+    done = 0
+    started = time.monotonic()
+    await asyncio.gather(*(worker(total // concurrency) for _ in range(concurrency)))
+    return done / (time.monotonic() - started)
+
+
+async def ws_rate(url: str, paths: list[str], seconds: float) -> float:
+    counts = [0] * len(paths)
+    async with aiohttp.ClientSession() as s:
+
+        async def reader(i: int, path: str) -> None:
+            timeout = aiohttp.ClientWSTimeout(ws_close=1.0)
+            ws_url = url.replace("http", "ws") + path
+            async with s.ws_connect(ws_url, max_msg_size=0, timeout=timeout) as ws:
+                await ws.receive()  # first frame: the stream is flowing
+                end = time.monotonic() + seconds
+                while time.monotonic() < end:
+                    msg = await ws.receive()
+                    if msg.type != aiohttp.WSMsgType.TEXT:
+                        raise RuntimeError(f"websocket ended early: {msg.type}")
+                    counts[i] += 1
+
+        started = time.monotonic()
+        await asyncio.gather(*(reader(i, p) for i, p in enumerate(paths)))
+        return sum(counts) / (time.monotonic() - started)
+
+
+def run(data_dir: Path, quick: bool) -> str:
+    total, seconds = (4_000, 3.0) if quick else (20_000, 6.0)
+    spot_1m = data_dir / "klines" / "spot" / "BTC_USDT-1m.feather"
+    recording = data_dir / "recordings" / "hftbacktest" / "spot"
+    serve = [sys.executable, "-m", "gradtrade", "exchange", "serve", "--port", "0"]
+    rows: list[tuple[str, float, float | None]] = []
+    bare, bare_url = start([sys.executable, "-c", BARE])
+    try:
+        bare_rest = asyncio.run(rest_rate(bare_url, "/x", total, 32, 30))
+        bare_ws = asyncio.run(ws_rate(bare_url, ["/ws"] * 4, seconds))
+    finally:
+        bare.kill()
+    ours, url = start([*serve, "--synthetic", "--replay", str(spot_1m)])
+    try:
+        for label, path in [
+            ("REST ticker/bookTicker", "/api/v3/ticker/bookTicker?symbol=BTCUSDT"),
+            ("REST depth limit=100", "/api/v3/depth?symbol=BTCUSDT&limit=100"),
+            (
+                "REST klines limit=500 (real 1m file)",
+                "/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=500",
+            ),
+            ("REST signed account (HMAC)", signed_path("/api/v3/account")),
+        ]:
+            rate = asyncio.run(rest_rate(url, path, total, 32, 30))
+            rows.append((label, rate, rate / bare_rest))
+    finally:
+        ours.terminate()
+        ours.wait(10)
+    ours, url = start([*serve, "--recording", str(recording), "--speed", "60"])
+    try:
+        streams = "/stream?streams=btcusdt@depth@100ms/btcusdt@trade/btcusdt@bookTicker"
+        rate = asyncio.run(ws_rate(url, [streams] * 4, seconds))
+        rows.append(("WS messages, 4 clients x 3 streams (recording at 60x)", rate, rate / bare_ws))
+    finally:
+        ours.terminate()
+        ours.wait(10)
+    lines = [
+        f"Server in one process, aiohttp load generator in another, loopback; "
+        f"{total} requests per REST row (32 concurrent), {seconds:.0f} s per websocket row.",
+        f"Anchor: bare aiohttp in the same setup, {bare_rest:,.0f} REST req/s and "
+        f"{bare_ws:,.0f} WS msg/s (fixed body / pre-serialized frames).",
+        "",
+        "| workload | gradtrade exchange (per s) | ratio to bare aiohttp |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {label} | {rate:,.0f} | {ratio:.2f} |" for label, rate, ratio in rows if ratio]
+    lines.append("")
+    lines.append("Targets: >= 2,000 REST requests/s and >= 20,000 websocket messages/s.")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(
+        run(
+            Path(os.environ.get("GRADTRADE_TEST_DATA", ROOT.parent / "shared" / "data")),
+            "--quick" in sys.argv,
+        )
+    )
