@@ -1,9 +1,10 @@
 """Local exchange throughput: REST requests/s and websocket messages/s on loopback.
 
-The server runs in its own process (``gradtrade exchange serve``), the load generator (minimal
-HTTP/1.1 and websocket clients on raw asyncio streams, so the client is cheap) in this one, so on a 2-core machine each gets a core. The anchor is a bare aiohttp
-server in the same setup (a fixed JSON body; pre-serialized frames broadcast in a loop): the
-ceiling of the framework, so the ratio says what our request handling and fan-out cost on top.
+The server runs in its own process (``gradtrade exchange serve``), the load generator in this
+one (minimal HTTP/1.1 and websocket clients on raw asyncio streams, so the client stays cheap);
+on a 2-core machine each gets a core. The anchor is a bare aiohttp server in the same setup (a
+fixed JSON body; pre-serialized frames broadcast in a loop): the ceiling of the framework, so
+the ratio says what our request handling and fan-out cost on top.
 
     python benches/compare.py exchange [--quick]
 """
