@@ -20,6 +20,7 @@ from aiohttp import web
 
 from gradtrade.exchange import rest_public, routes
 from gradtrade.exchange.errors import ApiError
+from gradtrade.exchange.faults import Faults
 from gradtrade.exchange.params import Params
 from gradtrade.exchange.state import ExchangeState
 from gradtrade.exchange.synthetic import SyntheticMarket
@@ -89,7 +90,8 @@ class ExchangeServer:
         self.tasks: list[asyncio.Task[None]] = []
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> Faults:
+        """Arm faults on this server (see :class:`gradtrade.exchange.faults.Faults`)."""
         return self.state.faults
 
     @property
