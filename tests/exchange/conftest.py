@@ -3,29 +3,18 @@ loop), ccxt clients pointed at them by URL, and a minimal signed REST client."""
 
 from __future__ import annotations
 
-import time
-import urllib.parse
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-import ccxt.pro as ccxtpro
 import pytest
+from exchange_helpers import FUNDING_8H, FUTURES_1H, SPOT_1M, make_ccxt, templates
 
-from gradtrade.exchange import DEFAULT_KEYS, ExchangeServer, ServerThread, ccxt_urls
-from gradtrade.exchange.auth import sign
+from gradtrade.exchange import ExchangeServer, ServerThread
 
-KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
-SPOT_1M = "klines/spot/BTC_USDT-1m.feather"
-FUNDING_8H = "klines/futures/BTC_USDT_USDT-8h-funding_rate.feather"
-FUTURES_1H = "klines/futures/BTC_USDT_USDT-1h-futures.feather"
-
-
-def templates(data_dir: Path | None) -> Path | None:
-    if data_dir is None:
-        return None
-    return data_dir / "recordings" / "cryptofeed"
+# tests/test_typing.py does `from conftest import REPO_ROOT`; with several conftest.py files the
+# module named "conftest" is whichever pytest imported last, so every conftest must define it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
@@ -61,19 +50,6 @@ def quiet_server() -> Iterator[ServerThread]:
         yield st
 
 
-def set_book(st: ServerThread, venue: str, symbol: str, bids: Any, asks: Any) -> None:
-    def apply() -> None:
-        m = st.server.state.markets[venue][symbol]
-        m.l2.replace(bids, asks, m.book.last_update_id + 1)
-
-    st.run(apply)
-
-
-def make_ccxt(url: str, market: str = "spot", **config: Any) -> Any:
-    cls = ccxtpro.binance if market == "spot" else ccxtpro.binanceusdm
-    return cls({"urls": ccxt_urls(url, market), "apiKey": KEY, "secret": SECRET, **config})
-
-
 @pytest.fixture
 async def spot(synthetic_server: ServerThread) -> AsyncIterator[Any]:
     ex = make_ccxt(synthetic_server.url, "spot")
@@ -86,38 +62,3 @@ async def usdm(synthetic_server: ServerThread) -> AsyncIterator[Any]:
     ex = make_ccxt(synthetic_server.url, "usdm")
     yield ex
     await ex.close()
-
-
-class Signed:
-    """A bare signed REST client (what any Binance client does), for exact request control."""
-
-    def __init__(self, url: str, key: str = KEY, secret: str = SECRET) -> None:
-        self.url, self.key, self.secret = url, key, secret
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        params: dict[str, Any] | None = None,
-        *,
-        signed: bool = True,
-        timestamp: int | None = None,
-        signature: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, Any, dict[str, str]]:
-        query = dict(params or {})
-        if signed:
-            query["timestamp"] = timestamp if timestamp is not None else int(time.time() * 1000)
-        text = urllib.parse.urlencode(query)
-        if signed:
-            text += "&signature=" + (signature or sign(self.secret, text))
-        hdrs = {"X-MBX-APIKEY": self.key} if self.key else {}
-        hdrs.update(headers or {})
-        async with aiohttp.ClientSession() as session:
-            if method in ("GET", "DELETE"):
-                resp = await session.request(method, f"{self.url}{path}?{text}", headers=hdrs)
-            else:
-                hdrs["Content-Type"] = "application/x-www-form-urlencoded"
-                resp = await session.request(method, f"{self.url}{path}", data=text, headers=hdrs)
-            async with resp:
-                return resp.status, await resp.json(content_type=None), dict(resp.headers)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import aiohttp
+from exchange_helpers import KEY, SECRET, Signed
 
-from conftest import KEY, SECRET, Signed
 from gradtrade.exchange import ServerThread
 
 

@@ -11,8 +11,8 @@ import ccxt
 import orjson
 import pytest
 import websockets
+from exchange_helpers import Signed, make_ccxt, set_book
 
-from conftest import Signed, make_ccxt, set_book
 from gradtrade.exchange import ServerThread
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 import pyarrow.feather as feather
+from exchange_helpers import FUNDING_8H, SPOT_1M, make_ccxt
 
-from conftest import FUNDING_8H, SPOT_1M, make_ccxt
 from gradtrade.exchange import ServerThread
 
 

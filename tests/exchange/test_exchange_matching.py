@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from exchange_helpers import Signed, set_book
 
-from conftest import Signed, set_book
 from gradtrade.exchange import ServerThread
 
 ASKS = [(100.0, 1.0), (101.0, 2.0), (102.0, 5.0)]

@@ -14,8 +14,8 @@ import ccxt
 import orjson
 import pytest
 import websockets
+from exchange_helpers import make_ccxt, templates
 
-from conftest import make_ccxt, templates
 from gradtrade.exchange import ExchangeServer, ServerThread
 
 
