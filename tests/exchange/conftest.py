@@ -19,8 +19,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="session")
 def synthetic_server() -> Iterator[ServerThread]:
-    """The built-in synthetic market (no data files), running at 5x speed."""
-    with ServerThread(ExchangeServer(synthetic=True, seed=7, speed=5.0)) as st:
+    """The built-in synthetic market (no data files), running at 2x speed."""
+    with ServerThread(ExchangeServer(synthetic=True, seed=7, speed=2.0)) as st:
         yield st
 
 
@@ -30,7 +30,7 @@ def replay_server(data_dir: Path) -> Iterator[ServerThread]:
     server = ExchangeServer(
         replay=[data_dir / SPOT_1M, data_dir / FUNDING_8H, data_dir / FUTURES_1H],
         templates_dir=templates(data_dir),
-        speed=5.0,
+        speed=2.0,
     )
     with ServerThread(server) as st:
         yield st

@@ -9,6 +9,7 @@ listenKey stream (``/fapi/ws/<listenKey>`` or ``/fapi/private/ws?listenKey=``).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,7 @@ from gradtrade.exchange.errors import ApiError
 from gradtrade.exchange.hub import Conn
 from gradtrade.exchange.state import ExchangeState
 
+log = logging.getLogger("gradtrade.exchange")
 WsApiHandler = Callable[[Conn, str, dict[str, Any]], Any]
 
 
@@ -151,5 +153,13 @@ async def serve_ws_api(
             return ws_api_reply(req_id, handler(conn, msg["method"], params))
         except ApiError as exc:
             return ws_api_reply(req_id, error=exc)
+        except Exception:  # a bug answers -1000 and keeps the connection; secrets stay out
+            log.exception("websocket API method %s failed", msg["method"])
+            return ws_api_reply(
+                req_id,
+                error=ApiError(
+                    -1000, "An unknown error occurred while processing the request.", 500
+                ),
+            )
 
     return await serve_socket(request, state, "ws-api", False, [], on_message, users.forget)
