@@ -30,6 +30,42 @@ const POW10: [u64; 20] = [
     10_000_000_000_000_000_000,
 ];
 
+#[inline(always)]
+fn load8(text: &[u8], at: usize) -> Option<u64> {
+    let bytes: [u8; 8] = text.get(at..at + 8)?.try_into().ok()?;
+    Some(u64::from_le_bytes(bytes))
+}
+
+/// Number of ASCII digits at the start of the 8 little-endian bytes of `chunk` (0..=8). A byte
+/// is a digit iff its high nibble is 3 both as is and after adding 6; the addition cannot carry
+/// into an earlier byte, so the first non-digit is found exactly.
+#[inline(always)]
+fn leading_digits(chunk: u64) -> usize {
+    const HIGH: u64 = 0xF0F0_F0F0_F0F0_F0F0;
+    const THREES: u64 = 0x3030_3030_3030_3030;
+    let not_digit =
+        ((chunk & HIGH) ^ THREES) | ((chunk.wrapping_add(0x0606_0606_0606_0606) & HIGH) ^ THREES);
+    (not_digit.trailing_zeros() / 8) as usize
+}
+
+/// Value of the first `n` (1..=8) ASCII digits of `chunk`, which must all be digits.
+#[inline(always)]
+fn parse_digits(chunk: u64, n: usize) -> u64 {
+    debug_assert!((1..=8).contains(&n));
+    // Move the n digits to the top bytes and fill the bottom with '0' (leading zeros).
+    let aligned = if n == 8 {
+        chunk
+    } else {
+        let shift = 8 * (8 - n) as u32;
+        (chunk << shift) | (0x3030_3030_3030_3030u64 >> (64 - shift))
+    };
+    let mut v = aligned.wrapping_sub(0x3030_3030_3030_3030);
+    v = v.wrapping_mul(10).wrapping_add(v >> 8);
+    (((v & 0x0000_00FF_0000_00FF).wrapping_mul(100 + (1_000_000 << 32)))
+        .wrapping_add(((v >> 16) & 0x0000_00FF_0000_00FF).wrapping_mul(1 + (10_000 << 32))))
+        >> 32
+}
+
 /// A grid of values `k * unit` where `unit = mantissa * 10^-scale` (e.g. tick 0.01 is 1e-2).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Grid {
@@ -133,7 +169,134 @@ impl Grid {
     }
 
     /// Exact conversion of decimal text to a count of units; off-grid text is an error.
+    #[inline]
     pub fn units_from_text(&self, text: &[u8]) -> CoreResult<i64> {
+        match self.units_from_plain_text(text) {
+            Some(units) => Ok(units),
+            None => self.units_from_text_general(text),
+        }
+    }
+
+    /// The hot path of `units_from_text` for the form Binance sends ("61602.01000000").
+    #[inline]
+    fn units_from_plain_text(&self, text: &[u8]) -> Option<i64> {
+        match self.units_from_prefix(text) {
+            Some((units, used)) if used == text.len() => Some(units),
+            _ => None,
+        }
+    }
+
+    /// Reads a plain decimal (unsigned digits with at most one dot) at the start of `text`, up to
+    /// the first other byte, and returns (units, bytes used). It only succeeds for text exactly on
+    /// the grid with at most 18 significant digits, so everything fits u64 arithmetic (no u128
+    /// division); None sends the caller to the general path, which also words the error.
+    #[inline]
+    pub fn units_from_prefix(&self, text: &[u8]) -> Option<(i64, usize)> {
+        if let Some(found) = self.units_from_prefix_swar(text) {
+            return Some(found);
+        }
+        self.units_from_prefix_bytes(text)
+    }
+
+    /// `units_from_prefix` eight bytes at a time: the integer digits and the fraction digits are
+    /// each read with one 8-byte load (SWAR, as in simdjson / fast_float). Needs 8 readable bytes
+    /// at each part, at most 7 integer and 8 fraction digits, scale <= 10; None otherwise (the caller falls back
+    /// to the byte loop, which handles every form the fast path declines).
+    #[inline(always)]
+    fn units_from_prefix_swar(&self, text: &[u8]) -> Option<(i64, usize)> {
+        let scale = self.scale as usize;
+        if scale > 10 {
+            return None;
+        }
+        let head = load8(text, 0)?;
+        let n_int = leading_digits(head);
+        if n_int == 8 || n_int == 0 {
+            return None;
+        }
+        let int_part = parse_digits(head, n_int);
+        if text.get(n_int) != Some(&b'.') {
+            let value = int_part * POW10[scale];
+            return (value % self.mantissa == 0).then(|| ((value / self.mantissa) as i64, n_int));
+        }
+        let frac_chunk = load8(text, n_int + 1)?;
+        let n_frac = leading_digits(frac_chunk);
+        if n_frac == 8 && text.get(n_int + 9).is_some_and(u8::is_ascii_digit) {
+            return None;
+        }
+        let take = n_frac.min(scale);
+        // Digits past the grid's scale must all be '0'.
+        if n_frac > take {
+            let extra = (frac_chunk >> (8 * take)) ^ 0x3030_3030_3030_3030;
+            if extra & (u64::MAX >> (64 - 8 * (n_frac - take))) != 0 {
+                return None;
+            }
+        }
+        let frac_part = if take == 0 {
+            0
+        } else {
+            parse_digits(frac_chunk, take)
+        };
+        let mut value = int_part * POW10[scale] + frac_part * POW10[scale - take];
+        if self.mantissa != 1 {
+            if value % self.mantissa != 0 {
+                return None;
+            }
+            value /= self.mantissa;
+        }
+        Some((value as i64, n_int + 1 + n_frac))
+    }
+
+    #[inline]
+    fn units_from_prefix_bytes(&self, text: &[u8]) -> Option<(i64, usize)> {
+        let scale = self.scale as usize;
+        let mut value: u64 = 0;
+        let mut digits = 0usize;
+        let mut i = 0;
+        while let Some(&b) = text.get(i) {
+            if !b.is_ascii_digit() {
+                break;
+            }
+            value = value * 10 + u64::from(b - b'0');
+            digits += 1;
+            i += 1;
+            if digits + scale > 18 {
+                return None;
+            }
+        }
+        let mut frac = 0usize;
+        if text.get(i) == Some(&b'.') {
+            i += 1;
+            while let Some(&b) = text.get(i) {
+                if !b.is_ascii_digit() {
+                    if b == b'.' {
+                        return None;
+                    }
+                    break;
+                }
+                if frac < scale {
+                    value = value * 10 + u64::from(b - b'0');
+                    frac += 1;
+                    digits += 1;
+                } else if b != b'0' {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+        if digits == 0 {
+            return None;
+        }
+        value *= POW10[scale - frac];
+        if self.mantissa != 1 {
+            if value % self.mantissa != 0 {
+                return None;
+            }
+            value /= self.mantissa;
+        }
+        Some((value as i64, i))
+    }
+
+    fn units_from_text_general(&self, text: &[u8]) -> CoreResult<i64> {
         let d = parse_decimal(text)?;
         let off_grid = || {
             CoreError::invalid(format!(
@@ -268,7 +431,98 @@ mod tests {
         assert_eq!(Grid::from_unit_f64(1e-8).unwrap().format(1), "0.00000001");
     }
 
+    #[test]
+    fn fast_and_general_paths_agree() {
+        for unit in ["0.01", "0.00000001", "0.5", "1", "10", "0.0025"] {
+            let grid = Grid::parse(unit).unwrap();
+            for text in [
+                "61602.01000000",
+                "0",
+                "0.",
+                ".5",
+                "5.",
+                "12.5",
+                "0.00000000",
+                "25.42618900",
+                "100",
+                "2.50",
+                "0.0075",
+                "999999999999",
+                "1.",
+                "00.10",
+                "1e5",
+                "-1",
+                "+2",
+                "1..2",
+                ".",
+                "",
+                "123456789012345678901234",
+            ] {
+                let fast = grid.units_from_plain_text(text.as_bytes());
+                let general = grid.units_from_text_general(text.as_bytes()).ok();
+                if fast.is_some() {
+                    assert_eq!(fast, general, "{text} on {unit}");
+                }
+                assert_eq!(
+                    grid.units_from_text(text.as_bytes()).ok(),
+                    general,
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn swar_digits() {
+        let chunk = u64::from_le_bytes(*b"61737.63");
+        assert_eq!(leading_digits(chunk), 5);
+        assert_eq!(parse_digits(chunk, 5), 61737);
+        assert_eq!(
+            parse_digits(u64::from_le_bytes(*b"12345678"), 8),
+            12_345_678
+        );
+        assert_eq!(parse_digits(u64::from_le_bytes(*b"0000000\""), 7), 0);
+        assert_eq!(leading_digits(u64::from_le_bytes(*b"\"1234567")), 0);
+        assert_eq!(
+            leading_digits(u64::from_le_bytes([b'1', 0xFA, b'2', 0, 0, 0, 0, 0])),
+            1
+        );
+    }
+
     proptest::proptest! {
+        /// The SWAR path, the byte path and the general parser agree on every plain decimal,
+        /// whatever follows it in the buffer.
+        #[test]
+        fn fast_paths_agree_with_the_general_parser(
+            int_digits in "[0-9]{0,10}",
+            frac_digits in proptest::option::of("[0-9]{0,12}"),
+            tail in "[\"\\],.a-z0-9]{0,9}",
+            unit in proptest::sample::select(vec!["0.01", "0.00000001", "0.1", "1", "0.5", "0.0025", "10"]),
+        ) {
+            let grid = Grid::parse(unit).unwrap();
+            let number = match &frac_digits {
+                Some(f) => format!("{int_digits}.{f}"),
+                None => int_digits.clone(),
+            };
+            let text = format!("{number}{tail}");
+            let general = grid.units_from_text_general(number.as_bytes()).ok();
+            let found = [
+                grid.units_from_prefix_swar(text.as_bytes()),
+                grid.units_from_prefix_bytes(text.as_bytes()),
+                grid.units_from_prefix(text.as_bytes()),
+            ];
+            for (units, used) in found.into_iter().flatten() {
+                {
+                    // A prefix parse may stop early only where the text stops being a number.
+                    if used == number.len() {
+                        proptest::prop_assert_eq!(Some(units), general, "{} on {}", text, unit);
+                    } else {
+                        proptest::prop_assert!(grid.units_from_text(&text.as_bytes()[..used]).is_ok());
+                    }
+                }
+            }
+        }
+
         #[test]
         fn text_round_trip(units in -1_000_000_000_000i64..1_000_000_000_000i64, scale in 0u32..9) {
             let grid = Grid::parse(&Grid { mantissa: 1, scale, unit: 0.0 }.format(1)).unwrap();
