@@ -137,11 +137,15 @@ async def test_watch_order_book_recovers_after_injected_gap(synthetic_server: Se
         await ex.close()
 
 
-async def test_watch_trades_and_ohlcv(spot: Any) -> None:
+async def test_watch_trades_ohlcv_ticker(spot: Any) -> None:
     trades = await spot.watch_trades("BTC/USDT")
     assert trades and all(t["symbol"] == "BTC/USDT" and t["amount"] > 0 for t in trades)
     candles = await spot.watch_ohlcv("ETH/USDT", "1m")
     assert candles and candles[-1][4] > 0
+    ticker = await asyncio.wait_for(spot.watch_ticker("BTC/USDT"), 5)
+    assert ticker["symbol"] == "BTC/USDT" and ticker["last"] > 0
+    with pytest.raises(ccxt.ExchangeError):  # live candles are 1m only: refused, not silent
+        await asyncio.wait_for(spot.watch_ohlcv("ETH/USDT", "1h"), 5)
 
 
 # --- replays of the real websocket recordings ---

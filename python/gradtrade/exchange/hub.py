@@ -31,9 +31,9 @@ def canonical(name: str) -> str | None:
     sym, kind, rest = parts[0].lower(), parts[1], parts[2:]
     if kind == "depth" and (not rest or rest[0] in _DEPTH_RATES):
         return f"{sym}@depth"
-    if kind in ("trade", "aggTrade", "bookTicker", "ticker") and not rest:
+    if kind in ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker") and not rest:
         return f"{sym}@{kind}"
-    if kind.startswith("kline_") and not rest:
+    if kind == "kline_1m" and not rest:  # live candles are 1m; history is REST klines
         return f"{sym}@{kind}"
     if kind == "markPrice" and (not rest or rest[0] in ("1s", "3s")):
         return f"{sym}@markPrice"

@@ -161,6 +161,36 @@ def recent_trades(state: ExchangeState, venue: str, params: Params) -> Any:
     ]
 
 
+def ticker_event(state: ExchangeState, m: SymbolMarket) -> dict[str, Any]:
+    """The ``<symbol>@ticker`` stream's 24hrTicker event (the REST ticker's numbers)."""
+    t = _ticker(state, m)
+    return {
+        "e": "24hrTicker",
+        "E": t["closeTime"],
+        "s": m.symbol,
+        "p": t["priceChange"],
+        "P": t["priceChangePercent"],
+        "w": t["weightedAvgPrice"],
+        "x": t["prevClosePrice"],
+        "c": t["lastPrice"],
+        "Q": t["lastQty"],
+        "b": t["bidPrice"],
+        "B": t["bidQty"],
+        "a": t["askPrice"],
+        "A": t["askQty"],
+        "o": t["openPrice"],
+        "h": t["highPrice"],
+        "l": t["lowPrice"],
+        "v": t["volume"],
+        "q": t["quoteVolume"],
+        "O": t["openTime"],
+        "C": t["closeTime"],
+        "F": t["firstId"],
+        "L": t["lastId"],
+        "n": t["count"],
+    }
+
+
 def _ticker(state: ExchangeState, m: SymbolMarket) -> dict[str, Any]:
     last = m.last_price or m.reference_price()
     now = state.now_ms()

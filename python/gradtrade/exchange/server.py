@@ -113,8 +113,23 @@ class ExchangeServer:
         sockets = getattr(site._server, "sockets", None)
         assert sockets, "the listening socket is missing"
         self.port = int(sockets[0].getsockname()[1])
-        self.tasks = [asyncio.get_running_loop().create_task(s.run()) for s in self.sources]
+        loop = asyncio.get_running_loop()
+        self.tasks = [loop.create_task(s.run()) for s in self.sources]
+        self.tasks.append(loop.create_task(self._tickers()))
         return self.url
+
+    async def _tickers(self) -> None:
+        """Publish ``@ticker`` (24hrTicker) and ``@miniTicker`` every second to subscribers."""
+        while True:
+            await asyncio.sleep(1.0)
+            for m in self.state.all_markets():
+                full, mini = f"{m.lower}@ticker", f"{m.lower}@miniTicker"
+                if self.state.hub.wants(m.venue, full) or self.state.hub.wants(m.venue, mini):
+                    event = rest_public.ticker_event(self.state, m)
+                    self.state.hub.publish(m.venue, full, orjson.dumps(event))
+                    small = {k: event[k] for k in ("E", "s", "c", "o", "h", "l", "v", "q")}
+                    small["e"] = "24hrMiniTicker"
+                    self.state.hub.publish(m.venue, mini, orjson.dumps(small))
 
     async def stop(self) -> None:
         for task in self.tasks:
