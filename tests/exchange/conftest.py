@@ -1,5 +1,5 @@
 """Fixtures: real exchange servers on free 127.0.0.1 ports (each on its own thread and event
-loop), ccxt clients pointed at them by URL, and a minimal signed REST client."""
+loop) and ccxt clients pointed at them by URL; helpers live in exchange_helpers.py."""
 
 from __future__ import annotations
 
@@ -53,12 +53,5 @@ def quiet_server() -> Iterator[ServerThread]:
 @pytest.fixture
 async def spot(synthetic_server: ServerThread) -> AsyncIterator[Any]:
     ex = make_ccxt(synthetic_server.url, "spot")
-    yield ex
-    await ex.close()
-
-
-@pytest.fixture
-async def usdm(synthetic_server: ServerThread) -> AsyncIterator[Any]:
-    ex = make_ccxt(synthetic_server.url, "usdm")
     yield ex
     await ex.close()

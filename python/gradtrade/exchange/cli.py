@@ -109,7 +109,7 @@ def serve(
             api_keys={api_key: api_secret},
             templates_dir=templates,
         )
-    except (GradtradeError, OSError) as exc:
+    except (GradtradeError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
     for line in server.loaded:
         click.echo(f"serving {line}", err=True)
