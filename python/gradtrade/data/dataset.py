@@ -243,7 +243,8 @@ def walk_forward_folds(
     return folds
 
 
-def _passthrough(batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def _passthrough(batch: Any) -> Any:
+    """The dataset already returns a batched dict; nothing to stack."""
     return batch
 
 
