@@ -45,6 +45,7 @@ def selfcheck() -> None:
 
 
 # --- command groups: one add_command line per layer ---
+main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
 
 if __name__ == "__main__":
     main()
