@@ -18,6 +18,8 @@ from gradtrade.errors import (
 )
 
 # --- orderbook ---
+# isort: split
+from gradtrade._core import Market, OrderBook
 
 # --- kalman ---
 
@@ -27,7 +29,7 @@ from gradtrade.errors import (
 
 # --- orders ---
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by section, one per engineer)
     "BookNotSynced",
     "GradtradeError",
     "InvalidInput",
@@ -37,6 +39,8 @@ __all__ = [
     "SequenceGap",
     "core_version",
     # --- orderbook ---
+    "Market",
+    "OrderBook",
     # --- kalman ---
     # --- features ---
     # --- risk ---
