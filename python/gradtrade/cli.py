@@ -46,6 +46,7 @@ def selfcheck() -> None:
 
 # --- command groups: one add_command line per layer ---
 main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
+main.add_command(__import__("gradtrade.data.cli", fromlist=["download"]).download)
 
 if __name__ == "__main__":
     main()

@@ -59,7 +59,11 @@ def missing_ranges(
 ) -> list[tuple[int, int]]:
     """Half-open ms ranges inside [since, until) that the store does not hold."""
     step_ms = key.step_ns // MS
-    dates = store.read(key, pd.Timestamp(since_ms, unit="ms", tz="UTC"), pd.Timestamp(until_ms, unit="ms", tz="UTC"))["date"]
+    dates = store.read(
+        key,
+        pd.Timestamp(since_ms, unit="ms", tz="UTC"),
+        pd.Timestamp(until_ms, unit="ms", tz="UTC"),
+    )["date"]
     if dates.empty:
         return [(since_ms, until_ms)] if since_ms < until_ms else []
     ms = pd.DatetimeIndex(dates).asi8 // MS
@@ -76,7 +80,9 @@ def missing_ranges(
 class _Buffer:
     """Rows waiting to be written; flushed by size and always on the way out."""
 
-    def __init__(self, store: CandleStore, key: SeriesKey, flush_rows: int, result: DownloadResult) -> None:
+    def __init__(
+        self, store: CandleStore, key: SeriesKey, flush_rows: int, result: DownloadResult
+    ) -> None:
         self.store, self.key, self.flush_rows, self.result = store, key, flush_rows, result
         self.rows: list[dict[str, Any]] = []
 
@@ -123,7 +129,17 @@ async def _candle_pages(
             break
         buffer.result.rows_fetched += len(page)
         buffer.add(
-            [{"date": r[0], "open": r[1], "high": r[2], "low": r[3], "close": r[4], "volume": r[5]} for r in page]
+            [
+                {
+                    "date": r[0],
+                    "open": r[1],
+                    "high": r[2],
+                    "low": r[3],
+                    "close": r[4],
+                    "volume": r[5],
+                }
+                for r in page
+            ]
         )
         bar.update(len(page))
         cursor = int(page[-1][0]) + step_ms
@@ -169,14 +185,21 @@ async def download_series(
     await client.market(key.symbol)  # a bad symbol fails here, before any page
     until_ms = _ms(until) if until is not None else int(client.now_ms())
     since_ms = _ms(since)
-    result = DownloadResult(key, pd.Timestamp(since_ms, unit="ms", tz="UTC"), pd.Timestamp(until_ms, unit="ms", tz="UTC"))
+    result = DownloadResult(
+        key,
+        pd.Timestamp(since_ms, unit="ms", tz="UTC"),
+        pd.Timestamp(until_ms, unit="ms", tz="UTC"),
+    )
     ranges = missing_ranges(store, key, since_ms, until_ms)
     step_ms = key.step_ns // MS
     total = sum((b - a + step_ms - 1) // step_ms for a, b in ranges)
     log.info("download %s: %d missing range(s), about %d bars", key, len(ranges), total)
     pages = _funding_pages if key.kind == "funding" else _candle_pages
     buffer = _Buffer(store, key, client.config.flush_rows, result)
-    with tqdm(total=total, unit="bar", desc=str(key), disable=not progress) as bar, buffer.flushing():
+    with (
+        tqdm(total=total, unit="bar", desc=str(key), disable=not progress) as bar,
+        buffer.flushing(),
+    ):
         for start, end in ranges:
             await pages(client, key, start, end, bar, buffer)
     stored = store.read(key, result.since, result.until)["date"]
@@ -186,7 +209,12 @@ async def download_series(
 
 
 async def download_agg_trades(
-    client: RestClient, symbol: str, since: pd.Timestamp, until: pd.Timestamp, *, progress: bool = True
+    client: RestClient,
+    symbol: str,
+    since: pd.Timestamp,
+    until: pd.Timestamp,
+    *,
+    progress: bool = True,
 ) -> pd.DataFrame:
     """Aggregated trades in ``[since, until)``: the first page by time, then by trade id, so
     trades sharing a millisecond are never skipped."""
@@ -195,10 +223,17 @@ async def download_agg_trades(
     rows: list[dict[str, Any]] = []
     params: dict[str, Any] = {}
     cursor: int | None = start
-    with tqdm(total=end - start, unit="ms", desc=f"aggTrades {symbol}", disable=not progress) as bar:
+    with tqdm(
+        total=end - start, unit="ms", desc=f"aggTrades {symbol}", disable=not progress
+    ) as bar:
         while True:
             page = await client.call(
-                f"aggTrades {symbol}", client.exchange.fetch_trades, symbol, since=cursor, limit=1000, params=params
+                f"aggTrades {symbol}",
+                client.exchange.fetch_trades,
+                symbol,
+                since=cursor,
+                limit=1000,
+                params=params,
             )
             page = [t for t in page if int(t["timestamp"]) < end]
             if not page:

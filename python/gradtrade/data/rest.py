@@ -160,14 +160,20 @@ class RestClient:
             pause = self.weights.pause_s(self.now_ms())
             if pause > 0:
                 self.metrics.weight_pauses += 1
-                log.warning("%s: used weight %d near budget, pausing %.1fs", what, self.weights.used, pause)
+                log.warning(
+                    "%s: used weight %d near budget, pausing %.1fs", what, self.weights.used, pause
+                )
                 await asyncio.sleep(pause)
             self.metrics.requests += 1
             try:
                 result = await fn(*args, **kw)
             except Exception as exc:  # ccxt raises its own tree; mapped below
                 headers = getattr(self.exchange, "last_response_headers", None)
-                error = exc if isinstance(exc, ConnectorError) else from_ccxt(exc, retry_after=retry_after_s(headers))
+                error = (
+                    exc
+                    if isinstance(exc, ConnectorError)
+                    else from_ccxt(exc, retry_after=retry_after_s(headers))
+                )
                 if not isinstance(error, RetryableError):
                     raise error from exc
                 if isinstance(error, RateLimited):
@@ -175,13 +181,17 @@ class RestClient:
                 else:
                     self.metrics.server_errors += 1
                 if attempt == self.config.max_retries:
-                    raise RetriesExhausted(f"{what}: gave up after {attempt + 1} attempts: {error}") from exc
+                    raise RetriesExhausted(
+                        f"{what}: gave up after {attempt + 1} attempts: {error}"
+                    ) from exc
                 delay = error.retry_after if error.retry_after is not None else backoff.next_delay()
                 self.metrics.retries += 1
                 log.warning("%s failed (%s); retry %d in %.2fs", what, error, attempt + 1, delay)
                 await asyncio.sleep(delay)
                 continue
-            self.weights.observe(getattr(self.exchange, "last_response_headers", None), self.now_ms())
+            self.weights.observe(
+                getattr(self.exchange, "last_response_headers", None), self.now_ms()
+            )
             self.metrics.used_weight = self.weights.used
             return result
         raise AssertionError("unreachable")  # the loop returns or raises

@@ -117,7 +117,9 @@ def book_params(market: dict[str, Any]) -> tuple[str, str]:
 async def fetch_snapshot(rest: RestClient, market_id: str, limit: int) -> bytes:
     """The REST depth snapshot as JSON text for ``OrderBook.apply_snapshot_json``."""
     exchange = rest.exchange
-    method = exchange.publicGetDepth if rest.config.market == "spot" else exchange.fapiPublicGetDepth
+    method = (
+        exchange.publicGetDepth if rest.config.market == "spot" else exchange.fapiPublicGetDepth
+    )
     payload = await rest.call(f"depth {market_id}", method, {"symbol": market_id, "limit": limit})
     return orjson.dumps(payload)
 
