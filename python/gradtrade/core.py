@@ -22,8 +22,12 @@ from gradtrade.errors import (
 from gradtrade._core import Market, OrderBook
 
 # --- kalman ---
+# isort: split
+from gradtrade._core import KalmanFilter, KalmanFit
 
 # --- features ---
+# isort: split
+from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
 
 # --- risk ---
 
@@ -42,7 +46,12 @@ __all__ = [  # noqa: RUF022 (grouped by section, one per engineer)
     "Market",
     "OrderBook",
     # --- kalman ---
+    "KalmanFilter",
+    "KalmanFit",
     # --- features ---
+    "Ewma",
+    "RollingVolatility",
+    "StreamingFeatures",
     # --- risk ---
     # --- orders ---
 ]
