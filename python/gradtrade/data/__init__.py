@@ -1,8 +1,9 @@
-"""gradtrade's data layer: from exchanges and files to the state X_t and training batches.
+"""Data layer: market data in (websocket frames, REST snapshots, recordings) and stores out.
 
-Modules: ``store`` (Parquet candle store with validation reports, importers), ``dataset``
-(training windows, time-ordered splits, walk-forward folds, the DataLoader), ``state``
-(``StateTransformer``: candles and funding to X_t through the Rust streaming features),
-``connector`` (ccxt/websockets access to Binance or any Binance-compatible URL) and ``cli``
-(``gradtrade data``, ``gradtrade download``).
+Modules: ``recordings`` (raw websocket recordings reader, ``DepthSync``), ``store`` (Parquet
+candle store with validation reports, coverage and gaps), ``importers`` (freqtrade feather,
+data.binance.vision ZIP/CSV), ``dataset`` (training windows, time-ordered splits, walk-forward
+folds, the DataLoader), ``state`` (``StateTransformer``: candles and funding to X_t through the
+Rust streaming features), ``connector`` (``ExchangeConnector``: ccxt REST and websocket streams
+for Binance or any Binance-compatible URL) and ``cli`` (``gradtrade data``, ``gradtrade download``).
 """
