@@ -77,7 +77,9 @@ class ConnectorConfig(BaseModel):
     @classmethod
     def for_url(cls, url: str, market: Market = "spot", **overrides: Any) -> ConnectorConfig:
         """One server answering REST and streams on the same host (the local exchange)."""
-        ws = url.replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        ws = url.rstrip("/").replace("https://", "wss://", 1).replace("http://", "ws://", 1)
+        if market == "usdm":
+            ws += "/fapi"  # the local exchange serves USD-M streams under /fapi
         return cls.validated(
             {"market": market, "rest_url": url, "ws_url": ws, "exchange_id": "local", **overrides}
         )

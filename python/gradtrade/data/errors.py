@@ -70,14 +70,26 @@ def scrub(message: str) -> str:
     return _SECRET.sub(r"\1=<redacted>", message)
 
 
-def from_ccxt(exc: BaseException, *, retry_after: float | None = None) -> ConnectorError:
-    """The gradtrade error for a ccxt exception (ccxt is imported lazily)."""
+# Binance error codes that mean "the server could not answer now", whatever the HTTP status.
+RETRYABLE_CODES = ("-1000", "-1001", "-1003", "-1007", "-1008")
+
+
+def from_ccxt(
+    exc: BaseException, *, retry_after: float | None = None, status: int | None = None
+) -> ConnectorError:
+    """The gradtrade error for a ccxt exception (ccxt is imported lazily). ``status`` is the
+    HTTP status of the failed response when known: 5xx is retryable whatever ccxt made of it."""
     import ccxt
 
     message = scrub(f"{type(exc).__name__}: {exc}")
-    if isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
-        status = 418 if " 418 " in str(exc) else 429
+    if status in (418, 429) or isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
+        if status not in (418, 429):
+            status = 418 if " 418 " in str(exc) else 429
         return RateLimited(message, retry_after, status)
+    if status is not None and status >= 500:
+        return ServerError(message, retry_after)
+    if any(f'"code":{code},' in str(exc) for code in RETRYABLE_CODES):
+        return ServerError(message, retry_after)
     if isinstance(exc, ccxt.AuthenticationError):
         return AuthenticationFailed(message)
     if isinstance(exc, ccxt.NetworkError | ccxt.BadResponse):

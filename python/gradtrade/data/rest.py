@@ -118,7 +118,17 @@ def make_exchange(config: ConnectorConfig) -> Any:
     """A ccxt async exchange whose endpoints all point at ``config``'s URLs."""
     import ccxt.async_support as ccxt_async
 
-    cls = ccxt_async.binance if config.market == "spot" else ccxt_async.binanceusdm
+    base = ccxt_async.binance if config.market == "spot" else ccxt_async.binanceusdm
+
+    class Exchange(base):  # type: ignore[misc, valid-type]
+        """ccxt's class, remembering the HTTP status of the last response for error mapping."""
+
+        last_http_status: int | None = None
+
+        def handle_errors(self, code: int, *args: Any) -> Any:
+            self.last_http_status = code
+            return super().handle_errors(code, *args)
+
     settings: dict[str, Any] = {
         "enableRateLimit": True,
         "timeout": int(config.timeout_s * 1000),
@@ -131,7 +141,7 @@ def make_exchange(config: ConnectorConfig) -> Any:
     if config.api_key is not None and config.api_secret is not None:
         settings["apiKey"] = config.api_key.get_secret_value()
         settings["secret"] = config.api_secret.get_secret_value()
-    exchange = cls(settings)
+    exchange = Exchange(settings)
     exchange.enableLastResponseHeaders = True
     exchange.urls["api"].update(config.ccxt_urls())
     return exchange
@@ -169,10 +179,12 @@ class RestClient:
                 result = await fn(*args, **kw)
             except Exception as exc:  # ccxt raises its own tree; mapped below
                 headers = getattr(self.exchange, "last_response_headers", None)
+                status = self.exchange.last_http_status
+                self.exchange.last_http_status = None
                 error = (
                     exc
                     if isinstance(exc, ConnectorError)
-                    else from_ccxt(exc, retry_after=retry_after_s(headers))
+                    else from_ccxt(exc, retry_after=retry_after_s(headers), status=status)
                 )
                 if not isinstance(error, RetryableError):
                     raise error from exc

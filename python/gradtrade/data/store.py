@@ -187,19 +187,25 @@ class CandleStore:
         if old.empty:
             report.rows_new = len(new)
             return new
-        overlap = new["date"].isin(old["date"]).to_numpy()
+        old_ns = pd.DatetimeIndex(old["date"]).asi8
+        new_ns = pd.DatetimeIndex(new["date"]).asi8
+        if len(new_ns) == 0 or new_ns[0] > old_ns[-1]:  # a pure append: the common case
+            report.rows_new = len(new)
+            return pd.concat([old, new], ignore_index=True)
+        # Both sides are sorted and unique: locate matches with searchsorted, not hashing.
+        pos = np.minimum(np.searchsorted(old_ns, new_ns), len(old_ns) - 1)
+        overlap = old_ns[pos] == new_ns
         report.rows_new = int((~overlap).sum())
         if overlap.any():
-            columns = [c for c in new.columns if c in old.columns]
-            before = old.loc[old["date"].isin(new["date"]), columns].set_index("date")
-            after = new.loc[overlap, columns].set_index("date").loc[before.index]
-            same = (before.to_numpy() == after.to_numpy()) | (
-                before.isna() & after.isna()
-            ).to_numpy()
-            unchanged = int(same.all(axis=1).sum())
-            report.rows_unchanged = unchanged
-            report.rows_updated = int(overlap.sum()) - unchanged
-        kept = old.loc[~old["date"].isin(new["date"])]
+            columns = [c for c in new.columns if c in old.columns and c != "date"]
+            before = old.iloc[pos[overlap]][columns].to_numpy()
+            after = new.loc[overlap, columns].to_numpy()
+            same = (before == after) | (np.isnan(before) & np.isnan(after))
+            report.rows_unchanged = int(same.all(axis=1).sum())
+            report.rows_updated = int(overlap.sum()) - report.rows_unchanged
+        replaced = np.zeros(len(old_ns), dtype=bool)
+        replaced[pos[overlap]] = True
+        kept = old.loc[~replaced]
         merged = pd.concat([kept, new], ignore_index=True) if len(kept) else new
         return merged.sort_values("date", kind="stable").reset_index(drop=True)
 

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from gradtrade.core import OrderBook, SequenceGap
 from gradtrade.data.config import ConnectorConfig
+from gradtrade.data.depth_sync import DepthSync
 from gradtrade.data.errors import ConfigError
 from gradtrade.data.rest import Backoff, ConnectorMetrics, RestClient
 
@@ -57,7 +58,7 @@ class FrameStream:
         self._backoff = Backoff(config.backoff_base_s, config.backoff_max_s, rng)
         self.connections = 0
 
-    async def __aiter__(self) -> AsyncIterator[str | bytes | Reconnected]:
+    async def __aiter__(self) -> AsyncIterator[bytes | Reconnected]:
         while True:
             try:
                 async with connect(
@@ -68,7 +69,9 @@ class FrameStream:
                     yield Reconnected(self.connections)
                     while True:
                         try:
-                            frame = await asyncio.wait_for(ws.recv(), self.config.stale_after_s)
+                            frame = await asyncio.wait_for(
+                                ws.recv(decode=False), self.config.stale_after_s
+                            )
                         except TimeoutError:
                             self.metrics.stale_streams += 1
                             log.warning(
@@ -125,7 +128,11 @@ async def fetch_snapshot(rest: RestClient, market_id: str, limit: int) -> bytes:
 
 
 class BookStream:
-    """A synced L2 book of ``symbol``; ``async for book in stream`` yields it after each change."""
+    """A synced L2 book of ``symbol``; ``async for book in stream`` yields it after each change.
+
+    The book object is replaced on every (re)connection (``self.book`` is the current one);
+    :class:`gradtrade.data.depth_sync.DepthSync` buffers diffs until the snapshot arrives.
+    """
 
     def __init__(self, rest: RestClient, symbol: str, *, speed: str = "100ms") -> None:
         self.rest, self.symbol, self.speed = rest, symbol, speed
@@ -133,69 +140,62 @@ class BookStream:
         self.book: OrderBook | None = None
         self.synced = False
 
-    def _apply(self, book: OrderBook, frame: str | bytes) -> bool:
-        applied = book.apply_depth_json(frame)
-        if not applied:
-            self.metrics.stale_frames += 1
-        return applied
-
     async def __aiter__(self) -> AsyncIterator[OrderBook]:
         market = await self.rest.market(self.symbol)
         tick, step = book_params(market)
         market_id = str(market["id"])
-        book = OrderBook(market_id, tick, step, self.rest.config.market)
-        self.book = book
         limit = self.rest.config.depth_limit
         stream = FrameStream(
             self.rest.config, [f"{market_id.lower()}@depth@{self.speed}"], self.metrics
         )
-        pending: list[str | bytes] = []
+        book = OrderBook(market_id, tick, step, self.rest.config.market)
+        sync = DepthSync(book)
         snapshot: asyncio.Task[bytes] | None = None
 
         def resync(reason: str) -> asyncio.Task[bytes]:
-            nonlocal pending
             if snapshot is not None:
                 snapshot.cancel()
             self.synced = False
-            pending = []
             log.warning("book %s: resync (%s)", self.symbol, reason)
             return asyncio.create_task(fetch_snapshot(self.rest, market_id, limit))
 
         try:
             async for frame in stream:
                 if isinstance(frame, Reconnected):
+                    # Frames may have been missed while disconnected: start from a fresh book.
+                    book = OrderBook(market_id, tick, step, self.rest.config.market)
+                    sync = DepthSync(book)
+                    self.book = book
                     if frame.count > 1:
                         self.metrics.resyncs += 1
                     snapshot = resync(f"connection #{frame.count}")
                     continue
-                if snapshot is not None:
-                    pending.append(frame)
-                    if not snapshot.done():
-                        continue
-                    raw, snapshot = snapshot.result(), None
-                    book.apply_snapshot_json(raw)
-                    try:
-                        for buffered in pending:
-                            self._apply(book, buffered)
-                    except SequenceGap as gap:  # snapshot older than the first buffered diff
-                        self.metrics.resyncs += 1
-                        snapshot = resync(f"snapshot does not chain to the diffs: {gap}")
-                        continue
-                    pending = []
-                    self.synced = True
-                    log.info("book %s: synced at update %s", self.symbol, book.last_update_id)
-                    yield book
-                    continue
+                raw = frame if isinstance(frame, bytes) else frame.encode()
                 try:
-                    changed = self._apply(book, frame)
+                    applied = sync.on_diff(raw)
                 except SequenceGap as gap:
                     self.metrics.sequence_gaps += 1
                     self.metrics.resyncs += 1
                     snapshot = resync(f"sequence gap: {gap}")
-                    pending.append(frame)
                     continue
-                if changed:
+                if applied:
                     yield book
+                    continue
+                if not sync.needs_snapshot:
+                    self.metrics.stale_frames += 1
+                    continue
+                if snapshot is None or not snapshot.done():
+                    continue
+                raw_snapshot, snapshot = snapshot.result(), None
+                try:
+                    sync.on_snapshot(raw_snapshot)
+                except SequenceGap as gap:  # the snapshot is older than the buffered diffs
+                    self.metrics.resyncs += 1
+                    snapshot = resync(f"snapshot does not reach the buffered diffs: {gap}")
+                    continue
+                self.synced = True
+                log.info("book %s: synced at update %s", self.symbol, book.last_update_id)
+                yield book
         finally:
             if snapshot is not None:
                 snapshot.cancel()
