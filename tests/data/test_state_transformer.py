@@ -152,3 +152,17 @@ def test_save_load_round_trip_and_live_restart(
         restored.update(second.iloc[[0]])
     with pytest.raises(InvalidInput, match="fit"):
         StateTransformer().normalize(whole)
+
+
+def test_extra_columns_such_as_book_features_join_on_the_bar(spot_gappy: pd.DataFrame) -> None:
+    candles = spot_gappy.assign(ofi=np.sin(np.arange(len(spot_gappy))))  # any per-bar column
+    transformer = StateTransformer(StateConfig(extra_columns=("ofi",)))
+    frame = transformer.transform(candles)
+    column = frame.raw[:, frame.names.index("ofi")]
+    present = ~frame.missing
+    np.testing.assert_array_equal(column[present], candles["ofi"].to_numpy())
+    assert np.isnan(column[frame.missing]).all()
+    with pytest.raises(InvalidInput, match="ofi"):
+        StateTransformer(StateConfig(extra_columns=("ofi",))).transform(spot_gappy)
+    with pytest.raises(InvalidInput, match="1h grid"):
+        StateTransformer().transform(spot_gappy.assign(date=spot_gappy["date"] + HOUR / 2))

@@ -160,7 +160,10 @@ class StateTransformer:
         if len(opens) == 0:
             raise InvalidInput("no candles to transform")
         if (opens % self.step_ns != 0).any() or (np.diff(opens) <= 0).any():
-            raise InvalidInput("candles must be on the timeframe grid with increasing dates")
+            raise InvalidInput(
+                f"candles must have increasing open times on the {self.config.timeframe} grid "
+                "(set StateConfig.timeframe to the candles' timeframe)"
+            )
         last = self._live.last_open_ns
         if last is not None and opens[0] <= last:
             raise InvalidInput(
@@ -170,6 +173,9 @@ class StateTransformer:
         grid = np.arange(start, opens[-1] + self.step_ns, self.step_ns, dtype=np.int64)
         positions = np.searchsorted(grid, opens)
         columns = ["open", "high", "low", "close", "volume", *self.config.extra_columns]
+        missing = [c for c in columns if c not in candles.columns]
+        if missing:
+            raise InvalidInput(f"candles lack the columns {missing} this transformer needs")
         values = pd.DataFrame(np.nan, index=np.arange(len(grid)), columns=columns)
         values.iloc[positions] = candles[columns].to_numpy(dtype=np.float64)
         present = np.zeros(len(grid), dtype=bool)
