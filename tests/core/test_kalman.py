@@ -4,6 +4,9 @@ invariants: symmetric PSD covariance, NaN = predict only, exact save/restore."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +268,30 @@ def test_covariance_stays_symmetric_psd(seed: int, n: int, m: int, scale: float)
         assert_array_equal(p, p.T)
         eig = np.linalg.eigvalsh(p)
         assert eig.min() >= -1e-12 * max(1.0, eig.max())
+
+
+def runs_without_gil(call: Callable[[], object]) -> bool:
+    """True when the main thread executes Python while `call` runs in another thread: with the
+    GIL held it could not run at all during the call, so look at the middle of the call."""
+    window: list[float] = []
+
+    def worker() -> None:
+        window.append(time.perf_counter())
+        call()
+        window.append(time.perf_counter())
+
+    thread = threading.Thread(target=worker)
+    ticks: list[float] = []
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+    thread.join()
+    start, end = window
+    margin = 0.25 * (end - start)
+    return any(start + margin < t < end - margin for t in ticks)
+
+
+def test_filter_releases_the_gil() -> None:
+    zs = np.cumsum(np.random.default_rng(0).normal(size=2_000_000))
+    kf = KalmanFilter.local_linear_trend(1e-2, 1e-4, 1e-1)
+    assert runs_without_gil(lambda: kf.filter(zs))

@@ -60,12 +60,18 @@ class ExchangeServer:
         speed: float = 1.0,
         api_keys: dict[str, str] | None = None,
         templates_dir: Path | None = None,
+        fees: dict[str, tuple[str, str]] | None = None,
+        balances: dict[str, str] | None = None,
     ) -> None:
+        """Market sources: ``replay`` (feather klines/funding files or folders), ``recordings``
+        (raw websocket recordings) and ``synthetic`` (the default when no data is given).
+        ``fees`` maps "spot"/"usdm" to (maker, taker) rates; ``balances`` are every account's
+        starting spot balances (asset -> amount text)."""
         self.state = ExchangeState(templates_dir)
         self.loaded: list[str] = []
         for path in replay or []:
             self.loaded += self.state.load_feather(path)
-        self.trading = Trading(self.state, api_keys or dict(DEFAULT_KEYS))
+        self.trading = Trading(self.state, api_keys or dict(DEFAULT_KEYS), fees, balances)
         self.sources: list[Any] = []
         if recordings:
             from gradtrade.exchange.replay import RecordingReplay
