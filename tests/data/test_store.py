@@ -193,3 +193,18 @@ def test_data_command_lists_coverage_and_gaps(tmp_path: Path, data_dir: Path) ->
     assert (
         "gap: 1 bar(s) missing after 2019-05-15" in listing.output or "2019-05-15" in listing.output
     )
+
+
+def test_bad_funding_rows_are_reported(tmp_path: Path, data_dir: Path) -> None:
+    raw = pd.read_feather(data_dir / "klines" / "futures" / "BTC_USDT_USDT-8h-funding_rate.feather")
+    funding = pd.DataFrame({"date": raw["date"], "rate": raw["open"]}).iloc[:50].copy()
+    funding.loc[4, "rate"] = np.inf
+    funding = pd.concat([funding, funding.iloc[[10]]], ignore_index=True)
+    key = SeriesKey("binance", "usdm", "BTC/USDT:USDT", "8h", "funding")
+    report = CandleStore(tmp_path).write(key, funding)
+    assert report.rejected.keys() == {"NaN or infinite value"}
+    assert report.repaired == {
+        "identical duplicate rows collapsed": 1,
+        "out-of-order timestamps sorted": 1,
+    }
+    assert report.rows_in == 51 and report.rows_new == 49 == len(CandleStore(tmp_path).read(key))
