@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradtrade.cli import main
 from gradtrade.data.importers import import_freqtrade, parse_freqtrade_name
@@ -208,3 +211,24 @@ def test_bad_funding_rows_are_reported(tmp_path: Path, data_dir: Path) -> None:
         "out-of-order timestamps sorted": 1,
     }
     assert report.rows_in == 51 and report.rows_new == 49 == len(CandleStore(tmp_path).read(key))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.tuples(st.integers(0, 600), st.integers(1, 300)), min_size=1, max_size=8),
+)
+def test_any_order_of_overlapping_writes_stores_each_candle_once(
+    btc_1m: pd.DataFrame, cuts: list[tuple[int, int]]
+) -> None:
+    source = btc_1m.iloc[:900].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as root:
+        store = CandleStore(root)
+        written: set[int] = set()
+        for start, length in [*cuts, (0, 900)]:
+            part = source.iloc[start : start + length]
+            report = store.write(BTC_1M, part)
+            fresh = set(range(start, min(start + length, 900))) - written
+            assert report.rows_new == len(fresh)
+            assert report.rows_unchanged == len(part) - len(fresh)
+            written |= fresh
+        assert_same_candles(store.read(BTC_1M), source)
