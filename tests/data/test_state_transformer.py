@@ -46,7 +46,8 @@ def test_batch_and_bar_by_bar_give_identical_states(spot_gappy: pd.DataFrame) ->
     batch.fit(history, train_end=len(history) // 2)
 
     live = StateTransformer()
-    rows = [live.update(spot_gappy.iloc[[i]]) for i in range(len(spot_gappy))]
+    bars = spot_gappy.to_dict("records")  # the live path: one mapping per closed bar
+    rows = [live.update(bar) for bar in bars]
     streamed = StateFrame.concat(rows)
     assert_frames_equal(history, streamed)
     live.center, live.scale = batch.center, batch.scale
