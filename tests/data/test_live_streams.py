@@ -14,6 +14,7 @@ import pytest
 
 from gradtrade.data.config import ConnectorConfig
 from gradtrade.data.connector import ExchangeConnector
+from gradtrade.data.errors import ConfigError
 from gradtrade.data.recordings import read_hftbacktest
 from gradtrade.exchange import ExchangeServer
 
@@ -100,3 +101,17 @@ async def test_agg_trades_snapshot_and_clock_sync(data_dir: Path) -> None:
     assert len(book) == 200
     assert 4_500 < offset < 5_500  # the injected 5 s skew, measured
     assert config.exchange_id == "local"
+
+
+async def test_a_wrong_stream_url_is_a_config_error_not_an_endless_retry(data_dir: Path) -> None:
+    server = ExchangeServer(recordings=[data_dir / "recordings" / "hftbacktest" / "spot"], speed=1)
+    await server.start(0)
+    try:
+        config = ConnectorConfig.for_url(server.url, "spot").model_copy(
+            update={"ws_url": server.url.replace("http", "ws") + "/nowhere"}
+        )
+        async with ExchangeConnector(config) as conn:
+            with pytest.raises(ConfigError, match=r"ws_url: .* refused with HTTP 404"):
+                await asyncio.wait_for(take(conn.trades("BTC/USDT"), 1), timeout=10)
+    finally:
+        await server.stop()

@@ -23,7 +23,7 @@ from typing import Any
 
 import orjson
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gradtrade.core import OrderBook, SequenceGap
 from gradtrade.data.config import ConnectorConfig
@@ -86,6 +86,12 @@ class FrameStream:
                         yield frame
             except InvalidURI as exc:
                 raise ConfigError(f"ws_url: {exc}") from exc
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if 400 <= status < 500 and status not in (418, 429):
+                    # The URL is wrong, not the network: retrying would loop forever.
+                    raise ConfigError(f"ws_url: {self.url} refused with HTTP {status}") from exc
+                log.warning("stream %s: handshake refused with HTTP %d", self.url, status)
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
                 log.warning("stream %s: %s: %s", self.url, type(exc).__name__, exc)
             self.metrics.reconnects += 1
