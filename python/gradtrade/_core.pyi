@@ -90,7 +90,13 @@ import numpy.typing as _npt
 
 @_final
 class KalmanFilter:
-    """Linear-Gaussian Kalman filter for small dimensions (state and observation up to 8)."""
+    """Linear-Gaussian Kalman filter for small dimensions (state and observation up to 8).
+
+    Model ``x_t = F x_{t-1} + N(0, Q)``, ``z_t = H x_t + N(0, R)``; ``x0``, ``P0`` are the state
+    before the first observation. Each step predicts then updates (filterpy's formulas, Joseph
+    form, P kept exactly symmetric). A NaN observation means predict only. Shapes, symmetry,
+    positive (semi-)definiteness and finiteness are checked: ``InvalidInput`` otherwise.
+    """
 
     def __new__(
         cls,
@@ -112,11 +118,20 @@ class KalmanFilter:
         x0: tuple[float, float] = (0.0, 0.0),
         p0: float = 1e6,
     ) -> KalmanFilter: ...
-    def update(self, z: float | _npt.ArrayLike) -> _npt.NDArray[_np.float64]: ...
+    def update(self, z: float | _npt.ArrayLike) -> _npt.NDArray[_np.float64]:
+        """Predict + update with one observation; returns the posterior state."""
+
     def filter(
         self, zs: _npt.ArrayLike
-    ) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.float64], float]: ...
-    def fit(self, zs: _npt.ArrayLike) -> KalmanFit: ...
+    ) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.float64], float]:
+        """``update`` over ``zs`` (``(n,)`` or ``(n, dim_z)``), continuing from and advancing the
+        current state: ``(states (n, dim_x), diagonal of each P (n, dim_x), loglik of these n)``.
+        Releases the GIL on long arrays."""
+
+    def fit(self, zs: _npt.ArrayLike) -> KalmanFit:
+        """Maximum-likelihood variances of a local_level / local_linear_trend filter (Nelder-Mead
+        on log-variances, from this filter's x0 and P0); ``InvalidInput`` for a general filter."""
+
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod

@@ -295,3 +295,17 @@ def test_filter_releases_the_gil() -> None:
     zs = np.cumsum(np.random.default_rng(0).normal(size=2_000_000))
     kf = KalmanFilter.local_linear_trend(1e-2, 1e-4, 1e-1)
     assert runs_without_gil(lambda: kf.filter(zs))
+
+
+def test_observation_types_and_properties() -> None:
+    a = KalmanFilter.local_level(1e-3, 1e-2, x0=0.0, p0=1.0)
+    b = KalmanFilter.from_json(a.to_json())
+    assert_array_equal(a.update(np.float64(0.5)), b.update(0.5))
+    assert_array_equal(a.update(1), b.update([1.0]))  # int and sequence inputs
+    assert a.dim_x == 1 and a.dim_z == 1
+    assert_array_equal(a.F, [[1.0]])
+    assert_array_equal(a.Q, [[1e-3]])
+    assert_array_equal(a.R, [[1e-2]])
+    a.reset()
+    assert a.loglik == 0.0 and a.x[0] == 0.0 and a.P[0, 0] == 1.0
+    assert "local_level(q=0.001, r=0.01)" in repr(a)
