@@ -52,9 +52,11 @@ def quiet_server() -> Iterator[ServerThread]:
     """A synthetic market frozen in place (one step per ~1000 s) whose book tests set by hand;
     maker fee 0.05 %, taker fee 0.1 %."""
     server = ExchangeServer(
-        synthetic=True, seed=1, speed=1e-4, fees={"spot": ("0.0005", "0.001"),
-                                                  "usdm": ("0.0002", "0.0005")}
-    )  # fmt: skip
+        synthetic=True,
+        seed=1,
+        speed=1e-4,
+        fees={"spot": ("0.0005", "0.001"), "usdm": ("0.0002", "0.0005")},
+    )
     with ServerThread(server) as st:
         yield st
 

@@ -16,10 +16,25 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_serve_prints_url_and_serves() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtrade", "exchange", "serve", "--synthetic", "--seed", "3",
-         "--port", "0", "--api-secret", "s3cret-value"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "gradtrade",
+            "exchange",
+            "serve",
+            "--synthetic",
+            "--seed",
+            "3",
+            "--port",
+            "0",
+            "--api-secret",
+            "s3cret-value",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         url = proc.stdout.readline().strip()
@@ -42,7 +57,10 @@ def test_serve_rejects_a_bad_file(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     proc = subprocess.run(
         [sys.executable, "-m", "gradtrade", "exchange", "serve", "--replay", str(bad)],
-        capture_output=True, env=env, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        env=env,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0
     assert "not a freqtrade feather name" in proc.stderr and "Traceback" not in proc.stderr

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import aiohttp
-from conftest import KEY, SECRET, Signed
 
+from conftest import KEY, SECRET, Signed
 from gradtrade.exchange import ServerThread
 
 
@@ -14,7 +14,10 @@ async def test_signature_and_key_errors(synthetic_server: ServerThread) -> None:
     url = synthetic_server.url
     client = Signed(url)
     status, body, _ = await client.request("GET", "/api/v3/account", signature="0" * 64)
-    assert (status, body) == (400, {"code": -1022, "msg": "Signature for this request is not valid."})
+    assert (status, body) == (
+        400,
+        {"code": -1022, "msg": "Signature for this request is not valid."},
+    )
     status, body, _ = await Signed(url, secret="not-the-secret").request("GET", "/api/v3/account")
     assert body["code"] == -1022
     status, body, _ = await Signed(url, key="").request("GET", "/api/v3/account")
@@ -60,9 +63,17 @@ async def test_malformed_parameters(synthetic_server: ServerThread) -> None:
                 assert (r.status, body["code"]) == (status, code), path
                 assert "Traceback" not in body["msg"]
         status, body, _ = await Signed(url).request(
-            "POST", "/api/v3/order", {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT",
-                                      "timeInForce": "GTC", "quantity": "1e3", "price": "1"}
-        )  # fmt: skip
+            "POST",
+            "/api/v3/order",
+            {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "1e3",
+                "price": "1",
+            },
+        )
         assert status == 400 and body["code"] == -1100
         async with s.get(url + "/api/v3/ping") as r:
             assert r.status == 200 and await r.json() == {}  # still serving

@@ -11,8 +11,8 @@ import ccxt
 import orjson
 import pytest
 import websockets
-from conftest import Signed, make_ccxt, set_book
 
+from conftest import Signed, make_ccxt, set_book
 from gradtrade.exchange import ServerThread
 
 
@@ -26,8 +26,10 @@ async def test_rate_limits_and_server_errors(quiet_server: ServerThread) -> None
                 assert (await r.json())["code"] == -1003
         async with s.get(f"{url}/api/v3/depth?symbol=BTCUSDT") as r:
             assert r.status == 200  # the fault fired its two times and disarmed
-        async with s.post(f"{url}/_gradtrade/faults",
-                          data=orjson.dumps({"kind": "rest", "status": 418, "retry_after": 60})) as r:  # noqa: E501
+        async with s.post(
+            f"{url}/_gradtrade/faults",
+            data=orjson.dumps({"kind": "rest", "status": 418, "retry_after": 60}),
+        ) as r:
             assert r.status == 200
         async with s.get(f"{url}/api/v3/time") as r:
             assert r.status == 418 and r.headers["Retry-After"] == "60"

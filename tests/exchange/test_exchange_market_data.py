@@ -7,8 +7,8 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 import pyarrow.feather as feather
-from conftest import FUNDING_8H, SPOT_1M, make_ccxt
 
+from conftest import FUNDING_8H, SPOT_1M, make_ccxt
 from gradtrade.exchange import ServerThread
 
 
@@ -76,7 +76,9 @@ async def test_klines_limits_and_end_time(replay_server: ServerThread, data_dir:
         async with s.get(f"{url.replace('1m', '1h')}&limit=2&startTime={times[0]}") as r:
             rows = await r.json()  # 1h built from the 1m file
             assert rows[0][0] % 3_600_000 == 0 and len(rows) == 2
-        async with s.get(f"{replay_server.url}/fapi/v1/klines?symbol=BTCUSDT&interval=1h&limit=4000&startTime=0") as r:  # noqa: E501
+        async with s.get(
+            f"{replay_server.url}/fapi/v1/klines?symbol=BTCUSDT&interval=1h&limit=4000&startTime=0"
+        ) as r:
             assert len(await r.json()) == 1500  # USD-M caps at 1500
         async with s.get(f"{url.replace('1m', '7m')}") as r:
             assert r.status == 400 and (await r.json())["code"] == -1120

@@ -11,8 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from conftest import Signed, set_book
 
+from conftest import Signed, set_book
 from gradtrade.exchange import ServerThread
 
 ASKS = [(100.0, 1.0), (101.0, 2.0), (102.0, 5.0)]
@@ -41,8 +41,10 @@ async def test_market_buy_walks_the_book(book: ServerThread) -> None:
     status, body = await order(book, side="BUY", type="MARKET", quantity="2.5")
     assert status == 200 and body["status"] == "FILLED"
     fills = [(f["price"], f["qty"], f["commission"]) for f in body["fills"]]
-    assert fills == [("100.00000000", "1.00000000", "0.00100000"),
-                     ("101.00000000", "1.50000000", "0.00150000")]  # fmt: skip
+    assert fills == [
+        ("100.00000000", "1.00000000", "0.00100000"),
+        ("101.00000000", "1.50000000", "0.00150000"),
+    ]
     assert Decimal(body["cummulativeQuoteQty"]) == Decimal("251.5")  # average 100.6
     assert Decimal(body["cummulativeQuoteQty"]) / Decimal(body["executedQty"]) == Decimal("100.6")
     bal = await balances(book)
@@ -51,8 +53,9 @@ async def test_market_buy_walks_the_book(book: ServerThread) -> None:
 
 
 async def test_marketable_limit_fills_what_crosses_and_rests_the_rest(book: ServerThread) -> None:
-    status, body = await order(book, side="BUY", type="LIMIT", timeInForce="GTC",
-                               quantity="4", price="101")  # fmt: skip
+    status, body = await order(
+        book, side="BUY", type="LIMIT", timeInForce="GTC", quantity="4", price="101"
+    )
     assert status == 200 and body["status"] == "PARTIALLY_FILLED"
     assert Decimal(body["executedQty"]) == 3 and Decimal(body["cummulativeQuoteQty"]) == 302
     bal = await balances(book)
@@ -66,11 +69,13 @@ async def test_marketable_limit_fills_what_crosses_and_rests_the_rest(book: Serv
 
 
 async def test_ioc_sell_fills_above_its_limit_only(book: ServerThread) -> None:
-    status, body = await order(book, side="SELL", type="LIMIT", timeInForce="IOC",
-                               quantity="0.5", price="98.5")  # fmt: skip
-    assert body["status"] == "FILLED"
-    status, body = await order(book, side="SELL", type="LIMIT", timeInForce="IOC",
-                               quantity="0.5", price="98.5")  # fmt: skip
+    status, body = await order(
+        book, side="SELL", type="LIMIT", timeInForce="IOC", quantity="0.5", price="98.5"
+    )
+    assert status == 200 and body["status"] == "FILLED"
+    _, body = await order(
+        book, side="SELL", type="LIMIT", timeInForce="IOC", quantity="0.5", price="98.5"
+    )
     # the book is not depleted by our fills: 99 x 1 is still there (see matching.py)
     assert body["status"] == "FILLED" and body["fills"][0]["price"] == "99.00000000"
     bal = await balances(book)
@@ -80,28 +85,33 @@ async def test_ioc_sell_fills_above_its_limit_only(book: ServerThread) -> None:
 
 async def test_ioc_expires_the_unfilled_part(book: ServerThread) -> None:
     await order(book, side="BUY", type="MARKET", quantity="2")  # 1 @ 100 + 1 @ 101
-    status, body = await order(book, side="SELL", type="LIMIT", timeInForce="IOC",
-                               quantity="2", price="98.5")  # fmt: skip
+    _, body = await order(
+        book, side="SELL", type="LIMIT", timeInForce="IOC", quantity="2", price="98.5"
+    )
     assert body["status"] == "EXPIRED" and Decimal(body["executedQty"]) == 1
     assert [f["price"] for f in body["fills"]] == ["99.00000000"]
 
 
 async def test_fok_all_or_nothing(book: ServerThread) -> None:
     before = await balances(book)
-    status, body = await order(book, side="BUY", type="LIMIT", timeInForce="FOK",
-                               quantity="10", price="102")  # only 8 available up to 102
-    assert body["status"] == "EXPIRED" and Decimal(body["executedQty"]) == 0
+    status, body = await order(
+        book, side="BUY", type="LIMIT", timeInForce="FOK", quantity="10", price="102"
+    )  # only 8 available up to 102
+    assert status == 200 and body["status"] == "EXPIRED" and Decimal(body["executedQty"]) == 0
     assert await balances(book) == before
-    status, body = await order(book, side="BUY", type="LIMIT", timeInForce="FOK",
-                               quantity="8", price="102")  # fmt: skip
+    _, body = await order(
+        book, side="BUY", type="LIMIT", timeInForce="FOK", quantity="8", price="102"
+    )
     assert body["status"] == "FILLED"
     assert Decimal(body["cummulativeQuoteQty"]) == 100 + 202 + 510
 
 
 async def test_limit_maker_and_resting_maker_fill(book: ServerThread) -> None:
     status, body = await order(book, side="BUY", type="LIMIT_MAKER", quantity="1", price="100")
-    assert status == 400 and body == {"code": -2010,
-                                      "msg": "Order would immediately match and take."}  # fmt: skip
+    assert status == 400 and body == {
+        "code": -2010,
+        "msg": "Order would immediately match and take.",
+    }
     status, body = await order(book, side="BUY", type="LIMIT_MAKER", quantity="1", price="99.5")
     assert body["status"] == "NEW"
 
@@ -124,26 +134,53 @@ async def test_limit_maker_and_resting_maker_fill(book: ServerThread) -> None:
 
 async def test_insufficient_balance_and_filters(book: ServerThread) -> None:
     cases = [
-        (dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="2000", price="99"),
-         -2010, "Account has insufficient balance for requested action."),
-        (dict(side="SELL", type="MARKET", quantity="1.5"),
-         -2010, "Account has insufficient balance for requested action."),
-        (dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="99.001"),
-         -1013, "Filter failure: PRICE_FILTER"),
-        (dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.000001", price="99"),
-         -1013, "Filter failure: LOT_SIZE"),
-        (dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="99"),
-         -1013, "Filter failure: MIN_NOTIONAL"),
-        (dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="1000"),
-         -1013, "Filter failure: PERCENT_PRICE"),
-        (dict(side="BUY", type="LIMIT", quantity="1", price="99"),
-         -1102, "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed."),
-        (dict(side="BUY", type="LIMIT", timeInForce="GTD", quantity="1", price="99"),
-         -1115, "Invalid timeInForce."),
-        (dict(side="UP", type="LIMIT", timeInForce="GTC", quantity="1", price="99"),
-         -1117, "Invalid side."),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="2000", price="99"),
+            -2010,
+            "Account has insufficient balance for requested action.",
+        ),
+        (
+            dict(side="SELL", type="MARKET", quantity="1.5"),
+            -2010,
+            "Account has insufficient balance for requested action.",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="99.001"),
+            -1013,
+            "Filter failure: PRICE_FILTER",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.000001", price="99"),
+            -1013,
+            "Filter failure: LOT_SIZE",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="0.01", price="99"),
+            -1013,
+            "Filter failure: MIN_NOTIONAL",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="1000"),
+            -1013,
+            "Filter failure: PERCENT_PRICE",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", quantity="1", price="99"),
+            -1102,
+            "Mandatory parameter 'timeInForce' was not sent, was empty/null, or malformed.",
+        ),
+        (
+            dict(side="BUY", type="LIMIT", timeInForce="GTD", quantity="1", price="99"),
+            -1115,
+            "Invalid timeInForce.",
+        ),
+        (
+            dict(side="UP", type="LIMIT", timeInForce="GTC", quantity="1", price="99"),
+            -1117,
+            "Invalid side.",
+        ),
         (dict(side="BUY", type="STOP", quantity="1"), -1116, "Invalid orderType."),
-    ]  # fmt: skip
+    ]
     for params, code, msg in cases:
         status, body = await order(book, **params)
         assert (status, body) == (400, {"code": code, "msg": msg}), params
@@ -151,8 +188,14 @@ async def test_insufficient_balance_and_filters(book: ServerThread) -> None:
 
 
 async def test_client_order_id_is_idempotent(book: ServerThread) -> None:
-    params = dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="1", price="95",
-                  newClientOrderId="my-order-1")  # fmt: skip
+    params = dict(
+        side="BUY",
+        type="LIMIT",
+        timeInForce="GTC",
+        quantity="1",
+        price="95",
+        newClientOrderId="my-order-1",
+    )
     status, first = await order(book, **params)
     assert status == 200 and first["clientOrderId"] == "my-order-1"
     status, again = await order(book, **params)  # a retry after a lost ack

@@ -7,8 +7,8 @@ from typing import Any
 
 import ccxt
 import pytest
-from conftest import make_ccxt, set_book
 
+from conftest import make_ccxt, set_book
 from gradtrade.exchange import ServerThread
 
 
