@@ -66,6 +66,8 @@ def _check_orderbook() -> list[str]:
 
 
 # --- command groups: one add_command line per layer ---
+main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
+main.add_command(__import__("gradtrade.data.cli", fromlist=["download"]).download)
 main.add_command(__import__("gradtrade.exchange.cli", fromlist=["exchange"]).exchange)
 
 if __name__ == "__main__":
