@@ -321,7 +321,10 @@ impl OrderBook {
                     return Ok(false);
                 }
                 if first_diff {
-                    (u_first <= last, last, u_first)
+                    // Binance documents `U <= lastUpdateId <= u`; a diff whose `pu` is exactly the
+                    // snapshot's id continues it just as well (the snapshot fell between frames).
+                    let chains = ids.prev_final_update_id == Some(last);
+                    (u_first <= last || chains, last, u_first)
                 } else {
                     let pu = ids.prev_final_update_id.ok_or_else(|| {
                         CoreError::invalid(format!(

@@ -248,3 +248,29 @@ proptest! {
         prop_assert_eq!(all_asks, ref_asks);
     }
 }
+
+#[test]
+fn usdm_first_diff_may_chain_by_pu() {
+    // The snapshot fell exactly between two frames: the next diff has U > lastUpdateId but its
+    // pu equals it, so it continues the snapshot and must not count as a gap.
+    let mut b = usdm();
+    b.apply_snapshot(100, &[(100, 5)], &[(110, 5)]).unwrap();
+    let chained = DiffIds {
+        first_update_id: 103,
+        final_update_id: 107,
+        prev_final_update_id: Some(100),
+    };
+    assert!(b.apply_diff(chained, &[(101, 1)], &[]).unwrap());
+    assert_eq!(b.last_update_id(), Some(107));
+    let mut c = usdm();
+    c.apply_snapshot(100, &[(100, 5)], &[(110, 5)]).unwrap();
+    let gap = DiffIds {
+        first_update_id: 103,
+        final_update_id: 107,
+        prev_final_update_id: Some(99),
+    };
+    assert!(matches!(
+        c.apply_diff(gap, &[], &[]),
+        Err(CoreError::SequenceGap { .. })
+    ));
+}
