@@ -45,6 +45,8 @@ def selfcheck() -> None:
 
 
 # --- command groups: one add_command line per layer ---
+main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).train_command)
+main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).evaluate_command)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,1 @@
+"""Honest evaluation: walk-forward out of sample, after costs, against baselines."""
