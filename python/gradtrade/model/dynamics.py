@@ -62,21 +62,33 @@ class VectorField(nn.Module):
         )
         self.regularization = regularization
         self.nfe = 0
-        self.t_start = torch.zeros(1)
-        self.delta = torch.ones(1)
 
-    def set_interval(self, t_start: Tensor, delta: Tensor) -> None:
+    def forward(self, z: Tensor, t: Tensor) -> Tensor:
+        return self.net(torch.cat([z, (t / TIME_SCALE_HOURS).unsqueeze(-1)], dim=-1))
+
+
+class IntervalDynamics(nn.Module):
+    """The ODE on one target interval in s in [0, 1]: d(z, penalty)/ds.
+
+    One instance per interval, so the adjoint's backward pass (which runs after the forward
+    loop over intervals) still sees the right start time and length.
+    """
+
+    def __init__(self, field: VectorField, t_start: Tensor, delta: Tensor) -> None:
+        super().__init__()
+        self.vf = field
         self.t_start, self.delta = t_start, delta
 
     def field(self, z: Tensor, t: Tensor) -> Tensor:
-        return self.net(torch.cat([z, (t / TIME_SCALE_HOURS).unsqueeze(-1)], dim=-1))
+        return self.vf(z, t)
 
     def forward(self, s: Tensor, carry: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-        self.nfe += 1
+        self.vf.nfe += 1
         z = carry[0]
         t = self.t_start + s * self.delta
         scale = self.delta.unsqueeze(-1)
-        if self.regularization == "jacobian":
+        regularization = self.vf.regularization
+        if regularization == "jacobian":
             with torch.enable_grad():
                 zr = z if z.requires_grad else z.detach().requires_grad_(True)
                 f = self.field(zr, t)
@@ -85,7 +97,7 @@ class VectorField(nn.Module):
             penalty = vjp.pow(2).sum(-1)
         else:
             f = self.field(z, t)
-            penalty = f.pow(2).sum(-1) if self.regularization == "kinetic" else torch.zeros_like(t)
+            penalty = f.pow(2).sum(-1) if regularization == "kinetic" else torch.zeros_like(t)
         # d/ds of the penalty integral int (.) dt is delta * (.)
         return scale * f, self.delta * penalty
 
@@ -112,7 +124,7 @@ class DynamicalSystem(ForecastModel):
         self.solver = solver or SolverOptions()
         self.field = VectorField(latent, field_hidden, self.solver.regularization)
 
-    def _integrate(self, z: Tensor, reg: Tensor) -> tuple[Tensor, Tensor]:
+    def _integrate(self, dyn: IntervalDynamics, z: Tensor, reg: Tensor) -> tuple[Tensor, Tensor]:
         grid = torch.tensor([0.0, 1.0], dtype=z.dtype, device=z.device)
         opts = self.solver
         kwargs: dict[str, object] = {"method": opts.method}
@@ -122,10 +134,10 @@ class DynamicalSystem(ForecastModel):
             kwargs.update(rtol=opts.rtol, atol=opts.atol)
         if opts.adjoint:
             zs, regs = odeint_adjoint(
-                self.field, (z, reg), grid, adjoint_params=tuple(self.field.parameters()), **kwargs
+                dyn, (z, reg), grid, adjoint_params=tuple(self.field.parameters()), **kwargs
             )
         else:
-            zs, regs = odeint(self.field, (z, reg), grid, **kwargs)
+            zs, regs = odeint(dyn, (z, reg), grid, **kwargs)
         return zs[-1], regs[-1]
 
     def evolve(self, z0: Tensor, t_prev: Tensor, delta: Tensor) -> tuple[Tensor, Tensor, int]:
@@ -133,7 +145,7 @@ class DynamicalSystem(ForecastModel):
         z, reg = z0, torch.zeros(z0.shape[0], dtype=z0.dtype, device=z0.device)
         latents = []
         for k in range(delta.shape[1]):
-            self.field.set_interval(t_prev[:, k], delta[:, k])
-            z, reg = self._integrate(z, reg)
+            dyn = IntervalDynamics(self.field, t_prev[:, k], delta[:, k])
+            z, reg = self._integrate(dyn, z, reg)
             latents.append(z)
         return torch.stack(latents, dim=1), reg, self.field.nfe
