@@ -132,6 +132,11 @@ def test_risk_gradient_reaches_every_part() -> None:
     traj = model(torch.randn(16, 6, 2), torch.tensor([1.0]))
     pnl = model.position(traj) * torch.randn(16) * 0.01
     (-(pnl.mean() / pnl.std())).backward()
-    for name in ("encoder.out.weight", "field.net.0.weight", "heads.linear.weight", "policy.net.0.weight"):
+    for name in (
+        "encoder.out.weight",
+        "field.net.0.weight",
+        "heads.linear.weight",
+        "policy.net.0.weight",
+    ):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and float(grad.abs().sum()) > 0, name

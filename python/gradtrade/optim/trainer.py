@@ -208,6 +208,7 @@ def fit(
                 nfe=nfe / steps, grad_norm=grad_norm / steps, lr=opt.param_groups[0]["lr"],
                 seconds=seconds, samples_per_s=steps * oc.batch_size * world / seconds,
                 replica_spread=replica_spread(model),
+                world_size=world,
             )  # fmt: skip
             history.append(row)
             _log_row(row, csv_file, tb, rank)
