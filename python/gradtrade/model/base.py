@@ -171,7 +171,7 @@ class ForecastModel(nn.Module):
         """u_t from the first predicted step."""
         return self.policy(traj.states[:, 0], traj.ret_mean[:, 0], traj.ret_var[:, 0])
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def decide(
         self, state: Tensor, t_context: Tensor | None = None, bar_hours: float = 1.0
     ) -> Decision:
