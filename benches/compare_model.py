@@ -119,7 +119,8 @@ def run(data_dir: Path, quick: bool) -> str:
         dopri["model"]["solver"]["method"] = "dopri5"
         dopri_split = _step_split(TrainConfig.model_validate(dopri), max(2, reps // 3))
     lines = [
-        "Default config `configs/btc_1h.yaml` (context 32, horizon 4, batch 256), spot BTC/USDT 1h, "
+        "Default config `configs/btc_1h.yaml` (context 32, horizon 4, batch 256), "
+        "spot BTC/USDT 1h, "
         f"{rows['ode']['train_samples']} training windows; torch on 1 thread (the 2 shared cores "
         "run other jobs; 2 threads measured slower under that load)."
         + (" QUICK run: 1 short epoch, not a result." if quick else ""),
@@ -145,6 +146,7 @@ def run(data_dir: Path, quick: bool) -> str:
         f"Adaptive dopri5 instead of rk4 (same model, one batch): ODE forward "
         f"{dopri_split['evolve']:.1f} ms vs {ode['evolve']:.1f} ms, backward "
         f"{dopri_split['backward']:.1f} ms vs {ode['backward']:.1f} ms "
-        f"({(dopri_split['evolve'] + dopri_split['backward']) / (ode['evolve'] + ode['backward']):.1f}x).",
+        f"({(dopri_split['evolve'] + dopri_split['backward']) / (ode['evolve'] + ode['backward']):.1f}x"
+        " the rk4 cost).",
     ]
     return "\n".join(lines) + "\n"
