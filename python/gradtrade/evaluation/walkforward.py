@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from gradtrade.errors import InvalidInput
@@ -60,6 +61,7 @@ def _cat(parts: list[np.ndarray]) -> np.ndarray:
 
 
 def walk_forward(cfg: TrainConfig, *, progress: bool = True) -> OutOfSample:
+    torch.set_num_threads(cfg.run.num_threads)
     market = market_for(cfg)
     d, e = cfg.data, cfg.evaluate
     folds = walk_forward_folds(
