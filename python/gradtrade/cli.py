@@ -45,6 +45,9 @@ def selfcheck() -> None:
 
 
 # --- command groups: one add_command line per layer ---
+main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
+main.add_command(__import__("gradtrade.data.cli", fromlist=["download"]).download)
+main.add_command(__import__("gradtrade.exchange.cli", fromlist=["exchange"]).exchange)
 main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).train_command)
 main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).evaluate_command)
 

@@ -18,16 +18,22 @@ from gradtrade.errors import (
 )
 
 # --- orderbook ---
+# isort: split
+from gradtrade._core import Market, OrderBook
 
 # --- kalman ---
+# isort: split
+from gradtrade._core import KalmanFilter, KalmanFit
 
 # --- features ---
+# isort: split
+from gradtrade._core import Ewma, RollingVolatility, StreamingFeatures
 
 # --- risk ---
 
 # --- orders ---
 
-__all__ = [
+__all__ = [  # noqa: RUF022 (grouped by section, one per engineer)
     "BookNotSynced",
     "GradtradeError",
     "InvalidInput",
@@ -37,8 +43,15 @@ __all__ = [
     "SequenceGap",
     "core_version",
     # --- orderbook ---
+    "Market",
+    "OrderBook",
     # --- kalman ---
+    "KalmanFilter",
+    "KalmanFit",
     # --- features ---
+    "Ewma",
+    "RollingVolatility",
+    "StreamingFeatures",
     # --- risk ---
     # --- orders ---
 ]
