@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from gradtrade.model.data_source import time_splits
@@ -50,6 +51,7 @@ def _train_row(cfg: TrainConfig) -> dict[str, Any]:
         "reason": outcome.fit.stopped_reason,
         "samples_per_s": statistics.median(h["samples_per_s"] for h in hist),
         "nfe": hist[-1]["nfe"],
+        "n_state": outcome.market.n_features,
         "train_samples": len(time_splits(len(outcome.market), context=cfg.data.context,
                                          horizon=cfg.data.horizon).train),
     }  # fmt: skip
@@ -65,7 +67,7 @@ def _step_split(cfg: TrainConfig, reps: int) -> dict[str, float]:
         time_splits(len(market), context=d.context, horizon=d.horizon).train[:256],
         context=d.context, horizon=d.horizon,
     )  # fmt: skip
-    batch = {k: torch.stack([ds[i][k] for i in range(256)]) for k in ds[0]}
+    batch = ds[np.arange(256)]
     model = scaled_model(cfg, market, 0, rows)
     obj = Objective(model, cfg.loss, 64)
     enc, fwd, bwd = [], [], []
@@ -89,10 +91,10 @@ def _step_split(cfg: TrainConfig, reps: int) -> dict[str, float]:
     }
 
 
-def _decision_ms(cfg: TrainConfig, n: int) -> tuple[float, float]:
-    model = build_model(cfg.model, 3).eval()
+def _decision_ms(cfg: TrainConfig, n: int, n_state: int) -> tuple[float, float]:
+    model = build_model(cfg.model, n_state).eval()
     model.set_scales(0.01, 0.004)
-    window = torch.randn(1, cfg.data.context, 3)
+    window = torch.randn(1, cfg.data.context, n_state)
     t_x = torch.arange(1 - cfg.data.context, 1.0)
     for _ in range(50):
         model.decide(window, t_x)
@@ -114,7 +116,8 @@ def run(data_dir: Path, quick: bool) -> str:
             cfg = _config(data_dir, kind, quick, Path(tmp))
             rows[kind] = _train_row(cfg)
             rows[kind].update(_step_split(cfg, reps))
-            rows[kind]["decide_ms"], rows[kind]["decide_p99_ms"] = _decision_ms(cfg, n_dec)
+            n_state = rows[kind]["n_state"]
+            rows[kind]["decide_ms"], rows[kind]["decide_p99_ms"] = _decision_ms(cfg, n_dec, n_state)
         dopri = _config(data_dir, "ode", quick, Path(tmp)).model_dump()
         dopri["model"]["solver"]["method"] = "dopri5"
         dopri_split = _step_split(TrainConfig.model_validate(dopri), max(2, reps // 3))

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
 
+from gradtrade.data.dataset import WindowDataset, make_loader
 from gradtrade.model import ForecastModel
-from gradtrade.model.data_source import WindowDataset
 
 
 @torch.no_grad()
@@ -20,7 +19,7 @@ def predict_dataset(
     cols: dict[str, list[np.ndarray]] = {
         k: [] for k in ("mean", "var", "position", "ret", "funding")
     }
-    for batch in DataLoader(dataset, batch_size=batch_size, shuffle=False):
+    for batch in make_loader(dataset, batch_size=batch_size, shuffle=False, seed=0):
         traj = model(batch["x"].to(device), batch["t_y"].to(device), batch["t_x"].to(device))
         u = model.position(traj)
         cols["mean"].append(traj.ret_mean[:, 0].double().cpu().numpy())

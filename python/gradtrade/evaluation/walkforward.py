@@ -77,14 +77,14 @@ def walk_forward(cfg: TrainConfig, *, progress: bool = True) -> OutOfSample:
             f"test_bars={e.test_bars}"
         )
     # ewma_all[t] is the forecast of r[t+1]^2 made at t (causal, no fitted parameters)
-    ewma_all = ewma_variance(market.returns, init=float(np.var(market.returns[:500])))
+    returns = np.nan_to_num(market.returns)  # the first bar has no return
+    ewma_all = ewma_variance(returns, init=float(np.var(returns[1:500])))
     series: dict[str, list[np.ndarray]] = {"anchor": [], "garch": []}
     preds: dict[str, dict[str, list[np.ndarray]]] = {k: {} for k in e.models}
     infos: list[FoldInfo] = []
     bar = tqdm(folds, desc="walk-forward folds", disable=not progress)
     for i, fold in enumerate(bar):
-        lo = int(fold.train.min()) - d.context + 1
-        fit_end = int(fold.val.max()) + d.horizon + 1
+        lo, fit_end = fold.train_rows[0], fold.val_rows[1]
         market.normalize(fit_end, start=lo)
         train_ds = market.dataset(fold.train, context=d.context, horizon=d.horizon)
         val_ds = market.dataset(fold.val, context=d.context, horizon=d.horizon)
@@ -105,16 +105,17 @@ def walk_forward(cfg: TrainConfig, *, progress: bool = True) -> OutOfSample:
             log.info(
                 "fold %d %s: best epoch %d (%s)", i, kind, result.best_epoch, result.stopped_reason
             )
-        series["anchor"].append(fold.test)
-        series["garch"].append(garch_variance(market.returns, lo, fit_end, fold.test))
+        # the dataset may drop anchors whose window holds a non-finite value: align on its own
+        series["anchor"].append(test_ds.anchors)
+        series["garch"].append(garch_variance(returns, lo, fit_end, test_ds.anchors))
         infos.append(info)
     anchor = _cat(series["anchor"]).astype(np.int64)
     return OutOfSample(
         anchor=anchor,
         times_ns=market.times_ns[anchor],
-        ret=market.returns[anchor + 1],
+        ret=returns[anchor + 1],
         funding=market.funding[anchor + 1],
-        returns_all=market.returns,
+        returns_all=returns,
         ewma_var=ewma_all[anchor],
         garch_var=_cat(series["garch"]),
         models={k: {key: _cat(v) for key, v in p.items()} for k, p in preds.items()},

@@ -1,32 +1,24 @@
 """Market data for training and evaluation: candles (and funding) -> states, returns, times.
 
-The one place the model layers touch the data layer; everything downstream sees ``Market``
-and ``WindowDataset``. Normalization statistics are fitted on the training rows only and travel
-in the checkpoint.
+The one place the model layers touch the data layer: ``StateTransformer`` (gradtrade.data.state)
+turns candles and funding into X_t on the bar grid (real outages become flagged rows), and
+``WindowDataset`` (gradtrade.data.dataset) serves the windows. Normalization statistics are fitted
+on the training rows only and travel in the checkpoint as the transformer's JSON.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.feather as feather  # type: ignore[import-untyped]
+import pandas as pd
 
+from gradtrade.data.dataset import Fold, Splits, WindowDataset, time_splits, walk_forward_folds
+from gradtrade.data.importers import read_freqtrade_feather
+from gradtrade.data.state import StateFrame, StateTransformer
 from gradtrade.errors import InvalidInput
-from gradtrade.model.interim_data import (
-    Fold,
-    Splits,
-    WindowDataset,
-    interim_states,
-    make_loader,
-    time_splits,
-    walk_forward_folds,
-)
-
-NS_PER_HOUR = 3_600_000_000_000
-_TS = pa.timestamp("ns", tz="UTC")
 
 __all__ = [
     "Fold",
@@ -34,47 +26,75 @@ __all__ = [
     "Splits",
     "WindowDataset",
     "load_market",
-    "make_loader",
     "time_splits",
     "walk_forward_folds",
 ]
 
 
+def _rows(frame: StateFrame, start: int, stop: int) -> StateFrame:
+    return StateFrame(
+        frame.times_ns[start:stop],
+        frame.raw[start:stop],
+        frame.names,
+        frame.returns[start:stop],
+        frame.funding[start:stop],
+        frame.missing[start:stop],
+        frame.warm[start:stop],
+    )
+
+
 @dataclass
 class Market:
-    """Unnormalized features aligned with bar times; ``states`` after ``normalize``."""
+    """Raw features on the bar grid; ``states`` once normalized on a training window."""
 
-    times_ns: np.ndarray
-    raw: np.ndarray
-    returns: np.ndarray
-    funding: np.ndarray
-    names: tuple[str, ...]
+    frame: StateFrame
+    transformer: StateTransformer
     source: str
-    stats: dict[str, list[float]] = field(default_factory=dict)
     states: np.ndarray | None = None
 
     def __len__(self) -> int:
-        return len(self.times_ns)
+        return len(self.frame)
 
-    def normalize(self, train_rows: int, start: int = 0) -> np.ndarray:
-        """Fit mean/std on rows [start, train_rows) (the training window) and apply to all rows."""
-        if train_rows - start < 2:
-            raise InvalidInput("need at least two training rows to normalize")
-        mean = self.raw[start:train_rows].mean(axis=0)
-        std = self.raw[start:train_rows].std(axis=0) + 1e-12
-        self.stats = {"mean": mean.tolist(), "std": std.tolist()}
-        self.states = ((self.raw - mean) / std).astype(np.float32)
+    @property
+    def times_ns(self) -> np.ndarray:
+        return self.frame.times_ns
+
+    @property
+    def returns(self) -> np.ndarray:
+        """Log return of each bar (0 for a missing bar, NaN for the very first)."""
+        return self.frame.returns
+
+    @property
+    def funding(self) -> np.ndarray:
+        return self.frame.funding
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.frame.names)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.frame.names)
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        return {"state_transformer": self.transformer.to_json(), "names": self.names}
+
+    def normalize(self, stop: int, start: int = 0) -> np.ndarray:
+        """Fit the statistics on rows [start, stop) (the training window); apply to all rows."""
+        self.transformer.fit(_rows(self.frame, start, stop), stop - start)
+        self.states = self.transformer.normalize(self.frame)
         return self.states
 
-    def apply_stats(self, stats: dict[str, list[float]]) -> np.ndarray:
+    def apply_stats(self, stats: dict[str, Any]) -> np.ndarray:
         """Normalize with statistics from a checkpoint (never refit them)."""
-        mean, std = np.asarray(stats["mean"]), np.asarray(stats["std"])
-        if mean.shape != (self.raw.shape[1],):
+        saved = StateTransformer.from_json(stats["state_transformer"])
+        if saved.names != self.names:
             raise InvalidInput(
-                f"checkpoint normalizes {mean.shape[0]} features, data has {self.raw.shape[1]}"
+                f"checkpoint features {saved.names} differ from this data's {self.names}"
             )
-        self.stats = {"mean": mean.tolist(), "std": std.tolist()}
-        self.states = ((self.raw - mean) / std).astype(np.float32)
+        self.transformer.center, self.transformer.scale = saved.center, saved.scale
+        self.states = self.transformer.normalize(self.frame)
         return self.states
 
     def dataset(self, anchors: np.ndarray, *, context: int, horizon: int) -> WindowDataset:
@@ -95,33 +115,6 @@ class Market:
         return str(as_dt[0]), str(as_dt[1])
 
 
-def _read_candles(path: Path) -> dict[str, np.ndarray]:
-    if not path.exists():
-        raise InvalidInput(f"candle file not found: {path}")
-    table = feather.read_table(path)
-    missing = {"date", "close", "volume"} - set(table.column_names)
-    if missing:
-        raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
-    times = table.column("date").cast(_TS).to_numpy().astype(np.int64)
-    return {
-        "times": times,
-        "close": table.column("close").to_numpy().astype(np.float64),
-        "volume": table.column("volume").to_numpy().astype(np.float64),
-    }
-
-
-def _funding_per_bar(path: Path, times_ns: np.ndarray, bar_ns: int) -> np.ndarray:
-    """Funding paid at the event time T is charged to the bar whose close is T."""
-    table = feather.read_table(path)
-    events = table.column("date").cast(_TS).to_numpy().astype(np.int64)
-    rates = table.column("open").to_numpy().astype(np.float64)
-    out = np.zeros(len(times_ns))
-    idx = np.searchsorted(times_ns, events - bar_ns)
-    ok = (idx < len(times_ns)) & (times_ns[np.minimum(idx, len(times_ns) - 1)] == events - bar_ns)
-    out[idx[ok]] = rates[ok]
-    return out
-
-
 def load_market(
     path: str | Path,
     *,
@@ -129,30 +122,28 @@ def load_market(
     start: str | None = None,
     end: str | None = None,
 ) -> Market:
-    """Candles in ``[start, end)`` (ISO dates, UTC) -> unnormalized features."""
-    candles = _read_candles(Path(path))
-    times = candles["times"]
-    if len(times) > 1 and (np.diff(times) <= 0).any():
-        raise InvalidInput(f"{path}: bar times are not strictly increasing")
-    keep = np.ones(len(times), dtype=bool)
+    """Candles (freqtrade feather) with open times in ``[start, end)`` (UTC) -> features."""
+    path = Path(path)
+    if not path.exists():
+        raise InvalidInput(f"candle file not found: {path}")
+    candles = read_freqtrade_feather(path, "ohlcv")
+    missing = {"date", "open", "high", "low", "close", "volume"} - set(candles.columns)
+    if missing:
+        raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
+    dates = pd.DatetimeIndex(candles["date"])
+    keep = np.ones(len(candles), dtype=bool)
     if start:
-        keep &= times >= np.datetime64(start, "ns").astype(np.int64)
+        keep &= dates >= pd.Timestamp(start, tz="UTC")
     if end:
-        keep &= times < np.datetime64(end, "ns").astype(np.int64)
-    if keep.sum() < 300:
-        raise InvalidInput(f"{path}: only {int(keep.sum())} bars in [{start}, {end}); need 300+")
-    feats = interim_states(times[keep], candles["close"][keep], candles["volume"][keep])
-    bar_ns = int(np.median(np.diff(feats.times_ns)))
-    funding = (
-        _funding_per_bar(Path(funding_path), feats.times_ns, bar_ns)
-        if funding_path
-        else np.zeros(len(feats.times_ns))
-    )
-    return Market(
-        times_ns=feats.times_ns,
-        raw=feats.raw,
-        returns=feats.returns,
-        funding=funding,
-        names=feats.names,
-        source=str(path),
-    )
+        keep &= dates < pd.Timestamp(end, tz="UTC")
+    candles = candles[keep].reset_index(drop=True)
+    if len(candles) < 300:
+        raise InvalidInput(f"{path}: only {len(candles)} bars in [{start}, {end}); need 300+")
+    funding = None
+    if funding_path:
+        if not Path(funding_path).exists():
+            raise InvalidInput(f"funding file not found: {funding_path}")
+        funding = read_freqtrade_feather(Path(funding_path), "funding")
+    transformer = StateTransformer()
+    frame = transformer.transform(candles, funding)
+    return Market(frame=frame, transformer=transformer, source=str(path))

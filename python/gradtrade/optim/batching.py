@@ -8,15 +8,16 @@ bars), blocks are shuffled per epoch with a fixed seed, and under DDP each rank 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Sampler
 
+from gradtrade.data.dataset import WindowDataset
 from gradtrade.errors import InvalidInput
 
 
-class BlockBatchSampler(Sampler[list[int]]):
+class BlockBatchSampler(Sampler[np.ndarray]):
     def __init__(
         self,
         n: int,
@@ -54,14 +55,20 @@ class BlockBatchSampler(Sampler[list[int]]):
         batches = -(-per_rank // self.per_batch)
         return batches if self.max_batches is None else min(batches, self.max_batches)
 
-    def __iter__(self) -> Iterator[list[int]]:
+    def __iter__(self) -> Iterator[np.ndarray]:
         starts = self._starts()
+        offsets = np.arange(self.block)
         for b in range(len(self)):
             chunk = starts[b * self.per_batch : (b + 1) * self.per_batch]
-            yield [int(i) for s in chunk for i in range(s, s + self.block)]
+            yield (chunk[:, None] + offsets).reshape(-1)
 
 
-def block_loader(
-    dataset: Dataset[dict[str, torch.Tensor]], sampler: BlockBatchSampler
-) -> DataLoader[dict[str, torch.Tensor]]:
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=0)
+def _passthrough(batch: Any) -> Any:
+    return batch
+
+
+def block_loader(dataset: WindowDataset, sampler: BlockBatchSampler) -> DataLoader[Any]:
+    """Each batch is gathered by one fancy-indexing call of the dataset (no per-sample stacking)."""
+    return DataLoader(
+        dataset, sampler=sampler, batch_size=None, collate_fn=_passthrough, num_workers=0
+    )

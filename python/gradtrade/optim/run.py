@@ -41,8 +41,8 @@ def market_for(cfg: TrainConfig) -> Market:
 
 def scaled_model(cfg: TrainConfig, market: Market, start: int, stop: int) -> ForecastModel:
     """A fresh model whose return scale and vol target come from the training rows [start, stop)."""
-    model = build_model(cfg.model, market.raw.shape[1])
-    ret_std = float(np.std(market.returns[max(start, 1) : stop]))
+    model = build_model(cfg.model, market.n_features)
+    ret_std = float(np.nanstd(market.returns[start:stop]))
     model.set_scales(ret_std, cfg.loss.vol_target_annual / math.sqrt(cfg.loss.periods_per_year))
     return model
 
@@ -94,7 +94,7 @@ def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
         ckpt_path = out / CHECKPOINT
         best_on_disk = _prepare_slot(ckpt_path, cfg) if rank == 0 else math.inf
         written: list[Path] = []
-        normalization = {**market.stats, "names": list(market.names), "train_rows": train_rows}
+        normalization = {**market.stats, "train_rows": train_rows}
 
         def on_improve(m: ForecastModel, epoch: int, val_loss: float) -> None:
             if val_loss >= best_on_disk:  # an earlier run of this config did better: keep it
