@@ -34,3 +34,32 @@ def test_two_process_ddp_replicas_stay_in_sync(data_dir: Path, tmp_path: Path) -
     # the parameters moved, so identical replicas are not just untouched initial weights
     assert float(rows[0]["grad_norm"]) > 0
     assert (tmp_path / "ddp/best.pt").exists()
+
+
+def _spread_worker(rank: int, world: int, init: str, out: str) -> None:
+    import torch
+    import torch.distributed as dist
+
+    from gradtrade.optim.trainer import replica_spread
+
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(3, 2)
+    same = replica_spread(layer)
+    with torch.no_grad():
+        layer.bias[1] += 0.25 * rank  # rank 1 drifts
+    drifted = replica_spread(layer)
+    if rank == 0:
+        Path(out).write_text(f"{same} {drifted}")
+    dist.destroy_process_group()
+
+
+def test_replica_spread_detects_a_drifting_replica(tmp_path: Path) -> None:
+    import torch.multiprocessing as mp
+
+    init = f"file://{tmp_path / 'store'}"
+    out = tmp_path / "spread.txt"
+    mp.spawn(_spread_worker, args=(2, init, str(out)), nprocs=2, join=True)
+    same, drifted = map(float, out.read_text().split())
+    assert same == 0.0
+    assert drifted == 0.25

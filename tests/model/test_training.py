@@ -127,3 +127,25 @@ def test_sgd_and_schedules_train(tiny_config: TrainConfig, kind: str) -> None:
     )
     outcome = train(cfg)
     assert outcome.fit.epochs_run == 2 and math.isfinite(outcome.fit.best_val)
+
+
+def test_checkpoint_predicts_the_test_split_with_its_own_statistics(
+    tiny_config: TrainConfig,
+) -> None:
+    from gradtrade.evaluation.predict import predict_dataset
+    from gradtrade.model.data_source import time_splits
+    from gradtrade.optim.run import predict_positions
+
+    outcome = train(tiny_config)
+    assert outcome.checkpoint is not None
+    from_disk = predict_positions(outcome.checkpoint, tiny_config)
+    d = tiny_config.data
+    splits = time_splits(len(outcome.market), context=d.context, horizon=d.horizon)
+    direct = predict_dataset(
+        outcome.fit.model,
+        outcome.market.dataset(splits.test, context=d.context, horizon=d.horizon),
+    )
+    assert len(from_disk["position"]) == len(splits.test)
+    for key in ("mean", "var", "position", "anchor"):
+        assert (from_disk[key] == direct[key]).all(), key
+    assert ((from_disk["position"] > -1) & (from_disk["position"] < 1)).all()
