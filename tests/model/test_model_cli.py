@@ -15,9 +15,11 @@ from gradtrade.optim.config import load_config
 REPO = Path(__file__).resolve().parents[2]
 
 
-def test_shipped_config_is_valid() -> None:
+def test_shipped_configs_are_valid() -> None:
     cfg = load_config(REPO / "configs/btc_1h.yaml")
     assert cfg.model.kind == "ode" and cfg.model.solver.method == "rk4"
+    usdm = load_config(REPO / "configs/btc_usdm_1h.yaml")
+    assert usdm.data.funding_path is not None and usdm.model == cfg.model
 
 
 def test_config_errors_point_at_the_field(tmp_path: Path) -> None:
