@@ -53,3 +53,8 @@ def test_train_then_evaluate(data_dir: Path, tmp_path: Path) -> None:
     assert "ode_vs_garch11" in report["diebold_mariano_qlike"]
     assert "| Neural ODE |" in (out / "evaluation.md").read_text()
     assert (out / "equity.png").stat().st_size > 1000
+    import numpy as np
+
+    series = np.load(out / "oos.npz")
+    assert len(series["ode_position"]) == len(series["ret"]) == report["out_of_sample"]["bars"]
+    assert report["strategies"]["buy_and_hold"]["mean_abs_position"] == 1.0

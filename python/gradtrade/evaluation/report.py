@@ -64,6 +64,7 @@ def score(oos: OutOfSample, cfg: TrainConfig) -> dict[str, Any]:
             "sortino": _clean(m.sortino(net, ppy)),
             "max_drawdown": _clean(m.max_drawdown(net)),
             "turnover_per_year": _clean(float(turn.mean() * ppy)),
+            "mean_abs_position": _clean(float(np.abs(positions[name]).mean())),
             "break_even_bps": _clean(m.break_even_cost_bps(gross, turn)),
             "total_return": _clean(float(np.prod(1 + net) - 1)),
             "deflated_sharpe": _clean(
@@ -118,9 +119,9 @@ def markdown(res: dict[str, Any]) -> str:
         lines.append(f"| {k} | {_fmt(v['dm_stat'])} | {_fmt(v['p_value'])} |")
     lines += [
         "",
-        "| strategy (after costs) | Sharpe ± SE (Lo) | Sortino | max DD | turnover/yr "
+        "| strategy (after costs) | Sharpe ± SE (Lo) | Sortino | max DD | turnover/yr | mean abs u "
         "| break-even bps | total return | deflated SR |",
-        "|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for k, v in res["strategies"].items():
         cells = [
@@ -128,6 +129,7 @@ def markdown(res: dict[str, Any]) -> str:
             _fmt(v["sortino"]),
             _fmt(v["max_drawdown"], True),
             _fmt(v["turnover_per_year"]),
+            _fmt(v["mean_abs_position"]),
             _fmt(v["break_even_bps"]),
             _fmt(v["total_return"], True),
             _fmt(v["deflated_sharpe"]),
@@ -162,7 +164,8 @@ def equity_plot(res: dict[str, Any], times_ns: np.ndarray, path: Path) -> Path:
     return path
 
 
-def write_reports(res: dict[str, Any], times_ns: np.ndarray, out_dir: Path) -> dict[str, Path]:
+def write_reports(res: dict[str, Any], oos: OutOfSample, out_dir: Path) -> dict[str, Path]:
+    """evaluation.json, evaluation.md, equity.png and the aligned series (oos.npz)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": out_dir / "evaluation.json",
@@ -172,5 +175,12 @@ def write_reports(res: dict[str, Any], times_ns: np.ndarray, out_dir: Path) -> d
     public = {k: v for k, v in res.items() if not k.startswith("_")}
     paths["json"].write_text(json.dumps(public, indent=2, default=str))
     paths["markdown"].write_text("# Walk-forward evaluation\n\n" + markdown(res))
-    equity_plot(res, times_ns, paths["plot"])
+    equity_plot(res, oos.times_ns, paths["plot"])
+    paths["series"] = out_dir / "oos.npz"
+    series: dict[str, Any] = {
+        "anchor": oos.anchor, "times_ns": oos.times_ns, "ret": oos.ret, "funding": oos.funding,
+        "ewma_var": oos.ewma_var, "garch_var": oos.garch_var,
+    }  # fmt: skip
+    series.update({f"{k}_{key}": v for k, p in oos.models.items() for key, v in p.items()})
+    np.savez_compressed(paths["series"], **series)
     return paths

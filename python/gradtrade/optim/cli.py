@@ -102,6 +102,6 @@ def evaluate_command(config_path: Path, out: Path | None) -> None:
     except GradtradeError as err:
         raise click.ClickException(str(err)) from None
     result = score(oos, cfg)
-    paths = write_reports(result, oos.times_ns, out_dir)
+    paths = write_reports(result, oos, out_dir)
     click.echo(markdown(result))
     click.echo("wrote " + ", ".join(str(p) for p in paths.values()))
