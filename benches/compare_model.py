@@ -64,7 +64,7 @@ def _step_split(cfg: TrainConfig, reps: int) -> dict[str, float]:
     rows = int(len(market) * d.train)
     market.normalize(rows)
     ds = market.dataset(
-        time_splits(len(market), context=d.context, horizon=d.horizon).train[:256],
+        time_splits(len(market), context=d.context, horizon=d.horizon).train[1000:1256],
         context=d.context, horizon=d.horizon,
     )  # fmt: skip
     batch = ds[np.arange(256)]
