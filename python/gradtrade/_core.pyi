@@ -82,24 +82,30 @@ class OrderBook:
 
 # --- kalman ---
 
-from collections.abc import Sequence
-from typing import final
+from collections.abc import Sequence as _Sequence
+from typing import final as _final
 
-import numpy as np
-import numpy.typing as npt
+import numpy as _np
+import numpy.typing as _npt
 
-@final
+@_final
 class KalmanFilter:
-    """Linear-Gaussian Kalman filter for small dimensions (state and observation up to 8)."""
+    """Linear-Gaussian Kalman filter for small dimensions (state and observation up to 8).
+
+    Model ``x_t = F x_{t-1} + N(0, Q)``, ``z_t = H x_t + N(0, R)``; ``x0``, ``P0`` are the state
+    before the first observation. Each step predicts then updates (filterpy's formulas, Joseph
+    form, P kept exactly symmetric). A NaN observation means predict only. Shapes, symmetry,
+    positive (semi-)definiteness and finiteness are checked: ``InvalidInput`` otherwise.
+    """
 
     def __new__(
         cls,
-        F: npt.ArrayLike,
-        H: npt.ArrayLike,
-        Q: npt.ArrayLike,
-        R: npt.ArrayLike,
-        x0: npt.ArrayLike,
-        P0: npt.ArrayLike,
+        F: _npt.ArrayLike,
+        H: _npt.ArrayLike,
+        Q: _npt.ArrayLike,
+        R: _npt.ArrayLike,
+        x0: _npt.ArrayLike,
+        P0: _npt.ArrayLike,
     ) -> KalmanFilter: ...
     @staticmethod
     def local_level(q: float, r: float, *, x0: float = 0.0, p0: float = 1e6) -> KalmanFilter: ...
@@ -112,23 +118,32 @@ class KalmanFilter:
         x0: tuple[float, float] = (0.0, 0.0),
         p0: float = 1e6,
     ) -> KalmanFilter: ...
-    def update(self, z: float | npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def update(self, z: float | _npt.ArrayLike) -> _npt.NDArray[_np.float64]:
+        """Predict + update with one observation; returns the posterior state."""
+
     def filter(
-        self, zs: npt.ArrayLike
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]: ...
-    def fit(self, zs: npt.ArrayLike) -> KalmanFit: ...
+        self, zs: _npt.ArrayLike
+    ) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.float64], float]:
+        """``update`` over ``zs`` (``(n,)`` or ``(n, dim_z)``), continuing from and advancing the
+        current state: ``(states (n, dim_x), diagonal of each P (n, dim_x), loglik of these n)``.
+        Releases the GIL on long arrays."""
+
+    def fit(self, zs: _npt.ArrayLike) -> KalmanFit:
+        """Maximum-likelihood variances of a local_level / local_linear_trend filter (Nelder-Mead
+        on log-variances, from this filter's x0 and P0); ``InvalidInput`` for a general filter."""
+
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(s: str) -> KalmanFilter: ...
     @property
-    def x(self) -> npt.NDArray[np.float64]: ...
+    def x(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def P(self) -> npt.NDArray[np.float64]: ...
+    def P(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def innovation(self) -> npt.NDArray[np.float64]: ...
+    def innovation(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def innovation_variance(self) -> npt.NDArray[np.float64]: ...
+    def innovation_variance(self) -> _npt.NDArray[_np.float64]: ...
     @property
     def loglik(self) -> float: ...
     @property
@@ -136,15 +151,15 @@ class KalmanFilter:
     @property
     def dim_z(self) -> int: ...
     @property
-    def F(self) -> npt.NDArray[np.float64]: ...
+    def F(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def H(self) -> npt.NDArray[np.float64]: ...
+    def H(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def Q(self) -> npt.NDArray[np.float64]: ...
+    def Q(self) -> _npt.NDArray[_np.float64]: ...
     @property
-    def R(self) -> npt.NDArray[np.float64]: ...
+    def R(self) -> _npt.NDArray[_np.float64]: ...
 
-@final
+@_final
 class KalmanFit:
     """Result of ``KalmanFilter.fit``."""
 
@@ -161,15 +176,38 @@ class KalmanFit:
 
 # --- features ---
 
-@final
+@_final
 class StreamingFeatures:
-    """Streaming features of a price/volume series; batch and live share one Rust step."""
+    """Streaming features of one price/volume series, one row per bar.
+
+    ``update`` (one bar) and ``transform`` (arrays, continuing from the current state) call the
+    same Rust step, so they give bit-identical output. Columns (``names``), in order:
+    ``log_return`` (log of the price ratio to the last valid price); per halflife ``h``:
+    ``ret_ewma_mean_hl{h}``, ``ret_ewma_var_hl{h}`` (pandas ``ewm(halflife=h, adjust=False)``
+    mean and ``var(bias=True)`` of returns), ``ret_zscore_hl{h}`` (return against the
+    statistics before it); per window ``w``: ``realized_vol_w{w}`` = sqrt(mean of the last
+    ``w`` squared returns); ``volume_zscore`` (log(1+volume) against its EWMA, first halflife);
+    a local-linear-trend Kalman filter on log price: ``kalman_level_minus_log_price``,
+    ``kalman_trend``, ``kalman_innovation``, ``kalman_innovation_std``.
+
+    Warm-up (NaN until defined): no return on the first valid bar; an EWMA mean needs one
+    return, its variance two, its z-score two earlier returns; realized vol needs ``w``
+    returns; the volume z-score two earlier volumes. The Kalman filter starts at the first
+    valid price (level = log price, trend 0, P0 = diag(kalman_r, kalman_q_level)): level gap
+    and trend are 0 there and the innovation columns NaN.
+
+    A NaN price is a missing bar: return, z-scores, level gap and innovations are NaN, EWMAs
+    and windows keep (and output) their state, the Kalman filter predicts only, and the next
+    valid return spans the gap. A NaN volume gives a NaN volume z-score. Non-positive prices,
+    negative volumes, infinities and mismatched lengths raise ``InvalidInput`` and change
+    nothing.
+    """
 
     def __new__(
         cls,
         *,
-        ewma_halflives: Sequence[float] = (12.0, 48.0),
-        vol_windows: Sequence[int] = [24],
+        ewma_halflives: _Sequence[float] = (12.0, 48.0),
+        vol_windows: _Sequence[int] = [24],
         kalman_q_level: float = 1e-6,
         kalman_q_trend: float = 1e-8,
         kalman_r: float = 1e-5,
@@ -178,22 +216,22 @@ class StreamingFeatures:
     def names(self) -> list[str]: ...
     @property
     def n_features(self) -> int: ...
-    def update(self, price: float, volume: float) -> npt.NDArray[np.float64]: ...
+    def update(self, price: float, volume: float) -> _npt.NDArray[_np.float64]: ...
     def transform(
-        self, prices: npt.ArrayLike, volumes: npt.ArrayLike
-    ) -> npt.NDArray[np.float64]: ...
+        self, prices: _npt.ArrayLike, volumes: _npt.ArrayLike
+    ) -> _npt.NDArray[_np.float64]: ...
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(s: str) -> StreamingFeatures: ...
 
-@final
+@_final
 class Ewma:
     """Exponentially weighted mean and variance of a stream (NaN input is skipped)."""
 
     def __new__(cls, halflife: float) -> Ewma: ...
     def update(self, x: float) -> float: ...
-    def transform(self, xs: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def transform(self, xs: _npt.ArrayLike) -> _npt.NDArray[_np.float64]: ...
     def zscore(self, x: float) -> float: ...
     @property
     def mean(self) -> float: ...
@@ -204,13 +242,13 @@ class Ewma:
     @property
     def count(self) -> int: ...
 
-@final
+@_final
 class RollingVolatility:
     """sqrt(mean(r**2)) over the last ``window`` returns (NaN until full)."""
 
     def __new__(cls, window: int) -> RollingVolatility: ...
     def update(self, r: float) -> float: ...
-    def transform(self, rs: npt.ArrayLike) -> npt.NDArray[np.float64]: ...
+    def transform(self, rs: _npt.ArrayLike) -> _npt.NDArray[_np.float64]: ...
     @property
     def window(self) -> int: ...
 

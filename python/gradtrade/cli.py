@@ -29,7 +29,7 @@ def main() -> None:
 
 @main.command()
 def selfcheck() -> None:
-    """Check that the Rust core loads and matches this Python package."""
+    """Check that the Rust core loads, matches this Python package and computes correctly."""
     from gradtrade import core
 
     problems: list[str] = []
@@ -37,11 +37,29 @@ def selfcheck() -> None:
         problems.append(
             f"Rust core is version {core.core_version} but the Python package is {__version__}"
         )
+    problems.extend(_check_orderbook())
     for problem in problems:
         click.echo(f"FAIL {problem}", err=True)
     if problems:
         sys.exit(1)
     click.echo(f"gradtrade {__version__}: Rust core {core.core_version} OK")
+
+
+def _check_orderbook() -> list[str]:
+    """A two-level book from a snapshot and one diff frame must show the expected top."""
+    from gradtrade.core import OrderBook
+
+    book = OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
+    book.apply_snapshot(1, [("61602.00", "0.5")], [("61602.02", "1.25")])
+    diff = (
+        b'{"e":"depthUpdate","E":0,"s":"BTCUSDT","U":2,"u":2,'
+        b'"b":[["61602.01","0.10000000"]],"a":[]}'
+    )
+    applied = book.apply_depth_json(diff)
+    top = (book.best_bid(), book.best_ask())
+    if not applied or top != ((61602.01, 0.1), (61602.02, 1.25)):
+        return [f"order book top is {top} after a known diff, expected 61602.01/61602.02"]
+    return []
 
 
 # --- command groups: one add_command line per layer ---

@@ -75,11 +75,18 @@ impl PyStreamingFeatures {
                           kalman_q_trend=1e-8, kalman_r=1e-5)")]
     fn new(
         ewma_halflives: Vec<f64>,
-        vol_windows: Vec<usize>,
+        vol_windows: Vec<i64>,
         kalman_q_level: f64,
         kalman_q_trend: f64,
         kalman_r: f64,
     ) -> PyResult<Self> {
+        let vol_windows = vol_windows
+            .into_iter()
+            .map(|w| {
+                usize::try_from(w)
+                    .map_err(|_| CoreError::invalid(format!("vol_windows must be >= 1, got {w}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let config = FeatureConfig {
             ewma_halflives,
             vol_windows,
@@ -254,7 +261,9 @@ pub struct PyRollingVolatility {
 #[pymethods]
 impl PyRollingVolatility {
     #[new]
-    fn new(window: usize) -> PyResult<Self> {
+    fn new(window: i64) -> PyResult<Self> {
+        let window = usize::try_from(window)
+            .map_err(|_| CoreError::invalid(format!("window must be >= 1, got {window}")))?;
         Ok(PyRollingVolatility {
             inner: RollingMeanSquare::new(window)?,
         })

@@ -104,6 +104,9 @@ impl Ewma {
     }
 }
 
+/// Largest rolling window (values kept in memory): a year of 1-minute bars, about 4 MB.
+pub const MAX_WINDOW: usize = 1 << 19;
+
 /// Mean of the squares of the last `window` values (a per-bar realized variance), kept as a
 /// ring buffer and a running sum. The running sum is recomputed from the buffer each time the
 /// ring wraps, so rounding drift is bounded to one window.
@@ -120,8 +123,10 @@ pub struct RollingMeanSquare {
 
 impl RollingMeanSquare {
     pub fn new(window: usize) -> CoreResult<Self> {
-        if window == 0 {
-            return Err(CoreError::invalid("rolling window must be >= 1"));
+        if window == 0 || window > MAX_WINDOW {
+            return Err(CoreError::invalid(format!(
+                "rolling window must be between 1 and {MAX_WINDOW}, got {window}"
+            )));
         }
         Ok(RollingMeanSquare {
             window,

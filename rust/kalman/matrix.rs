@@ -7,25 +7,52 @@ use crate::errors::{CoreError, CoreResult};
 /// factors); 8 keeps a matrix at 512 bytes so a whole step stays in registers and L1.
 pub const MAX_DIM: usize = 8;
 
+/// A `rows x cols` matrix stored in a `D x D` array. The filter keeps its matrices at
+/// `D = MAX_DIM` and runs each step at the smallest capacity that fits (1, 2, 4 or 8), so that
+/// small filters work on small arrays; every loop runs over the runtime `rows`/`cols` in the
+/// same order whatever `D`, so results are bit-identical across capacities.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Mat {
+pub struct Mat<const D: usize = MAX_DIM> {
     pub rows: usize,
     pub cols: usize,
-    pub a: [[f64; MAX_DIM]; MAX_DIM],
+    pub a: [[f64; D]; D],
 }
 
-impl Mat {
+impl<const D: usize> Mat<D> {
+    #[inline]
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        debug_assert!(rows <= MAX_DIM && cols <= MAX_DIM);
+        debug_assert!(rows <= D && cols <= D);
         Mat {
             rows,
             cols,
-            a: [[0.0; MAX_DIM]; MAX_DIM],
+            a: [[0.0; D]; D],
         }
     }
 
+    /// Copies this matrix into `dst` (another capacity, which must hold it) in place: only the
+    /// used block is written, so no full-array copy or zeroing on the hot path.
+    #[inline(always)]
+    pub fn copy_into<const E: usize>(&self, dst: &mut Mat<E>) {
+        dst.rows = self.rows;
+        dst.cols = self.cols;
+        for i in 0..self.rows {
+            dst.a[i][..self.cols].copy_from_slice(&self.a[i][..self.cols]);
+        }
+    }
+
+    /// The same matrix at another capacity `E` (which must hold it).
+    #[inline(always)]
+    pub fn resized<const E: usize>(&self) -> Mat<E> {
+        let mut out = Mat::<E>::zeros(self.rows, self.cols);
+        for i in 0..self.rows {
+            out.a[i][..self.cols].copy_from_slice(&self.a[i][..self.cols]);
+        }
+        out
+    }
+
+    #[inline]
     pub fn identity(n: usize) -> Self {
-        let mut m = Mat::zeros(n, n);
+        let mut m = Self::zeros(n, n);
         for i in 0..n {
             m.a[i][i] = 1.0;
         }
@@ -33,7 +60,7 @@ impl Mat {
     }
 
     pub fn diag(values: &[f64]) -> Self {
-        let mut m = Mat::zeros(values.len(), values.len());
+        let mut m = Self::zeros(values.len(), values.len());
         for (i, v) in values.iter().enumerate() {
             m.a[i][i] = *v;
         }
@@ -42,7 +69,7 @@ impl Mat {
 
     /// From row-major data; the caller has checked `data.len() == rows * cols`.
     pub fn from_row_major(rows: usize, cols: usize, data: &[f64]) -> Self {
-        let mut m = Mat::zeros(rows, cols);
+        let mut m = Self::zeros(rows, cols);
         for i in 0..rows {
             m.a[i][..cols].copy_from_slice(&data[i * cols..(i + 1) * cols]);
         }
@@ -64,9 +91,9 @@ impl Mat {
     pub fn from_rows(rows: &[Vec<f64>], what: &str) -> CoreResult<Self> {
         let r = rows.len();
         let c = rows.first().map_or(0, Vec::len);
-        if r == 0 || c == 0 || r > MAX_DIM || c > MAX_DIM {
+        if r == 0 || c == 0 || r > D || c > D {
             return Err(CoreError::invalid(format!(
-                "{what} must be a non-empty matrix of at most {MAX_DIM}x{MAX_DIM}, got {r}x{c}"
+                "{what} must be a non-empty matrix of at most {D}x{D}, got {r}x{c}"
             )));
         }
         if rows.iter().any(|row| row.len() != c) {
@@ -74,16 +101,17 @@ impl Mat {
                 "{what} has rows of unequal length"
             )));
         }
-        let mut m = Mat::zeros(r, c);
+        let mut m = Self::zeros(r, c);
         for (i, row) in rows.iter().enumerate() {
             m.a[i][..c].copy_from_slice(row);
         }
         Ok(m)
     }
 
-    pub fn mul(&self, b: &Mat) -> Mat {
+    #[inline(always)]
+    pub fn mul(&self, b: &Self) -> Self {
         debug_assert_eq!(self.cols, b.rows);
-        let mut out = Mat::zeros(self.rows, b.cols);
+        let mut out = Self::zeros(self.rows, b.cols);
         for i in 0..self.rows {
             for k in 0..self.cols {
                 let aik = self.a[i][k];
@@ -96,9 +124,10 @@ impl Mat {
     }
 
     /// `self * b'` without forming the transpose.
-    pub fn mul_t(&self, b: &Mat) -> Mat {
+    #[inline(always)]
+    pub fn mul_t(&self, b: &Self) -> Self {
         debug_assert_eq!(self.cols, b.cols);
-        let mut out = Mat::zeros(self.rows, b.rows);
+        let mut out = Self::zeros(self.rows, b.rows);
         for i in 0..self.rows {
             for j in 0..b.rows {
                 let mut s = 0.0;
@@ -111,8 +140,9 @@ impl Mat {
         out
     }
 
-    pub fn mul_vec(&self, v: &[f64; MAX_DIM]) -> [f64; MAX_DIM] {
-        let mut out = [0.0; MAX_DIM];
+    #[inline(always)]
+    pub fn mul_vec(&self, v: &[f64; D]) -> [f64; D] {
+        let mut out = [0.0; D];
         for (i, o) in out.iter_mut().enumerate().take(self.rows) {
             let mut s = 0.0;
             for (k, vk) in v.iter().enumerate().take(self.cols) {
@@ -123,7 +153,8 @@ impl Mat {
         out
     }
 
-    pub fn add(&self, b: &Mat) -> Mat {
+    #[inline(always)]
+    pub fn add(&self, b: &Self) -> Self {
         let mut out = *self;
         for i in 0..self.rows {
             for j in 0..self.cols {
@@ -133,7 +164,8 @@ impl Mat {
         out
     }
 
-    pub fn sub(&self, b: &Mat) -> Mat {
+    #[inline(always)]
+    pub fn sub(&self, b: &Self) -> Self {
         let mut out = *self;
         for i in 0..self.rows {
             for j in 0..self.cols {
@@ -145,6 +177,7 @@ impl Mat {
 
     /// Replaces a square matrix by its symmetric part, removing the rounding asymmetry that
     /// products like `A P A'` leave behind (a covariance must stay exactly symmetric).
+    #[inline(always)]
     pub fn symmetrize(&mut self) {
         for i in 0..self.rows {
             for j in (i + 1)..self.cols {
@@ -155,6 +188,7 @@ impl Mat {
         }
     }
 
+    #[inline]
     pub fn is_finite(&self) -> bool {
         (0..self.rows).all(|i| self.a[i][..self.cols].iter().all(|v| v.is_finite()))
     }
@@ -179,11 +213,11 @@ impl Mat {
     /// Cholesky factor L (lower, `self = L L'`) of a symmetric matrix, or None when it is not
     /// positive definite. `tolerance` lets pivots down to `-tolerance * max diagonal` count as
     /// zero, so that positive semi-definite input (a zero process noise) is accepted.
-    pub fn cholesky(&self, tolerance: f64) -> Option<Mat> {
+    pub fn cholesky(&self, tolerance: f64) -> Option<Self> {
         let n = self.rows;
         let max_diag = (0..n).map(|i| self.a[i][i].abs()).fold(0.0, f64::max);
         let floor = tolerance * max_diag;
-        let mut l = Mat::zeros(n, n);
+        let mut l = Self::zeros(n, n);
         for j in 0..n {
             let mut d = self.a[j][j];
             for k in 0..j {
@@ -207,14 +241,15 @@ impl Mat {
 
     /// Inverse and log-determinant of a symmetric positive definite matrix, through its
     /// Cholesky factor. None when the matrix is not positive definite.
-    pub fn spd_inverse_logdet(&self) -> Option<(Mat, f64)> {
+    #[inline]
+    pub fn spd_inverse_logdet(&self) -> Option<(Self, f64)> {
         let n = self.rows;
         if n == 1 {
             let s = self.a[0][0];
             if s.is_nan() || s <= 0.0 {
                 return None;
             }
-            let mut inv = Mat::zeros(1, 1);
+            let mut inv = Self::zeros(1, 1);
             inv.a[0][0] = 1.0 / s;
             return Some((inv, s.ln()));
         }
@@ -224,7 +259,7 @@ impl Mat {
             logdet += 2.0 * l.a[i][i].ln();
         }
         // Invert L (lower triangular), then inv = L^-T L^-1.
-        let mut li = Mat::zeros(n, n);
+        let mut li = Self::zeros(n, n);
         for j in 0..n {
             li.a[j][j] = 1.0 / l.a[j][j];
             for i in (j + 1)..n {
@@ -235,7 +270,7 @@ impl Mat {
                 li.a[i][j] = s / l.a[i][i];
             }
         }
-        let mut inv = Mat::zeros(n, n);
+        let mut inv = Self::zeros(n, n);
         for i in 0..n {
             for j in 0..=i {
                 let mut s = 0.0;
@@ -256,7 +291,7 @@ mod tests {
 
     #[test]
     fn spd_inverse_times_matrix_is_identity() {
-        let m = Mat::from_row_major(3, 3, &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0]);
+        let m: Mat = Mat::from_row_major(3, 3, &[4.0, 1.0, 0.5, 1.0, 3.0, 0.2, 0.5, 0.2, 2.0]);
         let (inv, logdet) = m.spd_inverse_logdet().unwrap();
         let prod = m.mul(&inv);
         for i in 0..3 {
@@ -271,9 +306,9 @@ mod tests {
 
     #[test]
     fn cholesky_rejects_indefinite_and_accepts_semidefinite_with_tolerance() {
-        let indefinite = Mat::from_row_major(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+        let indefinite: Mat = Mat::from_row_major(2, 2, &[1.0, 2.0, 2.0, 1.0]);
         assert!(indefinite.cholesky(1e-12).is_none());
-        let semidefinite = Mat::from_row_major(2, 2, &[1.0, 1.0, 1.0, 1.0]);
+        let semidefinite: Mat = Mat::from_row_major(2, 2, &[1.0, 1.0, 1.0, 1.0]);
         assert!(semidefinite.cholesky(0.0).is_none());
         assert!(semidefinite.cholesky(1e-12).is_some());
     }

@@ -10,7 +10,12 @@
 
 pub mod fit;
 pub mod matrix;
+mod scalar;
 pub mod serial;
+mod snapshot;
+mod step;
+
+pub use snapshot::Snapshot;
 
 #[cfg(feature = "python")]
 pub mod python;
@@ -302,12 +307,6 @@ impl KalmanFilter {
         self.n_steps = 0;
     }
 
-    fn predict(&self) -> ([f64; MAX_DIM], Mat) {
-        let x = self.f.mul_vec(&self.x);
-        let p = self.f.mul(&self.p).mul_t(&self.f).add(&self.q);
-        (x, p)
-    }
-
     /// Predict, then update with `z` (length `dim_z`; any NaN component = missing observation).
     /// On error nothing changes.
     pub fn step(&mut self, z: &[f64]) -> CoreResult<()> {
@@ -329,61 +328,25 @@ impl KalmanFilter {
         self.step(&[z])
     }
 
-    /// `z` has the right length and no infinities.
+    /// `z` has the right length and no infinities. One observed series with up to 4 states
+    /// takes the unrolled scalar path (`scalar.rs`); otherwise the step runs at the smallest
+    /// matrix capacity that holds the model (bit-identical across capacities).
     fn step_checked(&mut self, z: &[f64]) -> CoreResult<()> {
-        let (xp, pp) = self.predict();
-        if z.iter().any(|v| v.is_nan()) {
-            self.x = xp;
-            self.p = pp;
-            self.p.symmetrize();
-            self.y = [f64::NAN; MAX_DIM];
-            self.s = nan_mat(self.m);
-            self.n_steps += 1;
-            return Ok(());
+        if self.m == 1 {
+            match self.n {
+                1 => return self.step_scalar_obs::<1>(z[0]),
+                2 => return self.step_scalar_obs::<2>(z[0]),
+                3 => return self.step_scalar_obs::<3>(z[0]),
+                4 => return self.step_scalar_obs::<4>(z[0]),
+                _ => {}
+            }
         }
-        let (n, m) = (self.n, self.m);
-        let hx = self.h.mul_vec(&xp);
-        let mut y = [0.0; MAX_DIM];
-        for i in 0..m {
-            y[i] = z[i] - hx[i];
+        match self.n.max(self.m) {
+            1 => self.step_at::<1>(z),
+            2 => self.step_at::<2>(z),
+            3 | 4 => self.step_at::<4>(z),
+            _ => self.step_at::<MAX_DIM>(z),
         }
-        let pht = pp.mul_t(&self.h);
-        let s = self.h.mul(&pht).add(&self.r);
-        let (si, logdet) = s.spd_inverse_logdet().ok_or_else(|| {
-            CoreError::Numerical(format!(
-                "innovation covariance is not positive definite at step {}",
-                self.n_steps
-            ))
-        })?;
-        let k = pht.mul(&si);
-        let ky = k.mul_vec(&y);
-        let mut x = xp;
-        for i in 0..n {
-            x[i] += ky[i];
-        }
-        let i_kh = Mat::identity(n).sub(&k.mul(&self.h));
-        let mut p = i_kh.mul(&pp).mul_t(&i_kh).add(&k.mul(&self.r).mul_t(&k));
-        p.symmetrize();
-        let siy = si.mul_vec(&y);
-        let mut mahalanobis = 0.0;
-        for i in 0..m {
-            mahalanobis += y[i] * siy[i];
-        }
-        let ll = -0.5 * (m as f64 * LN_2PI + logdet + mahalanobis);
-        if !(ll.is_finite() && p.is_finite() && x.iter().all(|v| v.is_finite())) {
-            return Err(CoreError::Numerical(format!(
-                "the filter diverged at step {} (non-finite state or likelihood)",
-                self.n_steps
-            )));
-        }
-        self.x = x;
-        self.p = p;
-        self.y = y;
-        self.s = s;
-        self.loglik += ll;
-        self.n_obs += 1;
-        self.n_steps += 1;
-        Ok(())
     }
 
     /// Runs `step` over `zs` (row-major, `len = n * dim_z`), writing each posterior state to
@@ -437,90 +400,6 @@ impl KalmanFilter {
         }
         Ok(probe.loglik)
     }
-
-    pub fn to_snapshot(&self) -> Snapshot {
-        let mut s = self.s;
-        s.rows = self.m;
-        s.cols = self.m;
-        Snapshot {
-            version: 1,
-            model: self.model,
-            f: self.f.to_rows(),
-            h: self.h.to_rows(),
-            q: self.q.to_rows(),
-            r: self.r.to_rows(),
-            x0: self.x0[..self.n].to_vec(),
-            p0: self.p0.to_rows(),
-            x: self.state().to_vec(),
-            p: self.p.to_rows(),
-            innovation: self.innovation().to_vec(),
-            innovation_variance: s.to_rows(),
-            loglik: self.loglik,
-            n_observations: self.n_obs,
-            n_steps: self.n_steps,
-        }
-    }
-
-    pub fn from_snapshot(snap: &Snapshot) -> CoreResult<Self> {
-        if snap.version != 1 {
-            return Err(CoreError::invalid(format!(
-                "unsupported KalmanFilter state version {}",
-                snap.version
-            )));
-        }
-        let mut kf = Self::with_model(
-            snap.model,
-            Mat::from_rows(&snap.f, "F")?,
-            Mat::from_rows(&snap.h, "H")?,
-            Mat::from_rows(&snap.q, "Q")?,
-            Mat::from_rows(&snap.r, "R")?,
-            &snap.x0,
-            Mat::from_rows(&snap.p0, "P0")?,
-        )?;
-        let (n, m) = (kf.n, kf.m);
-        if snap.x.len() != n || snap.x.iter().any(|v| !v.is_finite()) {
-            return Err(CoreError::invalid(format!(
-                "state x must be {n} finite numbers"
-            )));
-        }
-        let p = Mat::from_rows(&snap.p, "P")?;
-        if p.rows != n || p.cols != n {
-            return Err(CoreError::invalid(format!("P must have shape ({n}, {n})")));
-        }
-        check_covariance(&p, "P", false)?;
-        if snap.innovation.len() != m {
-            return Err(CoreError::invalid(format!(
-                "innovation must have length {m}"
-            )));
-        }
-        let s = Mat::from_rows(&snap.innovation_variance, "innovation_variance")?;
-        if s.rows != m || s.cols != m {
-            return Err(CoreError::invalid(format!(
-                "innovation_variance must have shape ({m}, {m})"
-            )));
-        }
-        if !snap.loglik.is_finite() {
-            return Err(CoreError::invalid("loglik must be finite"));
-        }
-        kf.x[..n].copy_from_slice(&snap.x);
-        kf.p = p;
-        kf.y[..m].copy_from_slice(&snap.innovation);
-        kf.s = s;
-        kf.loglik = snap.loglik;
-        kf.n_obs = snap.n_observations;
-        kf.n_steps = snap.n_steps;
-        Ok(kf)
-    }
-
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(&self.to_snapshot()).expect("a snapshot always serializes")
-    }
-
-    pub fn from_json(s: &str) -> CoreResult<Self> {
-        let snap: Snapshot = serde_json::from_str(s)
-            .map_err(|e| CoreError::invalid(format!("invalid KalmanFilter JSON: {e}")))?;
-        Self::from_snapshot(&snap)
-    }
 }
 
 fn nan_mat(m: usize) -> Mat {
@@ -531,38 +410,6 @@ fn nan_mat(m: usize) -> Mat {
         }
     }
     s
-}
-
-/// Everything needed to continue a filter bit for bit after a restart: model, initial state
-/// and the current state.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Snapshot {
-    pub version: u32,
-    pub model: Model,
-    #[serde(with = "serial::exact_mat")]
-    pub f: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_mat")]
-    pub h: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_mat")]
-    pub q: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_mat")]
-    pub r: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_vec")]
-    pub x0: Vec<f64>,
-    #[serde(with = "serial::exact_mat")]
-    pub p0: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_vec")]
-    pub x: Vec<f64>,
-    #[serde(with = "serial::exact_mat")]
-    pub p: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact_vec")]
-    pub innovation: Vec<f64>,
-    #[serde(with = "serial::exact_mat")]
-    pub innovation_variance: Vec<Vec<f64>>,
-    #[serde(with = "serial::exact")]
-    pub loglik: f64,
-    pub n_observations: u64,
-    pub n_steps: u64,
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use pyo3::types::{PyDict, PyFloat};
 
 use super::fit::fit;
 use super::matrix::{Mat, MAX_DIM};
-use super::KalmanFilter;
+use super::{KalmanFilter, Model};
 use crate::errors::CoreError;
 
 /// Arrays at least this long are processed with the GIL released.
@@ -305,9 +305,17 @@ impl PyKalmanFilter {
     }
 
     fn __repr__(&self) -> String {
+        let model = match self.inner.model() {
+            Model::General => "general".to_string(),
+            Model::LocalLevel { q, r } => format!("local_level(q={q:?}, r={r:?})"),
+            Model::LocalLinearTrend {
+                q_level,
+                q_trend,
+                r,
+            } => format!("local_linear_trend(q_level={q_level:?}, q_trend={q_trend:?}, r={r:?})"),
+        };
         format!(
-            "KalmanFilter(model={:?}, dim_x={}, dim_z={}, steps={}, loglik={})",
-            self.inner.model(),
+            "KalmanFilter(model={model}, dim_x={}, dim_z={}, steps={}, loglik={:?})",
             self.inner.dim_x(),
             self.inner.dim_z(),
             self.inner.n_steps(),
@@ -347,9 +355,17 @@ impl PyKalmanFit {
     }
 
     fn __repr__(&self) -> String {
+        let params: Vec<String> = self
+            .params
+            .iter()
+            .map(|(k, v)| format!("'{k}': {v:?}"))
+            .collect();
         format!(
-            "KalmanFit(params={:?}, loglik={}, iterations={}, converged={})",
-            self.params, self.loglik, self.iterations, self.converged
+            "KalmanFit(params={{{}}}, loglik={:?}, iterations={}, converged={})",
+            params.join(", "),
+            self.loglik,
+            self.iterations,
+            if self.converged { "True" } else { "False" }
         )
     }
 }

@@ -1,4 +1,4 @@
-use super::matrix::Mat;
+use super::matrix::{Mat, MAX_DIM};
 use super::*;
 use proptest::prelude::*;
 
@@ -174,7 +174,7 @@ proptest! {
     /// missing observations, for random stable-ish models.
     #[test]
     fn covariance_stays_symmetric_psd(
-        n in 1usize..5,
+        n in 1usize..7,
         m in 1usize..4,
         entries in prop::collection::vec(-1.0f64..1.0, 64 * 4),
         zs in prop::collection::vec(prop_oneof![4 => -10.0f64..10.0, 1 => Just(f64::NAN)], 1..80),
@@ -191,6 +191,40 @@ proptest! {
             let p = kf.covariance();
             prop_assert_eq!(p.asymmetry(), 0.0);
             prop_assert!(p.cholesky(1e-9).is_some(), "P not PSD: {:?}", p.to_rows());
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// The unrolled scalar-observation path and the general matrix path are the same filter.
+    #[test]
+    fn scalar_path_matches_general_path(
+        n in 1usize..5,
+        entries in prop::collection::vec(-1.0f64..1.0, 256),
+        zs in prop::collection::vec(prop_oneof![4 => -5.0f64..5.0, 1 => Just(f64::NAN)], 1..60),
+    ) {
+        let f = Mat::from_row_major(n, n, &entries[..n * n]);
+        let h = Mat::from_row_major(1, n, &entries[64..64 + n]);
+        let q = random_spd(&entries[128..], n, 1e-6);
+        let r = random_spd(&entries[192..], 1, 1e-3);
+        let p0 = random_spd(&entries[160..], n, 1e-3);
+        let mut fast = KalmanFilter::new(f, h, q, r, &entries[100..100 + n], p0).unwrap();
+        let mut general = fast.clone();
+        for z in zs {
+            fast.step_scalar(z).unwrap();
+            general.step_at::<MAX_DIM>(&[z]).unwrap();
+            for i in 0..n {
+                let scale = 1.0 + general.state()[i].abs();
+                prop_assert!((fast.state()[i] - general.state()[i]).abs() <= 1e-10 * scale);
+                for j in 0..n {
+                    let (a, b) = (fast.covariance().a[i][j], general.covariance().a[i][j]);
+                    prop_assert!((a - b).abs() <= 1e-10 * (1.0 + b.abs()));
+                }
+            }
+            let (a, b) = (fast.loglik(), general.loglik());
+            prop_assert!((a - b).abs() <= 1e-9 * (1.0 + b.abs()));
         }
     }
 }

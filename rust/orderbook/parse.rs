@@ -240,6 +240,29 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// One level in Binance's exact form `["<price>","<qty>"]` (no whitespace, plain decimals on
+    /// the grid, price > 0), or None, leaving the cursor where it was for the general path.
+    #[inline]
+    fn binance_level(&mut self, grids: &LevelGrids<'_>) -> Option<(i64, i64)> {
+        let rest = &self.buf[self.pos..];
+        if rest.get(..2)? != b"[\"" {
+            return None;
+        }
+        let (price, n) = grids.tick.units_from_prefix(&rest[2..])?;
+        let mut i = 2 + n;
+        if rest.get(i..i + 3)? != b"\",\"" {
+            return None;
+        }
+        i += 3;
+        let (qty, m) = grids.step.units_from_prefix(&rest[i..])?;
+        i += m;
+        if rest.get(i..i + 2)? != b"\"]" || price <= 0 {
+            return None;
+        }
+        self.pos += i + 2;
+        Some((price, qty))
+    }
+
     /// `[[price, qty], ...]` appended to `out` as (ticks, steps).
     fn levels(
         &mut self,
@@ -253,6 +276,13 @@ impl<'a> Cursor<'a> {
             return Ok(());
         }
         loop {
+            if let Some(level) = self.binance_level(grids) {
+                out.push(level);
+                if !self.more(b']')? {
+                    return Ok(());
+                }
+                continue;
+            }
             self.eat(b'[')?;
             let price_text = self.decimal_text()?;
             self.eat(b',')?;

@@ -47,7 +47,9 @@ fn market_arg(obj: &Bound<'_, PyAny>) -> PyResult<Market> {
     if let Ok(s) = obj.cast::<PyString>() {
         return Ok(Market::parse(s.to_str()?)?);
     }
-    Err(PyTypeError::new_err("market must be a Market or \"spot\" / \"usdm\""))
+    Err(PyTypeError::new_err(
+        "market must be a Market or \"spot\" / \"usdm\"",
+    ))
 }
 
 /// A grid from exact text ("0.01", preferred) or a float.
@@ -117,7 +119,10 @@ fn levels_arg(obj: &Bound<'_, PyAny>, book: &OrderBook, side: &str) -> PyResult<
     for (i, item) in obj.try_iter()?.enumerate() {
         let item = item?;
         if item.len().ok() != Some(2) {
-            return Err(context(i, CoreError::invalid("expected a (price, qty) pair")));
+            return Err(context(
+                i,
+                CoreError::invalid("expected a (price, qty) pair"),
+            ));
         }
         let p = unit_value(&item.get_item(0)?, tick).map_err(|e| context(i, e))?;
         let q = unit_value(&item.get_item(1)?, step).map_err(|e| context(i, e))?;
@@ -230,7 +235,9 @@ impl PyOrderBook {
     }
 
     fn apply_snapshot_json(&mut self, raw: &Bound<'_, PyAny>) -> PyResult<()> {
-        Ok(with_raw(raw, |bytes| self.book.apply_snapshot_json(bytes))??)
+        Ok(with_raw(raw, |bytes| {
+            self.book.apply_snapshot_json(bytes)
+        })??)
     }
 
     fn apply_depth_json(&mut self, raw: &Bound<'_, PyAny>) -> PyResult<bool> {

@@ -1,13 +1,18 @@
 //! One side of an L2 book: price levels in integer ticks with quantities in integer steps.
 //!
-//! Layout: a Vec sorted so that the best level is LAST. Binance diffs touch the top of the book
-//! far more often than the deep levels, and a Vec insert or remove only moves the elements after
-//! the index, i.e. the levels better than the one touched: near the top that is a handful of
-//! 16-byte moves, and reads of the top k levels are one contiguous slice. The Criterion bench
-//! `benches/orderbook.rs` measures this against a BTreeMap book on the real recording.
+//! Layout: the levels sorted by key in chunks of at most `MAX_CHUNK`, the best level LAST (a
+//! two-level B+tree, the layout of Python's sortedcontainers). Binance sends changes anywhere in
+//! the book, and a side grows to thousands of levels: one flat sorted Vec spent most of its time
+//! moving memory for deep inserts, and a BTreeMap chases pointers; with chunks an insert or a
+//! removal moves at most one chunk, the chunk is found by a search over a small array of chunk
+//! maxima, and the top levels stay one contiguous slice. `benches/orderbook.rs` measures it
+//! against a BTreeMap on the real recording.
 //!
-//! Invariant: keys are strictly increasing and every stored quantity is > 0. The key is the price
+//! Invariants: keys strictly increase across the chunks in order; no chunk is empty;
+//! `maxima[i]` is the last key of `chunks[i]`; every stored quantity is > 0. The key is the price
 //! for bids and the negated price for asks, so "better" is always "larger key".
+
+const MAX_CHUNK: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SideKind {
@@ -24,14 +29,18 @@ struct Level {
 #[derive(Debug, Clone)]
 pub struct Side {
     kind: SideKind,
-    levels: Vec<Level>,
+    chunks: Vec<Vec<Level>>,
+    maxima: Vec<i64>,
+    len: usize,
 }
 
 impl Side {
     pub fn new(kind: SideKind) -> Side {
         Side {
             kind,
-            levels: Vec::new(),
+            chunks: Vec::new(),
+            maxima: Vec::new(),
+            len: 0,
         }
     }
 
@@ -48,52 +57,77 @@ impl Side {
     }
 
     pub fn len(&self) -> usize {
-        self.levels.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.levels.is_empty()
+        self.len == 0
     }
 
     pub fn clear(&mut self) {
-        self.levels.clear();
+        self.chunks.clear();
+        self.maxima.clear();
+        self.len = 0;
     }
 
-    /// Index of `key`, searching from the top: most updates land within a few levels of it,
-    /// so a short linear probe beats a full binary search there.
+    /// The chunk that holds `key` or would receive it: the first whose maximum is >= key, or the
+    /// last chunk for a key above every level. Most updates land near the top, so the probe
+    /// starts there before a binary search.
     #[inline]
-    fn find(&self, key: i64) -> Result<usize, usize> {
-        let n = self.levels.len();
-        let probe = n.min(8);
-        for i in (n - probe..n).rev() {
-            let k = self.levels[i].key;
-            if k == key {
-                return Ok(i);
-            }
-            if k < key {
-                return Err(i + 1);
-            }
+    fn chunk_for(&self, key: i64) -> usize {
+        let n = self.maxima.len();
+        debug_assert!(n > 0);
+        if n == 1 || self.maxima[n - 2] < key {
+            return n - 1;
         }
-        self.levels[..n - probe].binary_search_by(|l| l.key.cmp(&key))
+        self.maxima[..n - 1].partition_point(|&m| m < key)
     }
 
     /// Sets the quantity at `price` (0 removes the level) and returns the previous quantity.
     #[inline]
     pub fn set(&mut self, price: i64, qty: i64) -> i64 {
         let key = self.key(price);
-        match self.find(key) {
+        if self.chunks.is_empty() {
+            if qty != 0 {
+                self.chunks.push(vec![Level { key, qty }]);
+                self.maxima.push(key);
+                self.len = 1;
+            }
+            return 0;
+        }
+        let c = self.chunk_for(key);
+        let chunk = &mut self.chunks[c];
+        match chunk.binary_search_by(|l| l.key.cmp(&key)) {
             Ok(i) => {
-                let old = self.levels[i].qty;
-                if qty == 0 {
-                    self.levels.remove(i);
-                } else {
-                    self.levels[i].qty = qty;
+                let old = chunk[i].qty;
+                if qty != 0 {
+                    chunk[i].qty = qty;
+                    return old;
+                }
+                chunk.remove(i);
+                self.len -= 1;
+                if chunk.is_empty() {
+                    self.chunks.remove(c);
+                    self.maxima.remove(c);
+                } else if i == chunk.len() {
+                    self.maxima[c] = chunk[i - 1].key;
                 }
                 old
             }
             Err(i) => {
-                if qty != 0 {
-                    self.levels.insert(i, Level { key, qty });
+                if qty == 0 {
+                    return 0;
+                }
+                chunk.insert(i, Level { key, qty });
+                self.len += 1;
+                if key > self.maxima[c] {
+                    self.maxima[c] = key;
+                }
+                if chunk.len() > MAX_CHUNK {
+                    let upper = chunk.split_off(MAX_CHUNK / 2);
+                    self.maxima[c] = chunk[MAX_CHUNK / 2 - 1].key;
+                    self.maxima.insert(c + 1, upper[upper.len() - 1].key);
+                    self.chunks.insert(c + 1, upper);
                 }
                 0
             }
@@ -102,8 +136,13 @@ impl Side {
 
     /// Quantity resting at `price` (0 if none).
     pub fn qty_at(&self, price: i64) -> i64 {
-        match self.find(self.key(price)) {
-            Ok(i) => self.levels[i].qty,
+        if self.chunks.is_empty() {
+            return 0;
+        }
+        let key = self.key(price);
+        let chunk = &self.chunks[self.chunk_for(key)];
+        match chunk.binary_search_by(|l| l.key.cmp(&key)) {
+            Ok(i) => chunk[i].qty,
             Err(_) => 0,
         }
     }
@@ -111,24 +150,36 @@ impl Side {
     /// Best level as (price, qty).
     #[inline]
     pub fn best(&self) -> Option<(i64, i64)> {
-        self.levels.last().map(|l| (self.key(l.key), l.qty))
+        let l = self.chunks.last()?.last()?;
+        Some((self.key(l.key), l.qty))
     }
 
     /// Levels from the best outwards as (price, qty).
     pub fn iter_best(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.levels.iter().rev().map(|l| (self.key(l.key), l.qty))
+        self.chunks
+            .iter()
+            .rev()
+            .flat_map(|c| c.iter().rev())
+            .map(|l| (self.key(l.key), l.qty))
     }
 
     /// Replaces the whole side. `levels` must be free of duplicate prices and of zero or negative
     /// quantities (the snapshot path validates that); the order does not matter.
     pub fn replace(&mut self, levels: &[(i64, i64)]) {
-        self.levels.clear();
-        self.levels.reserve(levels.len());
-        for &(price, qty) in levels {
-            let key = self.key(price);
-            self.levels.push(Level { key, qty });
+        let mut all: Vec<Level> = levels
+            .iter()
+            .map(|&(price, qty)| Level {
+                key: self.key(price),
+                qty,
+            })
+            .collect();
+        all.sort_unstable_by_key(|l| l.key);
+        self.clear();
+        self.len = all.len();
+        for part in all.chunks(MAX_CHUNK / 2) {
+            self.maxima.push(part[part.len() - 1].key);
+            self.chunks.push(part.to_vec());
         }
-        self.levels.sort_unstable_by_key(|l| l.key);
     }
 }
 
@@ -163,6 +214,21 @@ mod tests {
     }
 
     #[test]
+    fn chunks_split_and_drain_in_order() {
+        let mut asks = Side::new(SideKind::Ask);
+        for p in (0..1000).rev() {
+            asks.set(10_000 + p * 7 % 1000, p + 1);
+        }
+        assert_eq!(asks.len(), 1000);
+        let prices: Vec<i64> = asks.iter_best().map(|l| l.0).collect();
+        assert!(prices.windows(2).all(|w| w[0] < w[1]));
+        for p in 0..1000 {
+            assert!(asks.set(10_000 + p, 0) > 0);
+        }
+        assert!(asks.is_empty() && asks.best().is_none());
+    }
+
+    #[test]
     fn deep_levels_use_binary_search() {
         let mut bids = Side::new(SideKind::Bid);
         let levels: Vec<(i64, i64)> = (0..100).map(|i| (1000 - i * 3, i + 1)).collect();
@@ -175,5 +241,28 @@ mod tests {
         assert_eq!(bids.qty_at(500), 7);
         let prices: Vec<i64> = bids.iter_best().map(|l| l.0).collect();
         assert!(prices.windows(2).all(|w| w[0] > w[1]));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn matches_a_btreemap(
+            ops in proptest::collection::vec((0i64..400, 0i64..3), 1..3000),
+            bid in proptest::bool::ANY,
+        ) {
+            let kind = if bid { SideKind::Bid } else { SideKind::Ask };
+            let mut side = Side::new(kind);
+            let mut reference = std::collections::BTreeMap::new();
+            for (price, qty) in ops {
+                let old = if qty == 0 { reference.remove(&price) } else { reference.insert(price, qty) };
+                proptest::prop_assert_eq!(side.set(price, qty), old.unwrap_or(0));
+            }
+            let ours: Vec<(i64, i64)> = side.iter_best().collect();
+            let mut expected: Vec<(i64, i64)> = reference.into_iter().collect();
+            if bid {
+                expected.reverse();
+            }
+            proptest::prop_assert_eq!(side.len(), expected.len());
+            proptest::prop_assert_eq!(ours, expected);
+        }
     }
 }

@@ -4,6 +4,9 @@ invariants: symmetric PSD covariance, NaN = predict only, exact save/restore."""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -265,3 +268,44 @@ def test_covariance_stays_symmetric_psd(seed: int, n: int, m: int, scale: float)
         assert_array_equal(p, p.T)
         eig = np.linalg.eigvalsh(p)
         assert eig.min() >= -1e-12 * max(1.0, eig.max())
+
+
+def runs_without_gil(call: Callable[[], object]) -> bool:
+    """True when the main thread executes Python while `call` runs in another thread: with the
+    GIL held it could not run at all during the call, so look at the middle of the call."""
+    window: list[float] = []
+
+    def worker() -> None:
+        window.append(time.perf_counter())
+        call()
+        window.append(time.perf_counter())
+
+    thread = threading.Thread(target=worker)
+    ticks: list[float] = []
+    thread.start()
+    while thread.is_alive():
+        ticks.append(time.perf_counter())
+    thread.join()
+    start, end = window
+    margin = 0.25 * (end - start)
+    return any(start + margin < t < end - margin for t in ticks)
+
+
+def test_filter_releases_the_gil() -> None:
+    zs = np.cumsum(np.random.default_rng(0).normal(size=2_000_000))
+    kf = KalmanFilter.local_linear_trend(1e-2, 1e-4, 1e-1)
+    assert runs_without_gil(lambda: kf.filter(zs))
+
+
+def test_observation_types_and_properties() -> None:
+    a = KalmanFilter.local_level(1e-3, 1e-2, x0=0.0, p0=1.0)
+    b = KalmanFilter.from_json(a.to_json())
+    assert_array_equal(a.update(np.float64(0.5)), b.update(0.5))
+    assert_array_equal(a.update(1), b.update([1.0]))  # int and sequence inputs
+    assert a.dim_x == 1 and a.dim_z == 1
+    assert_array_equal(a.F, [[1.0]])
+    assert_array_equal(a.Q, [[1e-3]])
+    assert_array_equal(a.R, [[1e-2]])
+    a.reset()
+    assert a.loglik == 0.0 and a.x[0] == 0.0 and a.P[0, 0] == 1.0
+    assert "local_level(q=0.001, r=0.01)" in repr(a)

@@ -12,6 +12,8 @@ import pandas as pd
 import pyarrow.feather as feather
 import pytest
 from filterpy.kalman import KalmanFilter as FilterpyKF
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 
 from gradtrade.core import Ewma, InvalidInput, RollingVolatility, StreamingFeatures
@@ -232,9 +234,16 @@ def test_bad_input_raises_and_keeps_state() -> None:
     with pytest.raises(InvalidInput, match="1-D"):
         f.transform(np.ones((2, 2)), np.ones((2, 2)))
     assert f.to_json() == saved
-    for kwargs in ({"ewma_halflives": []}, {"ewma_halflives": [0.0]}, {"vol_windows": [0]}):
+    for kwargs in (
+        {"ewma_halflives": []},
+        {"ewma_halflives": [0.0]},
+        {"ewma_halflives": [float("nan")]},
+        {"vol_windows": [0]},
+        {"vol_windows": [-3]},
+        {"vol_windows": [10**9]},
+    ):
         with pytest.raises(InvalidInput):
-            StreamingFeatures(**kwargs)  # type: ignore[arg-type]
+            StreamingFeatures(**kwargs)
     with pytest.raises(InvalidInput, match="kalman"):
         StreamingFeatures(kalman_r=-1.0)
     with pytest.raises(InvalidInput, match="JSON"):
@@ -266,3 +275,41 @@ def test_primitives_match_pandas(hourly: tuple[np.ndarray, np.ndarray]) -> None:
     want = np.sqrt((pd.Series(valid) ** 2).rolling(24).mean())
     assert_allclose(got, want, rtol=1e-9)
     assert vol.window == 24 and np.isnan(RollingVolatility(3).update(0.1))
+    with pytest.raises(InvalidInput, match="window"):
+        RollingVolatility(-1)
+    with pytest.raises(InvalidInput, match="halflife"):
+        Ewma(-2.0)
+
+
+def test_transform_releases_the_gil() -> None:
+    from test_kalman import runs_without_gil
+
+    prices = 100.0 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, 300_000)))
+    volumes = np.ones_like(prices)
+    f = StreamingFeatures()
+    assert runs_without_gil(lambda: f.transform(prices, volumes))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 400),
+    missing=st.floats(0.0, 0.5),
+    cuts=st.lists(st.integers(0, 400), max_size=6),
+)
+def test_any_split_and_gap_pattern_is_bitwise_identical(
+    seed: int, n: int, missing: float, cuts: list[int]
+) -> None:
+    rng = np.random.default_rng(seed)
+    prices = 50.0 * np.exp(np.cumsum(rng.normal(0, 0.02, n)))
+    volumes = rng.exponential(10.0, n)
+    prices[rng.random(n) < missing] = np.nan
+    volumes[rng.random(n) < missing / 2] = np.nan
+    config = {"ewma_halflives": (2.0, 7.5), "vol_windows": (1, 5)}
+    whole = StreamingFeatures(**config).transform(prices, volumes)
+    f = StreamingFeatures(**config)
+    pieces = []
+    for a, b in itertools.pairwise([0, *sorted(c for c in cuts if c < n), n]):
+        f = StreamingFeatures.from_json(f.to_json())
+        pieces.append(f.transform(prices[a:b], volumes[a:b]))
+    assert_array_equal(np.vstack(pieces), whole)

@@ -142,12 +142,15 @@ async def test_bad_symbol_and_spot_funding_are_fatal(
     assert conn.metrics.retries == 0
 
 
-async def test_usdm_funding_and_mark_prices_download(tmp_path: Path, data_dir: Path) -> None:
+async def test_usdm_candles_funding_and_mark_prices_download(
+    tmp_path: Path, data_dir: Path
+) -> None:
     futures = data_dir / "klines" / "futures"
     server = ExchangeServer(
         replay=[
             futures / "BTC_USDT_USDT-8h-funding_rate.feather",
             futures / "BTC_USDT_USDT-1h-mark.feather",
+            futures / "BTC_USDT_USDT-1h-futures.feather",
         ]
     )
     await server.start(0)
@@ -167,6 +170,9 @@ async def test_usdm_funding_and_mark_prices_download(tmp_path: Path, data_dir: P
             mark = await conn.download(
                 store, "BTC/USDT:USDT", "1h", since=since, until=until, kind="mark", progress=False
             )
+            candles = await conn.download(
+                store, "BTC/USDT:USDT", "1h", since=since, until=until, progress=False
+            )
     finally:
         await server.stop()
     source = pd.read_feather(futures / "BTC_USDT_USDT-8h-funding_rate.feather")
@@ -180,6 +186,28 @@ async def test_usdm_funding_and_mark_prices_download(tmp_path: Path, data_dir: P
         store.read(SeriesKey("local", "usdm", "BTC/USDT:USDT", "1h", "mark")), mark_source
     )
     assert mark.rows_new == len(mark_source)
+    perp = pd.read_feather(futures / "BTC_USDT_USDT-1h-futures.feather")
+    perp = perp.loc[(perp["date"] >= since) & (perp["date"] < until)]
+    assert_same_as_source(store.read(SeriesKey("local", "usdm", "BTC/USDT:USDT", "1h")), perp)
+    assert candles.rows_new == len(perp)
+
+
+async def test_an_unreachable_exchange_is_retried_then_reported(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    conn = ExchangeConnector(
+        ConnectorConfig.for_url(f"http://127.0.0.1:{port}", max_retries=2, backoff_base_s=0.01)
+    )
+    try:
+        with pytest.raises(RetriesExhausted, match="gave up after 3 attempts") as info:
+            await conn.start()
+    finally:
+        await conn.close()
+    assert isinstance(info.value.__cause__, Exception)
+    assert conn.metrics.server_errors == 3 and conn.metrics.retries == 2
 
 
 def test_download_command_with_a_progress_bar(tmp_path: Path, spot_slice: Path) -> None:

@@ -174,3 +174,13 @@ def test_walk_forward_folds_move_forward_without_touching(expanding: bool) -> No
         walk_forward_folds(
             100, train_size=90, test_size=20, step=None, val_fraction=0.1, context=2, horizon=1
         )
+
+
+def test_worker_processes_yield_the_same_batches() -> None:
+    states, times, returns = row_indexed(2000)
+    ds = WindowDataset(states, times, returns, context=16, horizon=4)
+    single = [b["x"] for b in make_loader(ds, batch_size=128, shuffle=True, seed=5)]
+    multi = [b["x"] for b in make_loader(ds, batch_size=128, shuffle=True, seed=5, num_workers=2)]
+    assert len(single) == len(multi)
+    for a, b in zip(single, multi, strict=True):
+        assert torch.equal(a, b)

@@ -46,7 +46,8 @@ def test_batch_and_bar_by_bar_give_identical_states(spot_gappy: pd.DataFrame) ->
     batch.fit(history, train_end=len(history) // 2)
 
     live = StateTransformer()
-    rows = [live.update(spot_gappy.iloc[[i]]) for i in range(len(spot_gappy))]
+    bars = spot_gappy.to_dict("records")  # the live path: one mapping per closed bar
+    rows = [live.update(bar) for bar in bars]
     streamed = StateFrame.concat(rows)
     assert_frames_equal(history, streamed)
     live.center, live.scale = batch.center, batch.scale
@@ -152,3 +153,17 @@ def test_save_load_round_trip_and_live_restart(
         restored.update(second.iloc[[0]])
     with pytest.raises(InvalidInput, match="fit"):
         StateTransformer().normalize(whole)
+
+
+def test_extra_columns_such_as_book_features_join_on_the_bar(spot_gappy: pd.DataFrame) -> None:
+    candles = spot_gappy.assign(ofi=np.sin(np.arange(len(spot_gappy))))  # any per-bar column
+    transformer = StateTransformer(StateConfig(extra_columns=("ofi",)))
+    frame = transformer.transform(candles)
+    column = frame.raw[:, frame.names.index("ofi")]
+    present = ~frame.missing
+    np.testing.assert_array_equal(column[present], candles["ofi"].to_numpy())
+    assert np.isnan(column[frame.missing]).all()
+    with pytest.raises(InvalidInput, match="ofi"):
+        StateTransformer(StateConfig(extra_columns=("ofi",))).transform(spot_gappy)
+    with pytest.raises(InvalidInput, match="1h grid"):
+        StateTransformer().transform(spot_gappy.assign(date=spot_gappy["date"] + HOUR / 2))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradtrade.cli import main
 from gradtrade.data.importers import import_freqtrade, parse_freqtrade_name
@@ -193,3 +196,39 @@ def test_data_command_lists_coverage_and_gaps(tmp_path: Path, data_dir: Path) ->
     assert (
         "gap: 1 bar(s) missing after 2019-05-15" in listing.output or "2019-05-15" in listing.output
     )
+
+
+def test_bad_funding_rows_are_reported(tmp_path: Path, data_dir: Path) -> None:
+    raw = pd.read_feather(data_dir / "klines" / "futures" / "BTC_USDT_USDT-8h-funding_rate.feather")
+    funding = pd.DataFrame({"date": raw["date"], "rate": raw["open"]}).iloc[:50].copy()
+    funding.loc[4, "rate"] = np.inf
+    funding = pd.concat([funding, funding.iloc[[10]]], ignore_index=True)
+    key = SeriesKey("binance", "usdm", "BTC/USDT:USDT", "8h", "funding")
+    report = CandleStore(tmp_path).write(key, funding)
+    assert report.rejected.keys() == {"NaN or infinite value"}
+    assert report.repaired == {
+        "identical duplicate rows collapsed": 1,
+        "out-of-order timestamps sorted": 1,
+    }
+    assert report.rows_in == 51 and report.rows_new == 49 == len(CandleStore(tmp_path).read(key))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    cuts=st.lists(st.tuples(st.integers(0, 600), st.integers(1, 300)), min_size=1, max_size=8),
+)
+def test_any_order_of_overlapping_writes_stores_each_candle_once(
+    btc_1m: pd.DataFrame, cuts: list[tuple[int, int]]
+) -> None:
+    source = btc_1m.iloc[:900].reset_index(drop=True)
+    with tempfile.TemporaryDirectory() as root:
+        store = CandleStore(root)
+        written: set[int] = set()
+        for start, length in [*cuts, (0, 900)]:
+            part = source.iloc[start : start + length]
+            report = store.write(BTC_1M, part)
+            fresh = set(range(start, min(start + length, 900))) - written
+            assert report.rows_new == len(fresh)
+            assert report.rows_unchanged == len(part) - len(fresh)
+            written |= fresh
+        assert_same_candles(store.read(BTC_1M), source)

@@ -103,10 +103,12 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
                     len(requested),
                 )
         self.anchors = chosen
-        self._states = torch.from_numpy(np.ascontiguousarray(states, dtype=np.float32))
+        # Gathers run in NumPy (single-threaded, no thread-pool spin on a busy machine); the
+        # batch arrays are handed to torch without a copy.
+        self._states = np.ascontiguousarray(states, dtype=np.float32)
         self._times = np.ascontiguousarray(times_ns, dtype=np.int64)
-        self._returns = torch.from_numpy(returns.astype(np.float32))
-        self._funding = torch.from_numpy(funding_arr.astype(np.float32))
+        self._returns = returns.astype(np.float32)
+        self._funding = funding_arr.astype(np.float32)
         self._x_offsets = np.arange(-self.context + 1, 1, dtype=np.int64)
         self._y_offsets = np.arange(1, self.horizon + 1, dtype=np.int64)
 
@@ -128,20 +130,17 @@ class WindowDataset(Dataset[dict[str, torch.Tensor]]):
         y_rows = t[:, None] + self._y_offsets
         t0 = self._times[t][:, None]
         # Subtract in int64 first: float64 ns epoch times would lose sub-microsecond precision.
-        t_x = torch.from_numpy(((self._times[x_rows] - t0) / NS_PER_HOUR).astype(np.float32))
-        t_y = torch.from_numpy(((self._times[y_rows] - t0) / NS_PER_HOUR).astype(np.float32))
-        x_idx, y_idx = torch.from_numpy(x_rows), torch.from_numpy(y_rows)
-        out = {
-            "x": self._states[x_idx],
-            "t_x": t_x,
-            "y": self._states[y_idx],
-            "t_y": t_y,
-            "ret": self._returns[y_idx],
-            "funding": self._funding[y_idx],
+        arrays = {
+            "x": self._states[x_rows],
+            "t_x": ((self._times[x_rows] - t0) / NS_PER_HOUR).astype(np.float32),
+            "y": self._states[y_rows],
+            "t_y": ((self._times[y_rows] - t0) / NS_PER_HOUR).astype(np.float32),
+            "ret": self._returns[y_rows],
+            "funding": self._funding[y_rows],
         }
         if not batched:
-            return {k: v[0] for k, v in out.items()}
-        return out
+            arrays = {k: v[0] for k, v in arrays.items()}
+        return {k: torch.from_numpy(v) for k, v in arrays.items()}
 
 
 @dataclass(frozen=True)

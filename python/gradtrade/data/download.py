@@ -232,7 +232,7 @@ async def download_agg_trades(
                 client.exchange.fetch_trades,
                 symbol,
                 since=cursor,
-                limit=1000,
+                limit=min(client.config.page_limit, 1000),
                 params=params,
             )
             page = [t for t in page if int(t["timestamp"]) < end]

@@ -23,6 +23,7 @@ from rows before ``train_end`` only; ``normalize`` z-scores with them and winsor
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,18 +150,35 @@ class StateTransformer:
             self.add_funding(funding)
         return self._process(candles)
 
-    def update(self, bar: pd.DataFrame | dict[str, Any]) -> StateFrame:
-        """Continue with one (or a few) new closed bars; rows for skipped bars come first."""
-        frame = pd.DataFrame([bar]) if isinstance(bar, dict) else bar
-        return self._process(frame)
+    def update(self, bar: pd.DataFrame | Mapping[str, Any]) -> StateFrame:
+        """Continue with one new closed bar (a mapping: date, open, high, low, close, volume
+        and any extra columns) or a few (a frame); rows for skipped bars come first."""
+        return self._process(bar)
 
-    def _grid(self, candles: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame, np.ndarray]:
-        """Reindex onto the bar grid after the last bar already seen."""
-        opens = pd.DatetimeIndex(candles["date"]).as_unit("ns").asi8
+    def _columns(self, candles: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+        """(open times in ns, values in ``columns`` order) of a frame or of one bar."""
+        columns = ["open", "high", "low", "close", "volume", *self.config.extra_columns]
+        missing = [c for c in ["date", *columns] if c not in candles]
+        if missing:
+            raise InvalidInput(f"candles lack the columns {missing} this transformer needs")
+        if isinstance(candles, pd.DataFrame):
+            opens = pd.DatetimeIndex(candles["date"]).as_unit("ns").asi8
+            return opens, candles[columns].to_numpy(dtype=np.float64)
+        opens = np.array([pd.Timestamp(candles["date"]).as_unit("ns").value], dtype=np.int64)
+        return opens, np.array([[float(candles[c]) for c in columns]])
+
+    def _grid(
+        self, candles: pd.DataFrame | Mapping[str, Any]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Reindex onto the bar grid after the last bar already seen (missing bars: NaN)."""
+        opens, matrix = self._columns(candles)
         if len(opens) == 0:
             raise InvalidInput("no candles to transform")
         if (opens % self.step_ns != 0).any() or (np.diff(opens) <= 0).any():
-            raise InvalidInput("candles must be on the timeframe grid with increasing dates")
+            raise InvalidInput(
+                f"candles must have increasing open times on the {self.config.timeframe} grid "
+                "(set StateConfig.timeframe to the candles' timeframe)"
+            )
         last = self._live.last_open_ns
         if last is not None and opens[0] <= last:
             raise InvalidInput(
@@ -169,19 +187,19 @@ class StateTransformer:
         start = opens[0] if last is None else last + self.step_ns
         grid = np.arange(start, opens[-1] + self.step_ns, self.step_ns, dtype=np.int64)
         positions = np.searchsorted(grid, opens)
-        columns = ["open", "high", "low", "close", "volume", *self.config.extra_columns]
-        values = pd.DataFrame(np.nan, index=np.arange(len(grid)), columns=columns)
-        values.iloc[positions] = candles[columns].to_numpy(dtype=np.float64)
+        values = np.full((len(grid), matrix.shape[1]), np.nan)
+        values[positions] = matrix
         present = np.zeros(len(grid), dtype=bool)
         present[positions] = True
         return grid, values, present
 
-    def _process(self, candles: pd.DataFrame) -> StateFrame:
+    def _process(self, candles: pd.DataFrame | Mapping[str, Any]) -> StateFrame:
         grid, values, present = self._grid(candles)
         live = self._live
         close_ns = grid + self.step_ns
-        rust = self._features.transform(values["close"].to_numpy(), values["volume"].to_numpy())
-        hl_range = np.log(values["high"].to_numpy() / values["low"].to_numpy())
+        # values columns: open, high, low, close, volume, *extra_columns
+        rust = self._features.transform(values[:, 3], values[:, 4])
+        hl_range = np.log(values[:, 1] / values[:, 2])
 
         # Funding paid in (open, close]; the rate known at the close is the last event so far.
         idx_open = np.searchsorted(live.funding_ns, grid, side="right")
@@ -204,7 +222,7 @@ class StateTransformer:
         previous_present = np.concatenate(([True], present[:-1]))
         after_gap = present & ~previous_present
         missing = ~present
-        extra = values[list(self.config.extra_columns)].to_numpy()
+        extra = values[:, 5:]
         raw = np.column_stack(
             [
                 rust,

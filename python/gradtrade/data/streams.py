@@ -23,12 +23,13 @@ from typing import Any
 
 import orjson
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gradtrade.core import OrderBook, SequenceGap
 from gradtrade.data.config import ConnectorConfig
 from gradtrade.data.depth_sync import DepthSync
-from gradtrade.data.errors import ConfigError
+from gradtrade.data.errors import ConfigError, ServerError
+from gradtrade.data.recordings import book_grids
 from gradtrade.data.rest import Backoff, ConnectorMetrics, RestClient
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,12 @@ class FrameStream:
                         yield frame
             except InvalidURI as exc:
                 raise ConfigError(f"ws_url: {exc}") from exc
+            except InvalidStatus as exc:
+                status = exc.response.status_code
+                if 400 <= status < 500 and status not in (418, 429):
+                    # The URL is wrong, not the network: retrying would loop forever.
+                    raise ConfigError(f"ws_url: {self.url} refused with HTTP {status}") from exc
+                log.warning("stream %s: handshake refused with HTTP %d", self.url, status)
             except (ConnectionClosed, InvalidHandshake, OSError, TimeoutError) as exc:
                 log.warning("stream %s: %s: %s", self.url, type(exc).__name__, exc)
             self.metrics.reconnects += 1
@@ -109,22 +116,29 @@ async def json_stream(
 
 
 def book_params(market: dict[str, Any]) -> tuple[str, str]:
-    """Tick and step size, exact, from the exchangeInfo filters ccxt keeps in ``info``."""
-    filters = {f.get("filterType"): f for f in market.get("info", {}).get("filters", [])}
+    """Tick and step of the depth feed (not the order filters: resting levels can be finer),
+    exact, from the exchangeInfo entry ccxt keeps in ``info``."""
     try:
-        return filters["PRICE_FILTER"]["tickSize"], filters["LOT_SIZE"]["stepSize"]
+        return book_grids({"symbols": [market["info"]]}, str(market["id"]))
     except KeyError as exc:
         raise ConfigError(f"symbol {market.get('symbol')}: exchangeInfo lacks {exc}") from None
 
 
 async def fetch_snapshot(rest: RestClient, market_id: str, limit: int) -> bytes:
-    """The REST depth snapshot as JSON text for ``OrderBook.apply_snapshot_json``."""
+    """The REST depth snapshot as JSON text for ``OrderBook.apply_snapshot_json``. An empty
+    snapshot (an exchange whose own book is not ready) is retried like a server error."""
     exchange = rest.exchange
     method = (
         exchange.publicGetDepth if rest.config.market == "spot" else exchange.fapiPublicGetDepth
     )
-    payload = await rest.call(f"depth {market_id}", method, {"symbol": market_id, "limit": limit})
-    return orjson.dumps(payload)
+
+    async def checked() -> Any:
+        payload = await method({"symbol": market_id, "limit": limit})
+        if not payload.get("lastUpdateId") or not (payload.get("bids") or payload.get("asks")):
+            raise ServerError(f"depth {market_id}: empty snapshot")
+        return payload
+
+    return orjson.dumps(await rest.call(f"depth {market_id}", checked))
 
 
 class BookStream:
@@ -145,12 +159,13 @@ class BookStream:
         tick, step = book_params(market)
         market_id = str(market["id"])
         limit = self.rest.config.depth_limit
-        stream = FrameStream(
+        frames = FrameStream(
             self.rest.config, [f"{market_id.lower()}@depth@{self.speed}"], self.metrics
-        )
+        ).__aiter__()
         book = OrderBook(market_id, tick, step, self.rest.config.market)
         sync = DepthSync(book)
         snapshot: asyncio.Task[bytes] | None = None
+        next_frame: asyncio.Future[bytes | Reconnected] | None = None
 
         def resync(reason: str) -> asyncio.Task[bytes]:
             if snapshot is not None:
@@ -160,7 +175,29 @@ class BookStream:
             return asyncio.create_task(fetch_snapshot(self.rest, market_id, limit))
 
         try:
-            async for frame in stream:
+            while True:
+                if next_frame is None:
+                    next_frame = asyncio.ensure_future(anext(frames))
+                # Wait for a frame or, while unsynced, the snapshot: a quiet stream must not
+                # hold back a snapshot that has already arrived.
+                waiting: set[asyncio.Future[Any]] = {next_frame}
+                if snapshot is not None:
+                    waiting.add(snapshot)
+                done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+                if snapshot is not None and snapshot in done:
+                    raw_snapshot, snapshot = snapshot.result(), None
+                    try:
+                        sync.on_snapshot(raw_snapshot)
+                    except SequenceGap as gap:  # the snapshot is older than the buffered diffs
+                        self.metrics.resyncs += 1
+                        snapshot = resync(f"snapshot does not reach the buffered diffs: {gap}")
+                    else:
+                        self.synced = True
+                        log.info("book %s: synced at update %s", self.symbol, book.last_update_id)
+                        yield book
+                if next_frame not in done:
+                    continue
+                frame, next_frame = next_frame.result(), None
                 if isinstance(frame, Reconnected):
                     # Frames may have been missed while disconnected: start from a fresh book.
                     book = OrderBook(market_id, tick, step, self.rest.config.market)
@@ -170,9 +207,8 @@ class BookStream:
                         self.metrics.resyncs += 1
                     snapshot = resync(f"connection #{frame.count}")
                     continue
-                raw = frame if isinstance(frame, bytes) else frame.encode()
                 try:
-                    applied = sync.on_diff(raw)
+                    applied = sync.on_diff(frame)
                 except SequenceGap as gap:
                     self.metrics.sequence_gaps += 1
                     self.metrics.resyncs += 1
@@ -180,25 +216,15 @@ class BookStream:
                     continue
                 if applied:
                     yield book
-                    continue
-                if not sync.needs_snapshot:
+                elif not sync.needs_snapshot:
                     self.metrics.stale_frames += 1
-                    continue
-                if snapshot is None or not snapshot.done():
-                    continue
-                raw_snapshot, snapshot = snapshot.result(), None
-                try:
-                    sync.on_snapshot(raw_snapshot)
-                except SequenceGap as gap:  # the snapshot is older than the buffered diffs
-                    self.metrics.resyncs += 1
-                    snapshot = resync(f"snapshot does not reach the buffered diffs: {gap}")
-                    continue
-                self.synced = True
-                log.info("book %s: synced at update %s", self.symbol, book.last_update_id)
-                yield book
         finally:
-            if snapshot is not None:
-                snapshot.cancel()
+            for pending in (snapshot, next_frame):
+                if pending is not None:
+                    pending.cancel()
+            if next_frame is not None:  # the generator must be idle before it can be closed
+                await asyncio.wait([next_frame])
+            await frames.aclose()  # type: ignore[attr-defined]
 
 
 __all__ = [

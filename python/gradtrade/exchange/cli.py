@@ -74,9 +74,17 @@ def exchange() -> None:
     help="folder with recorded exchangeInfo (BINANCE.0, "
     "BINANCE_FUTURES.0) to copy symbol rules from; default: shared test data if found.",
 )
-def serve(replay: tuple[Path, ...], recordings: tuple[Path, ...], synthetic: bool, seed: int,
-          speed: float, port: int, api_key: str, api_secret: str,
-          templates: Path | None) -> None:  # fmt: skip
+def serve(
+    replay: tuple[Path, ...],
+    recordings: tuple[Path, ...],
+    synthetic: bool,
+    seed: int,
+    speed: float,
+    port: int,
+    api_key: str,
+    api_secret: str,
+    templates: Path | None,
+) -> None:
     """Serve market data and trading until interrupted; prints the bound URL first.
 
     \b
@@ -109,9 +117,11 @@ def serve(replay: tuple[Path, ...], recordings: tuple[Path, ...], synthetic: boo
     async def main() -> None:
         url = await server.start(port=port)
         click.echo(url, nl=True)
-        click.echo(f"API key {api_key}; markets: "
-                   + ", ".join(f"{v}:{s}" for v, ms in server.state.markets.items() for s in ms),
-                   err=True)  # fmt: skip
+        click.echo(
+            f"API key {api_key}; markets: "
+            + ", ".join(f"{v}:{s}" for v, ms in server.state.markets.items() for s in ms),
+            err=True,
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -149,6 +149,7 @@ class SymbolMarket:
     funding_rate: float = 0.0001
     next_trade_id: int = 1
     live: bool = False  # a source (synthetic or replay) drives the book and trades
+    depth_cache: dict[int, tuple[int, bytes]] = field(default_factory=dict)  # limit -> (uid, body)
 
     @property
     def lower(self) -> str:

@@ -36,6 +36,18 @@ def split_symbol(symbol: str) -> tuple[str, str]:
     raise InvalidInput(f"cannot tell the base and quote assets of {symbol}")
 
 
+_WRAPPER = b'{"stream":"'
+
+
+def split_frame(raw: bytes) -> tuple[str, bytes]:
+    """(stream name, the exact bytes of ``data``) of a combined-stream frame; ("", raw) else."""
+    if not raw.startswith(_WRAPPER):
+        return "", raw
+    end = raw.index(b'"', len(_WRAPPER))
+    start = raw.index(b'"data":', end) + len(b'"data":')
+    return raw[len(_WRAPPER) : end].decode(), raw[start : raw.rindex(b"}")].strip()
+
+
 def open_recording(path: Path) -> tuple[str, list[RecordedFrame]]:
     """(venue, frames) of a recording: a cryptofeed folder or prefix file, or hftbacktest files."""
     if path.is_dir() and (path / "BINANCE.ws.1.0").exists() and "usdm" not in path.name:
@@ -115,11 +127,8 @@ class RecordingReplay:
         if frame.source == "rest":
             sync.on_snapshot(frame.raw)
             return
-        msg = orjson.loads(frame.raw)
-        stream, data = msg.get("stream", ""), msg.get("data", msg)
-        event = data.get("e") if isinstance(data, dict) else None
-        body = orjson.dumps(data)
-        if event == "depthUpdate":
+        stream, body = split_frame(frame.raw)
+        if b'"e":"depthUpdate"' in body:
             try:
                 # buffered (False) until the snapshot; stale frames are False too
                 applied = sync.on_diff(frame.raw)
@@ -127,20 +136,25 @@ class RecordingReplay:
                 applied = False  # the book waits for the next recorded snapshot
             if applied:
                 self.state.publish_depth(m, body)
-        elif event in ("trade", "aggTrade"):
-            self._trade(m, event, data, body)
+        elif b'"e":"trade"' in body or b'"e":"aggTrade"' in body:
+            data = orjson.loads(body)
+            self._trade(m, data["e"], data, body)
         else:
-            self._other(m, stream, data, body)
+            if b'"e":"markPriceUpdate"' in body:
+                m.mark_price = float(orjson.loads(body)["p"])
+            key = canonical(stream) if stream else None
+            if key is not None:
+                self.state.hub.publish(m.venue, key, body)
         self.published += 1
 
     def _trade(self, m: SymbolMarket, event: str, data: dict[str, Any], body: bytes) -> None:
         trade_id = int(data["t"] if event == "trade" else data["a"])
-        self.state.trade(m, float(data["p"]), float(data["q"]), bool(data["m"]), int(data["T"]),
-                         recorded=(event, body), trade_id=trade_id)  # fmt: skip
-
-    def _other(self, m: SymbolMarket, stream: str, data: dict[str, Any], body: bytes) -> None:
-        if isinstance(data, dict) and data.get("e") == "markPriceUpdate":
-            m.mark_price = float(data["p"])
-        key = canonical(stream) if stream else None
-        if key is not None:
-            self.state.hub.publish(m.venue, key, body)
+        self.state.trade(
+            m,
+            float(data["p"]),
+            float(data["q"]),
+            bool(data["m"]),
+            int(data["T"]),
+            recorded=(event, body),
+            trade_id=trade_id,
+        )

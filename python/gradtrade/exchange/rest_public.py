@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import orjson
 
 from gradtrade.exchange.errors import ApiError, bad_symbol, invalid_param
 from gradtrade.exchange.exchange_info import exchange_info_body
@@ -67,13 +68,19 @@ def depth(state: ExchangeState, venue: str, params: Params) -> Any:
         raise invalid_param("limit")
     limit = min(limit, DEPTH_MAX[venue])
     book = m.book
+    cached = m.depth_cache.get(limit)
+    if venue == "spot" and cached is not None and cached[0] == book.last_update_id:
+        return cached[1]  # the book has not changed since this answer was built
     body: dict[str, Any] = {"lastUpdateId": book.last_update_id}
     if venue == "usdm":
         now = state.now_ms()
         body.update(E=now, T=now)
     body["bids"] = [[fmt(p), fmt(q)] for p, q in book.top_bids(limit)]
     body["asks"] = [[fmt(p), fmt(q)] for p, q in book.top_asks(limit)]
-    return body
+    data = orjson.dumps(body)
+    if venue == "spot":
+        m.depth_cache[limit] = (book.last_update_id, data)
+    return data
 
 
 def series_for(m: SymbolMarket, interval: str, mark: bool = False) -> KlineSeries:
@@ -102,7 +109,7 @@ def klines(state: ExchangeState, venue: str, params: Params, mark: bool = False)
     if start is not None and end is not None and start > end:
         raise ApiError(-1023, "Start time is greater than end time.")
     lo, hi = series.window(start, end, min(limit, KLINE_MAX[venue]))
-    return series.rows(lo, hi)
+    return series.rows_json(lo, hi)
 
 
 def mark_klines(state: ExchangeState, venue: str, params: Params) -> Any:

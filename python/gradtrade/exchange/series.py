@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.feather as feather  # type: ignore[import-untyped]
 
@@ -58,13 +59,14 @@ class KlineSeries:
     interval_ms: int
     open_ms: np.ndarray
     ohlcv: np.ndarray  # shape (n, 5) float64
-    _rows: list[list[object]] | None = field(default=None, repr=False)
+    _rows: list[bytes] | None = field(default=None, repr=False)
 
-    def rows(self, lo: int, hi: int) -> list[list[object]]:
-        """Binance kline rows for positions ``lo:hi`` (text cached: repeated queries are cheap)."""
+    def rows_json(self, lo: int, hi: int) -> bytes:
+        """The JSON array of Binance kline rows ``lo:hi``; each row is serialized once, on first
+        use of the series, so a request only joins bytes."""
         if self._rows is None:
-            self._rows = [self._row(i) for i in range(len(self.open_ms))]
-        return self._rows[lo:hi]
+            self._rows = [orjson.dumps(self._row(i)) for i in range(len(self.open_ms))]
+        return b"[" + b",".join(self._rows[lo:hi]) + b"]"
 
     def _row(self, i: int) -> list[object]:
         t = int(self.open_ms[i])

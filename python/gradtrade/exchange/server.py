@@ -18,8 +18,9 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
-from gradtrade.exchange import rest_public
+from gradtrade.exchange import rest_public, routes
 from gradtrade.exchange.errors import ApiError
+from gradtrade.exchange.faults import Faults
 from gradtrade.exchange.params import Params
 from gradtrade.exchange.state import ExchangeState
 from gradtrade.exchange.synthetic import SyntheticMarket
@@ -42,9 +43,9 @@ _VENUE_PREFIX = {
 
 
 def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
-    return web.Response(
-        body=orjson.dumps(body), status=status, headers=headers, content_type="application/json"
-    )
+    """A JSON response; ``bytes`` are taken as already-serialized JSON."""
+    data = body if isinstance(body, bytes) else orjson.dumps(body)
+    return web.Response(body=data, status=status, headers=headers, content_type="application/json")
 
 
 class ExchangeServer:
@@ -60,12 +61,18 @@ class ExchangeServer:
         speed: float = 1.0,
         api_keys: dict[str, str] | None = None,
         templates_dir: Path | None = None,
+        fees: dict[str, tuple[str, str]] | None = None,
+        balances: dict[str, str] | None = None,
     ) -> None:
+        """Market sources: ``replay`` (feather klines/funding files or folders), ``recordings``
+        (raw websocket recordings) and ``synthetic`` (the default when no data is given).
+        ``fees`` maps "spot"/"usdm" to (maker, taker) rates; ``balances`` are every account's
+        starting spot balances (asset -> amount text)."""
         self.state = ExchangeState(templates_dir)
         self.loaded: list[str] = []
         for path in replay or []:
             self.loaded += self.state.load_feather(path)
-        self.trading = Trading(self.state, api_keys or dict(DEFAULT_KEYS))
+        self.trading = Trading(self.state, api_keys or dict(DEFAULT_KEYS), fees, balances)
         self.sources: list[Any] = []
         if recordings:
             from gradtrade.exchange.replay import RecordingReplay
@@ -83,7 +90,8 @@ class ExchangeServer:
         self.tasks: list[asyncio.Task[None]] = []
 
     @property
-    def faults(self) -> Any:
+    def faults(self) -> Faults:
+        """Arm faults on this server (see :class:`gradtrade.exchange.faults.Faults`)."""
         return self.state.faults
 
     @property
@@ -155,7 +163,7 @@ class ExchangeServer:
             if key in params:
                 raise ApiError(-1101, "Duplicate values for a parameter detected.")
             params[key] = value
-        private = self.trading.endpoint(venue, request.method, endpoint)
+        private = routes.private_endpoint(self.trading, venue, request.method, endpoint)
         if private is not None:
             body = await private(request.headers.get("X-MBX-APIKEY"), raw_query, raw_body, params)
             return _json(body)
@@ -168,7 +176,7 @@ class ExchangeServer:
         parts = path.split("/")
         if path in ("ws-api/v3", "ws-fapi/v1"):
             return await serve_ws_api(
-                request, self.state, self.trading.ws_api_methods(), self.trading.users
+                request, self.state, routes.ws_api_methods(self.trading), self.trading.users
             )
         venue = "spot"
         if parts[0] == "fapi":
@@ -185,7 +193,7 @@ class ExchangeServer:
             streams.append(parts[1])  # /ws/btcusdt@trade
         listen_key = request.query.get("listenKey") or (parts[1] if len(parts) > 1 else "")
         if venue == "usdm" and listen_key in self.trading.users.listen_keys:
-            return await self.trading.serve_listen_key(request, listen_key)
+            return await routes.serve_listen_key(self.trading, request, listen_key)
         return await serve_socket(request, self.state, venue, combined, streams)
 
     async def control(self, request: web.Request, path: str) -> web.StreamResponse:

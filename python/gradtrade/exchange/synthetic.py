@@ -165,8 +165,9 @@ class SyntheticMarket:
         if self.only_existing:
             targets = [(m, m.reference_price()) for m in self.state.all_markets() if not m.live]
         else:
-            targets = [(self.state.market(v, b + q, b, q), px) for v, b, q, px in DEFAULT_MARKETS]
-            targets = [(m, px) for m, px in targets if not m.live]
+            chosen = [(self.state.market(v, b + q, b, q), px) for v, b, q, px in DEFAULT_MARKETS]
+            # a market that already has history continues from its last price
+            targets = [(m, m.reference_price() or px) for m, px in chosen if not m.live]
         for m, price in targets:
             if price <= 0:
                 continue

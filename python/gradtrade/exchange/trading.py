@@ -7,16 +7,11 @@ injected fault, a balance or margin check, then :mod:`gradtrade.exchange.matchin
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-from collections.abc import Awaitable, Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from aiohttp import web
-
 from gradtrade.exchange import reports, usdm
-from gradtrade.exchange.auth import check_api_key, verify_request, verify_ws_params
 from gradtrade.exchange.errors import (
     CANCEL_REJECTED,
     NO_SUCH_ORDER,
@@ -26,15 +21,13 @@ from gradtrade.exchange.errors import (
     mandatory,
     order_rejected,
 )
-from gradtrade.exchange.hub import Conn
 from gradtrade.exchange.market import SymbolMarket, Trade
 from gradtrade.exchange.matching import OPEN, ZERO, Account, Fill, Order, Position, dec, walk
 from gradtrade.exchange.orders import validate
 from gradtrade.exchange.params import Params, opt_int
 from gradtrade.exchange.state import ExchangeState
-from gradtrade.exchange.ws import UserStreams, serve_socket
+from gradtrade.exchange.ws import UserStreams
 
-Private = Callable[[str | None, str, str, Params], Awaitable[Any]]
 EIGHT = Decimal("1e-8")
 DEFAULT_BALANCES = {"USDT": "100000", "BTC": "1", "ETH": "10"}
 
@@ -64,88 +57,6 @@ class Trading:
         self.users = UserStreams()
         state.trade_listeners.append(self.on_trade)
         state.book_listeners.append(self.on_book)
-
-    # --- routing ---
-
-    def endpoint(self, venue: str, method: str, endpoint: str) -> Private | None:
-        if venue == "usdm" and endpoint == "listenKey":
-            return self._unsigned(lambda key, p: usdm.listen_key(self, key, method))
-        table: dict[tuple[str, str, str], Callable[[str, Params], Any]] = {
-            ("spot", "POST", "order"): lambda k, p: self.new_order(k, "spot", p),
-            ("spot", "POST", "order/test"): lambda k, p: self.test_order(k, "spot", p),
-            ("spot", "DELETE", "order"): lambda k, p: self.cancel(k, "spot", p),
-            ("spot", "GET", "order"): lambda k, p: self.query(k, "spot", p),
-            ("spot", "GET", "openOrders"): lambda k, p: self.open_orders(k, "spot", p),
-            ("spot", "DELETE", "openOrders"): lambda k, p: self.cancel_all(k, "spot", p),
-            ("spot", "GET", "allOrders"): lambda k, p: self.all_orders(k, "spot", p),
-            ("spot", "GET", "myTrades"): lambda k, p: self.my_trades(k, "spot", p),
-            ("spot", "GET", "account"): lambda k, p: reports.spot_account(
-                self.accounts[k], *self.fees["spot"], self.state.now_ms()
-            ),
-            ("sapi", "GET", "capital/config/getall"): lambda k, p: usdm.coins(self.accounts[k]),
-            ("sapi", "GET", "margin/allPairs"): lambda k, p: [],
-            ("sapi", "GET", "margin/isolated/allPairs"): lambda k, p: [],
-            ("usdm", "POST", "order"): lambda k, p: self.new_order(k, "usdm", p),
-            ("usdm", "DELETE", "order"): lambda k, p: self.cancel(k, "usdm", p),
-            ("usdm", "GET", "order"): lambda k, p: self.query(k, "usdm", p),
-            ("usdm", "GET", "openOrders"): lambda k, p: self.open_orders(k, "usdm", p),
-            ("usdm", "DELETE", "allOpenOrders"): lambda k, p: self.cancel_all(k, "usdm", p),
-            ("usdm", "GET", "allOrders"): lambda k, p: self.all_orders(k, "usdm", p),
-            ("usdm", "GET", "userTrades"): lambda k, p: self.my_trades(k, "usdm", p),
-            ("usdm", "GET", "account"): lambda k, p: usdm.account(self, k),
-            ("usdm", "GET", "balance"): lambda k, p: usdm.balance(self, k),
-            ("usdm", "GET", "positionRisk"): lambda k, p: usdm.position_risk(self, k, p),
-            ("usdm", "POST", "leverage"): lambda k, p: usdm.set_leverage(self, k, p),
-            ("usdm", "GET", "leverageBracket"): lambda k, p: usdm.brackets(self, p),
-        }
-        handler = table.get((venue, method, endpoint))
-        if handler is None:
-            return None
-        delayed = endpoint == "order" and method == "POST"
-
-        async def call(api_key: str | None, raw_query: str, raw_body: str, params: Params) -> Any:
-            key = verify_request(
-                self.keys, api_key, raw_query, raw_body, params, self.state.now_ms()
-            )
-            if delayed and self.state.faults.ack_delay_s > 0:
-                await asyncio.sleep(self.state.faults.ack_delay_s)
-            return handler(key, params)
-
-        return call
-
-    def _unsigned(self, handler: Callable[[str, Params], Any]) -> Private:
-        async def call(api_key: str | None, raw_query: str, raw_body: str, params: Params) -> Any:
-            check_api_key(self.keys, api_key)
-            assert api_key is not None
-            return handler(api_key, params)
-
-        return call
-
-    def ws_api_methods(self) -> dict[str, Callable[[Conn, str, dict[str, Any]], Any]]:
-        def subscribe(conn: Conn, method: str, params: dict[str, Any]) -> Any:
-            key = verify_ws_params(self.keys, params, self.state.now_ms())
-            return {"subscriptionId": self.users.subscribe_ws_api(key, conn)}
-
-        def unsubscribe(conn: Conn, method: str, params: dict[str, Any]) -> Any:
-            self.users.forget(conn)
-            return {}
-
-        return {
-            "userDataStream.subscribe.signature": subscribe,
-            "userDataStream.unsubscribe": unsubscribe,
-            "ping": lambda c, m, p: {},
-            "time": lambda c, m, p: {"serverTime": self.state.now_ms()},
-        }
-
-    async def serve_listen_key(self, request: web.Request, listen_key: str) -> web.StreamResponse:
-        key = self.users.listen_keys[listen_key]
-
-        def on_open(conn: Conn) -> None:
-            self.users.listeners.setdefault(key, set()).add(conn)
-
-        return await serve_socket(
-            request, self.state, "usdm-user", False, [], None, self.users.forget, on_open
-        )
 
     # --- orders ---
 

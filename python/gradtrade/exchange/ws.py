@@ -75,9 +75,13 @@ async def serve_socket(
     handler = on_message or (lambda c, raw: _control(state, c, raw))
     try:
         async for msg in ws:
-            if msg.type != WSMsgType.TEXT:
+            if msg.type == WSMsgType.TEXT:
+                text = msg.data
+            elif msg.type == WSMsgType.BINARY:
+                text = msg.data.decode("utf-8", "replace")
+            else:
                 continue
-            reply = handler(conn, msg.data)
+            reply = handler(conn, text)
             if reply is not None:
                 conn.push(reply)
     finally:

@@ -1,0 +1,1 @@
+"""Tests of the Rust core (gradtrade.core) and its data helpers."""
