@@ -1,9 +1,18 @@
-"""Helpers for the model tests (a unique module name: pytest prepends test folders to sys.path)."""
+"""Fixtures of the model tests, imported by name where used.
+
+Not a conftest.py on purpose: with pytest's prepend import mode every folder's conftest is the
+module ``conftest``, and ``from conftest import ...`` elsewhere in tests/ would find this one.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import pytest
+import torch
+
+from gradtrade.optim.config import TrainConfig, parse_config
 
 
 def tiny_raw(data_dir: Path, out: Path, **overrides: Any) -> dict[str, Any]:
@@ -29,3 +38,10 @@ def tiny_raw(data_dir: Path, out: Path, **overrides: Any) -> dict[str, Any]:
     for section, values in overrides.items():
         raw[section] = {**raw.get(section, {}), **values}
     return raw
+
+
+@pytest.fixture(name="tiny_config")
+def tiny_config_fixture(data_dir: Path, tmp_path: Path) -> TrainConfig:
+    """Two months of real BTC 1h, a small model, two short epochs."""
+    torch.set_num_threads(1)
+    return parse_config(tiny_raw(data_dir, tmp_path / "run"))

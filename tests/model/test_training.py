@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from model_fixtures import tiny_config_fixture  # noqa: F401  (the tiny_config fixture)
 
 from gradtrade.optim.batching import BlockBatchSampler
 from gradtrade.optim.config import TrainConfig

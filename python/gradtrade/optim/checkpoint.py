@@ -4,7 +4,9 @@ Writes go to a temporary file that replaces the target with ``os.replace`` (atom
 crash mid-write never leaves a truncated checkpoint; the trainer calls this only when the
 validation loss improves and every weight is finite, so the last good checkpoint is never
 overwritten by a worse or broken one. Loading refuses checkpoints from another gradtrade version
-or another configuration with an error that says which.
+or another configuration with an error that says which. A loaded model reproduces the saved one's
+predictions bit for bit on the same device with the same number of torch threads (CPU kernels split
+reductions by thread, so another thread count may differ in the last bits).
 """
 
 from __future__ import annotations
