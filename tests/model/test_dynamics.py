@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gradtrade.errors import InvalidInput
 from gradtrade.model import DynamicalSystem, RecurrentBaseline, SolverOptions
@@ -140,3 +142,26 @@ def test_risk_gradient_reaches_every_part() -> None:
     ):
         grad = dict(model.named_parameters())[name].grad
         assert grad is not None and float(grad.abs().sum()) > 0, name
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    scale=st.floats(1e-3, 1e3),
+    gap=st.floats(0.1, 48.0),
+    ret_std=st.floats(1e-4, 0.1),
+    seed=st.integers(0, 2**16),
+)
+def test_invariants_hold_for_any_finite_input(
+    scale: float, gap: float, ret_std: float, seed: int
+) -> None:
+    """Variances never fall below the floor, positions stay strictly inside (-1, 1)."""
+    torch.manual_seed(seed)
+    model = DynamicalSystem(3, latent=4, hidden=8, field_hidden=8, var_floor=1e-3)
+    model.set_scales(ret_std, 0.004)
+    x = torch.randn(4, 6, 3) * scale
+    traj = model(x, torch.tensor([1.0, 1.0 + gap]))
+    assert bool(torch.isfinite(traj.states).all())
+    assert bool((traj.state_var >= 1e-3).all())
+    assert bool((traj.ret_var >= 1e-3 * ret_std**2 * (1 - 1e-6)).all())
+    u = model.position(traj)
+    assert bool((u.abs() < 1).all())
