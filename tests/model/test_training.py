@@ -150,3 +150,15 @@ def test_checkpoint_predicts_the_test_split_with_its_own_statistics(
     for key in ("mean", "var", "position", "anchor"):
         assert (from_disk[key] == direct[key]).all(), key
     assert ((from_disk["position"] > -1) & (from_disk["position"] < 1)).all()
+
+
+def test_checkpoint_records_the_training_rows(tiny_config: TrainConfig) -> None:
+    from gradtrade.optim.checkpoint import load_checkpoint
+
+    outcome = train(tiny_config)
+    assert outcome.checkpoint is not None
+    ck = load_checkpoint(outcome.checkpoint, tiny_config)
+    rows = ck.normalization["train_rows"]
+    assert ck.data_range == outcome.market.date_range(0, rows)
+    assert ck.data_range[1] < outcome.market.date_range()[1]  # validation/test not included
+    assert "state_transformer" in ck.normalization

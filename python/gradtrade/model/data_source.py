@@ -110,8 +110,10 @@ class Market:
             funding=self.funding,
         )
 
-    def date_range(self) -> tuple[str, str]:
-        as_dt = self.times_ns[[0, -1]].astype("datetime64[ns]")
+    def date_range(self, start: int = 0, stop: int | None = None) -> tuple[str, str]:
+        """Close times of the first and last bar of rows [start, stop) (default: all rows)."""
+        stop = len(self) if stop is None else stop
+        as_dt = self.times_ns[[start, stop - 1]].astype("datetime64[ns]")
         return str(as_dt[0]), str(as_dt[1])
 
 

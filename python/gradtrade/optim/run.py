@@ -94,7 +94,8 @@ def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
         ckpt_path = out / CHECKPOINT
         best_on_disk = _prepare_slot(ckpt_path, cfg) if rank == 0 else math.inf
         written: list[Path] = []
-        normalization = {**market.stats, "train_rows": train_rows}
+        # data_range: the bars the weights and statistics were fitted on (the training rows)
+        normalization = {**market.stats, "train_rows": train_rows, "source": market.source}
 
         def on_improve(m: ForecastModel, epoch: int, val_loss: float) -> None:
             if val_loss >= best_on_disk:  # an earlier run of this config did better: keep it
@@ -105,7 +106,7 @@ def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
                     m,
                     cfg,
                     normalization=normalization,
-                    data_range=market.date_range(),
+                    data_range=market.date_range(0, train_rows),
                     epoch=epoch,
                     val_loss=val_loss,
                 )
