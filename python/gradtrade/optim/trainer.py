@@ -55,7 +55,8 @@ def seed_everything(seed: int) -> None:
 
 def pick_device(choice: str) -> torch.device:
     if choice == "cuda" or (choice == "auto" and torch.cuda.is_available()):
-        return torch.device("cuda")
+        # the current device: under torchrun each rank has set its own (LOCAL_RANK)
+        return torch.device("cuda", torch.cuda.current_device())
     return torch.device("cpu")
 
 
@@ -110,7 +111,7 @@ def _evaluate(objective: Objective, loader: Any, device: torch.device) -> dict[s
                 sums[k] += parts[k]
             count += 1
     if _world()[1] > 1:
-        vec = torch.tensor([*sums.values(), count], dtype=torch.float64)
+        vec = torch.tensor([*sums.values(), count], dtype=torch.float64, device=device)
         dist.all_reduce(vec)
         sums, count = dict(zip(sums, vec[:-1].tolist(), strict=True)), int(vec[-1])
     return {k: v / max(count, 1) for k, v in sums.items()}
