@@ -20,7 +20,7 @@ from gradtrade.model import ForecastModel
 from gradtrade.model.data_source import Market, load_market, time_splits
 from gradtrade.optim.checkpoint import load_checkpoint, read_payload, save_checkpoint
 from gradtrade.optim.config import TrainConfig, build_model
-from gradtrade.optim.trainer import FitResult, fit, pick_device, seed_everything
+from gradtrade.optim.trainer import FitResult, fit, seed_everything
 
 log = logging.getLogger("gradtrade.train")
 CHECKPOINT = "best.pt"
@@ -50,10 +50,10 @@ def scaled_model(cfg: TrainConfig, market: Market, start: int, stop: int) -> For
 def _init_distributed(cfg: TrainConfig) -> bool:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or dist.is_initialized():
         return False
-    device = pick_device(cfg.run.device)
-    if device.type == "cuda":
+    cuda = cfg.run.device == "cuda" or (cfg.run.device == "auto" and torch.cuda.is_available())
+    if cuda:  # before anything touches CUDA, so each rank's context lives on its own GPU
         torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    dist.init_process_group("nccl" if cuda else "gloo")
     return True
 
 
