@@ -69,6 +69,8 @@ def _check_orderbook() -> list[str]:
 main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
 main.add_command(__import__("gradtrade.data.cli", fromlist=["download"]).download)
 main.add_command(__import__("gradtrade.exchange.cli", fromlist=["exchange"]).exchange)
+main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).train_command)
+main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).evaluate_command)
 
 if __name__ == "__main__":
     main()
