@@ -16,3 +16,20 @@ def test_version_and_selfcheck() -> None:
     )
     assert check.returncode == 0, check.stderr
     assert "OK" in check.stdout
+
+
+def test_every_layer_command_resolves_and_teaches() -> None:
+    from click.testing import CliRunner
+
+    from gradtrade.cli import LAZY_COMMANDS, main
+
+    runner = CliRunner()
+    listing = runner.invoke(main, ["--help"])
+    assert listing.exit_code == 0, listing.output
+    for name in LAZY_COMMANDS:
+        assert name in listing.output
+        result = runner.invoke(main, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert "Usage:" in result.output and len(result.output.splitlines()) > 4, result.output
+    unknown = runner.invoke(main, ["no-such-command"])
+    assert unknown.exit_code != 0 and "No such command" in unknown.output

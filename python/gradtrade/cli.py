@@ -5,14 +5,49 @@ Every layer adds its own command group here; ``gradtrade COMMAND --help`` explai
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from gradtrade import __version__
 
+# Commands that live in the layers, imported only when run: the layers pull in torch, ccxt and
+# aiohttp, and `gradtrade --help` should not wait for them. name -> (module, attribute, summary).
+LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "data": ("gradtrade.data.cli", "data", "The historical store: coverage, gaps, imports."),
+    "download": ("gradtrade.data.cli", "download", "Download candles, funding or mark prices."),
+    "exchange": ("gradtrade.exchange.cli", "exchange", "A local Binance-compatible exchange."),
+    "train": ("gradtrade.optim.cli", "train_command", "Fit the Neural ODE by backpropagation."),
+    "evaluate": ("gradtrade.optim.cli", "evaluate_command", "Walk-forward evaluation after costs."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group whose layer commands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module, attribute, _ = LAZY_COMMANDS[cmd_name]
+            command = getattr(importlib.import_module(module), attribute)
+            assert isinstance(command, click.Command)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, summary) for name, (_, _, summary) in LAZY_COMMANDS.items()]
+        for name in super().list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=60)))
+        with formatter.section("Commands"):
+            formatter.write_dl(sorted(rows))
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gradtrade")
 def main() -> None:
     """gradtrade: train a Neural ODE of market dynamics, backtest it honestly, trade it.
@@ -64,13 +99,6 @@ def _check_orderbook() -> list[str]:
         return [f"order book top is {top} after a known diff, expected 61602.01/61602.02"]
     return []
 
-
-# --- command groups: one add_command line per layer ---
-main.add_command(__import__("gradtrade.data.cli", fromlist=["data"]).data)
-main.add_command(__import__("gradtrade.data.cli", fromlist=["download"]).download)
-main.add_command(__import__("gradtrade.exchange.cli", fromlist=["exchange"]).exchange)
-main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).train_command)
-main.add_command(__import__("gradtrade.optim.cli", fromlist=["x"]).evaluate_command)
 
 if __name__ == "__main__":
     main()
