@@ -115,7 +115,7 @@ def reference(prices: np.ndarray, volumes: np.ndarray, config: dict) -> dict[str
     r = pd.Series(rets)
     for h in config["ewma_halflives"]:
         ewm = r.ewm(halflife=h, adjust=False)
-        mean, var = ewm.mean().to_numpy(), ewm.var(bias=True).to_numpy()
+        mean, var = ewm.mean().to_numpy(copy=True), ewm.var(bias=True).to_numpy(copy=True)
         var[0] = np.nan  # one value says nothing about spread
         z = np.full(len(rets), np.nan)
         z[1:] = (rets[1:] - mean[:-1]) / np.sqrt(var[:-1])
@@ -130,7 +130,7 @@ def reference(prices: np.ndarray, volumes: np.ndarray, config: dict) -> dict[str
     has_volume = np.flatnonzero(~np.isnan(prices) & ~np.isnan(volumes))
     x = np.log1p(volumes[has_volume])
     ewm = pd.Series(x).ewm(halflife=config["ewma_halflives"][0], adjust=False)
-    mean, var = ewm.mean().to_numpy(), ewm.var(bias=True).to_numpy()
+    mean, var = ewm.mean().to_numpy(copy=True), ewm.var(bias=True).to_numpy(copy=True)
     vz = np.full(len(x), np.nan)
     vz[2:] = (x[2:] - mean[1:-1]) / np.sqrt(var[1:-1])
     cols["volume_zscore"] = np.full(n, np.nan)
