@@ -28,6 +28,7 @@ from gradtrade.data.validate import ValidationReport
 from gradtrade.errors import InvalidInput
 
 feather: Any = importlib.import_module("pyarrow.feather")  # no type stubs
+pq: Any = importlib.import_module("pyarrow.parquet")
 
 BINANCE_KLINE_COLUMNS = (
     "open_time",
@@ -80,6 +81,19 @@ def read_freqtrade_feather(path: Path, kind: str) -> pd.DataFrame:
     if kind == "funding":
         return pd.DataFrame({"date": frame["date"], "rate": frame["open"]})
     return frame
+
+
+def read_series_file(path: Path, kind: str) -> pd.DataFrame:
+    """Candles (or funding) from a freqtrade ``.feather`` file or a store ``.parquet`` file.
+
+    Both give the store's columns (``date`` + OHLCV, or ``date`` + ``rate``), so training can read
+    what ``gradtrade download`` stored as well as files users already have.
+    """
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pandas()
+    if path.suffix == ".feather":
+        return read_freqtrade_feather(path, kind)
+    raise InvalidInput(f"{path}: expected a freqtrade .feather or a store .parquet file")
 
 
 def import_freqtrade(

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from gradtrade.data.dataset import Fold, Splits, WindowDataset, time_splits, walk_forward_folds
-from gradtrade.data.importers import read_freqtrade_feather
+from gradtrade.data.importers import read_series_file
 from gradtrade.data.state import StateFrame, StateTransformer
 from gradtrade.errors import InvalidInput
 
@@ -124,11 +124,15 @@ def load_market(
     start: str | None = None,
     end: str | None = None,
 ) -> Market:
-    """Candles (freqtrade feather) with open times in ``[start, end)`` (UTC) -> features."""
+    """Candles with open times in ``[start, end)`` (UTC) -> features.
+
+    ``path`` is a freqtrade ``.feather`` file or a ``.parquet`` file of the store that
+    ``gradtrade download`` fills (``gradtrade data`` lists them); ``funding_path`` likewise.
+    """
     path = Path(path)
     if not path.exists():
         raise InvalidInput(f"candle file not found: {path}")
-    candles = read_freqtrade_feather(path, "ohlcv")
+    candles = read_series_file(path, "ohlcv")
     missing = {"date", "open", "high", "low", "close", "volume"} - set(candles.columns)
     if missing:
         raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
@@ -145,7 +149,7 @@ def load_market(
     if funding_path:
         if not Path(funding_path).exists():
             raise InvalidInput(f"funding file not found: {funding_path}")
-        funding = read_freqtrade_feather(Path(funding_path), "funding")
+        funding = read_series_file(Path(funding_path), "funding")
     transformer = StateTransformer()
     frame = transformer.transform(candles, funding)
     return Market(frame=frame, transformer=transformer, source=str(path))
