@@ -20,6 +20,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "exchange": ("gradtrade.exchange.cli", "exchange", "A local Binance-compatible exchange."),
     "train": ("gradtrade.optim.cli", "train_command", "Fit the Neural ODE by backpropagation."),
     "evaluate": ("gradtrade.optim.cli", "evaluate_command", "Walk-forward evaluation after costs."),
+    "demo": ("gradtrade.demo", "demo", "Offline pipeline: local exchange, download, train, test."),
 }
 
 
@@ -55,6 +56,7 @@ def main() -> None:
     \b
     Typical session:
       gradtrade selfcheck                      check the install (Rust core, versions)
+      gradtrade demo                           the whole pipeline offline, in a minute
       gradtrade exchange serve --synthetic     a local Binance-compatible exchange
       gradtrade download --symbol BTC/USDT --timeframe 1h --since 2024-01-01
       gradtrade train --config model.yaml      fit the model by backpropagation

@@ -17,7 +17,8 @@ import pandas as pd
 
 from gradtrade.data.dataset import Fold, Splits, WindowDataset, time_splits, walk_forward_folds
 from gradtrade.data.importers import read_series_file
-from gradtrade.data.state import StateFrame, StateTransformer
+from gradtrade.data.state import StateConfig, StateFrame, StateTransformer
+from gradtrade.data.store import timeframe_ns
 from gradtrade.errors import InvalidInput
 
 __all__ = [
@@ -117,6 +118,23 @@ class Market:
         return str(as_dt[0]), str(as_dt[1])
 
 
+TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
+
+
+def infer_timeframe(dates: pd.DatetimeIndex, source: str | Path) -> str:
+    """The bar timeframe of candles: their most common spacing (outages make some gaps longer)."""
+    steps = np.diff(dates.asi8)
+    if len(steps) == 0:
+        raise InvalidInput(f"{source}: too few candles to tell their timeframe")
+    values, counts = np.unique(steps, return_counts=True)
+    step = int(values[np.argmax(counts)])
+    for name in TIMEFRAMES:
+        if timeframe_ns(name) == step:
+            return name
+    minutes = step / 60e9
+    raise InvalidInput(f"{source}: candles are {minutes:g} minutes apart, not a Binance timeframe")
+
+
 def load_market(
     path: str | Path,
     *,
@@ -150,6 +168,6 @@ def load_market(
         if not Path(funding_path).exists():
             raise InvalidInput(f"funding file not found: {funding_path}")
         funding = read_series_file(Path(funding_path), "funding")
-    transformer = StateTransformer()
+    transformer = StateTransformer(StateConfig(timeframe=infer_timeframe(dates[keep], path)))
     frame = transformer.transform(candles, funding)
     return Market(frame=frame, transformer=transformer, source=str(path))
