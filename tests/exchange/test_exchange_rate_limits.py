@@ -6,11 +6,16 @@ arithmetic also directly on :class:`RateLimits` with explicit times."""
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
+import orjson
 import pytest
 from exchange_helpers import Signed, set_book
 
@@ -292,3 +297,44 @@ def test_weights_follow_the_parameters() -> None:
     assert request_weight("usdm", "GET", "klines", {"limit": "100"}) == 2
     assert request_weight("usdm", "POST", "order", {}) == 0
     assert request_weight("spot", "GET", "somethingNew", {}) == 1
+
+
+async def test_cli_sets_the_limits_of_a_server_in_another_process() -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "gradtrade", "exchange", "serve", "--synthetic"),
+            *("--port", "0", "--weight-limit-spot", "25", "--weight-limit-usdm", "3"),
+            *("--ban-after", "1"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(root / "python")},
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        now = int(time.time() * 1000)
+        skew = (now // MINUTE + 2) * MINUTE + 10_000 - now  # 50 s of one window ahead
+        async with aiohttp.ClientSession() as s:
+            body = orjson.dumps({"kind": "clock_skew", "ms": skew})
+            async with s.post(f"{url}/_gradtrade/faults", data=body) as r:
+                assert r.status == 200
+            status, info, h = await get(s, f"{url}/api/v3/exchangeInfo")
+            assert status == 200 and used(h) == 20 and info["rateLimits"][0]["limit"] == 25
+            status, _, h = await get(s, f"{url}/api/v3/depth?symbol=BTCUSDT")
+            assert status == 200 and used(h) == 25
+            status, _, _ = await get(s, f"{url}/api/v3/ping")
+            assert status == 429
+            status, _, h = await get(s, f"{url}/api/v3/ping")
+            assert status == 418 and h["Retry-After"] == "120"
+            for expected in (1, 2, 3):
+                status, _, h = await get(s, f"{url}/fapi/v1/time")
+                assert status == 200 and used(h) == expected
+            status, body_json, _ = await get(s, f"{url}/fapi/v1/time")
+            assert status == 429 and "limit is 3 request weight" in body_json["msg"]
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0
