@@ -46,11 +46,21 @@ class ConnectorConfig(BaseModel):
     backoff_base_s: float = Field(0.5, gt=0, le=60)
     backoff_max_s: float = Field(30.0, gt=0, le=3600)
     stale_after_s: float = Field(10.0, gt=0, le=3600, description="stream watchdog timeout")
-    weight_limit_per_minute: int = Field(6000, gt=0, description="REST request weight budget")
+    weight_limit_per_minute: int | None = Field(
+        None, gt=0, description="REST request weight budget; default Binance's per market"
+    )
     weight_safety: float = Field(0.9, gt=0, le=1, description="pause above this budget share")
     page_limit: int = Field(1000, ge=1, le=1500, description="klines per request")
     depth_limit: int = Field(1000, ge=5, le=5000, description="levels of the REST snapshot")
     flush_rows: int = Field(20_000, ge=1, description="store write every N downloaded rows")
+
+    @property
+    def weight_budget(self) -> int:
+        """Request weight per minute the client paces itself by: the configured one, else
+        Binance's (6000 spot, 2400 USD-M)."""
+        if self.weight_limit_per_minute is not None:
+            return self.weight_limit_per_minute
+        return 6000 if self.market == "spot" else 2400
 
     @field_validator("rest_url")
     @classmethod

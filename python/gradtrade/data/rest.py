@@ -3,7 +3,9 @@
 Every call goes through :meth:`RestClient.call`, which
 
 * waits before sending when the used request weight (``X-MBX-USED-WEIGHT-1M``, read from every
-  response) is above ``weight_safety`` of the budget, until the next minute window;
+  response, refusals included) is above ``weight_safety`` of the budget
+  (``ConnectorConfig.weight_budget``: Binance's 6000 spot / 2400 USD-M unless configured),
+  until the next minute of the exchange clock (Binance's windows are calendar minutes);
 * maps ccxt errors onto gradtrade's (:mod:`gradtrade.data.errors`); retries the retryable ones
   after ``Retry-After`` when the server sent one (429/418), else after exponential backoff with
   full jitter; gives up with ``RetriesExhausted`` after ``max_retries``;
@@ -158,7 +160,7 @@ class RestClient:
         self.config = config
         self.metrics = metrics
         self.exchange = make_exchange(config)
-        self.weights = WeightTracker(config.weight_limit_per_minute, config.weight_safety)
+        self.weights = WeightTracker(config.weight_budget, config.weight_safety)
         self._rng = rng or random.Random()
         self._markets_loaded = False
 
@@ -177,12 +179,21 @@ class RestClient:
                 )
                 await asyncio.sleep(pause)
             self.metrics.requests += 1
+            self.exchange.last_http_status = None  # set again only if a response arrives
             try:
                 result = await fn(*args, **kw)
             except Exception as exc:  # ccxt raises its own tree; mapped below
-                headers = getattr(self.exchange, "last_response_headers", None)
                 status = self.exchange.last_http_status
                 self.exchange.last_http_status = None
+                # no response (connection error): the last headers belong to an older request
+                headers = (
+                    getattr(self.exchange, "last_response_headers", None)
+                    if status is not None
+                    else None
+                )
+                if status is not None:  # a refusal (429 included) still reports the used weight
+                    self.weights.observe(headers, self.now_ms())
+                    self.metrics.used_weight = self.weights.used
                 error = (
                     exc
                     if isinstance(exc, ConnectorError)

@@ -74,6 +74,27 @@ def exchange() -> None:
     help="folder with recorded exchangeInfo (BINANCE.0, "
     "BINANCE_FUTURES.0) to copy symbol rules from; default: shared test data if found.",
 )
+@click.option(
+    "--weight-limit-spot",
+    default=6000,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="spot (/api) request weight per IP per minute, as Binance; lower it to test pacing.",
+)
+@click.option(
+    "--weight-limit-usdm",
+    default=2400,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="USD-M (/fapi) request weight per IP per minute.",
+)
+@click.option(
+    "--ban-after",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="429s an IP may ignore within one minute before it gets a 418 ban (2 min, doubling).",
+)
 def serve(
     replay: tuple[Path, ...],
     recordings: tuple[Path, ...],
@@ -84,6 +105,9 @@ def serve(
     api_key: str,
     api_secret: str,
     templates: Path | None,
+    weight_limit_spot: int,
+    weight_limit_usdm: int,
+    ban_after: int,
 ) -> None:
     """Serve market data and trading until interrupted; prints the bound URL first.
 
@@ -92,6 +116,11 @@ def serve(
       gradtrade exchange serve --synthetic --seed 7 --port 0
       gradtrade exchange serve --replay ../shared/data/klines/spot
       gradtrade exchange serve --recording ../shared/data/recordings/hftbacktest/spot --speed 10
+      gradtrade exchange serve --weight-limit-spot 200     # hit 429 after 200 weight a minute
+
+    \b
+    Every REST answer carries X-MBX-USED-WEIGHT-1M (Binance's weights, per client IP, per
+    minute of the server clock); over the limit: 429 with Retry-After, then 418 bans.
     """
     from gradtrade.exchange.server import ExchangeServer
 
@@ -108,6 +137,8 @@ def serve(
             speed=speed,
             api_keys={api_key: api_secret},
             templates_dir=templates,
+            weight_limits={"spot": weight_limit_spot, "usdm": weight_limit_usdm},
+            ban_after=ban_after,
         )
     except (GradtradeError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

@@ -153,11 +153,16 @@ def symbol_entry(
     return entry
 
 
-def exchange_info_body(venue: str, entries: list[dict[str, Any]], now_ms: int) -> dict[str, Any]:
+def exchange_info_body(
+    venue: str,
+    entries: list[dict[str, Any]],
+    now_ms: int,
+    rate_limits: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "timezone": "UTC",
         "serverTime": now_ms,
-        "rateLimits": _RATE_LIMITS[venue],
+        "rateLimits": _RATE_LIMITS[venue] if rate_limits is None else rate_limits,
         "exchangeFilters": [],
         "symbols": entries,
     }

@@ -48,7 +48,7 @@ def exchange_info(state: ExchangeState, venue: str, params: Params) -> Any:
     entries = [m.entry for m in markets.values() if wanted is None or m.symbol == wanted.upper()]
     if wanted is not None and not entries:
         raise bad_symbol()
-    return exchange_info_body(venue, entries, state.now_ms())
+    return exchange_info_body(venue, entries, state.now_ms(), state.limits.rate_limits(venue))
 
 
 def empty_exchange_info(state: ExchangeState, venue: str, params: Params) -> Any:

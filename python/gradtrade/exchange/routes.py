@@ -16,7 +16,9 @@ from gradtrade.exchange.params import Params
 from gradtrade.exchange.trading import Trading
 from gradtrade.exchange.ws import serve_socket
 
-Private = Callable[[str | None, str, str, Params], Awaitable[Any]]
+# (API key, raw query, raw body, params) -> (body, extra response headers)
+Private = Callable[[str | None, str, str, Params], Awaitable[tuple[Any, dict[str, str]]]]
+_NO_HEADERS: dict[str, str] = {}
 
 
 def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Private | None:
@@ -54,22 +56,30 @@ def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Priv
     handler = table.get((venue, method, endpoint))
     if handler is None:
         return None
-    delayed = endpoint == "order" and method == "POST"
+    new_order = endpoint == "order" and method == "POST"
 
-    async def call(api_key: str | None, raw_query: str, raw_body: str, params: Params) -> Any:
-        key = verify_request(t.keys, api_key, raw_query, raw_body, params, t.state.now_ms())
-        if delayed and t.state.faults.ack_delay_s > 0:
+    async def call(
+        api_key: str | None, raw_query: str, raw_body: str, params: Params
+    ) -> tuple[Any, dict[str, str]]:
+        now = t.state.now_ms()
+        key = verify_request(t.keys, api_key, raw_query, raw_body, params, now)
+        if not new_order:
+            return handler(key, params), _NO_HEADERS
+        counts = t.state.limits.count_order(venue, key, now)
+        if t.state.faults.ack_delay_s > 0:
             await asyncio.sleep(t.state.faults.ack_delay_s)
-        return handler(key, params)
+        return handler(key, params), counts
 
     return call
 
 
 def _unsigned(t: Trading, handler: Callable[[str, Params], Any]) -> Private:
-    async def call(api_key: str | None, raw_query: str, raw_body: str, params: Params) -> Any:
+    async def call(
+        api_key: str | None, raw_query: str, raw_body: str, params: Params
+    ) -> tuple[Any, dict[str, str]]:
         check_api_key(t.keys, api_key)
         assert api_key is not None
-        return handler(api_key, params)
+        return handler(api_key, params), _NO_HEADERS
 
     return call
 

@@ -21,6 +21,7 @@ from aiohttp import web
 from gradtrade.exchange import rest_public, routes
 from gradtrade.exchange.errors import ApiError
 from gradtrade.exchange.faults import Faults
+from gradtrade.exchange.limits import RateLimits, request_weight
 from gradtrade.exchange.params import Params
 from gradtrade.exchange.state import ExchangeState
 from gradtrade.exchange.synthetic import SyntheticMarket
@@ -39,6 +40,7 @@ _VENUE_PREFIX = {
     "fapi/v2": "usdm",
     "fapi/v3": "usdm",
     "sapi/v1": "sapi",
+    "dapi/v1": "dapi",
 }
 
 
@@ -63,12 +65,18 @@ class ExchangeServer:
         templates_dir: Path | None = None,
         fees: dict[str, tuple[str, str]] | None = None,
         balances: dict[str, str] | None = None,
+        weight_limits: dict[str, int] | None = None,
+        ban_after: int = 10,
     ) -> None:
         """Market sources: ``replay`` (feather klines/funding files or folders), ``recordings``
         (raw websocket recordings) and ``synthetic`` (the default when no data is given).
         ``fees`` maps "spot"/"usdm" to (maker, taker) rates; ``balances`` are every account's
-        starting spot balances (asset -> amount text)."""
+        starting spot balances (asset -> amount text). ``weight_limits`` overrides Binance's
+        per-IP request-weight budgets per API ("spot" 6000, "usdm" 2400, "sapi", "dapi") and
+        ``ban_after`` is how many 429s in one minute an IP may ignore before a 418 ban (see
+        :mod:`gradtrade.exchange.limits`)."""
         self.state = ExchangeState(templates_dir)
+        self.state.limits = RateLimits(weight_limits, ban_after)
         self.loaded: list[str] = []
         for path in replay or []:
             self.loaded += self.state.load_feather(path)
@@ -141,17 +149,15 @@ class ExchangeServer:
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.strip("/")
+        weight_headers: dict[str, str] = {}  # filled by rest() once the request is charged
         try:
             if request.headers.get("Upgrade", "").lower() == "websocket":
                 return await self.websocket(request, path)
             if path.startswith("_gradtrade/"):
                 return await self.control(request, path)
-            fault = self.state.faults.take_rest("/" + path)
-            if fault is not None:
-                raise fault
-            return await self.rest(request, path)
+            return await self.rest(request, path, weight_headers)
         except ApiError as exc:
-            return _json(exc.body(), exc.status, exc.headers)
+            return _json(exc.body(), exc.status, {**weight_headers, **exc.headers})
         except Exception:  # a bug must not take the server down nor leak a trace to the client
             log.exception("internal error on %s %s", request.method, request.path)
             return _json(
@@ -159,20 +165,32 @@ class ExchangeServer:
                 500,
             )
 
-    async def rest(self, request: web.Request, path: str) -> web.StreamResponse:
+    async def rest(
+        self, request: web.Request, path: str, weight_headers: dict[str, str]
+    ) -> web.StreamResponse:
         prefix, _, endpoint = path.partition("/")
         prefix2, _, endpoint = endpoint.partition("/")
         venue = _VENUE_PREFIX.get(f"{prefix}/{prefix2}")
-        if path.startswith("dapi/v1/"):
-            if endpoint == "exchangeInfo":
-                return _json(rest_public.empty_exchange_info(self.state, "dapi", {}))
-            raise ApiError(-1121, "Invalid symbol.")
         if venue is None:
             return _json({"code": -1000, "msg": f"Unknown endpoint /{path}."}, 404)
         raw_query = request.rel_url.raw_query_string
         raw_body = (await request.text()) if request.can_read_body else ""
         pairs = parse_qsl(raw_query, keep_blank_values=True)
         pairs += parse_qsl(raw_body, keep_blank_values=True)
+        # Binance charges the weight before it validates anything, refusals included
+        weight = request_weight(venue, request.method, endpoint, dict(reversed(pairs)))
+        weight_headers.update(
+            self.state.limits.charge(venue, request.remote or "", weight, self.state.now_ms())
+        )
+        fault = self.state.faults.take_rest("/" + path)
+        if fault is not None:
+            raise fault
+        if venue == "dapi":
+            if endpoint == "exchangeInfo":
+                return _json(
+                    rest_public.empty_exchange_info(self.state, "dapi", {}), 200, weight_headers
+                )
+            raise ApiError(-1121, "Invalid symbol.")
         params: Params = {}
         for key, value in pairs:
             if key in params:
@@ -180,12 +198,14 @@ class ExchangeServer:
             params[key] = value
         private = routes.private_endpoint(self.trading, venue, request.method, endpoint)
         if private is not None:
-            body = await private(request.headers.get("X-MBX-APIKEY"), raw_query, raw_body, params)
-            return _json(body)
+            body, extra = await private(
+                request.headers.get("X-MBX-APIKEY"), raw_query, raw_body, params
+            )
+            return _json(body, 200, {**weight_headers, **extra} if extra else weight_headers)
         handler = _PUBLIC.get(venue, {}).get(endpoint)
         if handler is None or request.method != "GET":
-            return _json({"code": -1000, "msg": f"Unknown endpoint {request.method} /{path}."}, 404)
-        return _json(handler(self.state, venue, params))
+            raise ApiError(-1000, f"Unknown endpoint {request.method} /{path}.", 404)
+        return _json(handler(self.state, venue, params), 200, weight_headers)
 
     async def websocket(self, request: web.Request, path: str) -> web.StreamResponse:
         parts = path.split("/")

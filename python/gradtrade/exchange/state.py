@@ -13,6 +13,7 @@ from gradtrade.errors import InvalidInput
 from gradtrade.exchange.exchange_info import Rules, load_templates, symbol_entry
 from gradtrade.exchange.faults import Faults
 from gradtrade.exchange.hub import Hub
+from gradtrade.exchange.limits import RateLimits
 from gradtrade.exchange.market import SymbolMarket, Trade
 from gradtrade.exchange.series import (
     INTERVAL_MS,
@@ -36,6 +37,7 @@ class ExchangeState:
         self.templates = load_templates(recordings_dir)
         self.hub = Hub()
         self.faults = Faults(on_drop=self.hub.drop, on_stall=self.hub.stall)
+        self.limits = RateLimits()  # the server replaces it with its configured one
         self.trade_listeners: list[Callable[[SymbolMarket, Trade], None]] = []
         self.book_listeners: list[Callable[[SymbolMarket], None]] = []
         self.live_candles: dict[tuple[str, str], list[float]] = {}
