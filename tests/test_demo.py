@@ -30,6 +30,9 @@ def test_timeframe_is_the_most_common_spacing() -> None:
     hours = pd.date_range("2024-01-01", periods=50, freq="h", tz="UTC")
     with_outage = hours.delete([10, 11, 12])
     assert infer_timeframe(with_outage, "x") == "1h"
+    # pandas 3 defaults to microsecond resolution; the answer must not depend on the unit.
+    assert infer_timeframe(with_outage.as_unit("us"), "x") == "1h"
+    assert infer_timeframe(with_outage.as_unit("s"), "x") == "1h"
     five = pd.date_range("2024-01-01", periods=9, freq="5min", tz="UTC")
     assert infer_timeframe(five, "x") == "5m"
     with pytest.raises(InvalidInput, match="7 minutes apart"):

@@ -66,7 +66,7 @@ def missing_ranges(
     )["date"]
     if dates.empty:
         return [(since_ms, until_ms)] if since_ms < until_ms else []
-    ms = pd.DatetimeIndex(dates).asi8 // MS
+    ms = pd.DatetimeIndex(dates).as_unit("ns").asi8 // MS
     ranges = []
     if ms[0] > since_ms:
         ranges.append((since_ms, int(ms[0])))

@@ -116,7 +116,7 @@ def find_gaps(
 ) -> list[Gap]:
     """Gaps in sorted dates. Funding events jitter by milliseconds, so a funding gap is a step
     of more than 1.5 intervals; candles sit exactly on the grid."""
-    ns = pd.DatetimeIndex(dates).asi8
+    ns = pd.DatetimeIndex(dates).as_unit("ns").asi8
     if len(ns) < 2:
         return []
     diffs = np.diff(ns)
@@ -187,8 +187,8 @@ class CandleStore:
         if old.empty:
             report.rows_new = len(new)
             return new
-        old_ns = pd.DatetimeIndex(old["date"]).asi8
-        new_ns = pd.DatetimeIndex(new["date"]).asi8
+        old_ns = pd.DatetimeIndex(old["date"]).as_unit("ns").asi8
+        new_ns = pd.DatetimeIndex(new["date"]).as_unit("ns").asi8
         if len(new_ns) == 0 or new_ns[0] > old_ns[-1]:  # a pure append: the common case
             report.rows_new = len(new)
             return pd.concat([old, new], ignore_index=True)

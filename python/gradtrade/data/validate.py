@@ -123,7 +123,7 @@ def validate_frame(
     out = _drop_rows(out, out["date"].isna().to_numpy(), "missing timestamp", report)
 
     if kind != "funding" and step_ns is not None:
-        ns = pd.DatetimeIndex(out["date"]).asi8
+        ns = pd.DatetimeIndex(out["date"]).as_unit("ns").asi8
         off_grid = np.asarray(ns % step_ns != 0)
         out = _drop_rows(out, off_grid, "timestamp off the timeframe grid", report)
     finite = np.isfinite(out.loc[:, list(value_cols)].to_numpy()).all(axis=1)
@@ -141,7 +141,7 @@ def validate_frame(
         out["high"] = np.maximum(out["high"].to_numpy(), top)
         out["low"] = np.minimum(out["low"].to_numpy(), bottom)
 
-    ns = pd.DatetimeIndex(out["date"]).asi8
+    ns = pd.DatetimeIndex(out["date"]).as_unit("ns").asi8
     if len(ns) > 1 and (np.diff(ns) < 0).any():
         report.repair("out-of-order timestamps sorted", int((np.diff(ns) < 0).sum()))
         out = out.sort_values("date", kind="stable")

@@ -123,7 +123,7 @@ TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h
 
 def infer_timeframe(dates: pd.DatetimeIndex, source: str | Path) -> str:
     """The bar timeframe of candles: their most common spacing (outages make some gaps longer)."""
-    steps = np.diff(dates.asi8)
+    steps = np.diff(dates.as_unit("ns").asi8)
     if len(steps) == 0:
         raise InvalidInput(f"{source}: too few candles to tell their timeframe")
     values, counts = np.unique(steps, return_counts=True)
