@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import sys
 
 import numpy as np
 import torch
@@ -31,7 +32,10 @@ from gradtrade.optim.trainer import fit, seed_everything
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", required=True)
-    ap.add_argument("--variant", action="append", required=True, help="VARIANCEHEAD_POLICYPRIOR")
+    ap.add_argument(
+        "--variant", action="append", required=True,
+        help="VARIANCEHEAD_POLICYPRIOR[_detach], e.g. residual_vol_target_detach",
+    )  # fmt: skip
     ap.add_argument("--data", default=None, help="override data.path")
     args = ap.parse_args()
     cfg = load_config(args.config)
@@ -50,8 +54,10 @@ def main() -> None:
     vt, cost = annual_to_bar(cfg.loss.vol_target_annual, ppy), e.cost_bps * 1e-4
     for variant in args.variant:
         head, prior = variant.split("_", 1)
-        mcfg = cfg.model.model_copy(update={"kind": "ode", "variance_head": head,
-                                            "policy_prior": prior})  # fmt: skip
+        detach = prior.endswith("_detach")
+        prior = prior.removesuffix("_detach")
+        update = {"variance_head": head, "policy_prior": prior, "detach_forecast": detach}
+        mcfg = cfg.model.model_copy(update={"kind": "ode", **update})
         vcfg = cfg.model_copy(update={"model": mcfg})
         cols: dict[str, list[np.ndarray]] = {"var": [], "u": [], "ret": [], "ewma": []}
         fold_sharpe, epochs = [], []
@@ -72,6 +78,7 @@ def main() -> None:
             pnl = strategy_pnl(out["position"], out["ret"], cost)[0]
             fold_sharpe.append(sharpe(pnl, ppy))
             epochs.append(result.best_epoch)
+            print(f"{variant} fold {i}: val Sharpe {fold_sharpe[-1]:.2f}", file=sys.stderr)
         c = {k: np.concatenate(v) for k, v in cols.items()}
         res = {
             "variant": variant,

@@ -89,7 +89,7 @@ def test_residual_head_without_baseline_and_bad_options_are_clear_errors() -> No
         DynamicalSystem(3, variance_head="garch")
     with pytest.raises(InvalidInput, match="policy prior"):
         DynamicalSystem(3, policy_prior="long")
-    with pytest.raises(InvalidInput, match="policy.tilt"):
+    with pytest.raises(InvalidInput, match=r"model\.policy_tilt"):
         parse_config({"model": {"policy_tilt": 3.0}})
 
 
@@ -125,3 +125,22 @@ def test_market_baseline_is_the_raw_ewma_variance_and_survives_a_checkpoint(
         a = model(window, torch.tensor([1.0])).ret_var
         b = loaded(window, torch.tensor([1.0])).ret_var
     torch.testing.assert_close(a, b, rtol=0.0, atol=0.0)
+
+
+def test_detach_forecast_stops_the_risk_gradient_at_the_policy() -> None:
+    grads = {}
+    for detach in (False, True):
+        torch.manual_seed(3)
+        model = DynamicalSystem(4, latent=6, hidden=8, detach_forecast=detach)
+        model.set_scales(0.01, 0.004)
+        traj = model(torch.randn(16, 10, 4), torch.tensor([1.0]))
+        pnl = model.position(traj) * torch.randn(16) * 0.01
+        (-(pnl.mean() / pnl.std())).backward()
+        params = dict(model.named_parameters())
+        grads[detach] = {
+            name: float(params[name].grad.abs().sum()) if params[name].grad is not None else 0.0
+            for name in ("heads.linear.weight", "encoder.out.weight", "policy.net.0.weight")
+        }
+    assert grads[False]["heads.linear.weight"] > 0 and grads[False]["encoder.out.weight"] > 0
+    assert grads[True]["heads.linear.weight"] == 0 and grads[True]["encoder.out.weight"] == 0
+    assert grads[True]["policy.net.0.weight"] > 0

@@ -174,9 +174,11 @@ class ForecastModel(nn.Module):
         variance_head: str = "free",
         policy_prior: str = "none",
         policy_tilt: float = 0.5,
+        detach_forecast: bool = False,
     ) -> None:
         super().__init__()
         self.n_state = n_state
+        self.detach_forecast = detach_forecast
         self.encoder = ContextEncoder(n_state, hidden, latent)
         self.heads = Heads(latent, n_state, var_floor, variance_head)
         self.policy = Policy(n_state, policy_hidden, policy_prior, policy_tilt)
@@ -245,8 +247,16 @@ class ForecastModel(nn.Module):
         return Trajectory(mean, var, r_mean, r_var, latent, reg, nfe)
 
     def position(self, traj: Trajectory) -> Tensor:
-        """u_t from the first predicted step."""
-        return self.policy(traj.states[:, 0], traj.ret_mean[:, 0], traj.ret_var[:, 0])
+        """u_t from the first predicted step.
+
+        With ``detach_forecast`` the risk term trains the policy only: its gradient does not
+        reach the forecasts, so the variance stays a pure likelihood forecast rather than
+        whatever sizes positions best on the training PnL.
+        """
+        x_hat, mean, var = traj.states[:, 0], traj.ret_mean[:, 0], traj.ret_var[:, 0]
+        if self.detach_forecast:
+            x_hat, mean, var = x_hat.detach(), mean.detach(), var.detach()
+        return self.policy(x_hat, mean, var)
 
     @torch.inference_mode()
     def decide(

@@ -126,6 +126,7 @@ class DynamicalSystem(ForecastModel):
         variance_head: str = "free",
         policy_prior: str = "none",
         policy_tilt: float = 0.5,
+        detach_forecast: bool = False,
         solver: SolverOptions | None = None,
     ) -> None:
         super().__init__(
@@ -137,6 +138,7 @@ class DynamicalSystem(ForecastModel):
             variance_head=variance_head,
             policy_prior=policy_prior,
             policy_tilt=policy_tilt,
+            detach_forecast=detach_forecast,
         )
         self.solver = solver or SolverOptions()
         self.field = VectorField(latent, field_hidden, self.solver.regularization)

@@ -27,6 +27,7 @@ class RecurrentBaseline(ForecastModel):
         variance_head: str = "free",
         policy_prior: str = "none",
         policy_tilt: float = 0.5,
+        detach_forecast: bool = False,
     ) -> None:
         super().__init__(
             n_state,
@@ -37,6 +38,7 @@ class RecurrentBaseline(ForecastModel):
             variance_head=variance_head,
             policy_prior=policy_prior,
             policy_tilt=policy_tilt,
+            detach_forecast=detach_forecast,
         )
         self.cell = nn.GRUCell(2, latent)
 

@@ -63,6 +63,8 @@ class ModelConfig(_Strict):
     # vol_target: u = vol-targeted long position times (1 + tilt * tanh(g)), g starting at zero
     policy_prior: Literal["none", "vol_target"] = "none"
     policy_tilt: float = Field(default=0.5, ge=0, le=2)
+    # true: the risk term's gradient stops at the policy (forecasts learn from the NLL only)
+    detach_forecast: bool = False
     solver: SolverConfig = SolverConfig()
 
 
@@ -177,6 +179,7 @@ def build_model(cfg: ModelConfig, n_state: int) -> ForecastModel:
         "variance_head": cfg.variance_head,
         "policy_prior": cfg.policy_prior,
         "policy_tilt": cfg.policy_tilt,
+        "detach_forecast": cfg.detach_forecast,
     }
     if cfg.kind == "gru":
         return RecurrentBaseline(n_state, **common)
