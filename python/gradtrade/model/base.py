@@ -18,6 +18,8 @@ from torch.nn import functional as F
 from gradtrade.errors import InvalidInput
 
 TIME_SCALE_HOURS = 24.0
+VARIANCE_HEADS = ("free", "residual")
+POLICY_PRIORS = ("none", "vol_target")
 
 
 @dataclass
@@ -66,25 +68,47 @@ class ContextEncoder(nn.Module):
 
 
 class Heads(nn.Module):
-    """Latent -> state mean/variance and raw next-bar return mean/variance."""
+    """Latent -> state mean/variance and raw next-bar return mean/variance.
+
+    ``variance="free"`` learns the return variance level from scratch (softplus + floor).
+    ``variance="residual"`` predicts log sigma^2 = log(baseline) + c(z), where the baseline is a
+    causal EWMA variance read from the context (``ForecastModel.baseline_variance``) and the
+    correction c starts at exactly zero, so an untrained model forecasts the EWMA variance.
+    """
 
     ret_scale: Tensor
 
-    def __init__(self, latent: int, n_state: int, var_floor: float) -> None:
+    def __init__(self, latent: int, n_state: int, var_floor: float, variance: str = "free") -> None:
         super().__init__()
+        if variance not in VARIANCE_HEADS:
+            raise InvalidInput(f"variance head must be one of {VARIANCE_HEADS}, got {variance!r}")
         self.n_state = n_state
         self.var_floor = var_floor
+        self.variance = variance
         self.linear = nn.Linear(latent, 2 * n_state + 2)
+        if variance == "residual":
+            with torch.no_grad():
+                self.linear.weight[2 * n_state + 1].zero_()
+                self.linear.bias[2 * n_state + 1].zero_()
         # Raw returns are ~1e-2; the heads work in units of the training-set return std.
         self.register_buffer("ret_scale", torch.tensor(1.0))
 
-    def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    def forward(
+        self, z: Tensor, baseline: Tensor | None = None
+    ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         out = self.linear(z)
         n = self.n_state
         mean, raw_var = out[..., :n], out[..., n : 2 * n]
         scale = self.ret_scale
         r_mean = out[..., 2 * n] * scale
-        r_var = (F.softplus(out[..., 2 * n + 1]) + self.var_floor) * scale**2
+        if self.variance == "residual":
+            if baseline is None:
+                raise InvalidInput("the residual variance head needs a baseline variance")
+            base = baseline.clamp_min(self.var_floor * scale**2).unsqueeze(-1)
+            # the clamp bounds one step's correction to a factor e^5 either way
+            r_var = base * torch.exp(out[..., 2 * n + 1].clamp(-5.0, 5.0))
+        else:
+            r_var = (F.softplus(out[..., 2 * n + 1]) + self.var_floor) * scale**2
         return mean, F.softplus(raw_var) + self.var_floor, r_mean, r_var
 
 
@@ -93,13 +117,27 @@ class Policy(nn.Module):
 
     The volatility scaling s in (0, 1) is ~ v / sigma when sigma >> v (volatility targeting, as in
     Lim, Zohren & Roberts) and saturates at 1 when the market is calm, so |u| < 1 always.
+
+    ``prior="vol_target"``: u = clip(s * (1 + tilt * tanh(g)), -1, 1) with g's last layer at zero,
+    so an untrained policy holds the volatility-targeted long position s and learning can only
+    tilt it within [(1 - tilt) s, (1 + tilt) s].
     """
 
     vol_target: Tensor
 
-    def __init__(self, n_state: int, hidden: int) -> None:
+    def __init__(self, n_state: int, hidden: int, prior: str = "none", tilt: float = 0.5) -> None:
         super().__init__()
+        if prior not in POLICY_PRIORS:
+            raise InvalidInput(f"policy prior must be one of {POLICY_PRIORS}, got {prior!r}")
+        if not (0.0 <= tilt <= 2.0):
+            raise InvalidInput(f"policy tilt must lie in [0, 2], got {tilt}")
+        self.prior, self.tilt = prior, tilt
         self.net = nn.Sequential(nn.Linear(n_state + 2, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+        if prior == "vol_target":
+            last = self.net[-1]
+            assert isinstance(last, nn.Linear)
+            nn.init.zeros_(last.weight)
+            nn.init.zeros_(last.bias)
         self.register_buffer("vol_target", torch.tensor(0.01))
 
     def forward(self, x_hat: Tensor, ret_mean: Tensor, ret_var: Tensor) -> Tensor:
@@ -110,7 +148,10 @@ class Policy(nn.Module):
             dim=-1,
         )
         signal = torch.tanh(self.net(feats).squeeze(-1))
-        return signal * vt / torch.sqrt(ret_var + vt**2)
+        scaling = vt / torch.sqrt(ret_var + vt**2)
+        if self.prior == "vol_target":
+            return (scaling * (1.0 + self.tilt * signal)).clamp(-1.0, 1.0)
+        return signal * scaling
 
 
 class ForecastModel(nn.Module):
@@ -118,15 +159,52 @@ class ForecastModel(nn.Module):
 
     kind = "base"
 
+    baseline_column: Tensor
+    baseline_center: Tensor
+    baseline_scale: Tensor
+
     def __init__(
-        self, n_state: int, *, latent: int, hidden: int, var_floor: float, policy_hidden: int
+        self,
+        n_state: int,
+        *,
+        latent: int,
+        hidden: int,
+        var_floor: float,
+        policy_hidden: int,
+        variance_head: str = "free",
+        policy_prior: str = "none",
+        policy_tilt: float = 0.5,
+        detach_forecast: bool = False,
     ) -> None:
         super().__init__()
         self.n_state = n_state
+        self.detach_forecast = detach_forecast
         self.encoder = ContextEncoder(n_state, hidden, latent)
-        self.heads = Heads(latent, n_state, var_floor)
-        self.policy = Policy(n_state, policy_hidden)
+        self.heads = Heads(latent, n_state, var_floor, variance_head)
+        self.policy = Policy(n_state, policy_hidden, policy_prior, policy_tilt)
+        # Which state column holds a causal variance forecast of the next return, and how to
+        # undo its normalization (column -1: none set). Buffers, so checkpoints carry them.
+        self.register_buffer("baseline_column", torch.tensor(-1))
+        self.register_buffer("baseline_center", torch.tensor(0.0))
+        self.register_buffer("baseline_scale", torch.tensor(1.0))
         self.last_nfe = 0
+
+    def set_variance_baseline(self, column: int, center: float, scale: float) -> None:
+        """Use state column ``column`` (normalized as (raw - center) / scale) as the baseline."""
+        if not (0 <= column < self.n_state and math.isfinite(center) and scale > 0):
+            raise InvalidInput(
+                f"bad variance baseline column={column} center={center} scale={scale}"
+            )
+        self.baseline_column.fill_(column)
+        self.baseline_center.fill_(center)
+        self.baseline_scale.fill_(scale)
+
+    def baseline_variance(self, state: Tensor) -> Tensor:
+        """(B,) un-normalized baseline variance at the last context bar (causal: it is X_t)."""
+        col = int(self.baseline_column)
+        if col < 0:
+            raise InvalidInput("no variance baseline set: call set_variance_baseline first")
+        return state[:, -1, col] * self.baseline_scale + self.baseline_center
 
     def set_scales(self, ret_std: float, vol_target: float) -> None:
         """Fix the return scale and volatility target (training-set statistics, per bar)."""
@@ -164,12 +242,21 @@ class ForecastModel(nn.Module):
         z0 = self.encoder(state, t_context.to(state.dtype))
         latent, reg, nfe = self.evolve(z0, t_prev.to(z0.dtype), delta.to(z0.dtype))
         self.last_nfe = nfe
-        mean, var, r_mean, r_var = self.heads(latent)
+        baseline = self.baseline_variance(state) if self.heads.variance == "residual" else None
+        mean, var, r_mean, r_var = self.heads(latent, baseline)
         return Trajectory(mean, var, r_mean, r_var, latent, reg, nfe)
 
     def position(self, traj: Trajectory) -> Tensor:
-        """u_t from the first predicted step."""
-        return self.policy(traj.states[:, 0], traj.ret_mean[:, 0], traj.ret_var[:, 0])
+        """u_t from the first predicted step.
+
+        With ``detach_forecast`` the risk term trains the policy only: its gradient does not
+        reach the forecasts, so the variance stays a pure likelihood forecast rather than
+        whatever sizes positions best on the training PnL.
+        """
+        x_hat, mean, var = traj.states[:, 0], traj.ret_mean[:, 0], traj.ret_var[:, 0]
+        if self.detach_forecast:
+            x_hat, mean, var = x_hat.detach(), mean.detach(), var.detach()
+        return self.policy(x_hat, mean, var)
 
     @torch.inference_mode()
     def decide(

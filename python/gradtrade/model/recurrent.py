@@ -24,9 +24,21 @@ class RecurrentBaseline(ForecastModel):
         hidden: int = 32,
         var_floor: float = 1e-3,
         policy_hidden: int = 16,
+        variance_head: str = "free",
+        policy_prior: str = "none",
+        policy_tilt: float = 0.5,
+        detach_forecast: bool = False,
     ) -> None:
         super().__init__(
-            n_state, latent=latent, hidden=hidden, var_floor=var_floor, policy_hidden=policy_hidden
+            n_state,
+            latent=latent,
+            hidden=hidden,
+            var_floor=var_floor,
+            policy_hidden=policy_hidden,
+            variance_head=variance_head,
+            policy_prior=policy_prior,
+            policy_tilt=policy_tilt,
+            detach_forecast=detach_forecast,
         )
         self.cell = nn.GRUCell(2, latent)
 

@@ -57,6 +57,14 @@ class ModelConfig(_Strict):
     field_hidden: int = Field(default=32, ge=1, le=4096)
     policy_hidden: int = Field(default=16, ge=1, le=1024)
     var_floor: float = Field(default=1e-3, gt=0)
+    # residual: log sigma^2 = log EWMA variance (state column ret_ewma_var_hl12) + a learned
+    # correction that starts at zero; free: the level is learned from scratch
+    variance_head: Literal["free", "residual"] = "free"
+    # vol_target: u = vol-targeted long position times (1 + tilt * tanh(g)), g starting at zero
+    policy_prior: Literal["none", "vol_target"] = "none"
+    policy_tilt: float = Field(default=0.5, ge=0, le=2)
+    # true: the risk term's gradient stops at the policy (forecasts learn from the NLL only)
+    detach_forecast: bool = False
     solver: SolverConfig = SolverConfig()
 
 
@@ -168,6 +176,10 @@ def build_model(cfg: ModelConfig, n_state: int) -> ForecastModel:
         "hidden": cfg.hidden,
         "var_floor": cfg.var_floor,
         "policy_hidden": cfg.policy_hidden,
+        "variance_head": cfg.variance_head,
+        "policy_prior": cfg.policy_prior,
+        "policy_tilt": cfg.policy_tilt,
+        "detach_forecast": cfg.detach_forecast,
     }
     if cfg.kind == "gru":
         return RecurrentBaseline(n_state, **common)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from gradtrade.errors import InvalidInput
 from gradtrade.model import ForecastModel
 from gradtrade.model.data_source import Market, load_market, time_splits
 from gradtrade.optim.checkpoint import load_checkpoint, read_payload, save_checkpoint
@@ -24,6 +25,7 @@ from gradtrade.optim.trainer import FitResult, fit, seed_everything
 
 log = logging.getLogger("gradtrade.train")
 CHECKPOINT = "best.pt"
+BASELINE_FEATURE = "ret_ewma_var_hl12"
 
 
 @dataclass
@@ -44,7 +46,19 @@ def scaled_model(cfg: TrainConfig, market: Market, start: int, stop: int) -> For
     model = build_model(cfg.model, market.n_features)
     ret_std = float(np.nanstd(market.returns[start:stop]))
     model.set_scales(ret_std, cfg.loss.vol_target_annual / math.sqrt(cfg.loss.periods_per_year))
+    if cfg.model.variance_head == "residual":
+        set_market_baseline(model, market)
     return model
+
+
+def set_market_baseline(model: ForecastModel, market: Market) -> None:
+    """Point the residual variance head at the EWMA variance column of the state (halflife 12
+    bars, i.e. decay 0.944: the EWMA(0.94) forecast), with the market's fitted normalization."""
+    t = market.transformer
+    if BASELINE_FEATURE not in market.names or t.center is None or t.scale is None:
+        raise InvalidInput(f"the residual variance head needs the {BASELINE_FEATURE} state column")
+    col = market.names.index(BASELINE_FEATURE)
+    model.set_variance_baseline(col, float(t.center[col]), float(t.scale[col]))
 
 
 def _init_distributed(cfg: TrainConfig) -> bool:
