@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from gradtrade.model.data_source import time_splits
-from gradtrade.optim.config import TrainConfig, build_model, load_config
+from gradtrade.optim.config import TrainConfig, load_config
 from gradtrade.optim.loss import Objective
 from gradtrade.optim.run import market_for, scaled_model, train
 
@@ -92,8 +92,13 @@ def _step_split(cfg: TrainConfig, reps: int) -> dict[str, float]:
 
 
 def _decision_ms(cfg: TrainConfig, n: int, n_state: int) -> tuple[float, float]:
-    model = build_model(cfg.model, n_state).eval()
-    model.set_scales(0.01, 0.004)
+    # Built exactly as training builds it (scales and, for the residual variance head, the
+    # baseline column come from the market's training rows), then timed on one window.
+    market = market_for(cfg)
+    rows = int(len(market) * cfg.data.train)
+    market.normalize(rows)
+    model = scaled_model(cfg, market, 0, rows).eval()
+    assert market.n_features == n_state
     window = torch.randn(1, cfg.data.context, n_state)
     t_x = torch.arange(1 - cfg.data.context, 1.0)
     for _ in range(50):
