@@ -8,13 +8,22 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
+use crate::types::python::text_arg;
 
 use super::book::{DiffIds, Market, OrderBook};
 use super::normalize::{feature_len, feature_names};
 
 /// Which Binance market a book follows (it decides the sequence rule).
-#[pyclass(module = "gradtrade._core", name = "Market", eq, eq_int, frozen)]
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[pyclass(
+    module = "gradtrade._core",
+    name = "Market",
+    eq,
+    eq_int,
+    hash,
+    frozen,
+    from_py_object
+)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PyMarket {
     #[pyo3(name = "SPOT")]
     Spot,
@@ -314,9 +323,10 @@ impl PyOrderBook {
     }
 
     #[staticmethod]
-    fn from_json(raw: &str) -> PyResult<PyOrderBook> {
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<PyOrderBook> {
+        let text = text_arg(raw, "OrderBook JSON")?;
         Ok(PyOrderBook {
-            book: OrderBook::from_json(raw)?,
+            book: OrderBook::from_json(&text)?,
         })
     }
 }
@@ -327,10 +337,4 @@ fn levels_array(py: Python<'_>, levels: Vec<(f64, f64)>) -> Bound<'_, PyArray2<f
     Array2::from_shape_vec((n, 2), flat)
         .expect("n rows of 2")
         .into_pyarray(py)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyMarket>()?;
-    m.add_class::<PyOrderBook>()?;
-    Ok(())
 }
