@@ -5,7 +5,10 @@ and each Rust error variant arrives as exactly its class of ``gradtrade.errors``
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -42,7 +45,7 @@ ENUMS: list[type] = [
 ]
 
 
-def variants(enum: type) -> list[object]:
+def variants(enum: type) -> list[Any]:
     found = [v for name, v in vars(enum).items() if not name.startswith("_") and type(v) is enum]
     assert len(found) >= 2, f"{enum.__name__} exposes fewer than two variants"
     return found
@@ -166,3 +169,24 @@ def test_each_error_variant_raises_exactly_its_class() -> None:
 def test_invalid_input_is_also_a_value_error() -> None:
     with pytest.raises(ValueError, match="symbol must not be empty"):
         SymbolFilters("", "0.01", "0.1")
+
+
+@pytest.mark.parametrize(
+    ("setup", "error"),
+    [
+        ("sys.modules['gradtrade.errors'] = None", "ModuleNotFoundError"),
+        (
+            "sys.modules['gradtrade.errors'] = types.ModuleType('gradtrade.errors')",
+            "AttributeError: module 'gradtrade.errors' has no attribute 'InvalidInput'",
+        ),
+    ],
+    ids=["unimportable", "class-missing"],
+)
+def test_extension_import_fails_loudly_without_the_error_classes(setup: str, error: str) -> None:
+    # A fresh interpreter: the classes are resolved once, when the extension is first imported.
+    code = f"import sys, types\n{setup}\nimport gradtrade._core\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert error in result.stderr, result.stderr
