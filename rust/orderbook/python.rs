@@ -8,7 +8,8 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::types::python::text_arg;
+use crate::types::python::{text_arg, DecimalArg};
+use crate::types::Decimal;
 
 use super::book::{DiffIds, Market, OrderBook};
 use super::normalize::{feature_len, feature_names};
@@ -62,12 +63,8 @@ fn market_arg(obj: &Bound<'_, PyAny>) -> PyResult<Market> {
 }
 
 /// A grid from exact text ("0.01", preferred) or a float.
-fn grid_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Grid> {
-    let grid = if let Ok(s) = obj.cast::<PyString>() {
-        Grid::parse(s.to_str()?)
-    } else {
-        Grid::from_unit_f64(obj.extract::<f64>()?)
-    };
+fn grid_arg(arg: DecimalArg, name: &str) -> PyResult<Grid> {
+    let grid = Decimal::from(arg).grid();
     Ok(grid.map_err(|e| CoreError::invalid(format!("{name}: {e}")))?)
 }
 
@@ -152,8 +149,8 @@ impl PyOrderBook {
     #[pyo3(signature = (symbol, tick_size, step_size, market = None))]
     fn new(
         symbol: &str,
-        tick_size: &Bound<'_, PyAny>,
-        step_size: &Bound<'_, PyAny>,
+        tick_size: DecimalArg,
+        step_size: DecimalArg,
         market: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let market = match market {

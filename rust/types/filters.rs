@@ -43,7 +43,8 @@ pub enum Decimal {
 }
 
 impl Decimal {
-    fn grid(&self) -> CoreResult<Grid> {
+    /// The grid whose unit is this value.
+    pub fn grid(&self) -> CoreResult<Grid> {
         match self {
             Decimal::Text(t) => Grid::parse(t),
             Decimal::Float(f) => Grid::from_unit_f64(*f),

@@ -27,11 +27,29 @@ pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Co
     Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
 }
 
-/// A size or price argument: exact text ("0.01", preferred) or a float.
-#[derive(FromPyObject)]
+/// A size or price argument: exact text ("0.01", preferred) or a number.
 pub(crate) enum DecimalArg {
     Text(String),
     Float(f64),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for DecimalArg {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(s) = obj.cast::<PyString>() {
+            return Ok(DecimalArg::Text(s.to_str()?.to_owned()));
+        }
+        obj.extract::<f64>().map(DecimalArg::Float).map_err(|_| {
+            let kind = obj
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            PyTypeError::new_err(format!(
+                "a size or price must be str (exact, e.g. \"0.01\") or a number, got {kind}"
+            ))
+        })
+    }
 }
 
 impl From<DecimalArg> for Decimal {

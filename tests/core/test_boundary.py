@@ -11,6 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gradtrade.errors as errors
 from gradtrade.core import (
@@ -190,3 +192,32 @@ def test_extension_import_fails_loudly_without_the_error_classes(setup: str, err
     )
     assert result.returncode != 0
     assert error in result.stderr, result.stderr
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    tick_decimals=st.integers(0, 8),
+    step_decimals=st.integers(0, 8),
+    min_notional=st.floats(0.0, 1e6, allow_nan=False),
+    as_bytes=st.booleans(),
+)
+def test_symbol_filters_survive_json_in_either_text_kind(
+    tick_decimals: int, step_decimals: int, min_notional: float, as_bytes: bool
+) -> None:
+    tick = f"{10.0**-tick_decimals:.{tick_decimals}f}"
+    step = f"{10.0**-step_decimals:.{step_decimals}f}"
+    f = SymbolFilters("XUSDT", tick, step, min_notional=min_notional)
+    saved = f.to_json()
+    back = SymbolFilters.from_json(saved.encode() if as_bytes else saved)
+    assert back == f
+    assert back.tick_size == f.tick_size and back.min_notional == min_notional
+
+
+def test_a_size_argument_of_the_wrong_type_names_itself() -> None:
+    with pytest.raises(TypeError, match=r"str .* or a number, got NoneType") as raised:
+        OrderBook("BTCUSDT", None, "0.1")  # type: ignore[arg-type]
+    assert "while processing 'tick_size'" in raised.value.__notes__
+    with pytest.raises(TypeError, match="got list") as raised:
+        SymbolFilters("BTCUSDT", "0.01", "0.1", min_qty=[1])  # type: ignore[arg-type]
+    assert "while processing 'min_qty'" in raised.value.__notes__
+    assert OrderBook("BTCUSDT", 0.01, 1).step_size == SymbolFilters("X", "0.01", 1).step_size
