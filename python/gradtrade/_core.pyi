@@ -8,6 +8,37 @@ from typing import final as _final
 import numpy as _np
 import numpy.typing as _npt
 
+# The extension's own `__all__` (PyO3 records every exported name, `__version__` included).
+__all__ = [
+    "Decision",
+    "DrawdownBreaker",
+    "Ewma",
+    "KalmanFilter",
+    "KalmanFit",
+    "Market",
+    "Order",
+    "OrderBook",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositionSizer",
+    "RejectReason",
+    "RiskEngine",
+    "RiskLimits",
+    "RollingVolatility",
+    "Side",
+    "StreamingFeatures",
+    "SymbolFilters",
+    "TimeInForce",
+    "TradingState",
+    "client_order_id",
+    "kelly_leverage",
+    "parse_client_order_id",
+    "transition_allowed",
+    "vol_target_leverage",
+    "__version__",
+]
+
 __version__: str
 
 # --- orderbook ---
@@ -18,9 +49,11 @@ _Levels = _npt.ArrayLike
 class Market:
     """Which Binance market a book follows; it decides the depth sequence rule."""
 
-    SPOT: Market
-    USDM: Market
+    SPOT: ClassVar[Market]
+    USDM: ClassVar[Market]
     def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @_final
 class OrderBook:
@@ -89,7 +122,7 @@ class OrderBook:
     def take_ofi(self) -> float: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(raw: str) -> OrderBook: ...
+    def from_json(raw: str | bytes) -> OrderBook: ...
 
 # --- kalman ---
 
@@ -140,7 +173,7 @@ class KalmanFilter:
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(s: str) -> KalmanFilter: ...
+    def from_json(raw: str | bytes) -> KalmanFilter: ...
     @property
     def x(self) -> _npt.NDArray[_np.float64]: ...
     @property
@@ -228,7 +261,7 @@ class StreamingFeatures:
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(s: str) -> StreamingFeatures: ...
+    def from_json(raw: str | bytes) -> StreamingFeatures: ...
 
 @_final
 class Ewma:

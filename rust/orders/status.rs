@@ -1,78 +1,10 @@
-//! Order enums and the order status transition table.
+//! Order status and its transition table (the shared order enums are in `crate::types`).
 //!
 //! Binance statuses plus two local ones: PENDING_NEW (sent, not acknowledged) and PENDING_CANCEL
 //! (cancel sent, not acknowledged). Terminal statuses have no way out: a late or repeated report
 //! for a finished order is either a duplicate (ignored) or an error, never a resurrection.
 
-use serde::{Deserialize, Serialize};
-
-use crate::errors::{CoreError, CoreResult};
-
-// Variants are spelled as Binance spells them, which is also how Python sees them (`Side.BUY`):
-// pyo3's per-variant `name` attribute cannot sit behind the `python` feature's `cfg_attr`.
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[cfg_attr(
-            feature = "python",
-            pyo3::pyclass(eq, eq_int, hash, frozen, from_py_object, module = "gradtrade._core")
-        )]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-        pub enum $name {
-            $(
-                #[serde(rename = $text)]
-                $variant,
-            )+
-        }
-
-        impl $name {
-            /// Binance's spelling.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text,)+
-                }
-            }
-
-            pub fn parse(text: &str) -> CoreResult<$name> {
-                match text {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(CoreError::invalid(format!(
-                        concat!("unknown ", stringify!($name), " {:?}"),
-                        other
-                    ))),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(
-    /// Order side.
-    Side { BUY = "BUY", SELL = "SELL" }
-);
-
-text_enum!(
-    /// Binance spot and USD-M order types.
-    OrderType {
-        LIMIT = "LIMIT",
-        MARKET = "MARKET",
-        LIMIT_MAKER = "LIMIT_MAKER",
-        STOP_LOSS = "STOP_LOSS",
-        STOP_LOSS_LIMIT = "STOP_LOSS_LIMIT",
-        TAKE_PROFIT = "TAKE_PROFIT",
-        TAKE_PROFIT_LIMIT = "TAKE_PROFIT_LIMIT",
-        STOP = "STOP",
-        STOP_MARKET = "STOP_MARKET",
-        TAKE_PROFIT_MARKET = "TAKE_PROFIT_MARKET",
-        TRAILING_STOP_MARKET = "TRAILING_STOP_MARKET",
-    }
-);
-
-text_enum!(
-    /// Time in force; GTX is USD-M's post-only.
-    TimeInForce { GTC = "GTC", IOC = "IOC", FOK = "FOK", GTX = "GTX" }
-);
+use crate::types::text_enum;
 
 text_enum!(
     /// Order status: Binance's plus the local PENDING_NEW and PENDING_CANCEL.
@@ -88,16 +20,6 @@ text_enum!(
         EXPIRED_IN_MATCH = "EXPIRED_IN_MATCH",
     }
 );
-
-impl Side {
-    /// +1 for a buy, -1 for a sell.
-    pub fn sign(self) -> i64 {
-        match self {
-            Side::BUY => 1,
-            Side::SELL => -1,
-        }
-    }
-}
 
 impl OrderStatus {
     pub const ALL: [OrderStatus; 9] = [
@@ -187,10 +109,6 @@ mod tests {
         for s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()).unwrap(), s);
         }
-        assert!(Side::parse("buy").is_err());
-        assert_eq!(
-            serde_json::to_string(&OrderType::STOP_LOSS_LIMIT).unwrap(),
-            "\"STOP_LOSS_LIMIT\""
-        );
+        assert!(OrderStatus::parse("new").is_err());
     }
 }
