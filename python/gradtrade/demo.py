@@ -22,6 +22,14 @@ import click
 import numpy as np
 import pandas as pd
 
+from gradtrade.data.connector import ExchangeConnector
+from gradtrade.data.importers import parse_freqtrade_name, read_freqtrade_feather
+from gradtrade.data.store import CandleStore
+from gradtrade.errors import GradtradeError
+from gradtrade.optim.config import parse_config
+from gradtrade.optim.run import predict_positions, train
+from gradtrade.venue.config import ConnectorConfig
+
 TIMEFRAME_HOURS = {"1m": 1 / 60, "5m": 5 / 60, "15m": 0.25, "1h": 1.0, "4h": 4.0, "1d": 24.0}
 
 
@@ -42,7 +50,6 @@ def source_of(replay: Path | None) -> tuple[dict[str, Any], DemoSource]:
         now = pd.Timestamp.now(tz="UTC").floor("min")
         span = DemoSource("BTC/USDT", "1m", now - pd.Timedelta(days=3), now)
         return {"synthetic": True, "seed": 7}, span
-    from gradtrade.data.importers import parse_freqtrade_name, read_freqtrade_feather
 
     key = parse_freqtrade_name(replay)
     if key.market != "spot" or key.kind != "ohlcv":
@@ -92,13 +99,7 @@ def demo(replay: Path | None, out: Path, epochs: int, cost_bps: float) -> None:
     Nothing leaves 127.0.0.1. The numbers at the end are on the test split, after costs; a short
     demo is no evidence of an edge (use `gradtrade evaluate` for the walk-forward study).
     """
-    from gradtrade.data.config import ConnectorConfig
-    from gradtrade.data.connector import ExchangeConnector
-    from gradtrade.data.store import CandleStore
-    from gradtrade.errors import GradtradeError
-    from gradtrade.exchange import ExchangeServer, ServerThread
-    from gradtrade.optim.config import parse_config
-    from gradtrade.optim.run import predict_positions, train
+    from gradtrade.local_exchange import ExchangeServer, ServerThread
 
     kwargs, src = source_of(replay)
     store = CandleStore(out / "store")
