@@ -10,8 +10,9 @@ from typing import Any
 import aiohttp
 import ccxt.pro as ccxtpro
 
-from gradtrade.local_exchange import DEFAULT_KEYS, ServerThread, ccxt_urls
+from gradtrade.local_exchange import DEFAULT_KEYS, ServerThread
 from gradtrade.local_exchange.auth import sign
+from gradtrade.venue.urls import ccxt_urls
 
 KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
 SPOT_1M = "klines/spot/BTC_USDT-1m.feather"

@@ -1,4 +1,4 @@
-"""Small pure pieces: URL overrides, the order state table, signing, kline selection."""
+"""Small pure pieces: the order state table, signing, kline selection."""
 
 from __future__ import annotations
 
@@ -7,28 +7,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from gradtrade.errors import InvalidInput, InvalidTransition, Overfill
-from gradtrade.local_exchange import BINANCE, BINANCE_TESTNET, ccxt_urls
+from gradtrade.errors import InvalidTransition, Overfill
 from gradtrade.local_exchange.auth import sign, verify_request
 from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.matching import Fill, Order, Position
 from gradtrade.local_exchange.series import KlineSeries, fmt
-
-
-def test_ccxt_urls_local_and_remote() -> None:
-    local = ccxt_urls("http://127.0.0.1:8765", "spot")["api"]
-    assert local["public"] == "http://127.0.0.1:8765/api/v3"
-    assert local["fapiPrivateV2"] == "http://127.0.0.1:8765/fapi/v2"
-    assert local["ws"]["spot"] == "ws://127.0.0.1:8765/stream/ws"
-    assert local["ws"]["ws-api"]["spot"] == "ws://127.0.0.1:8765/ws-api/v3"
-    real = ccxt_urls(BINANCE, "usdm")["api"]
-    assert real["fapiPublic"] == "https://fapi.binance.com/fapi/v1"
-    assert real["ws"]["linear"] == "wss://fstream.binance.com/ws"
-    assert ccxt_urls(BINANCE_TESTNET)["api"]["public"] == "https://testnet.binance.vision/api/v3"
-    with pytest.raises(InvalidInput):
-        ccxt_urls("127.0.0.1:8765")
-    with pytest.raises(InvalidInput):
-        ccxt_urls("http://127.0.0.1:1", "coinm")
 
 
 def _order(qty: str = "1") -> Order:

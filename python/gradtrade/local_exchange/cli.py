@@ -20,7 +20,7 @@ def exchange() -> None:
 
     \b
     Point ccxt at it by URL alone:
-      from gradtrade.local_exchange import ccxt_urls
+      from gradtrade.venue.urls import ccxt_urls
       ccxt.pro.binance({"urls": ccxt_urls("http://127.0.0.1:PORT", "spot"),
                         "apiKey": KEY, "secret": SECRET})
     """

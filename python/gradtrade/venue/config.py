@@ -10,30 +10,17 @@ streams live at ``/stream?streams=a/b``. Invalid values raise ``ConfigError`` na
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, field_validator
 
+from gradtrade.config import StrictModel, load, validate
 from gradtrade.errors import ConfigError
-
-Market = Literal["spot", "usdm"]
-
-PRESETS: dict[str, dict[Market, tuple[str, str]]] = {
-    "binance": {
-        "spot": ("https://api.binance.com", "wss://stream.binance.com:9443"),
-        "usdm": ("https://fapi.binance.com", "wss://fstream.binance.com"),
-    },
-    "testnet": {
-        "spot": ("https://testnet.binance.vision", "wss://stream.testnet.binance.vision"),
-        "usdm": ("https://testnet.binancefuture.com", "wss://stream.binancefuture.com"),
-    },
-}
+from gradtrade.venue.urls import PRESETS, Market, rest_api_urls
 
 
-class ConnectorConfig(BaseModel):
+class ConnectorConfig(StrictModel):
     """Connection settings for one market of one Binance-compatible exchange."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     market: Market = "spot"
     rest_url: str = Field(description="REST base URL, e.g. https://api.binance.com")
@@ -81,8 +68,12 @@ class ConnectorConfig(BaseModel):
         """``binance`` or ``testnet`` URLs for ``market``, with any field overridden."""
         if name not in PRESETS:
             raise ConfigError(f"preset: {name!r} is not one of {sorted(PRESETS)}")
-        rest, ws = PRESETS[name][market]
-        return cls.validated({"market": market, "rest_url": rest, "ws_url": ws, **overrides})
+        if market not in PRESETS[name]:
+            raise ConfigError(f"market: {market!r} is not one of {sorted(PRESETS[name])}")
+        urls = PRESETS[name][market]
+        return cls.validated(
+            {"market": market, "rest_url": urls.rest, "ws_url": urls.ws, **overrides}
+        )
 
     @classmethod
     def for_url(cls, url: str, market: Market = "spot", **overrides: Any) -> ConnectorConfig:
@@ -97,57 +88,21 @@ class ConnectorConfig(BaseModel):
     @classmethod
     def validated(cls, values: dict[str, Any]) -> ConnectorConfig:
         """Build from a mapping; a bad value raises ``ConfigError`` naming each bad field."""
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            raise ConfigError(_describe(exc)) from None
+        return validate(cls, values, "connector", ConfigError)
 
     @classmethod
     def from_file(cls, path: Path) -> ConnectorConfig:
         """Load a YAML or JSON file; errors name the file and the field."""
-        import yaml
-
-        try:
-            values = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: {exc}") from None
-        if not isinstance(values, dict):
-            raise ConfigError(f"{path}: expected a mapping of settings")
-        try:
-            return cls.model_validate(values)
-        except ValidationError as exc:
-            raise ConfigError(f"{path}: {_describe(exc)}") from None
+        return load(cls, path, ConfigError)
 
     def ccxt_urls(self) -> dict[str, str]:
         """The ccxt ``urls['api']`` entries pointing this market's endpoints at ``rest_url``."""
-        base = self.rest_url
-        if self.market == "spot":
-            names = {"public": "api/v3", "private": "api/v3", "v1": "api/v1"}
-            names.update({f"sapi{v}": f"sapi/v{v[-1] if v else 1}" for v in ("", "V2", "V3")})
-            return {k: f"{base}/{v}" for k, v in names.items()}
-        fapi = {
-            "fapiPublic": "fapi/v1",
-            "fapiPublicV2": "fapi/v2",
-            "fapiPublicV3": "fapi/v3",
-            "fapiPrivate": "fapi/v1",
-            "fapiPrivateV2": "fapi/v2",
-            "fapiPrivateV3": "fapi/v3",
-            "fapiData": "futures/data",
-        }
-        return {k: f"{base}/{v}" for k, v in fapi.items()}
+        return rest_api_urls(self.rest_url, self.market)
 
     def rest_path(self, endpoint: str) -> str:
         """Full URL of a public REST endpoint, e.g. ``depth`` or ``time``."""
         prefix = "api/v3" if self.market == "spot" else "fapi/v1"
         return f"{self.rest_url}/{prefix}/{endpoint}"
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        field = ".".join(str(p) for p in error["loc"]) or "(config)"
-        parts.append(f"{field}: {error['msg']}")
-    return "invalid connector config: " + "; ".join(parts)
 
 
 __all__ = ["PRESETS", "ConnectorConfig", "Market"]
