@@ -28,9 +28,8 @@ from gradtrade.data.store import CandleStore
 from gradtrade.errors import GradtradeError
 from gradtrade.optim.config import parse_config
 from gradtrade.optim.run import predict_positions, train
+from gradtrade.timeframes import periods_per_year
 from gradtrade.venue.config import ConnectorConfig
-
-TIMEFRAME_HOURS = {"1m": 1 / 60, "5m": 5 / 60, "15m": 0.25, "1h": 1.0, "4h": 4.0, "1d": 24.0}
 
 
 @dataclass(frozen=True)
@@ -63,7 +62,7 @@ def source_of(replay: Path | None) -> tuple[dict[str, Any], DemoSource]:
 def _train_config(parquet: Path, out: Path, timeframe: str, epochs: int) -> dict[str, Any]:
     return {
         "data": {"path": str(parquet), "context": 32, "horizon": 4},
-        "loss": {"periods_per_year": 8760 / TIMEFRAME_HOURS.get(timeframe, 1.0)},
+        "loss": {"periods_per_year": periods_per_year(timeframe)},
         "optim": {"epochs": epochs, "patience": max(2, epochs // 3)},
         "run": {"out_dir": str(out), "num_threads": 1},
     }

@@ -16,11 +16,12 @@ import pytest
 
 from gradtrade.core import OrderBook
 from gradtrade.data.connector import ExchangeConnector
-from gradtrade.data.recordings import book_grids, read_hftbacktest
+from gradtrade.data.recordings import read_hftbacktest
 from gradtrade.errors import SequenceGap
 from gradtrade.local_exchange import ExchangeServer
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.depth_sync import DepthSync
+from gradtrade.venue.instruments import book_grids
 
 Top = tuple[tuple[float, float] | None, tuple[float, float] | None]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import ccxt
 import pytest
 
+from gradtrade.core import OrderBook
 from gradtrade.errors import (
     AuthenticationFailed,
     ConfigError,
@@ -21,6 +22,7 @@ from gradtrade.errors import (
     scrub,
 )
 from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.depth_sync import DepthSync
 from gradtrade.venue.rest import Backoff, WeightTracker, from_ccxt, make_exchange, retry_after_s
 
 
@@ -95,3 +97,9 @@ def test_ccxt_errors_map_onto_retryable_and_fatal() -> None:
     assert isinstance(from_ccxt(ccxt.AuthenticationError("key")), AuthenticationFailed)
     for error in (limited, banned):
         assert isinstance(error, GradtradeError)
+
+
+def test_depth_sync_needs_a_buffer() -> None:
+    book = OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
+    with pytest.raises(InvalidInput, match="max_buffer must be at least 1, not 0"):
+        DepthSync(book, max_buffer=0)

@@ -18,8 +18,8 @@ import pandas as pd
 from gradtrade.data.dataset import Fold, Splits, WindowDataset, time_splits, walk_forward_folds
 from gradtrade.data.importers import read_series_file
 from gradtrade.data.state import StateConfig, StateFrame, StateTransformer
-from gradtrade.data.store import timeframe_ns
 from gradtrade.errors import InvalidInput
+from gradtrade.timeframes import INTERVALS, timeframe_ns
 
 __all__ = [
     "Fold",
@@ -118,9 +118,6 @@ class Market:
         return str(as_dt[0]), str(as_dt[1])
 
 
-TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h", "1d")
-
-
 def infer_timeframe(dates: pd.DatetimeIndex, source: str | Path) -> str:
     """The bar timeframe of candles: their most common spacing (outages make some gaps longer)."""
     steps = np.diff(dates.as_unit("ns").asi8)
@@ -128,7 +125,7 @@ def infer_timeframe(dates: pd.DatetimeIndex, source: str | Path) -> str:
         raise InvalidInput(f"{source}: too few candles to tell their timeframe")
     values, counts = np.unique(steps, return_counts=True)
     step = int(values[np.argmax(counts)])
-    for name in TIMEFRAMES:
+    for name in INTERVALS:
         if timeframe_ns(name) == step:
             return name
     minutes = step / 60e9

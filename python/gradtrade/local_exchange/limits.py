@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gradtrade.errors import InvalidInput
 from gradtrade.local_exchange.errors import TOO_MANY_REQUESTS, ApiError
 
 TOO_MANY_ORDERS = -1015
@@ -145,9 +146,9 @@ class RateLimits:
     def __init__(self, limits: Mapping[str, int] | None = None, ban_after: int = 10) -> None:
         unknown = set(limits or {}) - set(DEFAULT_LIMITS)
         if unknown:
-            raise ValueError(f"weight limits for unknown APIs {sorted(unknown)}")
+            raise InvalidInput(f"weight limits for unknown APIs {sorted(unknown)}")
         if any(v <= 0 for v in (limits or {}).values()) or ban_after < 1:
-            raise ValueError("weight limits and ban_after must be positive")
+            raise InvalidInput("weight limits and ban_after must be positive")
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self.ban_after = ban_after
         self._ips: dict[tuple[str, str], _IpState] = {}

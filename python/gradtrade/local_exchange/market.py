@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from gradtrade.core import OrderBook
+from gradtrade.errors import InvalidInput
 from gradtrade.local_exchange.exchange_info import Rules
 from gradtrade.local_exchange.series import FundingSeries, KlineSeries
 
@@ -159,7 +160,7 @@ class SymbolMarket:
     def l2(self) -> L2Book:
         """The book as a mutable :class:`L2Book` (synthetic markets only)."""
         if not isinstance(self.book, L2Book):
-            raise TypeError(f"{self.symbol} is driven by a replay; its book is not mutable here")
+            raise InvalidInput(f"{self.symbol} is driven by a replay; its book is not mutable here")
         return self.book
 
     def record_trade(

@@ -19,12 +19,13 @@ from typing import Any
 import orjson
 
 from gradtrade.core import OrderBook
-from gradtrade.data.recordings import RecordedFrame, book_grids, read_cryptofeed, read_hftbacktest
+from gradtrade.data.recordings import RecordedFrame, read_cryptofeed, read_hftbacktest
 from gradtrade.errors import InvalidInput, SequenceGap
 from gradtrade.local_exchange.hub import canonical
 from gradtrade.local_exchange.market import RustBook, SymbolMarket
 from gradtrade.local_exchange.state import ExchangeState
 from gradtrade.venue.depth_sync import DepthSync
+from gradtrade.venue.instruments import book_grids
 
 QUOTES = ("USDT", "BUSD", "USDC", "FDUSD", "TUSD", "BTC", "ETH", "BNB", "EUR", "TRY")
 

@@ -18,8 +18,9 @@ from gradtrade.local_exchange.errors import ApiError, bad_symbol, invalid_param
 from gradtrade.local_exchange.exchange_info import exchange_info_body
 from gradtrade.local_exchange.market import SymbolMarket
 from gradtrade.local_exchange.params import Params, opt_int, req
-from gradtrade.local_exchange.series import INTERVAL_MS, KlineSeries, fmt
+from gradtrade.local_exchange.series import KlineSeries, fmt
 from gradtrade.local_exchange.state import ExchangeState
+from gradtrade.timeframes import INTERVAL_MS
 
 KLINE_MAX = {"spot": 1000, "usdm": 1500}
 DEPTH_MAX = {"spot": 5000, "usdm": 1000}

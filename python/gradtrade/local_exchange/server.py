@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl
 import orjson
 from aiohttp import web
 
+from gradtrade.errors import InvalidInput
 from gradtrade.local_exchange import rest_public, routes
 from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.faults import Faults
@@ -235,9 +236,9 @@ class ExchangeServer:
             try:
                 spec = orjson.loads(await request.read())
                 if not isinstance(spec, dict):
-                    raise ValueError("body must be a JSON object")
+                    raise InvalidInput("body must be a JSON object")
                 self.state.faults.arm(spec)
-            except (ValueError, orjson.JSONDecodeError) as exc:
+            except (ValueError, orjson.JSONDecodeError) as exc:  # InvalidInput included
                 return _json({"code": -1130, "msg": str(exc)}, 400)
             return _json({"ok": True})
         if path == "_gradtrade/status":

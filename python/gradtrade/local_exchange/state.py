@@ -16,7 +16,6 @@ from gradtrade.local_exchange.hub import Hub
 from gradtrade.local_exchange.limits import RateLimits
 from gradtrade.local_exchange.market import SymbolMarket, Trade
 from gradtrade.local_exchange.series import (
-    INTERVAL_MS,
     FundingSeries,
     KlineSeries,
     describe_file,
@@ -24,6 +23,7 @@ from gradtrade.local_exchange.series import (
     merge,
     read_feather,
 )
+from gradtrade.timeframes import INTERVAL_MS
 
 VENUES = ("spot", "usdm")
 Levels = list[tuple[float, float]]

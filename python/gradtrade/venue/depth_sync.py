@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 
 from gradtrade.core import OrderBook
-from gradtrade.errors import SequenceGap
+from gradtrade.errors import InvalidInput, SequenceGap
 
 
 class DepthSync:
@@ -31,7 +31,7 @@ class DepthSync:
 
     def __init__(self, book: OrderBook, max_buffer: int = 10_000) -> None:
         if max_buffer < 1:
-            raise ValueError("max_buffer must be at least 1")
+            raise InvalidInput(f"max_buffer must be at least 1, not {max_buffer}")
         self.book = book
         self._buffer: deque[bytes] = deque(maxlen=max_buffer)
 

@@ -26,10 +26,10 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from gradtrade.core import OrderBook, SequenceGap
-from gradtrade.data.recordings import book_grids
-from gradtrade.errors import ConfigError, ServerError
+from gradtrade.errors import ConfigError, InvalidInput, ServerError
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.depth_sync import DepthSync
+from gradtrade.venue.instruments import book_grids
 from gradtrade.venue.rest import Backoff, ConnectorMetrics, RestClient
 
 log = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ def book_params(market: dict[str, Any]) -> tuple[str, str]:
     exact, from the exchangeInfo entry ccxt keeps in ``info``."""
     try:
         return book_grids({"symbols": [market["info"]]}, str(market["id"]))
-    except KeyError as exc:
+    except (KeyError, InvalidInput) as exc:
         raise ConfigError(f"symbol {market.get('symbol')}: exchangeInfo lacks {exc}") from None
 
 
