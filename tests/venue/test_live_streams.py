@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import orjson
 import pandas as pd
 import pytest
 
+from gradtrade.core import OrderBook
 from gradtrade.data.connector import ExchangeConnector
 from gradtrade.data.recordings import read_hftbacktest
-from gradtrade.errors import ConfigError
+from gradtrade.errors import ConfigError, RetriesExhausted
 from gradtrade.local_exchange import ExchangeServer
 from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.streams import empty_snapshot, fetch_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +118,48 @@ async def test_a_wrong_stream_url_is_a_config_error_not_an_endless_retry(data_di
                 await asyncio.wait_for(take(conn.trades("BTC/USDT"), 1), timeout=10)
     finally:
         await server.stop()
+
+
+async def test_depth_snapshot_reaches_the_book_as_the_bytes_the_server_sent(
+    data_dir: Path,
+) -> None:
+    server = ExchangeServer(
+        recordings=[data_dir / "recordings" / "hftbacktest" / "spot"], speed=400
+    )
+    await server.start(0)
+    try:
+        config = ConnectorConfig.for_url(
+            server.url, "spot", backoff_base_s=0.01, backoff_max_s=0.02, max_retries=3
+        )
+        async with ExchangeConnector(config) as conn:
+            await asyncio.wait_for(server.sources[0].done.wait(), timeout=30)  # book now still
+            # 429 (Retry-After 0) then 503: the raw fetch is paced, retried and mapped like any
+            server.faults.fail_rest(429, count=1, retry_after=0, path_prefix="/api/v3/depth")
+            server.faults.fail_rest(503, count=1, retry_after=0, path_prefix="/api/v3/depth")
+            raw = await fetch_snapshot(conn.rest, "BTCUSDT", 100)
+            metrics = conn.metrics.as_dict()
+            async with aiohttp.ClientSession() as session:
+                url = f"{server.url}/api/v3/depth?symbol=BTCUSDT&limit=100"
+                async with session.get(url) as response:
+                    body = await response.read()
+                    weight = response.headers["X-MBX-USED-WEIGHT-1M"]
+            server.faults.fail_rest(500, count=10, retry_after=0, path_prefix="/api/v3/depth")
+            with pytest.raises(RetriesExhausted, match="depth"):
+                await fetch_snapshot(conn.rest, "BTCUSDT", 100)
+    finally:
+        await server.stop()
+    assert isinstance(raw, bytes) and raw == body  # untouched: no parse, no re-serialization
+    assert metrics["rate_limited"] == 1 and metrics["server_errors"] == 1, metrics
+    assert 0 < metrics["used_weight"] < int(weight)  # the snapshot's weight, read from its headers
+    book = OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
+    book.apply_snapshot_json(raw)
+    assert book.best_bid() is not None and book.best_bid()[0] == 61602.01  # type: ignore[index]
+    assert len(book) == 200
+
+
+def test_empty_snapshot_is_told_from_the_bytes() -> None:
+    assert empty_snapshot(b'{"lastUpdateId":0,"bids":[["1","1"]],"asks":[]}')
+    assert empty_snapshot(b'{"lastUpdateId": 7, "bids": [], "asks": [ ]}')
+    assert empty_snapshot(b'{"bids":[["1","1"]],"asks":[]}')
+    assert not empty_snapshot(b'{"lastUpdateId":70,"bids":[],"asks":[["2","1"]]}')
+    assert not empty_snapshot(b'{"lastUpdateId":0123,"bids":[["1","1"]],"asks":[]}')

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
+import aiohttp
 import ccxt
 import ccxt.async_support as ccxt_async
 
@@ -69,6 +70,18 @@ def from_ccxt(
     if isinstance(exc, TimeoutError | ConnectionError | OSError):
         return ServerError(message, retry_after)
     return FatalError(message)
+
+
+def from_http(status: int, body: bytes, retry_after: float | None) -> ConnectorError:
+    """The gradtrade error for a refused raw HTTP request (same split as :func:`from_ccxt`)."""
+    message = scrub(f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
+    if status in (418, 429):
+        return RateLimited(message, retry_after, status)
+    if status >= 500 or any(f'"code":{code},'.encode() in body for code in RETRYABLE_CODES):
+        return ServerError(message, retry_after)
+    if status in (401, 403):
+        return AuthenticationFailed(message)
+    return ExchangeRejected(message)
 
 
 @dataclass
@@ -197,6 +210,7 @@ class RestClient:
         self.weights = WeightTracker(config.weight_budget, config.weight_safety)
         self._rng = rng or random.Random()
         self._markets_loaded = False
+        self._session: aiohttp.ClientSession | None = None
 
     def now_ms(self) -> float:
         """Exchange time estimate: local clock plus the last measured offset."""
@@ -279,7 +293,47 @@ class RestClient:
             raise from_ccxt(exc) from exc
         return market
 
+    async def get_bytes(
+        self,
+        endpoint: str,
+        params: Mapping[str, str | int],
+        check: Callable[[bytes], None] | None = None,
+    ) -> bytes:
+        """One public REST ``GET`` answered by the raw body bytes, untouched (no JSON parsing):
+        what the Rust book parses itself. Paced, retried and mapped like every other call;
+        ``check`` may refuse a body by raising a retryable error (it is then fetched again)."""
+        url = self.config.rest_path(endpoint)
+        what = f"{endpoint} {dict(params)}"
+        return await self.call(what, self._get_bytes, url, params, check)
+
+    async def _get_bytes(
+        self,
+        url: str,
+        params: Mapping[str, str | int],
+        check: Callable[[bytes], None] | None,
+    ) -> bytes:
+        if self._session is None:
+            timeout = aiohttp.ClientTimeout(total=self.config.timeout_s)
+            self._session = aiohttp.ClientSession(timeout=timeout)
+        try:
+            async with self._session.get(url, params={k: str(v) for k, v in params.items()}) as r:
+                body = await r.read()
+                # call() reads the status and weight headers of the last response from here,
+                # as it does for ccxt's own requests.
+                self.exchange.last_http_status = r.status
+                self.exchange.last_response_headers = dict(r.headers)
+                if r.status >= 400:
+                    raise from_http(r.status, body, retry_after_s(r.headers))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ServerError(scrub(f"GET {url}: {type(exc).__name__}: {exc}")) from exc
+        if check is not None:
+            check(body)
+        return body
+
     async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
         await self.exchange.close()
 
 
@@ -289,6 +343,7 @@ __all__ = [
     "RestClient",
     "WeightTracker",
     "from_ccxt",
+    "from_http",
     "header",
     "make_exchange",
     "retry_after_s",

@@ -8,8 +8,9 @@ from the old connection can be rebuilt.
 
 :class:`BookStream` keeps a Rust ``OrderBook`` synced by Binance's procedure: buffer diffs, fetch
 the REST snapshot, drop stale diffs, apply the rest; websocket frames go to
-``OrderBook.apply_depth_json`` untouched. A ``SequenceGap`` (a lost diff) or a reconnect starts a
-resync by itself; both are logged and counted in the metrics.
+``OrderBook.apply_depth_json`` untouched, and so does the body of the REST snapshot. A
+``SequenceGap`` (a lost diff) or a reconnect starts a resync by itself; both are logged and
+counted in the metrics.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -124,21 +126,29 @@ def book_params(market: dict[str, Any]) -> tuple[str, str]:
         raise ConfigError(f"symbol {market.get('symbol')}: exchangeInfo lacks {exc}") from None
 
 
+# An empty snapshot (an exchange whose own book is not ready) is told from the bytes, without
+# parsing them: no update id, or no level on either side.
+_NO_UPDATE_ID = re.compile(rb'"lastUpdateId"\s*:\s*0\s*[,}]')
+_NO_BIDS = re.compile(rb'"bids"\s*:\s*\[\s*\]')
+_NO_ASKS = re.compile(rb'"asks"\s*:\s*\[\s*\]')
+
+
+def empty_snapshot(raw: bytes) -> bool:
+    """True when a depth snapshot body has no update id or no level at all."""
+    if b'"lastUpdateId"' not in raw or _NO_UPDATE_ID.search(raw):
+        return True
+    return bool(_NO_BIDS.search(raw) and _NO_ASKS.search(raw))
+
+
 async def fetch_snapshot(rest: RestClient, market_id: str, limit: int) -> bytes:
-    """The REST depth snapshot as JSON text for ``OrderBook.apply_snapshot_json``. An empty
-    snapshot (an exchange whose own book is not ready) is retried like a server error."""
-    exchange = rest.exchange
-    method = (
-        exchange.publicGetDepth if rest.config.market == "spot" else exchange.fapiPublicGetDepth
-    )
+    """The REST depth snapshot as the exact bytes the server sent, for
+    ``OrderBook.apply_snapshot_json``. An empty snapshot is retried like a server error."""
 
-    async def checked() -> Any:
-        payload = await method({"symbol": market_id, "limit": limit})
-        if not payload.get("lastUpdateId") or not (payload.get("bids") or payload.get("asks")):
+    def check(raw: bytes) -> None:
+        if empty_snapshot(raw):
             raise ServerError(f"depth {market_id}: empty snapshot")
-        return payload
 
-    return orjson.dumps(await rest.call(f"depth {market_id}", checked))
+    return await rest.get_bytes("depth", {"symbol": market_id, "limit": limit}, check)
 
 
 class BookStream:
@@ -232,6 +242,7 @@ __all__ = [
     "FrameStream",
     "Reconnected",
     "book_params",
+    "empty_snapshot",
     "fetch_snapshot",
     "json_stream",
 ]
