@@ -12,7 +12,6 @@ Every step uses the same code as the real thing; only the exchange URL differs.
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ from gradtrade.data.connector import ExchangeConnector
 from gradtrade.data.importers import parse_freqtrade_name, read_freqtrade_feather
 from gradtrade.data.store import CandleStore
 from gradtrade.errors import GradtradeError
+from gradtrade.evaluation.baselines import strategy_pnl
+from gradtrade.evaluation.metrics import sharpe
 from gradtrade.optim.config import parse_config
 from gradtrade.optim.run import predict_positions, train
 from gradtrade.timeframes import periods_per_year
@@ -66,11 +67,6 @@ def _train_config(parquet: Path, out: Path, timeframe: str, epochs: int) -> dict
         "optim": {"epochs": epochs, "patience": max(2, epochs // 3)},
         "run": {"out_dir": str(out), "num_threads": 1},
     }
-
-
-def _sharpe(pnl: np.ndarray, periods_per_year: float) -> float:
-    sd = float(np.std(pnl))
-    return float(np.mean(pnl)) / sd * math.sqrt(periods_per_year) if sd > 0 else float("nan")
 
 
 @click.command()
@@ -133,17 +129,16 @@ def demo(replay: Path | None, out: Path, epochs: int, cost_bps: float) -> None:
     ppy = cfg.loss.periods_per_year
     cost = cost_bps / 1e4
     simple = np.expm1(pred["ret"])
-    turnover = np.abs(np.diff(pred["position"], prepend=0.0))
-    net = pred["position"] * simple - cost * turnover
+    net, _, turnover = strategy_pnl(pred["position"], pred["ret"], cost)
     click.echo(f"4/4 test split ({len(net)} bars, never seen in training), after {cost_bps} bps:")
     # A short test split annualizes to extreme Sharpe ratios; the total return says it plainly.
     click.echo(
         f"    model         return {np.prod(1 + net) - 1:+.2%}  annualized Sharpe "
-        f"{_sharpe(net, ppy):+.2f}  mean |u| {np.mean(np.abs(pred['position'])):.2f}  "
+        f"{sharpe(net, ppy):+.2f}  mean |u| {np.mean(np.abs(pred['position'])):.2f}  "
         f"turnover/bar {np.mean(turnover):.3f}"
     )
     click.echo(
         f"    buy-and-hold  return {np.prod(1 + simple) - 1:+.2%}  annualized Sharpe "
-        f"{_sharpe(simple, ppy):+.2f}"
+        f"{sharpe(simple, ppy):+.2f}"
     )
     click.echo(f"checkpoint: {outcome.checkpoint}; metrics: {out / 'metrics.csv'}")

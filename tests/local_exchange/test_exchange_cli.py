@@ -63,4 +63,4 @@ def test_serve_rejects_a_bad_file(tmp_path: Path) -> None:
         timeout=60,
     )
     assert proc.returncode != 0
-    assert "not a freqtrade feather name" in proc.stderr and "Traceback" not in proc.stderr
+    assert "is not a freqtrade file name" in proc.stderr and "Traceback" not in proc.stderr

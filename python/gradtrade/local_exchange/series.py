@@ -9,22 +9,15 @@ client parsing them gets back the file's numbers bit for bit.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import orjson
-import pyarrow as pa  # type: ignore[import-untyped]
-import pyarrow.feather as feather  # type: ignore[import-untyped]
 
+from gradtrade.data.importers import FEATHER_COLUMNS, parse_freqtrade_name, read_freqtrade_table
 from gradtrade.errors import InvalidInput
 from gradtrade.timeframes import INTERVAL_MS
-
-_NAME = re.compile(
-    r"^(?P<base>[A-Z0-9]+)_(?P<quote>[A-Z0-9]+)(?:_(?P<settle>[A-Z0-9]+))?"
-    r"-(?P<tf>\d+[smhdwM])(?:-(?P<kind>futures|mark|funding_rate|index|premiumIndex))?\.feather$"
-)
 
 
 def fmt(x: float) -> str:
@@ -118,41 +111,21 @@ class SeriesFile:
 
 
 def describe_file(path: Path) -> SeriesFile:
-    m = _NAME.match(path.name)
-    if m is None:
-        raise InvalidInput(
-            f"{path}: not a freqtrade feather name like BTC_USDT-1h.feather or "
-            "BTC_USDT_USDT-1h-futures.feather"
-        )
-    kind = {None: "klines", "futures": "klines", "mark": "mark", "funding_rate": "funding"}.get(
-        m["kind"]
-    )
-    if kind is None:
-        raise InvalidInput(f"{path}: {m['kind']} files are not served")
-    if m["tf"] not in INTERVAL_MS:
-        raise InvalidInput(f"{path}: unsupported interval {m['tf']}")
-    venue = "usdm" if (m["settle"] or m["kind"]) else "spot"
-    return SeriesFile(m["base"] + m["quote"], m["base"], m["quote"], venue, kind, m["tf"], path)
+    """What a freqtrade feather file holds, from its name (the data layer's one parser)."""
+    key = parse_freqtrade_name(path)
+    base, quote = key.symbol.split(":")[0].split("/")
+    kind = {"ohlcv": "klines", "mark": "mark", "funding": "funding"}[key.kind]
+    if key.timeframe not in INTERVAL_MS:
+        raise InvalidInput(f"{path}: unsupported interval {key.timeframe}")
+    return SeriesFile(base + quote, base, quote, key.market, kind, key.timeframe, path)
 
 
 def read_feather(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    """(times in ms, (n, 5) OHLCV) from a freqtrade feather file, checked for sanity."""
-    try:
-        table = feather.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InvalidInput(f"{path}: not a readable feather file ({exc})") from exc
-    missing = {"date", "open", "high", "low", "close", "volume"} - set(table.column_names)
-    if missing:
-        raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
-    try:
-        dates = table.column("date").cast(pa.timestamp("ns", tz="UTC")).to_numpy()
-    except pa.ArrowException as exc:
-        raise InvalidInput(f"{path}: column 'date' is not a timestamp ({exc})") from exc
+    """(times in ms, (n, 5) OHLCV) from a freqtrade feather file, sorted by time."""
+    table = read_freqtrade_table(path)
+    dates = table.column("date").to_numpy()
     ms = dates.astype("datetime64[ns]").astype(np.int64) // 1_000_000
-    cols = [
-        table.column(c).to_numpy().astype(np.float64)
-        for c in ("open", "high", "low", "close", "volume")
-    ]
+    cols = [table.column(c).to_numpy().astype(np.float64) for c in FEATHER_COLUMNS[1:]]
     values = np.column_stack(cols) if len(ms) else np.empty((0, 5))
     order = np.argsort(ms, kind="stable")
     return ms[order], values[order]
