@@ -3,26 +3,26 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import aiohttp
-from exchange_helpers import KEY, SECRET, Signed
 
 from gradtrade.local_exchange import ServerThread
 
 
-async def test_signature_and_key_errors(synthetic_server: ServerThread) -> None:
+async def test_signature_and_key_errors(signed: Any, synthetic_server: ServerThread) -> None:
     url = synthetic_server.url
-    client = Signed(url)
+    client = signed(url)
     status, body, _ = await client.request("GET", "/api/v3/account", signature="0" * 64)
     assert (status, body) == (
         400,
         {"code": -1022, "msg": "Signature for this request is not valid."},
     )
-    status, body, _ = await Signed(url, secret="not-the-secret").request("GET", "/api/v3/account")
+    status, body, _ = await signed(url, secret="not-the-secret").request("GET", "/api/v3/account")
     assert body["code"] == -1022
-    status, body, _ = await Signed(url, key="").request("GET", "/api/v3/account")
+    status, body, _ = await signed(url, key="").request("GET", "/api/v3/account")
     assert (status, body) == (401, {"code": -2014, "msg": "API-key format invalid."})
-    status, body, _ = await Signed(url, key="someone-else").request("GET", "/api/v3/account")
+    status, body, _ = await signed(url, key="someone-else").request("GET", "/api/v3/account")
     assert (status, body) == (
         401,
         {"code": -2015, "msg": "Invalid API-key, IP, or permissions for action."},
@@ -44,7 +44,7 @@ async def test_signature_and_key_errors(synthetic_server: ServerThread) -> None:
     }
 
 
-async def test_malformed_parameters(synthetic_server: ServerThread) -> None:
+async def test_malformed_parameters(signed: Any, synthetic_server: ServerThread) -> None:
     url = synthetic_server.url
     async with aiohttp.ClientSession() as s:
         cases = [
@@ -62,7 +62,7 @@ async def test_malformed_parameters(synthetic_server: ServerThread) -> None:
                 body = await r.json()
                 assert (r.status, body["code"]) == (status, code), path
                 assert "Traceback" not in body["msg"]
-        status, body, _ = await Signed(url).request(
+        status, body, _ = await signed(url).request(
             "POST",
             "/api/v3/order",
             {
@@ -79,9 +79,11 @@ async def test_malformed_parameters(synthetic_server: ServerThread) -> None:
             assert r.status == 200 and await r.json() == {}  # still serving
 
 
-async def test_secrets_never_in_errors(synthetic_server: ServerThread) -> None:
+async def test_secrets_never_in_errors(
+    api_key: str, api_secret: str, signed: Any, synthetic_server: ServerThread
+) -> None:
     url = synthetic_server.url
-    for client in (Signed(url, secret="wrong"), Signed(url, key=KEY + "x")):
+    for client in (signed(url, secret="wrong"), signed(url, key=api_key + "x")):
         _, body, headers = await client.request("GET", "/api/v3/account")
         text = str(body) + str(headers)
-        assert KEY not in text and SECRET not in text
+        assert api_key not in text and api_secret not in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -11,12 +12,13 @@ import ccxt
 import orjson
 import pytest
 import websockets
-from exchange_helpers import Signed, make_ccxt, set_book
 
 from gradtrade.local_exchange import ServerThread
 
 
-async def test_rate_limits_and_server_errors(quiet_server: ServerThread) -> None:
+async def test_rate_limits_and_server_errors(
+    make_ccxt: Callable[..., Any], quiet_server: ServerThread
+) -> None:
     url = quiet_server.url
     quiet_server.arm("rest", status=429, retry_after=3, count=2, path_prefix="/api/v3/depth")
     async with aiohttp.ClientSession() as s:
@@ -50,9 +52,11 @@ async def test_rate_limits_and_server_errors(quiet_server: ServerThread) -> None
         await ex.close()
 
 
-async def test_clock_skew_gives_timestamp_errors(quiet_server: ServerThread) -> None:
+async def test_clock_skew_gives_timestamp_errors(
+    make_ccxt: Callable[..., Any], signed: Any, quiet_server: ServerThread
+) -> None:
     quiet_server.arm("clock_skew", ms=-30_000)
-    status, body, _ = await Signed(quiet_server.url).request("GET", "/api/v3/account")
+    status, body, _ = await signed(quiet_server.url).request("GET", "/api/v3/account")
     assert (status, body["code"]) == (400, -1021)
     ex = make_ccxt(quiet_server.url, "spot")
     try:
@@ -64,7 +68,9 @@ async def test_clock_skew_gives_timestamp_errors(quiet_server: ServerThread) -> 
         await ex.close()
 
 
-async def test_rejected_orders_and_delayed_acks(quiet_server: ServerThread) -> None:
+async def test_rejected_orders_and_delayed_acks(
+    make_ccxt: Callable[..., Any], set_book: Callable[..., None], quiet_server: ServerThread
+) -> None:
     set_book(quiet_server, "spot", "BTCUSDT", [(59_990.0, 1.0)], [(60_010.0, 1.0)])
     ex = make_ccxt(quiet_server.url, "spot")
     try:

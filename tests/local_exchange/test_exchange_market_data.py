@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import numpy as np
 import pyarrow.feather as feather
-from exchange_helpers import FUNDING_8H, SPOT_1M, make_ccxt
 
 from gradtrade.local_exchange import ServerThread
 
@@ -18,7 +19,9 @@ def _file(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return ms, table[["open", "high", "low", "close", "volume"]].to_numpy()
 
 
-async def test_load_markets_spot_and_usdm(synthetic_server: ServerThread) -> None:
+async def test_load_markets_spot_and_usdm(
+    make_ccxt: Callable[..., Any], synthetic_server: ServerThread
+) -> None:
     spot = make_ccxt(synthetic_server.url, "spot")
     usdm = make_ccxt(synthetic_server.url, "usdm")
     try:
@@ -35,9 +38,9 @@ async def test_load_markets_spot_and_usdm(synthetic_server: ServerThread) -> Non
 
 
 async def test_fetch_ohlcv_paginated_is_bit_identical(
-    replay_server: ServerThread, data_dir: Path
+    make_ccxt: Callable[..., Any], spot_1m_file: Path, replay_server: ServerThread, data_dir: Path
 ) -> None:
-    times, values = _file(data_dir / SPOT_1M)
+    times, values = _file(spot_1m_file)
     start, stop = 1000, 1000 + 7_777  # eight pages of at most 1000 candles
     ex = make_ccxt(replay_server.url, "spot")
     try:
@@ -59,8 +62,10 @@ async def test_fetch_ohlcv_paginated_is_bit_identical(
     assert np.array_equal(got[:, 1:], values[start:stop])  # exact float equality, every column
 
 
-async def test_klines_limits_and_end_time(replay_server: ServerThread, data_dir: Path) -> None:
-    times, _ = _file(data_dir / SPOT_1M)
+async def test_klines_limits_and_end_time(
+    spot_1m_file: Path, replay_server: ServerThread, data_dir: Path
+) -> None:
+    times, _ = _file(spot_1m_file)
     async with aiohttp.ClientSession() as s:
         url = f"{replay_server.url}/api/v3/klines?symbol=BTCUSDT&interval=1m"
         async with s.get(f"{url}&limit=5000&startTime={times[0]}") as r:
@@ -85,9 +90,12 @@ async def test_klines_limits_and_end_time(replay_server: ServerThread, data_dir:
 
 
 async def test_funding_rate_history_is_bit_identical(
-    replay_server: ServerThread, data_dir: Path
+    funding_8h_file: Path,
+    make_ccxt: Callable[..., Any],
+    replay_server: ServerThread,
+    data_dir: Path,
 ) -> None:
-    times, values = _file(data_dir / FUNDING_8H)
+    times, values = _file(funding_8h_file)
     ex = make_ccxt(replay_server.url, "usdm")
     try:
         got: list[dict[str, object]] = []
@@ -104,7 +112,9 @@ async def test_funding_rate_history_is_bit_identical(
     assert np.array_equal(np.array([g["fundingRate"] for g in got]), values[:, 0])
 
 
-async def test_order_book_ticker_and_premium(synthetic_server: ServerThread) -> None:
+async def test_order_book_ticker_and_premium(
+    make_ccxt: Callable[..., Any], synthetic_server: ServerThread
+) -> None:
     spot = make_ccxt(synthetic_server.url, "spot")
     usdm = make_ccxt(synthetic_server.url, "usdm")
     try:

@@ -7,37 +7,56 @@ Starting balances 100000 USDT and 1 BTC; maker fee 0.05 %, taker fee 0.1 % (on t
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from exchange_helpers import Signed, set_book
 
 from gradtrade.local_exchange import ServerThread
+
+PlaceOrder = Callable[..., Awaitable[tuple[int, Any]]]
+ReadBalances = Callable[..., Awaitable[dict[str, tuple[Decimal, Decimal]]]]
 
 ASKS = [(100.0, 1.0), (101.0, 2.0), (102.0, 5.0)]
 BIDS = [(99.0, 1.0), (98.0, 2.0)]
 
 
 @pytest.fixture
-def book(quiet_server: ServerThread) -> ServerThread:
+def book(set_book: Callable[..., None], quiet_server: ServerThread) -> ServerThread:
     set_book(quiet_server, "spot", "BTCUSDT", BIDS, ASKS)
     return quiet_server
 
 
-async def order(st: ServerThread, **params: Any) -> tuple[int, Any]:
-    status, body, _ = await Signed(st.url).request(
-        "POST", "/api/v3/order", {"symbol": "BTCUSDT", **params}
-    )
-    return status, body
+@pytest.fixture
+def order(signed: Any) -> PlaceOrder:
+    """``await order(server_thread, **params)``: a signed BTCUSDT order, as (status, body)."""
+
+    async def place(st: ServerThread, **params: Any) -> tuple[int, Any]:
+        status, body, _ = await signed(st.url).request(
+            "POST", "/api/v3/order", {"symbol": "BTCUSDT", **params}
+        )
+        return status, body
+
+    return place
 
 
-async def balances(st: ServerThread) -> dict[str, tuple[Decimal, Decimal]]:
-    _, body, _ = await Signed(st.url).request("GET", "/api/v3/account")
-    return {b["asset"]: (Decimal(b["free"]), Decimal(b["locked"])) for b in body["balances"]}
+@pytest.fixture
+def balances(signed: Any) -> ReadBalances:
+    """``await balances(server_thread)``: asset -> (free, locked) of the default account."""
+
+    async def read(st: ServerThread) -> dict[str, tuple[Decimal, Decimal]]:
+        _, body, _ = await signed(st.url).request("GET", "/api/v3/account")
+        return {b["asset"]: (Decimal(b["free"]), Decimal(b["locked"])) for b in body["balances"]}
+
+    return read
 
 
-async def test_market_buy_walks_the_book(book: ServerThread) -> None:
+async def test_market_buy_walks_the_book(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    book: ServerThread,
+) -> None:
     status, body = await order(book, side="BUY", type="MARKET", quantity="2.5")
     assert status == 200 and body["status"] == "FILLED"
     fills = [(f["price"], f["qty"], f["commission"]) for f in body["fills"]]
@@ -52,7 +71,12 @@ async def test_market_buy_walks_the_book(book: ServerThread) -> None:
     assert bal["BTC"] == (Decimal("3.4975"), 0)  # 1 + 2.5 - 0.0025 fee
 
 
-async def test_marketable_limit_fills_what_crosses_and_rests_the_rest(book: ServerThread) -> None:
+async def test_marketable_limit_fills_what_crosses_and_rests_the_rest(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    signed: Any,
+    book: ServerThread,
+) -> None:
     status, body = await order(
         book, side="BUY", type="LIMIT", timeInForce="GTC", quantity="4", price="101"
     )
@@ -61,14 +85,18 @@ async def test_marketable_limit_fills_what_crosses_and_rests_the_rest(book: Serv
     bal = await balances(book)
     assert bal["USDT"] == (Decimal("99597"), Decimal("101"))  # 302 spent, 1 x 101 locked
     assert bal["BTC"] == (Decimal("3.997"), 0)  # 1 + 3 - 0.003
-    _, canceled, _ = await Signed(book.url).request(
+    _, canceled, _ = await signed(book.url).request(
         "DELETE", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": body["orderId"]}
     )
     assert canceled["status"] == "CANCELED" and Decimal(canceled["executedQty"]) == 3
     assert (await balances(book))["USDT"] == (Decimal("99698"), 0)
 
 
-async def test_ioc_sell_fills_above_its_limit_only(book: ServerThread) -> None:
+async def test_ioc_sell_fills_above_its_limit_only(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    book: ServerThread,
+) -> None:
     status, body = await order(
         book, side="SELL", type="LIMIT", timeInForce="IOC", quantity="0.5", price="98.5"
     )
@@ -83,7 +111,7 @@ async def test_ioc_sell_fills_above_its_limit_only(book: ServerThread) -> None:
     assert bal["USDT"] == (Decimal("100000") + 2 * (Decimal("49.5") - Decimal("0.0495")), 0)
 
 
-async def test_ioc_expires_the_unfilled_part(book: ServerThread) -> None:
+async def test_ioc_expires_the_unfilled_part(order: PlaceOrder, book: ServerThread) -> None:
     await order(book, side="BUY", type="MARKET", quantity="2")  # 1 @ 100 + 1 @ 101
     _, body = await order(
         book, side="SELL", type="LIMIT", timeInForce="IOC", quantity="2", price="98.5"
@@ -92,7 +120,11 @@ async def test_ioc_expires_the_unfilled_part(book: ServerThread) -> None:
     assert [f["price"] for f in body["fills"]] == ["99.00000000"]
 
 
-async def test_fok_all_or_nothing(book: ServerThread) -> None:
+async def test_fok_all_or_nothing(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    book: ServerThread,
+) -> None:
     before = await balances(book)
     status, body = await order(
         book, side="BUY", type="LIMIT", timeInForce="FOK", quantity="10", price="102"
@@ -106,7 +138,12 @@ async def test_fok_all_or_nothing(book: ServerThread) -> None:
     assert Decimal(body["cummulativeQuoteQty"]) == 100 + 202 + 510
 
 
-async def test_limit_maker_and_resting_maker_fill(book: ServerThread) -> None:
+async def test_limit_maker_and_resting_maker_fill(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    signed: Any,
+    book: ServerThread,
+) -> None:
     status, body = await order(book, side="BUY", type="LIMIT_MAKER", quantity="1", price="100")
     assert status == 400 and body == {
         "code": -2010,
@@ -120,11 +157,11 @@ async def test_limit_maker_and_resting_maker_fill(book: ServerThread) -> None:
         book.server.state.trade(m, 99.4, 0.4, buyer_maker=True, event_ms=None)
 
     book.run(print_trade)
-    _, got, _ = await Signed(book.url).request(
+    _, got, _ = await signed(book.url).request(
         "GET", "/api/v3/order", {"symbol": "BTCUSDT", "orderId": body["orderId"]}
     )
     assert got["status"] == "PARTIALLY_FILLED" and Decimal(got["executedQty"]) == Decimal("0.4")
-    _, trades, _ = await Signed(book.url).request("GET", "/api/v3/myTrades", {"symbol": "BTCUSDT"})
+    _, trades, _ = await signed(book.url).request("GET", "/api/v3/myTrades", {"symbol": "BTCUSDT"})
     assert trades[-1]["isMaker"] is True and trades[-1]["price"] == "99.50000000"
     assert Decimal(trades[-1]["commission"]) == Decimal("0.0002")  # 0.4 x 0.05 %
     bal = await balances(book)
@@ -132,7 +169,11 @@ async def test_limit_maker_and_resting_maker_fill(book: ServerThread) -> None:
     assert bal["BTC"] == (Decimal("1.3998"), 0)
 
 
-async def test_insufficient_balance_and_filters(book: ServerThread) -> None:
+async def test_insufficient_balance_and_filters(
+    order: PlaceOrder,
+    balances: ReadBalances,
+    book: ServerThread,
+) -> None:
     cases = [
         (
             dict(side="BUY", type="LIMIT", timeInForce="GTC", quantity="2000", price="99"),
@@ -187,7 +228,9 @@ async def test_insufficient_balance_and_filters(book: ServerThread) -> None:
     assert (await balances(book))["USDT"] == (Decimal("100000"), 0)
 
 
-async def test_client_order_id_is_idempotent(book: ServerThread) -> None:
+async def test_client_order_id_is_idempotent(
+    order: PlaceOrder, signed: Any, book: ServerThread
+) -> None:
     params = dict(
         side="BUY",
         type="LIMIT",
@@ -200,11 +243,11 @@ async def test_client_order_id_is_idempotent(book: ServerThread) -> None:
     assert status == 200 and first["clientOrderId"] == "my-order-1"
     status, again = await order(book, **params)  # a retry after a lost ack
     assert (status, again) == (400, {"code": -2010, "msg": "Duplicate order sent."})
-    _, open_orders, _ = await Signed(book.url).request(
+    _, open_orders, _ = await signed(book.url).request(
         "GET", "/api/v3/openOrders", {"symbol": "BTCUSDT"}
     )
     assert [o["clientOrderId"] for o in open_orders] == ["my-order-1"]
-    _, found, _ = await Signed(book.url).request(
+    _, found, _ = await signed(book.url).request(
         "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "my-order-1"}
     )
     assert found["orderId"] == first["orderId"]

@@ -10,14 +10,13 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import orjson
 import pytest
-from exchange_helpers import Signed, set_book
 
 from gradtrade.local_exchange import ExchangeServer, ServerThread
 from gradtrade.local_exchange.errors import ApiError
@@ -131,11 +130,13 @@ async def test_every_answer_carries_binances_weight_per_endpoint(
         }
 
 
-async def test_signed_endpoints_weights_and_order_counts(quiet_server: ServerThread) -> None:
+async def test_signed_endpoints_weights_and_order_counts(
+    set_book: Callable[..., None], signed: Any, quiet_server: ServerThread
+) -> None:
     skew = place_clock(quiet_server, 1.0)  # windows of 10 s and 1 min both start here
     set_book(quiet_server, "spot", "BTCUSDT", [(59_990.0, 1.0)], [(60_010.0, 1.0)])
     set_book(quiet_server, "usdm", "BTCUSDT", [(59_990.0, 5.0)], [(60_010.0, 5.0)])
-    client = Signed(quiet_server.url)
+    client = signed(quiet_server.url)
 
     async def call(method: str, path: str, params: dict[str, Any]) -> tuple[Any, dict[str, str]]:
         status, body, headers = await client.request(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,6 @@ import ccxt
 import orjson
 import pytest
 import websockets
-from exchange_helpers import make_ccxt, templates
 
 from gradtrade.local_exchange import ExchangeServer, ServerThread
 
@@ -111,7 +110,9 @@ async def test_usdm_depth_carries_pu_and_mark_price(synthetic_server: ServerThre
             pytest.fail("no markPriceUpdate")
 
 
-async def test_watch_order_book_recovers_after_injected_gap(synthetic_server: ServerThread) -> None:
+async def test_watch_order_book_recovers_after_injected_gap(
+    make_ccxt: Callable[..., Any], synthetic_server: ServerThread
+) -> None:
     ex = make_ccxt(synthetic_server.url, "spot")
     try:
         book = await ex.watch_order_book("BTC/USDT")
@@ -152,11 +153,11 @@ async def test_watch_trades_ohlcv_ticker(spot: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def recording_server(data_dir: Path) -> Iterator[ServerThread]:
+def recording_server(templates_dir: Path | None, data_dir: Path) -> Iterator[ServerThread]:
     rec = data_dir / "recordings"
     server = ExchangeServer(
         recordings=[rec / "hftbacktest" / "spot", rec / "hftbacktest" / "usdm"],
-        templates_dir=templates(data_dir),
+        templates_dir=templates_dir,
         speed=20.0,
     )
     with ServerThread(server) as st:
@@ -186,7 +187,7 @@ async def test_replayed_diffs_are_the_recorded_ones(
 
 @pytest.mark.parametrize(("market", "symbol"), [("spot", "BTC/USDT"), ("usdm", "BTC/USDT:USDT")])
 async def test_watch_order_book_on_replay(
-    recording_server: ServerThread, market: str, symbol: str
+    make_ccxt: Callable[..., Any], recording_server: ServerThread, market: str, symbol: str
 ) -> None:
     ex = make_ccxt(recording_server.url, market)
     try:

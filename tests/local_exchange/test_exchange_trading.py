@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import ccxt
 import pytest
-from exchange_helpers import make_ccxt, set_book
 
 from gradtrade.local_exchange import ServerThread
 
@@ -29,7 +29,9 @@ async def test_create_fetch_cancel_order(spot: Any) -> None:
         await spot.fetch_order("987654321", "BTC/USDT")
 
 
-async def test_market_order_changes_balance_and_my_trades(quiet_server: ServerThread) -> None:
+async def test_market_order_changes_balance_and_my_trades(
+    make_ccxt: Callable[..., Any], set_book: Callable[..., None], quiet_server: ServerThread
+) -> None:
     set_book(quiet_server, "spot", "ETHUSDT", [(2999.0, 10.0)], [(3001.0, 10.0)])
     ex = make_ccxt(quiet_server.url, "spot")
     try:
@@ -46,7 +48,9 @@ async def test_market_order_changes_balance_and_my_trades(quiet_server: ServerTh
         await ex.close()
 
 
-async def test_watch_orders_over_the_websocket_api(quiet_server: ServerThread) -> None:
+async def test_watch_orders_over_the_websocket_api(
+    make_ccxt: Callable[..., Any], set_book: Callable[..., None], quiet_server: ServerThread
+) -> None:
     set_book(quiet_server, "spot", "BTCUSDT", [(59_990.0, 1.0)], [(60_010.0, 1.0)])
     ex = make_ccxt(quiet_server.url, "spot")
     try:
@@ -66,7 +70,9 @@ async def test_watch_orders_over_the_websocket_api(quiet_server: ServerThread) -
         await ex.close()
 
 
-async def test_usdm_orders_positions_and_order_updates(quiet_server: ServerThread) -> None:
+async def test_usdm_orders_positions_and_order_updates(
+    make_ccxt: Callable[..., Any], set_book: Callable[..., None], quiet_server: ServerThread
+) -> None:
     set_book(quiet_server, "usdm", "BTCUSDT", [(59_990.0, 5.0)], [(60_010.0, 5.0)])
     ex = make_ccxt(quiet_server.url, "usdm")
     try:
