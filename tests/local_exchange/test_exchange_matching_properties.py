@@ -8,6 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gradtrade.core import Side
 from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.state import ExchangeState
 from gradtrade.local_exchange.trading import Trading
@@ -52,13 +53,13 @@ def test_balances_locks_and_conservation(orders: list[dict[str, str]], cancels: 
     usdt, btc = acct.balances["USDT"], acct.balances["BTC"]
     assert min(usdt + btc) >= 0
     open_orders = t.resting.get(("spot", "BTCUSDT"), [])
-    assert usdt[1] == sum((o.price * o.remaining for o in open_orders if o.side == "BUY"),
+    assert usdt[1] == sum((o.price * o.remaining for o in open_orders if o.side == Side.BUY),
                           Decimal(0))  # fmt: skip
-    assert btc[1] == sum((o.remaining for o in open_orders if o.side == "SELL"), Decimal(0))
+    assert btc[1] == sum((o.remaining for o in open_orders if o.side == Side.SELL), Decimal(0))
     expect_usdt, expect_btc = Decimal(1000), Decimal(3)
     for order, fill in t.fills:
         assert order.executed <= order.qty
-        if order.side == "BUY":
+        if order.side == Side.BUY:
             expect_usdt -= fill.price * fill.qty
             expect_btc += fill.qty - fill.commission
         else:

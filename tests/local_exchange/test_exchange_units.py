@@ -7,15 +7,18 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
+from gradtrade.core import OrderStatus, Side
 from gradtrade.errors import InvalidTransition, Overfill
 from gradtrade.local_exchange.auth import sign, verify_request
 from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.matching import Fill, Order, Position
 from gradtrade.local_exchange.series import KlineSeries, fmt
 
+S = OrderStatus
+
 
 def _order(qty: str = "1") -> Order:
-    return Order("k", "spot", "BTCUSDT", 1, "c", "BUY", "LIMIT", "GTC", Decimal(100),
+    return Order("k", "spot", "BTCUSDT", 1, "c", Side.BUY, "LIMIT", "GTC", Decimal(100),
                  Decimal(qty), 0)  # fmt: skip
 
 
@@ -26,16 +29,16 @@ def _fill(qty: str) -> Fill:
 def test_order_state_table() -> None:
     o = _order()
     o.add_fill(_fill("0.4"))
-    assert o.status == "PARTIALLY_FILLED"
+    assert o.status == OrderStatus.PARTIALLY_FILLED
     with pytest.raises(Overfill):
         o.add_fill(_fill("0.7"))
     o.add_fill(_fill("0.6"))
-    assert o.status == "FILLED"
-    for status in ("CANCELED", "EXPIRED", "PARTIALLY_FILLED", "NEW"):
+    assert o.status == OrderStatus.FILLED
+    for status in (S.CANCELED, S.EXPIRED, S.PARTIALLY_FILLED, S.NEW):
         with pytest.raises(InvalidTransition):
             o.move(status)  # nothing leaves FILLED
     canceled = _order()
-    canceled.move("CANCELED")
+    canceled.move(OrderStatus.CANCELED)
     with pytest.raises(InvalidTransition):
         canceled.add_fill(_fill("0.1"))
 

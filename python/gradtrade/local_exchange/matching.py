@@ -13,20 +13,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
 
+from gradtrade.core import OrderStatus, Side
 from gradtrade.errors import InvalidTransition, Overfill
 from gradtrade.local_exchange.market import SymbolMarket
 from gradtrade.local_exchange.series import fmt
 
 ZERO = Decimal(0)
-OPEN = ("NEW", "PARTIALLY_FILLED")
-# The order state table: status -> statuses it may move to.
-TRANSITIONS = {
-    "NEW": {"PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"},
-    "PARTIALLY_FILLED": {"PARTIALLY_FILLED", "FILLED", "CANCELED", "EXPIRED"},
-    "FILLED": set(),
-    "CANCELED": set(),
-    "EXPIRED": set(),
+S = OrderStatus
+OPEN = (S.NEW, S.PARTIALLY_FILLED)
+# The order state table: status -> statuses it may move to. Kept apart from the Rust order state
+# on purpose: the local exchange is the independent oracle the client side is tested against.
+TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
+    S.NEW: {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED},
+    S.PARTIALLY_FILLED: {S.PARTIALLY_FILLED, S.FILLED, S.CANCELED, S.EXPIRED},
+    S.FILLED: set(),
+    S.CANCELED: set(),
+    S.EXPIRED: set(),
 }
+# Binance's wire text of each status and side.
+STATUS_TEXT = {
+    S.NEW: "NEW",
+    S.PARTIALLY_FILLED: "PARTIALLY_FILLED",
+    S.FILLED: "FILLED",
+    S.CANCELED: "CANCELED",
+    S.EXPIRED: "EXPIRED",
+}
+SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+SIDE_TEXT = {side: text for text, side in SIDES.items()}
 
 
 def dec(x: float) -> Decimal:
@@ -52,13 +65,13 @@ class Order:
     symbol: str
     order_id: int
     client_order_id: str
-    side: str  # BUY or SELL
+    side: Side
     type: str  # LIMIT, MARKET, LIMIT_MAKER
     time_in_force: str
     price: Decimal
     qty: Decimal
     time_ms: int
-    status: str = "NEW"
+    status: OrderStatus = OrderStatus.NEW
     executed: Decimal = ZERO
     cum_quote: Decimal = ZERO
     update_ms: int = 0
@@ -70,7 +83,7 @@ class Order:
     def remaining(self) -> Decimal:
         return self.qty - self.executed
 
-    def move(self, status: str) -> None:
+    def move(self, status: OrderStatus) -> None:
         if status not in TRANSITIONS[self.status]:
             raise InvalidTransition(f"order {self.order_id}: {self.status} -> {status}")
         self.status = status
@@ -83,21 +96,21 @@ class Order:
         self.fills.append(fill)
         self.executed += fill.qty
         self.cum_quote += fill.price * fill.qty
-        self.move("FILLED" if self.executed == self.qty else "PARTIALLY_FILLED")
+        self.move(S.FILLED if self.executed == self.qty else S.PARTIALLY_FILLED)
 
 
 def walk(
-    m: SymbolMarket, side: str, qty: Decimal, limit: Decimal | None
+    m: SymbolMarket, side: Side, qty: Decimal, limit: Decimal | None
 ) -> list[tuple[Decimal, Decimal]]:
     """Fills (price, qty) an aggressive order of ``qty`` gets from the book, best price first,
     stopping at ``limit`` (None: walk as deep as the book goes)."""
-    levels = m.book.top_asks(1000) if side == "BUY" else m.book.top_bids(1000)
+    levels = m.book.top_asks(1000) if side == Side.BUY else m.book.top_bids(1000)
     out: list[tuple[Decimal, Decimal]] = []
     left = qty
     for price_f, size_f in levels:
         price = dec(price_f)
         if limit is not None and (
-            (side == "BUY" and price > limit) or (side == "SELL" and price < limit)
+            (side == Side.BUY and price > limit) or (side == Side.SELL and price < limit)
         ):
             break
         take = min(left, dec(size_f))

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from gradtrade.core import Side
 from gradtrade.local_exchange.errors import ApiError, filter_failure, mandatory
 from gradtrade.local_exchange.market import SymbolMarket
-from gradtrade.local_exchange.matching import ZERO, dec
+from gradtrade.local_exchange.matching import SIDES, ZERO, dec
 from gradtrade.local_exchange.params import Params, opt_decimal
 
 ORDER_TYPES = {"spot": ("LIMIT", "MARKET", "LIMIT_MAKER"), "usdm": ("LIMIT", "MARKET")}
@@ -16,7 +17,7 @@ TIFS = {"spot": ("GTC", "IOC", "FOK"), "usdm": ("GTC", "IOC", "FOK", "GTX")}
 
 @dataclass(frozen=True)
 class OrderSpec:
-    side: str
+    side: Side
     type: str
     tif: str
     price: Decimal
@@ -31,7 +32,7 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
     side = params.get("side", "").upper()
     if not side:
         raise mandatory("side")
-    if side not in ("BUY", "SELL"):
+    if side not in SIDES:
         raise ApiError(-1117, "Invalid side.")
     kind = params.get("type", "").upper()
     if not kind:
@@ -93,4 +94,4 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
                 "(unless you choose reduce only).",
             )
         raise filter_failure(r.notional_filter)
-    return OrderSpec(side, kind, tif, price, qty)
+    return OrderSpec(SIDES[side], kind, tif, price, qty)

@@ -5,7 +5,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from gradtrade.local_exchange.matching import ZERO, Account, Fill, Order
+from gradtrade.core import Side
+from gradtrade.local_exchange.matching import (
+    OPEN,
+    SIDE_TEXT,
+    STATUS_TEXT,
+    ZERO,
+    Account,
+    Fill,
+    Order,
+)
 
 
 def d8(x: Decimal) -> str:
@@ -33,10 +42,10 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
         "origQty": d8(o.qty),
         "executedQty": d8(o.executed),
         "cummulativeQuoteQty": d8(o.cum_quote),
-        "status": o.status,
+        "status": STATUS_TEXT[o.status],
         "timeInForce": o.time_in_force,
         "type": o.type,
-        "side": o.side,
+        "side": SIDE_TEXT[o.side],
         "workingTime": o.time_ms,
         "selfTradePreventionMode": "NONE",
     }
@@ -69,7 +78,7 @@ def usdm_order(o: Order) -> dict[str, Any]:
     return {
         "orderId": o.order_id,
         "symbol": o.symbol,
-        "status": o.status,
+        "status": STATUS_TEXT[o.status],
         "clientOrderId": o.client_order_id,
         "price": dp(o.price),
         "avgPrice": dp(_avg(o)),
@@ -81,7 +90,7 @@ def usdm_order(o: Order) -> dict[str, Any]:
         "type": o.type,
         "reduceOnly": o.reduce_only,
         "closePosition": False,
-        "side": o.side,
+        "side": SIDE_TEXT[o.side],
         "positionSide": "BOTH",
         "stopPrice": "0",
         "workingType": "CONTRACT_PRICE",
@@ -111,7 +120,7 @@ def spot_trade(o: Order, f: Fill) -> dict[str, Any]:
         "commission": d8(f.commission),
         "commissionAsset": f.commission_asset,
         "time": f.time_ms,
-        "isBuyer": o.side == "BUY",
+        "isBuyer": o.side == Side.BUY,
         "isMaker": f.maker,
         "isBestMatch": True,
     }
@@ -122,7 +131,7 @@ def usdm_trade(o: Order, f: Fill) -> dict[str, Any]:
         "symbol": o.symbol,
         "id": f.trade_id,
         "orderId": o.order_id,
-        "side": o.side,
+        "side": SIDE_TEXT[o.side],
         "price": dp(f.price),
         "qty": dp(f.qty),
         "realizedPnl": dp(f.realized_pnl),
@@ -131,7 +140,7 @@ def usdm_trade(o: Order, f: Fill) -> dict[str, Any]:
         "commissionAsset": f.commission_asset,
         "time": f.time_ms,
         "positionSide": "BOTH",
-        "buyer": o.side == "BUY",
+        "buyer": o.side == Side.BUY,
         "maker": f.maker,
     }
 
@@ -142,7 +151,7 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "E": now,
         "s": o.symbol,
         "c": o.client_order_id,
-        "S": o.side,
+        "S": SIDE_TEXT[o.side],
         "o": o.type,
         "f": o.time_in_force,
         "q": d8(o.qty),
@@ -152,7 +161,7 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "g": -1,
         "C": o.client_order_id if exec_type == "CANCELED" else "",
         "x": exec_type,
-        "X": o.status,
+        "X": STATUS_TEXT[o.status],
         "r": "NONE",
         "i": o.order_id,
         "l": d8(fill.qty if fill else ZERO),
@@ -163,7 +172,7 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "T": now,
         "t": fill.trade_id if fill else -1,
         "I": 0,
-        "w": o.status in ("NEW", "PARTIALLY_FILLED"),
+        "w": o.status in OPEN,
         "m": bool(fill and fill.maker),
         "M": False,
         "O": o.time_ms,
@@ -184,7 +193,7 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
         "o": {
             "s": o.symbol,
             "c": o.client_order_id,
-            "S": o.side,
+            "S": SIDE_TEXT[o.side],
             "o": o.type,
             "f": o.time_in_force,
             "q": dp(o.qty),
@@ -192,7 +201,7 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
             "ap": dp(avg),
             "sp": "0",
             "x": exec_type,
-            "X": o.status,
+            "X": STATUS_TEXT[o.status],
             "i": o.order_id,
             "l": dp(fill.qty if fill else ZERO),
             "z": dp(o.executed),

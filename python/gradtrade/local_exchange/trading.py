@@ -11,6 +11,7 @@ import secrets
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from gradtrade.core import OrderStatus, Side
 from gradtrade.local_exchange import reports, usdm
 from gradtrade.local_exchange.errors import (
     CANCEL_REJECTED,
@@ -22,7 +23,17 @@ from gradtrade.local_exchange.errors import (
     order_rejected,
 )
 from gradtrade.local_exchange.market import SymbolMarket, Trade
-from gradtrade.local_exchange.matching import OPEN, ZERO, Account, Fill, Order, Position, dec, walk
+from gradtrade.local_exchange.matching import (
+    OPEN,
+    STATUS_TEXT,
+    ZERO,
+    Account,
+    Fill,
+    Order,
+    Position,
+    dec,
+    walk,
+)
 from gradtrade.local_exchange.orders import validate
 from gradtrade.local_exchange.params import Params, opt_int
 from gradtrade.local_exchange.state import ExchangeState
@@ -127,7 +138,7 @@ class Trading:
             if rests and not (spec.tif == "GTX" and crosses):
                 self.resting.setdefault((venue, m.symbol), []).append(order)
             else:
-                self._close(order, m, "EXPIRED")
+                self._close(order, m, OrderStatus.EXPIRED)
         self._balances_event(acct, m, key)
         return reports.order_body(order, full=params.get("newOrderRespType", "FULL") == "FULL")
 
@@ -135,7 +146,7 @@ class Trading:
         self,
         acct: Account,
         m: SymbolMarket,
-        side: str,
+        side: Side,
         qty: Decimal,
         planned: list[tuple[Decimal, Decimal]],
         rest_price: Decimal | None,
@@ -148,15 +159,15 @@ class Trading:
             if usdm.available(self, acct) < cost / acct.leverage.get(m.symbol, 20):
                 raise ApiError(-2019, "Margin is insufficient.")
             return
-        if side == "BUY" and cost > acct.free(m.quote):
+        if side == Side.BUY and cost > acct.free(m.quote):
             raise insufficient_balance()
-        if side == "SELL" and qty > acct.free(m.base):
+        if side == Side.SELL and qty > acct.free(m.base):
             raise insufficient_balance()
 
     def _lock(
         self, acct: Account, m: SymbolMarket, o: Order, planned: list[tuple[Decimal, Decimal]]
     ) -> None:
-        if o.side == "SELL":
+        if o.side == Side.SELL:
             o.locked = o.qty
             acct.move(m.base, -o.qty, o.qty)
             return
@@ -169,7 +180,7 @@ class Trading:
         now = self.state.now_ms()
         realized = ZERO
         if o.venue == "spot":
-            if o.side == "BUY":
+            if o.side == Side.BUY:
                 release = o.price * qty if o.type != "MARKET" else price * qty
                 o.locked -= release
                 acct.move(m.quote, release - price * qty, -release)
@@ -182,7 +193,7 @@ class Trading:
                 acct.move(m.quote, price * qty - fee)
         else:
             pos = acct.positions.setdefault(m.symbol, Position())
-            realized = pos.trade(qty if o.side == "BUY" else -qty, price)
+            realized = pos.trade(qty if o.side == Side.BUY else -qty, price)
             fee, asset = (price * qty * rate).quantize(EIGHT, ROUND_HALF_UP), m.quote
             acct.usdm_wallet += realized - fee
         fill = Fill(self.next_trade_id, price, qty, fee, asset, maker, now, realized)
@@ -192,17 +203,17 @@ class Trading:
         self.fills.append((o, fill))
         self._report(o, "TRADE", fill)
 
-    def _close(self, o: Order, m: SymbolMarket, status: str) -> None:
+    def _close(self, o: Order, m: SymbolMarket, status: OrderStatus) -> None:
         o.move(status)
         o.update_ms = self.state.now_ms()
         if o.venue == "spot" and o.locked:
-            asset = m.base if o.side == "SELL" else m.quote
+            asset = m.base if o.side == Side.SELL else m.quote
             self.accounts[o.api_key].move(asset, o.locked, -o.locked)
             o.locked = ZERO
         book = self.resting.get((o.venue, o.symbol), [])
         if o in book:
             book.remove(o)
-        self._report(o, status, None)
+        self._report(o, STATUS_TEXT[status], None)
 
     def _report(self, o: Order, exec_type: str, fill: Fill | None) -> None:
         now = self.state.now_ms()
@@ -240,7 +251,7 @@ class Trading:
         if order is None or order.status not in OPEN:
             raise ApiError(CANCEL_REJECTED, "Unknown order sent.")
         m = self._market(venue, params)
-        self._close(order, m, "CANCELED")
+        self._close(order, m, OrderStatus.CANCELED)
         self._balances_event(self.accounts[key], m, key)
         body = reports.order_body(order)
         if venue == "spot":
@@ -251,7 +262,7 @@ class Trading:
         m = self._market(venue, params)
         mine = [o for o in self.resting.get((venue, m.symbol), []) if o.api_key == key]
         for order in mine:
-            self._close(order, m, "CANCELED")
+            self._close(order, m, OrderStatus.CANCELED)
         if venue == "usdm":
             return {"code": 200, "msg": "The operation of cancel all open order is done."}
         return [reports.order_body(o) for o in mine]
@@ -302,7 +313,7 @@ class Trading:
         price = dec(t.price)
         left = dec(t.qty)
         for o in list(book):
-            through = price < o.price if o.side == "BUY" else price > o.price
+            through = price < o.price if o.side == Side.BUY else price > o.price
             if through and left > 0:
                 qty = min(o.remaining, left)
                 left -= qty
@@ -314,13 +325,13 @@ class Trading:
             return
         bid, ask = m.book.best_bid(), m.book.best_ask()
         for o in list(book):
-            if o.side == "BUY" and ask is not None and dec(ask[0]) < o.price:
+            if o.side == Side.BUY and ask is not None and dec(ask[0]) < o.price:
                 self._fill_resting(o, m, o.remaining)
-            elif o.side == "SELL" and bid is not None and dec(bid[0]) > o.price:
+            elif o.side == Side.SELL and bid is not None and dec(bid[0]) > o.price:
                 self._fill_resting(o, m, o.remaining)
 
     def _fill_resting(self, o: Order, m: SymbolMarket, qty: Decimal) -> None:
         self._fill(o, m, o.price, qty, maker=True)
-        if o.status == "FILLED":
+        if o.status == OrderStatus.FILLED:
             self.resting[(m.venue, m.symbol)].remove(o)
         self._balances_event(self.accounts[o.api_key], m, o.api_key)
