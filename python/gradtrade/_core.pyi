@@ -31,12 +31,12 @@ __all__ = [
     "SymbolFilters",
     "TimeInForce",
     "TradingState",
+    "__version__",
     "client_order_id",
     "kelly_leverage",
     "parse_client_order_id",
     "transition_allowed",
     "vol_target_leverage",
-    "__version__",
 ]
 
 __version__: str
