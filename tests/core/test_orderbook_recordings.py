@@ -51,9 +51,14 @@ def test_cryptofeed_merges_rest_and_ws_by_time(
 
 def test_exchange_info_grids(cryptofeed_dir: Path) -> None:
     spot = read_exchange_info(cryptofeed_dir, "BINANCE")
-    assert symbol_filters(spot, "NKNUSDT") == ("0.00010000", "1.00000000")
+    nkn = symbol_filters(spot, "NKNUSDT")
+    assert (nkn.symbol, nkn.tick_size, nkn.step_size) == ("NKNUSDT", 0.0001, 1.0)
+    raw = (cryptofeed_dir / "BINANCE.0").read_bytes().split(b"\n", 1)[0].partition(b": ")[2]
+    assert symbol_filters(raw, "NKNUSDT") == nkn  # the body as received, parsed in Rust
     assert book_grids(spot, "NKNUSDT") == ("0.00000001", "0.00000001")
     futures = read_exchange_info(cryptofeed_dir, "BINANCE_FUTURES")
     assert book_grids(futures, "CTKUSDT") == ("0.00001", "1")
     with pytest.raises(InvalidInput, match="NOPE is not in exchangeInfo"):
         symbol_filters(spot, "NOPE")
+    with pytest.raises(InvalidInput, match="NOPE"):
+        symbol_filters(raw, "NOPE")

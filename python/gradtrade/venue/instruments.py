@@ -1,29 +1,34 @@
-"""Instruments from Binance's ``exchangeInfo``: the order grids and the depth-feed grids.
+"""Instruments from Binance's ``exchangeInfo``: the order filters and the depth-feed grids.
 
-Invariant: grids are returned as the exact decimal text Binance publishes (never floats), so a
-Rust ``OrderBook`` or filter check built from them is exact; a symbol or field missing from
-``exchangeInfo`` raises :class:`gradtrade.errors.InvalidInput` naming it.
+Invariant: order filters are parsed by the one Rust parser (``core.SymbolFilters``, exact
+fixed point, every filter the pre-trade check uses); book grids are returned as the exact
+decimal text Binance publishes (never floats), so a Rust ``OrderBook`` built from them is
+exact. A symbol or field missing from ``exchangeInfo`` raises
+:class:`gradtrade.errors.InvalidInput` naming it.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
+from gradtrade.core import SymbolFilters
 from gradtrade.errors import InvalidInput
 
 
-def symbol_filters(exchange_info: dict[str, Any], symbol: str) -> tuple[str, str]:
-    """``(tickSize, stepSize)`` of ``symbol`` (PRICE_FILTER, LOT_SIZE) as exact decimal text.
+def symbol_filters(exchange_info: bytes | str | dict[str, Any], symbol: str) -> SymbolFilters:
+    """The order filters of ``symbol`` (PRICE_FILTER, LOT_SIZE, MIN_NOTIONAL/NOTIONAL, ...).
 
-    These are the grids for *orders*. For a depth book use :func:`book_grids`: resting levels
+    ``exchange_info`` is the response body as received (preferred: bytes go to Rust untouched)
+    or an already parsed response (ccxt's ``market["info"]`` wrapped as ``{"symbols": [...]}``).
+    These are the grids for *orders*; for a depth book use :func:`book_grids`: resting levels
     can be off the current filters (orders placed before a filter change).
     """
-    entry = _symbol_entry(exchange_info, symbol)
-    try:
-        filters = {f["filterType"]: f for f in entry["filters"]}
-        return filters["PRICE_FILTER"]["tickSize"], filters["LOT_SIZE"]["stepSize"]
-    except KeyError as exc:
-        raise InvalidInput(f"{symbol}: exchangeInfo entry lacks {exc}") from None
+    if isinstance(exchange_info, dict):
+        # a parsed response: only the one entry is re-encoded, off the hot path
+        exchange_info = orjson.dumps({"symbols": [_symbol_entry(exchange_info, symbol)]})
+    return SymbolFilters.from_exchange_info_json(exchange_info, symbol)
 
 
 def book_grids(exchange_info: dict[str, Any], symbol: str) -> tuple[str, str]:
