@@ -9,6 +9,11 @@
   taker_buy_base, taker_buy_quote, ignore``; header-less in most files, with a header row in
   some newer futures files; times in milliseconds, or in microseconds in spot files from 2025.
   Both are detected per row (a 16-digit epoch is microseconds).
+
+Whatever a file holds, reading it either returns the store's columns or raises ``InvalidInput``
+naming the file and the problem in one line (a truncated or garbage feather, ZIP or CSV included):
+no parser exception escapes raw. Store ``.parquet`` files are read through the store, so they are
+verified against their checksum (``CorruptData``, ``UnverifiedData``).
 """
 
 from __future__ import annotations
@@ -17,18 +22,20 @@ import importlib
 import io
 import re
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gradtrade.data.store import CandleStore, SeriesKey
+from gradtrade.data.store import CandleStore, SeriesKey, error_text, read_store_file
 from gradtrade.data.validate import ValidationReport
 from gradtrade.errors import InvalidInput
 
 feather: Any = importlib.import_module("pyarrow.feather")  # no type stubs
-pq: Any = importlib.import_module("pyarrow.parquet")
+pa: Any = importlib.import_module("pyarrow")
 
 BINANCE_KLINE_COLUMNS = (
     "open_time",
@@ -76,8 +83,36 @@ def parse_freqtrade_name(path: Path, exchange: str = "binance") -> SeriesKey:
     return SeriesKey(exchange, "usdm" if futures else "spot", symbol, timeframe, kind)
 
 
+def _parsed(path: Path | str, what: str, parse: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    """``parse()``, with any failure of the parsers turned into one ``InvalidInput`` line."""
+    try:
+        return parse()
+    except InvalidInput:
+        raise
+    except (
+        pa.ArrowException,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+    ) as exc:
+        raise InvalidInput(f"{path}: not a readable {what} ({error_text(exc)})") from None
+
+
 def read_freqtrade_feather(path: Path, kind: str) -> pd.DataFrame:
-    frame = feather.read_table(path).to_pandas()
+    """The candles (or funding rates, kept in ``open``) of a freqtrade feather file."""
+    frame = _parsed(path, "feather (Arrow IPC) file", lambda: feather.read_table(path).to_pandas())
+    needed = ("date", "open") if kind == "funding" else ("date",)
+    missing = [c for c in needed if c not in frame.columns]
+    if missing:
+        raise InvalidInput(f"{path}: missing columns {missing} (columns: {list(frame.columns)})")
     if kind == "funding":
         return pd.DataFrame({"date": frame["date"], "rate": frame["open"]})
     return frame
@@ -87,13 +122,16 @@ def read_series_file(path: Path, kind: str) -> pd.DataFrame:
     """Candles (or funding) from a freqtrade ``.feather`` file or a store ``.parquet`` file.
 
     Both give the store's columns (``date`` + OHLCV, or ``date`` + ``rate``), so training can read
-    what ``gradtrade download`` stored as well as files users already have.
+    what ``gradtrade download`` stored as well as files users already have. A ``.parquet`` file
+    must be a store file with its checksum manifest (see :mod:`gradtrade.data.store`).
     """
+    if path.suffix not in (".parquet", ".feather"):
+        raise InvalidInput(f"{path}: expected a freqtrade .feather or a store .parquet file")
+    if not path.is_file():
+        raise InvalidInput(f"{path}: not a file")
     if path.suffix == ".parquet":
-        return pq.read_table(path).to_pandas()
-    if path.suffix == ".feather":
-        return read_freqtrade_feather(path, kind)
-    raise InvalidInput(f"{path}: expected a freqtrade .feather or a store .parquet file")
+        return read_store_file(path, kind)
+    return read_freqtrade_feather(path, kind)
 
 
 def import_freqtrade(
@@ -112,6 +150,10 @@ def _epoch_to_utc(values: np.ndarray) -> pd.DatetimeIndex:
 
 def read_binance_kline_csv(data: bytes, name: str = "<csv>") -> pd.DataFrame:
     """Parse one data.binance.vision kline CSV (bytes) into the store's candle columns."""
+    return _parsed(name, "Binance kline CSV", lambda: _parse_kline_csv(data, name))
+
+
+def _parse_kline_csv(data: bytes, name: str) -> pd.DataFrame:
     text = data.decode("ascii", errors="strict")
     first = text.split("\n", 1)[0]
     has_header = bool(first) and not first.split(",")[0].strip().isdigit()
@@ -143,13 +185,21 @@ def read_binance_kline_csv(data: bytes, name: str = "<csv>") -> pd.DataFrame:
 def read_binance_kline_file(path: Path) -> pd.DataFrame:
     """A ``.zip`` (every CSV inside, concatenated) or a bare ``.csv`` from data.binance.vision."""
     if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.endswith(".csv")]
-            if not members:
-                raise InvalidInput(f"{path.name}: the archive holds no .csv file")
-            frames = [read_binance_kline_csv(archive.read(m), m) for m in members]
-        return pd.concat(frames, ignore_index=True)
-    return read_binance_kline_csv(path.read_bytes(), path.name)
+        return _parsed(path, "ZIP archive", lambda: _read_kline_zip(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({error_text(exc)})") from None
+    return read_binance_kline_csv(data, str(path))
+
+
+def _read_kline_zip(path: Path) -> pd.DataFrame:
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist() if m.endswith(".csv")]
+        if not members:
+            raise InvalidInput(f"{path}: the archive holds no .csv file")
+        frames = [read_binance_kline_csv(archive.read(m), f"{path}:{m}") for m in members]
+    return pd.concat(frames, ignore_index=True)
 
 
 def import_binance_klines(
