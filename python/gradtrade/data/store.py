@@ -441,6 +441,7 @@ class CandleStore:
             self._remove_stale_temps(path)
             data, manifest, state = _load_verified(path)
             old = _empty(key.kind) if data is None else _decode(path, data, key.kind, state)
+            manifest = self._settle(path, manifest, state)
             merged = self._merge(old, clean, report)
             if report.rows_new or report.rows_updated:
                 problem = invariant_problem(merged, key.kind)
@@ -460,7 +461,10 @@ class CandleStore:
         with self._locked(path):
             self._remove_stale_temps(path)
             if _read_or_none(manifest_path(path)) is not None:
-                _load_verified(path)
+                data, manifest, state = _load_verified(path)
+                if data is not None:
+                    _decode(path, data, key.kind, state)
+                self._settle(path, manifest, state)
                 return SealOutcome.ALREADY_VERIFIED
             data = _read_or_none(path)
             if data is None:
@@ -534,6 +538,17 @@ class CandleStore:
         finally:
             tmp.unlink(missing_ok=True)
         self._write_manifest(path, Manifest(path.name, generation + 2, (new,)))
+
+    def _settle(
+        self, path: Path, manifest: Manifest | None, state: FileState | None
+    ) -> Manifest | None:
+        """Step 4 on behalf of a writer that died between steps 2 and 4: under the lock, a
+        manifest still accepting two states is narrowed to the one the data file is in."""
+        if manifest is None or len(manifest.accept) == 1:
+            return manifest
+        settled = Manifest(path.name, manifest.generation + 1, (state,))
+        self._write_manifest(path, settled)
+        return settled
 
     @staticmethod
     def _write_manifest(path: Path, manifest: Manifest) -> None:
