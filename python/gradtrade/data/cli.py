@@ -154,7 +154,8 @@ def import_files(
                     exchange=exchange,
                 )
         except GradtradeError as exc:
-            click.echo(f"FAIL {path}: {exc}", err=True)
+            named = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+            click.echo(f"FAIL {named}", err=True)
             failed = True
             continue
         click.echo(report.summary())

@@ -58,6 +58,7 @@ _FREQTRADE_NAME = re.compile(
 _BINANCE_NAME = re.compile(
     r"^(?P<sym>[A-Z0-9]+)-(?P<tf>\d+[mhdw])-\d{4}-\d{2}(?:-\d{2})?\.(zip|csv)$"
 )
+_HEADER_FIELD = re.compile(r"^[A-Za-z_][A-Za-z_ ]*$")
 # An epoch in microseconds has 16 digits until 2286; in milliseconds, 13 digits.
 _MICROSECOND_THRESHOLD = 10**14
 
@@ -155,17 +156,28 @@ def read_binance_kline_csv(data: bytes, name: str = "<csv>") -> pd.DataFrame:
 
 def _parse_kline_csv(data: bytes, name: str) -> pd.DataFrame:
     text = data.decode("ascii", errors="strict")
-    first = text.split("\n", 1)[0]
-    has_header = bool(first) and not first.split(",")[0].strip().isdigit()
+    if not text.strip():
+        raise InvalidInput(f"{name}: no klines (the file is empty)")
+    first = text.lstrip("\n").split("\n", 1)[0]
+    first_field = first.split(",")[0].strip()
+    if not first_field.isdigit() and not _HEADER_FIELD.match(first_field):
+        raise InvalidInput(f"{name}: line 1 is neither a kline row nor a header: {first[:60]!r}")
+    # Without names, pandas takes the column count from the first row and refuses a row with
+    # more fields; with 12 names it would silently shift such a row into an index.
     raw = pd.read_csv(
         io.StringIO(text),
         header=None,
-        skiprows=1 if has_header else 0,
-        names=list(BINANCE_KLINE_COLUMNS),
-        dtype={"open_time": np.int64, "close_time": np.int64},
+        skiprows=0 if first_field.isdigit() else 1,
+        dtype={0: np.int64, 6: np.int64},
     )
     if raw.empty:
         raise InvalidInput(f"{name}: no klines")
+    if raw.shape[1] != len(BINANCE_KLINE_COLUMNS):
+        raise InvalidInput(
+            f"{name}: {raw.shape[1]} columns; a Binance kline CSV has "
+            f"{len(BINANCE_KLINE_COLUMNS)} ({', '.join(BINANCE_KLINE_COLUMNS)})"
+        )
+    raw.columns = list(BINANCE_KLINE_COLUMNS)
     return pd.DataFrame(
         {
             "date": _epoch_to_utc(raw["open_time"].to_numpy()),
