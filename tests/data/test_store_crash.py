@@ -163,7 +163,7 @@ def test_writers_killed_from_outside_at_random_times(
     store = CandleStore(tmp_path)
     slices = [(i * 200, i * 200 + 200) for i in range(40)]
     env = child_env()
-    for _ in range(4):
+    for _ in range(3):
         args = [sys.executable, "-c", WRITER, str(tmp_path), str(data_dir / SOURCE)]
         child = subprocess.Popen([*args, json.dumps(slices)], env=env, stdout=subprocess.PIPE)
         assert child.stdout is not None

@@ -20,8 +20,9 @@ names the SHA-256, size and row count of the file bytes it vouches for. Invarian
   3. renames the temp data file over the old one;
   4. replaces the manifest by one accepting only the new file.
   A crash before 2 leaves the old pair; between 2 and 4 the manifest accepts whichever data file
-  is there. Every rename is followed by an fsync of the directory. Temp files of a dead writer are
-  ignored by readers and deleted by the next writer (under the lock, no other writer is live).
+  is there, and the next writer (or ``seal``) narrows it to that one. Every rename is followed by
+  an fsync of the directory. Temp files of a dead writer are ignored by readers and deleted by the
+  next writer (under the lock, no other writer is live).
 * a reader reads the manifest, then the data; on a mismatch it reads the manifest again and
   retries if a writer replaced it meanwhile (each manifest has a new generation number, so a
   replaced manifest never reads back identical). Only a mismatch against an unchanged manifest
