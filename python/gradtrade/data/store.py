@@ -294,9 +294,10 @@ def _check(
         if data is None:
             return None, None
         raise UnverifiedData(
-            f"{path}: no checksum manifest ({where.name}): written by a gradtrade without "
-            "checksums, or the manifest was deleted; check and seal it with `gradtrade data "
-            "seal`, or delete it and download again",
+            f"{path}: no checksum manifest ({where.name}), so nothing vouches for its bytes. "
+            "A store file written by a gradtrade without checksums: check and seal it with "
+            "`gradtrade data seal`, or delete it and download again; a Parquet file from "
+            "elsewhere: import its source (.feather, Binance ZIP/CSV) instead",
             str(path),
         )
     manifest = Manifest.parse(raw_manifest, where)
