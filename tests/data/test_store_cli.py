@@ -183,3 +183,13 @@ def test_train_on_a_corrupt_store_file_fails_in_one_line(
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert error.startswith(f"Error: {path}: checksum mismatch"), result.stderr
     assert not (tmp_path / "run" / "best.pt").exists()
+
+
+def test_an_unreadable_file_is_one_line_too(tmp_path: Path) -> None:
+    store = CandleStore(tmp_path)
+    store.path(SPOT).mkdir(parents=True)  # a folder where the data file belongs
+    result = gradtrade("data", "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert_no_traceback(result)
+    assert f"{SPOT}" in result.stdout and "cannot be read: IsADirectoryError" in result.stdout
+    assert "1 unreadable of 1 series" in result.stderr

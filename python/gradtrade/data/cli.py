@@ -46,7 +46,7 @@ def data(ctx: click.Context, data_dir: Path, gaps: bool) -> None:
 
 
 def _list(data_dir: Path, show_gaps: bool) -> None:
-    from gradtrade.data.store import CandleStore, Health
+    from gradtrade.data.store import CandleStore, Health, error_text
 
     store = CandleStore(data_dir)
     keys = store.series()
@@ -57,8 +57,14 @@ def _list(data_dir: Path, show_gaps: bool) -> None:
         f"{'series':<44} {'rows':>9}  {'first':<20} {'last':<20} {'gaps':>5} {'missing':>8}  status"
     )
     bad = {Health.CORRUPT: 0, Health.UNVERIFIED: 0}
+    unreadable = 0
     for key in keys:
-        found = store.inspect(key)
+        try:
+            found = store.inspect(key)
+        except OSError as exc:  # unreadable (permissions, a folder in the file's place)
+            unreadable += 1
+            click.echo(f"{key!s:<44} cannot be read: {error_text(exc)}")
+            continue
         cov = found.coverage
         if cov is None:
             bad[found.health] += 1
@@ -80,9 +86,10 @@ def _list(data_dir: Path, show_gaps: bool) -> None:
                 )
             if len(cov.gaps) > 10:
                 click.echo(f"    ... and {len(cov.gaps) - 10} more gaps")
-    if any(bad.values()):
+    if any(bad.values()) or unreadable:
+        more = f", {unreadable} unreadable" if unreadable else ""
         click.echo(
-            f"FAIL {bad[Health.CORRUPT]} corrupt, {bad[Health.UNVERIFIED]} unverified "
+            f"FAIL {bad[Health.CORRUPT]} corrupt, {bad[Health.UNVERIFIED]} unverified{more} "
             f"of {len(keys)} series under {data_dir}",
             err=True,
         )
@@ -133,7 +140,7 @@ def import_files(
 ) -> None:
     """Import freqtrade .feather files or data.binance.vision kline .zip/.csv files."""
     from gradtrade.data.importers import import_binance_klines, import_freqtrade
-    from gradtrade.data.store import CandleStore
+    from gradtrade.data.store import CandleStore, error_text
     from gradtrade.errors import GradtradeError
 
     store = CandleStore(ctx.obj["data_dir"])
@@ -153,8 +160,9 @@ def import_files(
                     timeframe=timeframe,
                     exchange=exchange,
                 )
-        except GradtradeError as exc:
-            named = str(exc) if str(path) in str(exc) else f"{path}: {exc}"
+        except (GradtradeError, OSError) as exc:  # OSError: the store's disk, not the input
+            message = str(exc) if isinstance(exc, GradtradeError) else error_text(exc)
+            named = message if str(path) in message else f"{path}: {message}"
             click.echo(f"FAIL {named}", err=True)
             failed = True
             continue

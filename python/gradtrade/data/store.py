@@ -280,6 +280,19 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
+def _make_dirs(directory: Path) -> None:
+    """``mkdir -p`` whose new entries survive a power cut (each new one fsynced in its parent),
+    so a committed first write cannot vanish with its directory."""
+    created = []
+    parent = directory
+    while not parent.exists():
+        created.append(parent)
+        parent = parent.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    for new in created:
+        _fsync_dir(new.parent)
+
+
 def _temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
 
@@ -438,7 +451,7 @@ class CandleStore:
         report = ValidationReport(series=str(key))
         clean = validate_frame(frame, kind=key.kind, step_ns=key.step_ns, report=report)
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs(path.parent)
         with self._locked(path):
             self._remove_stale_temps(path)
             data, manifest, state = _load_verified(path)
