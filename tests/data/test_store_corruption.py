@@ -325,3 +325,29 @@ def test_an_empty_manifest_state_accepts_no_file(tmp_path: Path) -> None:
     assert store.read(KEY).empty
     body = json.loads(manifest_path(path).read_text())
     assert body["accept"][1] is None
+
+
+states = st.builds(
+    FileState,
+    sha256=st.text("0123456789abcdef", min_size=64, max_size=64),
+    size=st.integers(0, 2**40),
+    rows=st.integers(0, 2**31),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    generation=st.integers(0, 2**40),
+    accept=st.lists(st.none() | states, min_size=1, max_size=2).map(tuple),
+    cut=st.integers(0, 10_000),
+)
+def test_manifests_round_trip_and_no_truncation_parses(
+    generation: int, accept: tuple[FileState | None, ...], cut: int
+) -> None:
+    where = Path("/store/x/ohlcv.parquet.sha256.json")
+    manifest = Manifest("ohlcv.parquet", generation, accept)
+    raw = manifest.to_bytes()
+    assert Manifest.parse(raw, where) == manifest
+    cut %= len(raw.rstrip())
+    with pytest.raises(CorruptData, match=f"{where}: unreadable checksum manifest"):
+        Manifest.parse(raw[:cut], where)
