@@ -109,11 +109,39 @@ def scrub(message: str) -> str:
     return _SECRET.sub(r"\1=<redacted>", message)
 
 
+class CorruptData(GradtradeError):
+    """A stored file failed its integrity check: its bytes do not match the checksum written
+    with it, it cannot be decoded, or its rows break the store's invariant (sorted, unique dates).
+
+    Fatal: reading again returns the same bytes. The file is left exactly as it is (never
+    repaired, never overwritten); restore it or delete it and download again. ``path`` is the
+    file, and the message says what mismatched.
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class UnverifiedData(GradtradeError):
+    """A stored file has no checksum (written by a version without checksums, or its manifest
+    was removed), so nothing vouches for its bytes.
+
+    Fatal until a person decides: it is neither read nor merged into until ``gradtrade data
+    seal`` has checked it and recorded its checksum. ``path`` is the file.
+    """
+
+    def __init__(self, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+
+
 __all__ = [
     "AuthenticationFailed",
     "BookNotSynced",
     "ConfigError",
     "ConnectorError",
+    "CorruptData",
     "ExchangeRejected",
     "FatalError",
     "GradtradeError",
@@ -127,5 +155,6 @@ __all__ = [
     "SequenceGap",
     "ServerError",
     "StreamStale",
+    "UnverifiedData",
     "scrub",
 ]

@@ -192,7 +192,7 @@ def test_data_command_lists_coverage_and_gaps(tmp_path: Path, data_dir: Path) ->
     assert "binance/spot/BTC/USDT/1h/ohlcv" in listing.output
     assert "binance/usdm/BTC/USDT:USDT/8h/funding" in listing.output
     spot_line = next(line for line in listing.output.splitlines() if "spot/BTC/USDT/1h" in line)
-    assert spot_line.split()[1:2] == ["67,078"] and spot_line.split()[-2:] == ["27", "122"]
+    assert spot_line.split()[1:2] == ["67,078"] and spot_line.split()[-3:] == ["27", "122", "OK"]
     assert (
         "gap: 1 bar(s) missing after 2019-05-15" in listing.output or "2019-05-15" in listing.output
     )

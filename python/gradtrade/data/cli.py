@@ -10,7 +10,7 @@ import click
 
 from gradtrade.data.connector import ExchangeConnector
 from gradtrade.data.importers import import_binance_klines, import_freqtrade
-from gradtrade.data.store import CandleStore
+from gradtrade.data.store import CandleStore, Health, error_text
 from gradtrade.errors import GradtradeError
 from gradtrade.venue.config import ConnectorConfig
 
@@ -30,13 +30,20 @@ data_dir_option = click.option(
 @click.option("--gaps/--no-gaps", default=True, help="List each gap (first 10 per series).")
 @click.pass_context
 def data(ctx: click.Context, data_dir: Path, gaps: bool) -> None:
-    """The historical store: list what is stored (coverage, gaps) and import files.
+    """The historical store: list what is stored (coverage, gaps, integrity) and import files.
 
     \b
     gradtrade data                                   every stored series, coverage and gaps
     gradtrade data import BTC_USDT-1h.feather         a freqtrade file (series from the name)
     gradtrade data import BTCUSDT-1m-2025-01.zip --symbol BTC/USDT --market spot
                                                      a data.binance.vision kline ZIP/CSV
+    gradtrade data seal                              record checksums of files written by a
+                                                     gradtrade without them, after checking them
+
+    Every file is verified against its checksum when listed: the status column says OK,
+    CORRUPT (bytes or rows do not match; the file is left as it is: restore it, or delete it
+    and download again) or UNVERIFIED (no checksum yet: see `gradtrade data seal`). The exit
+    code is 1 when any file is not OK.
     """
     ctx.ensure_object(dict)
     ctx.obj["data_dir"] = data_dir
@@ -51,14 +58,31 @@ def _list(data_dir: Path, show_gaps: bool) -> None:
     if not keys:
         click.echo(f"nothing stored under {data_dir}")
         return
-    click.echo(f"{'series':<44} {'rows':>9}  {'first':<20} {'last':<20} {'gaps':>5} {'missing':>8}")
+    click.echo(
+        f"{'series':<44} {'rows':>9}  {'first':<20} {'last':<20} {'gaps':>5} {'missing':>8}  status"
+    )
+    bad = {Health.CORRUPT: 0, Health.UNVERIFIED: 0}
+    unreadable = 0
     for key in keys:
-        cov = store.coverage(key)
+        try:
+            found = store.inspect(key)
+        except OSError as exc:  # unreadable (permissions, a folder in the file's place)
+            unreadable += 1
+            click.echo(f"{key!s:<44} cannot be read: {error_text(exc)}")
+            continue
+        cov = found.coverage
+        if cov is None:
+            bad[found.health] += 1
+            click.echo(
+                f"{key!s:<44} {'-':>9}  {'-':<20} {'-':<20} {'-':>5} {'-':>8}  {found.health.name}"
+            )
+            click.echo(f"    {found.health.name.lower()}: {found.problem}")
+            continue
         first = f"{cov.first:%Y-%m-%d %H:%M}" if cov.first is not None else "-"
         last = f"{cov.last:%Y-%m-%d %H:%M}" if cov.last is not None else "-"
         click.echo(
             f"{key!s:<44} {cov.rows:>9,}  {first:<20} {last:<20} {len(cov.gaps):>5} "
-            f"{cov.missing:>8,}"
+            f"{cov.missing:>8,}  {found.health.name}"
         )
         if show_gaps:
             for gap in cov.gaps[:10]:
@@ -67,6 +91,41 @@ def _list(data_dir: Path, show_gaps: bool) -> None:
                 )
             if len(cov.gaps) > 10:
                 click.echo(f"    ... and {len(cov.gaps) - 10} more gaps")
+    if any(bad.values()) or unreadable:
+        more = f", {unreadable} unreadable" if unreadable else ""
+        click.echo(
+            f"FAIL {bad[Health.CORRUPT]} corrupt, {bad[Health.UNVERIFIED]} unverified{more} "
+            f"of {len(keys)} series under {data_dir}",
+            err=True,
+        )
+        sys.exit(1)
+
+
+@data.command("seal")
+@click.pass_context
+def seal(ctx: click.Context) -> None:
+    """Record the checksum of every stored file that has none (written before checksums).
+
+    \b
+    Each such file is checked first: it must decode, have strictly increasing unique dates and
+    pass the store's validation unchanged. A file that fails is left as it is and reported
+    (exit code 1); files that already have a checksum are verified, never re-sealed.
+    """
+    from gradtrade.data.store import CandleStore
+    from gradtrade.errors import GradtradeError
+
+    store = CandleStore(ctx.obj["data_dir"])
+    failed = False
+    for key in store.series():
+        try:
+            outcome = store.seal(key)
+        except GradtradeError as exc:
+            click.echo(f"FAIL {key}: {exc}", err=True)
+            failed = True
+            continue
+        click.echo(f"{key}: {outcome.value}")
+    if failed:
+        sys.exit(1)
 
 
 @data.command("import")
@@ -103,8 +162,10 @@ def import_files(
                     timeframe=timeframe,
                     exchange=exchange,
                 )
-        except GradtradeError as exc:
-            click.echo(f"FAIL {path}: {exc}", err=True)
+        except (GradtradeError, OSError) as exc:  # OSError: the store's disk, not the input
+            message = str(exc) if isinstance(exc, GradtradeError) else error_text(exc)
+            named = message if str(path) in message else f"{path}: {message}"
+            click.echo(f"FAIL {named}", err=True)
             failed = True
             continue
         click.echo(report.summary())

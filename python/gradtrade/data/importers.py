@@ -9,6 +9,11 @@
   taker_buy_base, taker_buy_quote, ignore``; header-less in most files, with a header row in
   some newer futures files; times in milliseconds, or in microseconds in spot files from 2025.
   Both are detected per row (a 16-digit epoch is microseconds).
+
+Whatever a file holds, reading it either returns the store's columns or raises ``InvalidInput``
+naming the file and the problem in one line (a truncated or garbage feather, ZIP or CSV included):
+no parser exception escapes raw. Store ``.parquet`` files are read through the store, so they are
+verified against their checksum (``CorruptData``, ``UnverifiedData``).
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ import importlib
 import io
 import re
 import zipfile
+import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gradtrade.data.store import CandleStore, SeriesKey
+from gradtrade.data.store import CandleStore, SeriesKey, error_text, read_store_file
 from gradtrade.data.validate import ValidationReport
 from gradtrade.errors import InvalidInput
 
@@ -52,6 +59,7 @@ _FREQTRADE_NAME = re.compile(
 _BINANCE_NAME = re.compile(
     r"^(?P<sym>[A-Z0-9]+)-(?P<tf>\d+[mhdw])-\d{4}-\d{2}(?:-\d{2})?\.(zip|csv)$"
 )
+_HEADER_FIELD = re.compile(r"^[A-Za-z_][A-Za-z_ ]*$")
 # An epoch in microseconds has 16 digits until 2286; in milliseconds, 13 digits.
 _MICROSECOND_THRESHOLD = 10**14
 
@@ -80,13 +88,33 @@ def parse_freqtrade_name(path: Path, exchange: str = "binance") -> SeriesKey:
 FEATHER_COLUMNS = ("date", "open", "high", "low", "close", "volume")
 
 
+def _parsed(path: Path | str, what: str, parse: Callable[[], Any]) -> Any:
+    """``parse()``, with any failure of the parsers turned into one ``InvalidInput`` line."""
+    try:
+        return parse()
+    except InvalidInput:
+        raise
+    except (
+        pa.ArrowException,
+        OSError,
+        EOFError,
+        zipfile.BadZipFile,
+        zlib.error,
+        pd.errors.ParserError,
+        pd.errors.EmptyDataError,
+        UnicodeDecodeError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OverflowError,
+    ) as exc:
+        raise InvalidInput(f"{path}: not a readable {what} ({error_text(exc)})") from None
+
+
 def read_freqtrade_table(path: Path) -> Any:
     """A freqtrade feather file as an Arrow table with ``date`` in UTC nanoseconds, checked:
     an unreadable file, a missing column or a non-timestamp ``date`` raises naming the file."""
-    try:
-        table = feather.read_table(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise InvalidInput(f"{path}: not a readable feather file ({exc})") from exc
+    table = _parsed(path, "feather (Arrow IPC) file", lambda: feather.read_table(path))
     missing = set(FEATHER_COLUMNS) - set(table.column_names)
     if missing:
         raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
@@ -100,7 +128,9 @@ def read_freqtrade_table(path: Path) -> Any:
 def read_freqtrade_feather(path: Path, kind: str) -> pd.DataFrame:
     """Candles (``date`` + OHLCV) or, for ``kind == "funding"``, ``date`` + ``rate`` (freqtrade
     keeps the funding rate in ``open``)."""
-    frame = read_freqtrade_table(path).to_pandas()
+    frame = _parsed(
+        path, "feather (Arrow IPC) file", lambda: read_freqtrade_table(path).to_pandas()
+    )
     if kind == "funding":
         return pd.DataFrame({"date": frame["date"], "rate": frame["open"]})
     return frame
@@ -110,13 +140,16 @@ def read_series_file(path: Path, kind: str) -> pd.DataFrame:
     """Candles (or funding) from a freqtrade ``.feather`` file or a store ``.parquet`` file.
 
     Both give the store's columns (``date`` + OHLCV, or ``date`` + ``rate``), so training can read
-    what ``gradtrade download`` stored as well as files users already have.
+    what ``gradtrade download`` stored as well as files users already have. A ``.parquet`` file
+    must be a store file with its checksum manifest (see :mod:`gradtrade.data.store`).
     """
+    if path.suffix not in (".parquet", ".feather"):
+        raise InvalidInput(f"{path}: expected a freqtrade .feather or a store .parquet file")
+    if not path.is_file():
+        raise InvalidInput(f"{path}: not a file")
     if path.suffix == ".parquet":
-        return pq.read_table(path).to_pandas()
-    if path.suffix == ".feather":
-        return read_freqtrade_feather(path, kind)
-    raise InvalidInput(f"{path}: expected a freqtrade .feather or a store .parquet file")
+        return read_store_file(path, kind)
+    return read_freqtrade_feather(path, kind)
 
 
 def import_freqtrade(
@@ -135,18 +168,33 @@ def _epoch_to_utc(values: np.ndarray) -> pd.DatetimeIndex:
 
 def read_binance_kline_csv(data: bytes, name: str = "<csv>") -> pd.DataFrame:
     """Parse one data.binance.vision kline CSV (bytes) into the store's candle columns."""
+    return _parsed(name, "Binance kline CSV", lambda: _parse_kline_csv(data, name))
+
+
+def _parse_kline_csv(data: bytes, name: str) -> pd.DataFrame:
     text = data.decode("ascii", errors="strict")
-    first = text.split("\n", 1)[0]
-    has_header = bool(first) and not first.split(",")[0].strip().isdigit()
+    if not text.strip():
+        raise InvalidInput(f"{name}: no klines (the file is empty)")
+    first = text.lstrip("\n").split("\n", 1)[0]
+    first_field = first.split(",")[0].strip()
+    if not first_field.isdigit() and not _HEADER_FIELD.match(first_field):
+        raise InvalidInput(f"{name}: line 1 is neither a kline row nor a header: {first[:60]!r}")
+    # Without names, pandas takes the column count from the first row and refuses a row with
+    # more fields; with 12 names it would silently shift such a row into an index.
     raw = pd.read_csv(
         io.StringIO(text),
         header=None,
-        skiprows=1 if has_header else 0,
-        names=list(BINANCE_KLINE_COLUMNS),
-        dtype={"open_time": np.int64, "close_time": np.int64},
+        skiprows=0 if first_field.isdigit() else 1,
+        dtype={0: np.int64, 6: np.int64},
     )
     if raw.empty:
         raise InvalidInput(f"{name}: no klines")
+    if raw.shape[1] != len(BINANCE_KLINE_COLUMNS):
+        raise InvalidInput(
+            f"{name}: {raw.shape[1]} columns; a Binance kline CSV has "
+            f"{len(BINANCE_KLINE_COLUMNS)} ({', '.join(BINANCE_KLINE_COLUMNS)})"
+        )
+    raw.columns = list(BINANCE_KLINE_COLUMNS)
     return pd.DataFrame(
         {
             "date": _epoch_to_utc(raw["open_time"].to_numpy()),
@@ -166,13 +214,21 @@ def read_binance_kline_csv(data: bytes, name: str = "<csv>") -> pd.DataFrame:
 def read_binance_kline_file(path: Path) -> pd.DataFrame:
     """A ``.zip`` (every CSV inside, concatenated) or a bare ``.csv`` from data.binance.vision."""
     if path.suffix == ".zip":
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.endswith(".csv")]
-            if not members:
-                raise InvalidInput(f"{path.name}: the archive holds no .csv file")
-            frames = [read_binance_kline_csv(archive.read(m), m) for m in members]
-        return pd.concat(frames, ignore_index=True)
-    return read_binance_kline_csv(path.read_bytes(), path.name)
+        return _parsed(path, "ZIP archive", lambda: _read_kline_zip(path))
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"{path}: cannot be read ({error_text(exc)})") from None
+    return read_binance_kline_csv(data, str(path))
+
+
+def _read_kline_zip(path: Path) -> pd.DataFrame:
+    with zipfile.ZipFile(path) as archive:
+        members = [m for m in archive.namelist() if m.endswith(".csv")]
+        if not members:
+            raise InvalidInput(f"{path}: the archive holds no .csv file")
+        frames = [read_binance_kline_csv(archive.read(m), f"{path}:{m}") for m in members]
+    return pd.concat(frames, ignore_index=True)
 
 
 def import_binance_klines(
