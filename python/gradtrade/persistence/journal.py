@@ -69,6 +69,10 @@ class Journal(Protocol):
         """Releases the writer lock and the connection; idempotent."""
         ...
 
+    def __enter__(self) -> Journal: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:
     value = query.get(name, ["0"])[-1].lower()
@@ -121,7 +125,7 @@ def open_journal(url: str, options: JournalOptions | None = None) -> Journal:
     base = options or JournalOptions()
     parts = urlsplit(url)
     opts = _options(parse_qs(parts.query, keep_blank_values=True), base)
-    bare = parts._replace(query="").geturl()
+    bare = url.split("?", 1)[0]
     if parts.scheme in ("", "sqlite"):
         return SqliteJournal(sqlite_path(bare), opts)
     if parts.scheme in ("redis", "rediss", "unix"):

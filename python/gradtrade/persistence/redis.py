@@ -130,6 +130,10 @@ def keys(trader_id: str) -> dict[str, str]:
     }
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
 def _int(value: bytes | None, what: str, seq: int) -> int:
     try:
         return int(value) if value is not None else 0
@@ -180,8 +184,8 @@ class RedisJournal:
             config = self._redis.config_get("append*")
         except redis.ResponseError:
             config = {}
-        aof = config.get(b"appendonly", b"?").decode()
-        fsync = config.get(b"appendfsync", b"?").decode()
+        config = {_text(k): _text(v) for k, v in config.items()}
+        aof, fsync = config.get("appendonly", "?"), config.get("appendfsync", "?")
         if aof == "yes" and fsync == "always":
             return
         message = (
@@ -231,14 +235,15 @@ class RedisJournal:
         if self.options.readonly:
             raise JournalError(f"Redis journal of trader {self._trader_id} is open read-only")
 
-    def _script_error(self, exc: redis.ResponseError) -> JournalError | InvalidInput:
+    def _script_error(self, exc: redis.ResponseError, first: int = 0) -> JournalError | InvalidInput:
         text = str(exc)
         if "GTLOCK" in text:
             return JournalLocked(f"journal of trader {self._trader_id}: {text.split('GTLOCK')[1]}")
         if "GTSEQ" in text:
+            last = _int(text.split("GTSEQ")[1].split()[0].encode(), "last seq", 0)
             return InvalidInput(
-                f"records do not continue the Redis journal (its last seq is "
-                f"{text.split('GTSEQ')[1].strip()}): seq is strictly increasing without holes"
+                f"record seq {first} does not continue the journal (expected {last + 1}): "
+                "seq is strictly increasing without holes"
             )
         if "GTTOP" in text:
             last, top = text.split("GTTOP")[1].split()[:2]
@@ -273,7 +278,7 @@ class RedisJournal:
                     args,
                 )  # fmt: skip
             except redis.ResponseError as exc:
-                raise self._script_error(exc) from None
+                raise self._script_error(exc, batch[0].seq) from None
 
     def last_seq(self) -> int:
         with self._mutex:
