@@ -72,6 +72,8 @@ def start_redis(directory: Path, *args: str) -> RedisServer:
         try:
             if server.client().ping():
                 return server
+        except (redis.AuthenticationError, redis.ResponseError):
+            return server  # up, and asking for the password it was started with
         except redis.ConnectionError:
             if process.poll() is not None or time.monotonic() > deadline:
                 server.stop()
@@ -87,6 +89,20 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
     )
     yield server
     server.stop()
+
+
+@pytest.fixture
+def start_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
+    """Starts extra redis-servers with the given options for one test; stops them after it."""
+    servers: list[RedisServer] = []
+
+    def start(*args: str) -> RedisServer:
+        servers.append(start_redis(tmp_path / f"redis-{len(servers)}", *args))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "redis"])

@@ -149,7 +149,8 @@ class RedisJournal:
             raise InvalidInput("a Redis journal needs a trader id")
         parts = urlsplit(url)
         # Where, without any password that the URL may carry: errors and logs show only this.
-        self.where = f"{parts.hostname or parts.path}:{parts.port or 6379}{parts.path}"
+        host = parts.netloc.rpartition("@")[2] or "localhost:6379"
+        self.where = f"{host}{parts.path}"
         self.options = options
         self._trader_id = options.trader_id
         self._keys = keys(options.trader_id)
@@ -157,9 +158,11 @@ class RedisJournal:
         self._closed = False
         self._writer = ""
         try:
-            self._redis = redis.Redis.from_url(
-                url, single_connection_client=True, retry=Retry(NoBackoff(), 0),
-                socket_timeout=30, socket_connect_timeout=10,
+            self._redis = self._call(
+                lambda: redis.Redis.from_url(
+                    url, single_connection_client=True, retry=Retry(NoBackoff(), 0),
+                    socket_timeout=30, socket_connect_timeout=10,
+                )
             )  # fmt: skip
         except ValueError as exc:
             raise InvalidInput(f"bad Redis journal URL for {self.where}: {exc}") from None
