@@ -93,11 +93,12 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServ
 
 @pytest.fixture
 def start_redis_server(tmp_path: Path) -> Iterator[Callable[..., RedisServer]]:
-    """Starts extra redis-servers with the given options for one test; stops them after it."""
+    """Starts extra redis-servers with the given options for one test (``directory`` reuses
+    another's data, as a restart does); stops them after it."""
     servers: list[RedisServer] = []
 
-    def start(*args: str) -> RedisServer:
-        servers.append(start_redis(tmp_path / f"redis-{len(servers)}", *args))
+    def start(*args: str, directory: Path | None = None) -> RedisServer:
+        servers.append(start_redis(directory or tmp_path / f"redis-{len(servers)}", *args))
         return servers[-1]
 
     yield start
