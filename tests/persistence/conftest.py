@@ -177,8 +177,8 @@ def build_scenario(
         qty = 0.002 if variant == 2 else 0.001 * (1 + i % 3)
         order = Order(cid, filters, side, qty, price)
         s.orders[cid] = order
-        s.add(ts, RecordKind.DECISION, symbol,
-              {"checkpoint": "ckpt-0007", "mu": 1e-4 * (i % 7 - 3), "sigma": 0.01, "bar": i})  # fmt: skip
+        decision = {"checkpoint": "ckpt-0007", "mu": 1e-4 * (i % 7 - 3), "sigma": 0.01, "bar": i}
+        s.add(ts, RecordKind.DECISION, symbol, decision)
         s.add(ts, RecordKind.ORDER_INITIALIZED, cid, {"order": json.loads(order.to_json())})
         s.add(ts + 1, RecordKind.ORDER_SUBMITTED, cid, {})
         if variant == 4:
@@ -209,8 +209,8 @@ def build_scenario(
                 trade_id += 1
             s.add(ts + 4, RecordKind.ORDER_FILLED, cid, {})
         if i % 8 == 7:
-            s.add(ts + 5, RecordKind.FUNDING, symbol,
-                  {"asset": "USDT", "amount": -0.01 * (i % 3 + 1), "time_ms": ts // 1_000_000})  # fmt: skip
+            funding = {"asset": "USDT", "amount": -0.01 * (i % 3 + 1), "time_ms": ts // 10**6}
+            s.add(ts + 5, RecordKind.FUNDING, symbol, funding)
         before = s.breaker.state
         after = s.breaker.update(10_000.0 * close / first_close)
         if after != before:

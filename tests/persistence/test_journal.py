@@ -52,7 +52,7 @@ def test_append_read_and_last_seq(journal_url: str) -> None:
     assert list(j.read()) == [decision(1), decision(2), decision(3), decision(4)]
     j.close()
     j.close()  # idempotent
-    with pytest.raises(JournalError, match="closed"):
+    with pytest.raises(JournalError, match=r"closed"):
         j.append(decision(5))
     again = open_journal(journal_url)
     assert again.last_seq() == 4 and next(iter(again.read(after_seq=3))) == decision(4)
@@ -62,20 +62,20 @@ def test_append_read_and_last_seq(journal_url: str) -> None:
 def test_appends_that_do_not_continue_are_refused_and_write_nothing(journal_url: str) -> None:
     j = open_journal(journal_url)
     j.append_many([decision(1), decision(2)])
-    with pytest.raises(InvalidInput, match="does not continue the journal"):
+    with pytest.raises(InvalidInput, match=r"does not continue the journal"):
         j.append(decision(2))  # duplicate
-    with pytest.raises(InvalidInput, match="does not continue the journal"):
+    with pytest.raises(InvalidInput, match=r"does not continue the journal"):
         j.append(decision(4))  # hole
-    with pytest.raises(InvalidInput, match="seq 5 does not continue"):
+    with pytest.raises(InvalidInput, match=r"seq 5 does not continue"):
         j.append_many([decision(3), decision(5)])  # hole inside a batch: nothing of it lands
-    with pytest.raises(InvalidInput, match="at least one record"):
+    with pytest.raises(InvalidInput, match=r"at least one record"):
         j.append_many([])
-    with pytest.raises(InvalidInput, match="JournalRecord"):
+    with pytest.raises(InvalidInput, match=r"JournalRecord"):
         j.append_many([decision(3), "x"])  # type: ignore[list-item]
     assert j.last_seq() == 2 and [r.seq for r in j.read()] == [1, 2]
     j.append(decision(3))
     assert [r.seq for r in j.read()] == [1, 2, 3]
-    with pytest.raises(InvalidInput, match="after_seq"):
+    with pytest.raises(InvalidInput, match=r"after_seq"):
         list(j.read(after_seq=-1))
     j.close()
 
@@ -91,11 +91,11 @@ def test_snapshots_replace_each_other_and_stay_in_range(journal_url: str) -> Non
     j.put_snapshot(5, {"breaker": '{"x":3}'})
     snap = j.latest_snapshot()
     assert snap is not None and snap.seq == 5 and dict(snap.objects) == {"breaker": '{"x":3}'}
-    with pytest.raises(InvalidInput, match="past the journal"):
+    with pytest.raises(InvalidInput, match=r"past the journal"):
         j.put_snapshot(6, {})
-    with pytest.raises(InvalidInput, match="before the latest"):
+    with pytest.raises(InvalidInput, match=r"before the latest"):
         j.put_snapshot(4, {})
-    with pytest.raises(InvalidInput, match="not valid JSON"):
+    with pytest.raises(InvalidInput, match=r"not valid JSON"):
         j.put_snapshot(5, {"breaker": "{"})
     snap = j.latest_snapshot()
     assert snap is not None and snap.seq == 5 and dict(snap.objects) == {"breaker": '{"x":3}'}
@@ -105,15 +105,15 @@ def test_snapshots_replace_each_other_and_stay_in_range(journal_url: str) -> Non
 def test_a_second_writer_is_refused_and_readers_may_look_on(journal_url: str) -> None:
     writer = open_journal(journal_url)
     writer.append(decision(1))
-    with pytest.raises(JournalLocked, match="open for writing by another"):
+    with pytest.raises(JournalLocked, match=r"open for writing by another"):
         open_journal(journal_url)
     reader = open_journal(journal_url + "&readonly=1")
     assert reader.last_seq() == 1
     writer.append(decision(2))
     assert [r.seq for r in reader.read()] == [1, 2]
-    with pytest.raises(JournalError, match="read-only"):
+    with pytest.raises(JournalError, match=r"read-only"):
         reader.append(decision(3))
-    with pytest.raises(JournalError, match="read-only"):
+    with pytest.raises(JournalError, match=r"read-only"):
         reader.put_snapshot(1, {})
     reader.close()
     writer.close()
@@ -148,7 +148,7 @@ def test_a_writer_in_another_process_locks_until_it_dies(journal_url: str) -> No
 
 
 def test_readonly_open_of_a_missing_journal_fails_clearly(tmp_path: Path) -> None:
-    with pytest.raises(JournalError, match="no journal at"):
+    with pytest.raises(JournalError, match=r"no journal at"):
         open_journal(f"{tmp_path / 'none.db'}?readonly=1")
     assert not (tmp_path / "none.db").exists()
 
@@ -157,29 +157,31 @@ def test_journal_urls(tmp_path: Path, redis_server: RedisServer) -> None:
     assert sqlite_path("sqlite:///rel/j.db") == Path("rel/j.db")
     assert sqlite_path("sqlite:////abs/j.db") == Path("/abs/j.db")
     assert sqlite_path("plain/j.db") == Path("plain/j.db")
-    with pytest.raises(InvalidInput, match="no host"):
+    with pytest.raises(InvalidInput, match=r"no host"):
         sqlite_path("sqlite://host/j.db")
-    with pytest.raises(InvalidInput, match="unknown journal URL scheme 'postgres'"):
+    with pytest.raises(InvalidInput, match=r"unknown journal URL scheme 'postgres'"):
         open_journal("postgres://x/y")
-    with pytest.raises(InvalidInput, match="needs \\?trader=NAME"):
+    with pytest.raises(InvalidInput, match=r"needs \?trader=NAME"):
         open_journal(f"redis://127.0.0.1:{redis_server.port}/0")
-    with pytest.raises(InvalidInput, match="unknown journal URL options \\['bogus'\\]"):
+    with pytest.raises(InvalidInput, match=r"unknown journal URL options \['bogus'\]"):
         open_journal(f"sqlite:///{tmp_path}/j.db?bogus=1")
-    with pytest.raises(InvalidInput, match="durability='sometimes'"):
+    with pytest.raises(InvalidInput, match=r"durability='sometimes'"):
         open_journal(redis_server.url("t", durability="sometimes"))
-    with pytest.raises(InvalidInput, match="trader id must match"):
+    with pytest.raises(InvalidInput, match=r"trader id must match"):
         open_journal(redis_server.url("bad name"))
-    with pytest.raises(InvalidInput, match="trader id must match"):
+    with pytest.raises(InvalidInput, match=r"trader id must match"):
         JournalOptions(trader_id="")
     path = tmp_path / "j.db"
     open_journal(f"sqlite:///{path}?trader=alice").close()
-    with pytest.raises(InvalidInput, match="belongs to trader 'alice', not 'bob'"):
+    with pytest.raises(InvalidInput, match=r"belongs to trader 'alice', not 'bob'"):
         open_journal(f"{path}?trader=bob")
     with open_journal(f"sqlite:///{path}") as j:
         assert j.trader_id == "alice"
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=st.lists(st.integers(1, 30), min_size=1, max_size=6), bars=st.integers(0, 10**12))
 def test_any_batching_reads_back_identically(
     journal_url: str, batches: list[int], bars: int

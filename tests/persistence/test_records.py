@@ -86,7 +86,11 @@ def test_bad_records_are_refused_naming_the_problem(kwargs: dict[str, Any], matc
 @pytest.mark.parametrize(
     ("kind", "payload", "match"),
     [
-        (RecordKind.FILL, {k: v for k, v in FILL.items() if k != "price"}, "needs the field 'price'"),
+        (
+            RecordKind.FILL,
+            {k: v for k, v in FILL.items() if k != "price"},
+            "needs the field 'price'",
+        ),
         (RecordKind.FILL, {**FILL, "trade_id": "7"}, "'trade_id' must be an integer"),
         (RecordKind.FILL, {**FILL, "trade_id": True}, "'trade_id' must be an integer"),
         (RecordKind.FILL, {**FILL, "price": "1.0"}, "'price' must be a finite number"),
@@ -111,11 +115,15 @@ def test_payload_schema_per_kind(kind: RecordKind, payload: dict[Any, Any], matc
         ({"apiKey": "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"}, "apiKey"),
         ({"secret": "x"}, "secret"),
         ({"api_secret": "x"}, "api_secret"),
-        ({"signature": "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"},
-         "signature"),
+        (
+            {"signature": "c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"},
+            "signature",
+        ),
         ({"headers": {"X-MBX-APIKEY": "abc"}}, "headers.X-MBX-APIKEY"),
-        ({"request": [{"listenKey": "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf"}]},
-         "request[0].listenKey"),
+        (
+            {"request": [{"listenKey": "pqia91ma19a5s61cv6a81va65sdf19v8a65a1a5s61cv6a81va65sdf"}]},
+            "request[0].listenKey",
+        ),
         ({"query": "symbol=BTCUSDT&timestamp=1&signature=c8db5682"}, "query"),
         ({"url": "https://api.binance.com/api/v3/order?apiKey=abc"}, "url"),
         ({"note": "Secret: hunter2"}, "note"),
@@ -134,7 +142,7 @@ def test_secrets_never_enter_the_journal(payload: dict[str, Any], where: str) ->
 def test_a_stored_secret_is_refused_on_the_way_out_too() -> None:
     payload = b'{"checkpoint":"c","secretKey":"s"}'
     digest = JournalRecord.new(1, 0, RecordKind.DECISION, "k", {"checkpoint": "c"}).digest()
-    with pytest.raises(JournalCorrupted, match="record 9 is invalid.*credential") as info:
+    with pytest.raises(JournalCorrupted, match=r"record 9 is invalid.*credential") as info:
         decode_stored(9, 0, "decision", "k", payload, 1, digest)
     assert info.value.seq == 9
 
@@ -142,17 +150,17 @@ def test_a_stored_secret_is_refused_on_the_way_out_too() -> None:
 def test_stored_records_are_checked_like_new_ones() -> None:
     r = JournalRecord.new(5, 10, RecordKind.ORDER_ACCEPTED, "cid", {"exchange_order_id": 3})
     seq, ts, kind, key, payload, version, digest = stored(r)
-    with pytest.raises(JournalCorrupted, match="record 5 is invalid: unknown record kind 'oops'"):
+    with pytest.raises(JournalCorrupted, match=r"record 5 is invalid: unknown record kind 'oops'"):
         decode_stored(seq, ts, "oops", key, payload, version, digest)
-    with pytest.raises(JournalCorrupted, match="record 5 is invalid: payload is not valid JSON"):
+    with pytest.raises(JournalCorrupted, match=r"record 5 is invalid: payload is not valid JSON"):
         decode_stored(seq, ts, kind, key, payload[:-1], version, digest)
-    with pytest.raises(JournalCorrupted, match="record 5 fails its checksum"):
+    with pytest.raises(JournalCorrupted, match=r"record 5 fails its checksum"):
         decode_stored(seq, ts + 1, kind, key, payload, version, digest)
-    with pytest.raises(JournalCorrupted, match="record 5 fails its checksum"):
+    with pytest.raises(JournalCorrupted, match=r"record 5 fails its checksum"):
         decode_stored(seq, ts, kind, key, payload.replace(b"3", b"4"), version, digest)
-    with pytest.raises(JournalVersionError, match="record 5 has schema version 2"):
+    with pytest.raises(JournalVersionError, match=r"record 5 has schema version 2"):
         decode_stored(seq, ts, kind, key, payload, SCHEMA_VERSION + 1, digest)
-    with pytest.raises(JournalVersionError, match="upgrade gradtrade"):
+    with pytest.raises(JournalVersionError, match=r"upgrade gradtrade"):
         JournalRecord(1, 0, RecordKind.SNAPSHOT, "k", b'{"objects":1}', SCHEMA_VERSION + 1)
 
 
@@ -162,26 +170,26 @@ def test_batches_must_continue_without_holes() -> None:
 
     check_next([rec(4), rec(5)], 3)
     check_next([rec(9), rec(10)], None)
-    with pytest.raises(InvalidInput, match="seq 5 does not continue the journal .expected 4"):
+    with pytest.raises(InvalidInput, match=r"seq 5 does not continue the journal .expected 4"):
         check_next([rec(5)], 3)
-    with pytest.raises(InvalidInput, match="seq 6 does not continue the journal .expected 5"):
+    with pytest.raises(InvalidInput, match=r"seq 6 does not continue the journal .expected 5"):
         check_next([rec(4), rec(6)], None)
-    with pytest.raises(InvalidInput, match="at least one record"):
+    with pytest.raises(InvalidInput, match=r"at least one record"):
         check_next([], 0)
-    with pytest.raises(InvalidInput, match="JournalRecord, got dict"):
+    with pytest.raises(InvalidInput, match=r"JournalRecord, got dict"):
         check_next([{"seq": 1}], 0)  # type: ignore[list-item]
 
 
 def test_snapshots_validate_and_checksum() -> None:
     snap = Snapshot(12, {"breaker": '{"a": 1}', "order/x": "[]"})
     assert decode_snapshot(12, dict(snap.objects), snap.digest()) == snap
-    with pytest.raises(JournalCorrupted, match="snapshot at record 12 fails its checksum"):
+    with pytest.raises(JournalCorrupted, match=r"snapshot at record 12 fails its checksum"):
         decode_snapshot(12, {**snap.objects, "breaker": '{"a": 2}'}, snap.digest())
-    with pytest.raises(JournalCorrupted, match="snapshot at record 12 is invalid.*not valid JSON"):
+    with pytest.raises(JournalCorrupted, match=r"snapshot at record 12 is invalid.*not valid JSON"):
         decode_snapshot(12, {"breaker": "{"}, snap.digest())
-    with pytest.raises(SecretInPayload, match="'extra/x.apiKey'"):
+    with pytest.raises(SecretInPayload, match=r"'extra/x.apiKey'"):
         Snapshot(1, {"extra/x": '{"apiKey": "k"}'})
-    with pytest.raises(InvalidInput, match="snapshot name"):
+    with pytest.raises(InvalidInput, match=r"snapshot name"):
         Snapshot(1, {"bad name": "{}"})
     with pytest.raises(TypeError):
         snap.objects["breaker"] = "{}"  # type: ignore[index]
@@ -197,7 +205,7 @@ _names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, m
     lambda n: not is_secret_name(n)
 )
 _json = st.recursive(
-    _scalars.filter(lambda v: not isinstance(v, str) or ":" not in v and "=" not in v),
+    _scalars.filter(lambda v: not isinstance(v, str) or (":" not in v and "=" not in v)),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4),
     max_leaves=12,
 )

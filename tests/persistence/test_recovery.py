@@ -78,7 +78,9 @@ def test_sqlite_and_redis_rebuild_identical_objects(
         with open_journal(url) as j:
             states.append((state, recover(j)))
     (sqlite_full, sqlite_snap), (redis_full, redis_snap) = states
-    assert objects(sqlite_full) == objects(redis_full) == objects(sqlite_snap) == objects(redis_snap)
+    assert (
+        objects(sqlite_full) == objects(redis_full) == objects(sqlite_snap) == objects(redis_snap)
+    )
     assert len(objects(sqlite_full)) > 80
 
 
@@ -138,7 +140,7 @@ def test_an_unreplayable_record_stops_recovery_naming_it(
     })  # fmt: skip
     with open_journal(journal_url) as j:
         j.append_many([*s.records, late_fill])
-        with pytest.raises(JournalCorrupted, match=f"record {seq} \\(fill of .*CANCELED") as info:
+        with pytest.raises(JournalCorrupted, match=rf"record {seq} \(fill of .*CANCELED") as info:
             recover(j)
         assert info.value.seq == seq
 
@@ -165,7 +167,7 @@ def test_replay_refuses_what_the_rust_state_refuses(
     with pytest.raises(JournalCorrupted, match=match) as info:
         state.apply(JournalRecord.new(2, 0, kind, key, payload))
     assert info.value.seq == 2
-    with pytest.raises(JournalCorrupted, match="record 5 replayed onto the state after record 1"):
+    with pytest.raises(JournalCorrupted, match=r"record 5 replayed onto the state after record 1"):
         state.apply(JournalRecord.new(5, 0, RecordKind.SNAPSHOT, "k", {"objects": 0}))
 
 

@@ -62,7 +62,7 @@ def test_layout_stream_ids_and_projections(
     snap = client.hgetall(k["snapshot"])
     assert snap[b"__seq__"] == b"4" and snap[b"obj:extra/x"] == b'{"a":1}'
     # Redis itself refuses a duplicate id, so a seq cannot be journaled twice.
-    with pytest.raises(redis.ResponseError, match="equal or smaller"):
+    with pytest.raises(redis.ResponseError, match=r"equal or smaller"):
         client.xadd(k["journal"], {"x": "y"}, id="5-0")
 
 
@@ -73,7 +73,7 @@ def test_a_server_that_does_not_fsync_every_write_is_refused_or_warned(
 ) -> None:  # fmt: skip
     aof, fsync = config
     server = start_redis_server("--appendonly", aof, "--appendfsync", fsync)
-    with pytest.raises(JournalDurabilityError, match=f"appendonly={aof} appendfsync={fsync}"):
+    with pytest.raises(JournalDurabilityError, match=rf"appendonly={aof} appendfsync={fsync}"):
         open_journal(server.url(trader))
     assert server.client().keys("gradtrade:*") == []  # refused before writing anything
     with caplog.at_level(logging.WARNING, logger="gradtrade.persistence.redis"):
@@ -89,7 +89,7 @@ def test_a_newer_version_is_refused_untouched(
     client.hset(keys(trader)["meta"], "schema_version", 2)
     before = dump(client, trader)
     for url in (filled, filled + "&readonly=1"):
-        with pytest.raises(JournalVersionError, match="written by schema version 2.*upgrade"):
+        with pytest.raises(JournalVersionError, match=r"written by schema version 2.*upgrade"):
             open_journal(url)
     assert dump(client, trader) == before
 
@@ -135,17 +135,20 @@ def test_a_deleted_or_truncated_entry_is_a_hole_named_by_seq(
 ) -> None:
     client, k = redis_server.client(), keys(trader)
     client.xdel(k["journal"], "4-0")
-    with open_journal(filled) as j, pytest.raises(
-        JournalCorrupted, match="record 4 is missing .the next stored is 5"
+    with (
+        open_journal(filled) as j,
+        pytest.raises(JournalCorrupted, match=r"record 4 is missing .the next stored is 5"),
     ):
         list(j.read())
     client.xdel(k["journal"], "8-0")
     with open_journal(filled) as j:
-        with pytest.raises(JournalCorrupted, match="record 8 is missing .meta says .* ends at 8"):
+        with pytest.raises(JournalCorrupted, match=r"record 8 is missing .meta says .* ends at 8"):
             list(j.read(after_seq=4))
         # An entry that meta does not account for: the next append is refused, nothing written.
         client.xadd(k["journal"], {"x": "y"}, id="9-0")
-        with pytest.raises(JournalCorrupted, match="meta says last seq 8 but the stream ends at 9"):
+        with pytest.raises(
+            JournalCorrupted, match=r"meta says last seq 8 but the stream ends at 9"
+        ):
             j.append(decision(9))
     assert client.hget(k["meta"], "last_seq") == b"8"
 
@@ -154,8 +157,9 @@ def test_a_tampered_snapshot_is_refused(
     redis_server: RedisServer, trader: str, filled: str
 ) -> None:
     redis_server.client().hset(keys(trader)["snapshot"], "obj:extra/x", '{"a":2}')
-    with open_journal(filled) as j, pytest.raises(
-        JournalCorrupted, match="snapshot at record 4 fails its checksum"
+    with (
+        open_journal(filled) as j,
+        pytest.raises(JournalCorrupted, match=r"snapshot at record 4 fails its checksum"),
     ):
         j.latest_snapshot()
 
@@ -175,11 +179,11 @@ def test_a_server_that_goes_away_is_retryable_and_secrets_stay_out(
         j.append(decision(1))
     finally:
         server.stop()
-    with pytest.raises(JournalUnavailable, match=f"127.0.0.1:{server.port}") as info:
+    with pytest.raises(JournalUnavailable, match=rf"127.0.0.1:{server.port}") as info:
         j.append(decision(2))
     assert "s3cr3t-pw" not in str(info.value) and "s3cr3t-pw" not in repr(info.value.__cause__)
     with pytest.raises(JournalUnavailable):
         j.last_seq()
     j.close()
-    with pytest.raises(InvalidInput, match="bad Redis journal URL"):
+    with pytest.raises(InvalidInput, match=r"bad Redis journal URL"):
         RedisJournal("redis://127.0.0.1:notaport/0", j.options)

@@ -63,7 +63,7 @@ def test_a_journal_of_a_newer_version_is_refused_untouched(tmp_path: Path) -> No
     tamper(path, "UPDATE meta SET value = ? WHERE name = 'schema_version'", SCHEMA_VERSION + 1)
     before = fingerprint(path)
     for readonly in (False, True):
-        with pytest.raises(JournalVersionError, match="written by schema version 2.*upgrade"):
+        with pytest.raises(JournalVersionError, match=r"written by schema version 2.*upgrade"):
             SqliteJournal(path, JournalOptions(readonly=readonly))
     assert fingerprint(path) == before
 
@@ -71,14 +71,24 @@ def test_a_journal_of_a_newer_version_is_refused_untouched(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("sql", "seq", "match"),
     [
-        ("UPDATE records SET payload = CAST('{\"checkpoint\":\"evil\"}' AS BLOB) WHERE seq = 3", 3,
-         "record 3 fails its checksum"),
-        ("UPDATE records SET payload = CAST('{\"checkpoint\":' AS BLOB) WHERE seq = 4", 4,
-         "record 4 is invalid: payload is not valid JSON"),
+        (
+            'UPDATE records SET payload = CAST(\'{"checkpoint":"evil"}\' AS BLOB) WHERE seq = 3',
+            3,
+            "record 3 fails its checksum",
+        ),
+        (
+            "UPDATE records SET payload = CAST('{\"checkpoint\":' AS BLOB) WHERE seq = 4",
+            4,
+            "record 4 is invalid: payload is not valid JSON",
+        ),
         ("UPDATE records SET kind = 'teleport' WHERE seq = 2", 2, "unknown record kind 'teleport'"),
         ("UPDATE records SET ts_ns = ts_ns + 1 WHERE seq = 5", 5, "record 5 fails its checksum"),
         ("DELETE FROM records WHERE seq = 3", 3, "record 3 is missing .the next stored is 4"),
-        ("UPDATE records SET seq = 9 WHERE seq = 6", 6, "record 6 is missing .the next stored is 7"),
+        (
+            "UPDATE records SET seq = 9 WHERE seq = 6",
+            6,
+            "record 6 is missing .the next stored is 7",
+        ),
         ("UPDATE records SET schema_version = 7 WHERE seq = 2", 2, None),
     ],
 )
@@ -93,7 +103,7 @@ def test_a_tampered_row_is_named_by_seq(
         for expected in range(1, seq):
             assert next(records).seq == expected  # everything before the damage reads fine
         if match is None:
-            with pytest.raises(JournalVersionError, match=f"record {seq} has schema version 7"):
+            with pytest.raises(JournalVersionError, match=rf"record {seq} has schema version 7"):
                 next(records)
         else:
             with pytest.raises(JournalCorrupted, match=match) as info:
@@ -105,5 +115,5 @@ def test_a_tampered_row_is_named_by_seq(
 def test_a_tampered_snapshot_is_refused(tmp_path: Path) -> None:
     path = filled(tmp_path / "j.db", 6)
     tamper(path, "UPDATE snapshot_objects SET state = '{\"a\":1}'")
-    with SqliteJournal(path) as j, pytest.raises(JournalCorrupted, match="snapshot at record 3"):
+    with SqliteJournal(path) as j, pytest.raises(JournalCorrupted, match=r"snapshot at record 3"):
         j.latest_snapshot()

@@ -106,7 +106,9 @@ def sqlite_path(url: str) -> Path:
     if parts.scheme == "":
         return Path(url)
     if parts.netloc:
-        raise InvalidInput(f"a sqlite URL has no host: use sqlite:///relative or sqlite:////abs ({url})")
+        raise InvalidInput(
+            f"a sqlite URL has no host: use sqlite:///relative or sqlite:////abs ({url})"
+        )
     path = unquote(parts.path)[1:]
     if not path:
         raise InvalidInput(f"sqlite URL {url!r} names no file")

@@ -234,7 +234,9 @@ class JournalRecord:
 
     def with_seq(self, seq: int) -> JournalRecord:
         """The same event at another position (used when a writer numbers a batch)."""
-        return JournalRecord(seq, self.ts_ns, self.kind, self.key, self.payload, self.schema_version)
+        return JournalRecord(
+            seq, self.ts_ns, self.kind, self.key, self.payload, self.schema_version
+        )
 
 
 def record_digest(
@@ -359,9 +361,9 @@ __all__ = [
     "RecordKind",
     "Snapshot",
     "canonical_json",
-    "is_secret_name",
     "check_next",
     "decode_snapshot",
     "decode_stored",
+    "is_secret_name",
     "record_digest",
 ]

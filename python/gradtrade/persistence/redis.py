@@ -12,8 +12,9 @@ it or none; with effects replication the AOF holds it as one MULTI/EXEC. Durabil
 is durable on return only when the server runs with ``appendonly yes`` and ``appendfsync
 always``; :class:`RedisJournal` checks that at open (CONFIG GET) and refuses
 (``JournalDurabilityError``) or logs a warning per ``Durability``. One writer: the writer's
-connection id is stored in meta; a second writer is refused while that connection lives, and a
-killed writer's connection closes with it, so a restarted trader can take over. The connection
+connection (server run id and client id) is stored in meta; a second writer is refused while
+that connection lives, and a killed writer's connection closes with it (as all do when the
+server restarts), so a restarted trader can take over. The connection
 never retries on its own: a dropped connection raises ``JournalUnavailable`` and the journal
 must be reopened (whether the last append landed is then read from ``last_seq``).
 """
@@ -217,12 +218,17 @@ class RedisJournal:
         if self.options.readonly:
             return
         self._check_durability()
-        me = str(self._redis.client_id())
+        # The writer token is the server's run id and the connection id: connection ids restart
+        # at 1 when the server restarts, the run id does not repeat.
+        run_id = _text(self._redis.info("server")["run_id"])
+        me = f"{run_id}:{self._redis.client_id()}"
         holder = (meta.get(b"writer") or b"").decode()
-        if holder and self._redis.client_list(client_id=[holder]):
+        holder_run, _, holder_id = holder.partition(":")
+        alive = holder_run == run_id and holder_id.isdigit()
+        if alive and self._redis.client_list(client_id=[holder_id]):
             raise JournalLocked(
                 f"journal of trader {self._trader_id} is open for writing by another "
-                f"connection (client id {holder}); a second writer would interleave its events"
+                f"connection (client id {holder_id}); a second writer would interleave its events"
             )
         acquired = self._redis.eval(
             _ACQUIRE, 1, self._keys["meta"], me, holder, SCHEMA_VERSION, self._trader_id,
@@ -238,7 +244,9 @@ class RedisJournal:
         if self.options.readonly:
             raise JournalError(f"Redis journal of trader {self._trader_id} is open read-only")
 
-    def _script_error(self, exc: redis.ResponseError, first: int = 0) -> JournalError | InvalidInput:
+    def _script_error(
+        self, exc: redis.ResponseError, first: int = 0
+    ) -> JournalError | InvalidInput:
         text = str(exc)
         if "GTLOCK" in text:
             return JournalLocked(f"journal of trader {self._trader_id}: {text.split('GTLOCK')[1]}")
@@ -249,11 +257,11 @@ class RedisJournal:
                 "seq is strictly increasing without holes"
             )
         if "GTTOP" in text:
-            last, top = text.split("GTTOP")[1].split()[:2]
+            meta_last, top = text.split("GTTOP")[1].split()[:2]
             return JournalCorrupted(
-                f"Redis journal of trader {self._trader_id}: meta says last seq {last} but the "
-                f"stream ends at {top}",
-                _int(last.encode(), "last seq", 0),
+                f"Redis journal of trader {self._trader_id}: meta says last seq {meta_last} but "
+                f"the stream ends at {top}",
+                _int(meta_last.encode(), "last seq", 0),
             )
         if "GTSNAP" in text:
             return InvalidInput(f"snapshot refused: {text.split('GTSNAP')[1].strip()}")

@@ -61,7 +61,7 @@ _PAGE = 2000
 
 def _lock(path: Path) -> IO[str]:
     """The exclusive writer lock on ``<path>.lock`` (held until the handle is closed)."""
-    handle = open(f"{path}.lock", "a+")  # noqa: SIM115 - held for the journal's lifetime
+    handle = open(f"{path}.lock", "a+")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -117,7 +117,9 @@ class SqliteJournal:
             try:
                 version = int(meta["schema_version"])
             except (KeyError, ValueError):
-                raise JournalCorrupted(f"journal {self.path} has no valid schema version", 0) from None
+                raise JournalCorrupted(
+                    f"journal {self.path} has no valid schema version", 0
+                ) from None
             if version > SCHEMA_VERSION:
                 raise JournalVersionError(
                     f"journal {self.path} was written by schema version {version}; this "
