@@ -254,3 +254,30 @@ def test_any_changed_byte_is_refused(
     with pytest.raises(JournalCorrupted) as info:
         decode_stored(seq, ts, kind, key, payload, version, digest)
     assert info.value.seq == seq
+
+
+_secretish = st.sampled_from([
+    "apiKey", "API-KEY", "Api_Key", "secret", "SeCrEt", "x-mbx-apikey", "X_MBX_APIKEY",
+    "listen-key", "listenKey", "Token", "AUTHORIZATION", "pass_word", "passPhrase",
+    "private-key", "signature", "SIGNATURE",
+])  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(prefix=st.sampled_from(["", "x", "my_", "Binance-"]), name=_secretish,
+       suffix=st.sampled_from(["", "s", "_v2", "Id"]), nested=st.booleans())  # fmt: skip
+def test_stored_payloads_with_secret_names_are_refused(
+    prefix: str, name: str, suffix: str, nested: bool
+) -> None:
+    """The read path (raw canonical bytes) refuses exactly what the write path refuses."""
+    field = prefix + name + suffix
+    body: dict[str, Any] = {field: 1}
+    payload = orjson.dumps(
+        {"checkpoint": "c", **({"inner": [body]} if nested else body)},
+        option=orjson.OPT_SORT_KEYS,
+    )
+    if is_secret_name(field):
+        with pytest.raises(SecretInPayload):
+            JournalRecord(1, 0, RecordKind.DECISION, "k", payload)
+    else:
+        JournalRecord(1, 0, RecordKind.DECISION, "k", payload)

@@ -97,11 +97,15 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
 )
 
 _KINDS = {kind.value: kind for kind in RecordKind}
+_FIELD_ITEMS = {kind: tuple(fields.items()) for kind, fields in PAYLOAD_FIELDS.items()}
 _KEY = re.compile(r"[A-Za-z0-9._:/@-]{1,128}")
 _SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,200}")
 # Field names are compared lower-cased with '-' and '_' removed: "X-MBX-APIKEY" -> "xmbxapikey".
 _SECRET_NAMES = ("apikey", "secret", "signature", "password", "passphrase", "privatekey")
 _SECRET_NAMES_EXACT = ("listenkey", "xmbxapikey", "token", "authorization")
+_FOLDED_WORDS = re.compile(
+    "|".join(sorted({*_SECRET_NAMES, *_SECRET_NAMES_EXACT, "apikey", "listenkey"})).encode()
+)
 _SECRET_TEXT = re.compile(
     r"(signature|api[-_]?key|x-mbx-apikey|secret|listenkey|password)\s*[=:]", re.IGNORECASE
 )
@@ -142,20 +146,37 @@ def _walk(value: Any, path: str) -> None:
         raise InvalidInput(f"payload field {path!r} has type {type(value).__name__}, not JSON")
 
 
-def _check_field(kind: RecordKind, data: Mapping[str, Any], name: str, spec: _Field) -> None:
-    if name not in data:
-        raise InvalidInput(f"a {kind.value} payload needs the field {name!r}")
-    value = data[name]
-    ok = {
-        _Field.INT: type(value) is int,
-        _Field.NUMBER: type(value) in (int, float),
-        _Field.STR: isinstance(value, str),
-        _Field.OPTIONAL_STR: value is None or isinstance(value, str),
-        _Field.OBJECT: isinstance(value, dict),
-        _Field.BOOL: isinstance(value, bool),
-    }[spec]
-    if not ok:
-        raise InvalidInput(f"{kind.value} field {name!r} must be {spec.value}, got {value!r}")
+def _field_ok(value: object, spec: _Field) -> bool:
+    if spec is _Field.INT:
+        return type(value) is int
+    if spec is _Field.NUMBER:
+        return type(value) is int or type(value) is float
+    if spec is _Field.STR:
+        return isinstance(value, str)
+    if spec is _Field.OPTIONAL_STR:
+        return value is None or isinstance(value, str)
+    if spec is _Field.OBJECT:
+        return isinstance(value, dict)
+    return isinstance(value, bool)
+
+
+def _check_fields(kind: RecordKind, data: Mapping[str, Any]) -> None:
+    for name, spec in _FIELD_ITEMS[kind]:
+        if name not in data:
+            raise InvalidInput(f"a {kind.value} payload needs the field {name!r}")
+        if not _field_ok(data[name], spec):
+            value = data[name]
+            raise InvalidInput(f"{kind.value} field {name!r} must be {spec.value}, got {value!r}")
+
+
+def _may_hold_secret(text: bytes) -> bool:
+    """Cheap superset of what ``_walk`` refuses as a credential: every name or value it refuses
+    contains one of the folded words, and non-ASCII text (case folding beyond ASCII) always
+    takes the full walk. Canonical JSON has no escapes that could hide a word."""
+    if not text.isascii():
+        return True
+    folded = text.lower().replace(b"-", b"").replace(b"_", b"")
+    return _FOLDED_WORDS.search(folded) is not None
 
 
 def canonical_json(payload: Mapping[str, Any]) -> bytes:
@@ -179,11 +200,12 @@ def _parse_payload(kind: RecordKind, payload: bytes) -> dict[str, Any]:
         raise InvalidInput(f"payload is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"payload must be a JSON object, got {type(data).__name__}")
-    _walk(data, "")
     if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) != payload:
+        # Also catches a number that parses to infinity: it would dump as null.
         raise InvalidInput("payload is not canonical JSON (sorted keys, compact)")
-    for name, spec in PAYLOAD_FIELDS[kind].items():
-        _check_field(kind, data, name, spec)
+    if _may_hold_secret(payload):
+        _walk(data, "")
+    _check_fields(kind, data)
     return data
 
 
@@ -305,7 +327,8 @@ class Snapshot:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 raise InvalidInput(f"snapshot object {name!r} is not valid JSON: {exc}") from None
-            _walk(value, name)
+            if _may_hold_secret(text.encode()):
+                _walk(value, name)
             frozen[name] = text
         object.__setattr__(self, "objects", MappingProxyType(frozen))
 
