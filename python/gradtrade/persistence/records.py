@@ -106,6 +106,7 @@ _SECRET_NAMES_EXACT = ("listenkey", "xmbxapikey", "token", "authorization")
 _FOLDED_WORDS = re.compile(
     "|".join(sorted({*_SECRET_NAMES, *_SECRET_NAMES_EXACT, "apikey", "listenkey"})).encode()
 )
+_FOLD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _SECRET_TEXT = re.compile(
     r"(signature|api[-_]?key|x-mbx-apikey|secret|listenkey|password)\s*[=:]", re.IGNORECASE
 )
@@ -175,8 +176,7 @@ def _may_hold_secret(text: bytes) -> bool:
     takes the full walk. Canonical JSON has no escapes that could hide a word."""
     if not text.isascii():
         return True
-    folded = text.lower().replace(b"-", b"").replace(b"_", b"")
-    return _FOLDED_WORDS.search(folded) is not None
+    return _FOLDED_WORDS.search(text.translate(_FOLD, b"-_")) is not None
 
 
 def canonical_json(payload: Mapping[str, Any]) -> bytes:
@@ -220,8 +220,22 @@ class JournalRecord:
     key: str
     payload: bytes
     schema_version: int = SCHEMA_VERSION
+    _data: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        seq, ts, version = self.seq, self.ts_ns, self.schema_version
+        if not (
+            type(seq) is int and 0 < seq <= MAX_INT and type(ts) is int and 0 <= ts <= MAX_INT
+            and type(version) is int and 0 < version <= SCHEMA_VERSION
+        ):  # fmt: skip
+            self._check_numbers()
+        if not isinstance(self.kind, RecordKind):
+            raise InvalidInput(f"kind must be a RecordKind, got {self.kind!r}")
+        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
+            raise InvalidInput(f"key must match {_KEY.pattern}, got {self.key!r}")
+        object.__setattr__(self, "_data", _parse_payload(self.kind, self.payload))
+
+    def _check_numbers(self) -> None:
         _check_int(self.seq, "seq", low=1)
         _check_int(self.ts_ns, "ts_ns")
         _check_int(self.schema_version, "schema_version", low=1)
@@ -230,11 +244,6 @@ class JournalRecord:
                 f"record {self.seq} has schema version {self.schema_version}; this gradtrade "
                 f"reads up to {SCHEMA_VERSION} (upgrade gradtrade)"
             )
-        if not isinstance(self.kind, RecordKind):
-            raise InvalidInput(f"kind must be a RecordKind, got {self.kind!r}")
-        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
-            raise InvalidInput(f"key must match {_KEY.pattern}, got {self.key!r}")
-        _parse_payload(self.kind, self.payload)
 
     @classmethod
     def new(
@@ -244,9 +253,9 @@ class JournalRecord:
         return cls(seq, ts_ns, kind, key, canonical_json(payload))
 
     def data(self) -> dict[str, Any]:
-        """The payload decoded."""
-        result: dict[str, Any] = orjson.loads(self.payload)
-        return result
+        """The payload decoded (parsed once, when the record was validated; do not mutate it:
+        ``payload`` stays the truth and the checksum covers only that)."""
+        return self._data
 
     def digest(self) -> bytes:
         """Checksum of every field, stored beside the record to detect a changed byte."""
@@ -265,15 +274,9 @@ def record_digest(
     seq: int, ts_ns: int, kind: str, key: str, payload: bytes, schema_version: int
 ) -> bytes:
     """BLAKE2b-128 over the length-prefixed fields (no two field tuples share an encoding)."""
-    h = hashlib.blake2b(digest_size=16)
-    head = struct.pack(">qqq", seq, ts_ns, schema_version)
     kind_b, key_b = kind.encode(), key.encode()
-    h.update(head)
-    h.update(struct.pack(">II", len(kind_b), len(key_b)))
-    h.update(kind_b)
-    h.update(key_b)
-    h.update(payload)
-    return h.digest()
+    head = struct.pack(">qqqII", seq, ts_ns, schema_version, len(kind_b), len(key_b))
+    return hashlib.blake2b(head + kind_b + key_b + payload, digest_size=16).digest()
 
 
 def decode_stored(
