@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import sqlite3
 from pathlib import Path
@@ -117,3 +118,13 @@ def test_a_tampered_snapshot_is_refused(tmp_path: Path) -> None:
     tamper(path, "UPDATE snapshot_objects SET state = '{\"a\":1}'")
     with SqliteJournal(path) as j, pytest.raises(JournalCorrupted, match=r"snapshot at record 3"):
         j.latest_snapshot()
+
+
+def test_a_file_that_is_not_a_journal_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    path.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(JournalCorrupted, match="not a readable journal"):
+        SqliteJournal(path)
+    assert path.read_bytes() == b"this is not sqlite at all" * 100
+    with open(f"{path}.lock") as handle:  # the failed open released its writer lock
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

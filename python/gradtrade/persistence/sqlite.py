@@ -102,6 +102,9 @@ class SqliteJournal:
         try:
             self._trader_id = self._open()
             self._last_seq = self._max_seq()
+        except sqlite3.DatabaseError as exc:
+            self.close()
+            raise JournalCorrupted(f"{self.path} is not a readable journal: {exc}", 0) from None
         except BaseException:
             self.close()
             raise
@@ -179,13 +182,19 @@ class SqliteJournal:
                 (r.seq, r.ts_ns, r.kind.value, r.key, r.payload, r.schema_version, r.digest())
                 for r in batch
             ]
-            db.execute("BEGIN IMMEDIATE")
             try:
-                db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    db.executemany("INSERT INTO records VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                    db.execute("COMMIT")
+                except BaseException:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                # Disk full, I/O error, a foreign writer: nothing of the batch is committed.
+                raise JournalError(f"journal {self.path}: append of seq {batch[0].seq} failed: "
+                                   f"{exc}") from None  # fmt: skip
             self._last_seq = batch[-1].seq
 
     def last_seq(self) -> int:
@@ -202,11 +211,16 @@ class SqliteJournal:
             with self._mutex:
                 if self._closed:
                     raise JournalError(f"journal {self.path} is closed")
-                rows = self._db.execute(
-                    "SELECT seq, ts_ns, kind, key, payload, schema_version, digest FROM records "
-                    "WHERE seq >= ? ORDER BY seq LIMIT ?",
-                    (expected, _PAGE),
-                ).fetchall()
+                try:
+                    rows = self._db.execute(
+                        "SELECT seq, ts_ns, kind, key, payload, schema_version, digest "
+                        "FROM records WHERE seq >= ? ORDER BY seq LIMIT ?",
+                        (expected, _PAGE),
+                    ).fetchall()
+                except sqlite3.DatabaseError as exc:
+                    raise JournalCorrupted(
+                        f"journal {self.path} unreadable from record {expected}: {exc}", expected
+                    ) from None
             for seq, ts_ns, kind, key, payload, version, digest in rows:
                 if seq != expected:
                     raise JournalCorrupted(
