@@ -15,6 +15,7 @@ from gradtrade.errors import (
     InvalidInput,
     JournalCorrupted,
     JournalDurabilityError,
+    JournalError,
     JournalUnavailable,
     JournalVersionError,
 )
@@ -171,8 +172,9 @@ def test_a_server_that_goes_away_is_retryable_and_secrets_stay_out(
                                 "--requirepass", "s3cr3t-pw")  # fmt: skip
     url = server.url(trader).replace("redis://", "redis://:s3cr3t-pw@")
     try:
-        with pytest.raises(JournalUnavailable) as bad_password:
+        with pytest.raises(JournalError, match="refused the credentials") as bad_password:
             open_journal(url.replace("s3cr3t-pw", "wrong-pw"))
+        assert not isinstance(bad_password.value, JournalUnavailable)  # fatal, not retryable
         assert "wrong-pw" not in str(bad_password.value)
         j = open_journal(url)
         assert isinstance(j, RedisJournal)

@@ -171,6 +171,9 @@ class RedisJournal:
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         try:
             self._call(self._open)
+        except redis.RedisError as exc:  # e.g. an ACL that forbids INFO / CLIENT / EVAL
+            self._redis.close()
+            raise JournalError(f"Redis at {self.where} refused: {type(exc).__name__}") from None
         except BaseException:
             self._redis.close()
             raise
@@ -178,6 +181,9 @@ class RedisJournal:
     def _call(self, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
+        except redis.AuthenticationError:
+            # Fatal, unlike a dropped connection: retrying with the same credentials cannot help.
+            raise JournalError(f"Redis at {self.where} refused the credentials") from None
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise JournalUnavailable(
                 f"Redis journal at {self.where} unreachable: {type(exc).__name__}"
