@@ -3,6 +3,7 @@ loses no append that returned, leaves no hole and nothing half-written, on both 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -100,3 +101,35 @@ def test_sigkill_of_the_redis_server_loses_nothing_acknowledged(
         seqs = [r.seq for r in j.read()]
     assert last >= max(acked) and last % 3 == 0
     assert seqs == list(range(1, last + 1))
+
+
+# Rewrites a 200-object snapshot in a loop; every object of round k holds k.
+_SNAPSHOTTER = """
+import sys
+from gradtrade.persistence import JournalRecord, RecordKind, open_journal
+journal = open_journal(sys.argv[1])
+if journal.last_seq() == 0:
+    journal.append(JournalRecord.new(1, 1, RecordKind.SNAPSHOT, "account", {"objects": 200}))
+k = 0
+while True:
+    k += 1
+    journal.put_snapshot(1, {f"extra/o{i}": f'{{"k":{k},"pad":"{"x" * 300}"}}' for i in range(200)})
+    print(k, flush=True)
+"""
+
+
+def test_sigkill_during_snapshots_leaves_one_whole_snapshot(journal_url: str) -> None:
+    for acks in (5, 17):
+        writer = subprocess.Popen(
+            [sys.executable, "-c", _SNAPSHOTTER, journal_url], stdout=subprocess.PIPE, text=True
+        )
+        assert writer.stdout is not None
+        acked = [int(writer.stdout.readline()) for _ in range(acks)]
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+        acked += [int(line) for line in writer.stdout.read().split()]
+        with open_journal(journal_url) as j:
+            snapshot = j.latest_snapshot()  # checksum verified: no torn snapshot
+        assert snapshot is not None and len(snapshot.objects) == 200
+        rounds = {json.loads(text)["k"] for text in snapshot.objects.values()}
+        assert len(rounds) == 1 and rounds.pop() >= max(acked)
