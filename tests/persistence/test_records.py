@@ -20,10 +20,12 @@ from gradtrade.persistence import SCHEMA_VERSION, JournalRecord, RecordKind, Sna
 from gradtrade.persistence.records import (
     PAYLOAD_FIELDS,
     canonical_json,
+    check_json_value,
     check_next,
     decode_snapshot,
     decode_stored,
     is_secret_name,
+    may_hold_secret,
 )
 
 FILL = {"trade_id": 7, "quantity": 0.5, "price": 60000.25, "fee": 0.03, "fee_asset": "USDT",
@@ -281,3 +283,22 @@ def test_stored_payloads_with_secret_names_are_refused(
             JournalRecord(1, 0, RecordKind.DECISION, "k", payload)
     else:
         JournalRecord(1, 0, RecordKind.DECISION, "k", payload)
+
+
+_fragments = st.lists(
+    st.sampled_from(["api", "Key", "KEY", "-", "_", "secret", "Sig", "nature", "pass", "word",
+                     "=", ":", " ", "x", "mbx", "listen", "token", "auth", "orization", "é"]),
+    max_size=8,
+).map("".join)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=_fragments, value=_fragments)
+def test_the_fast_secret_prefilter_never_misses_what_the_walk_refuses(
+    name: str, value: str
+) -> None:
+    data = {"checkpoint": "c", f"f{name}": value}
+    try:
+        check_json_value(data, "")
+    except SecretInPayload:
+        assert may_hold_secret(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))

@@ -99,13 +99,13 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
 _KINDS = {kind.value: kind for kind in RecordKind}
 _FIELD_ITEMS = {kind: tuple(fields.items()) for kind, fields in PAYLOAD_FIELDS.items()}
 _KEY = re.compile(r"[A-Za-z0-9._:/@-]{1,128}")
+_KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/@-"
 _SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,200}")
 # Field names are compared lower-cased with '-' and '_' removed: "X-MBX-APIKEY" -> "xmbxapikey".
 _SECRET_NAMES = ("apikey", "secret", "signature", "password", "passphrase", "privatekey")
 _SECRET_NAMES_EXACT = ("listenkey", "xmbxapikey", "token", "authorization")
-_FOLDED_WORDS = re.compile(
-    "|".join(sorted({*_SECRET_NAMES, *_SECRET_NAMES_EXACT, "apikey", "listenkey"})).encode()
-)
+# Every word above contains one of the pieces that ``may_hold_secret`` looks for ("key",
+# "secret", "sign", "pass", "token", "auth"): finding none proves there is no credential.
 _FOLD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"abcdefghijklmnopqrstuvwxyz")
 _SECRET_TEXT = re.compile(
     r"(signature|api[-_]?key|x-mbx-apikey|secret|listenkey|password)\s*[=:]", re.IGNORECASE
@@ -123,7 +123,7 @@ def is_secret_name(name: str) -> bool:
     return folded in _SECRET_NAMES_EXACT or any(s in folded for s in _SECRET_NAMES)
 
 
-def _walk(value: Any, path: str) -> None:
+def check_json_value(value: Any, path: str) -> None:
     """Refuses non-finite floats and anything that looks like a credential (by field name or
     an embedded ``key=value``); the error names the field path, never the value."""
     if isinstance(value, dict):
@@ -133,10 +133,10 @@ def _walk(value: Any, path: str) -> None:
             where = f"{path}.{name}" if path else name
             if is_secret_name(name):
                 raise SecretInPayload(f"payload field {where!r} looks like a credential")
-            _walk(item, where)
+            check_json_value(item, where)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            _walk(item, f"{path}[{i}]")
+            check_json_value(item, f"{path}[{i}]")
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidInput(f"payload field {path!r} is {value}, not a finite number")
@@ -170,13 +170,21 @@ def _check_fields(kind: RecordKind, data: Mapping[str, Any]) -> None:
             raise InvalidInput(f"{kind.value} field {name!r} must be {spec.value}, got {value!r}")
 
 
-def _may_hold_secret(text: bytes) -> bool:
-    """Cheap superset of what ``_walk`` refuses as a credential: every name or value it refuses
-    contains one of the folded words, and non-ASCII text (case folding beyond ASCII) always
-    takes the full walk. Canonical JSON has no escapes that could hide a word."""
+def may_hold_secret(text: bytes) -> bool:
+    """Cheap superset of what ``check_json_value`` refuses as a credential: every name or value
+    it refuses contains one of the folded pieces, and non-ASCII text (case folding beyond
+    ASCII) always takes the full walk. Canonical JSON has no escapes that could hide a word."""
     if not text.isascii():
         return True
-    return _FOLDED_WORDS.search(text.translate(_FOLD, b"-_")) is not None
+    f = text.translate(_FOLD, b"-_")
+    return (
+        b"key" in f
+        or b"secret" in f
+        or b"sign" in f
+        or b"pass" in f
+        or b"token" in f
+        or (b"auth" in f)
+    )
 
 
 def canonical_json(payload: Mapping[str, Any]) -> bytes:
@@ -184,7 +192,7 @@ def canonical_json(payload: Mapping[str, Any]) -> bytes:
     checks; ``InvalidInput`` / ``SecretInPayload`` name the offending field."""
     if not isinstance(payload, Mapping):
         raise InvalidInput(f"a payload is a JSON object, got {type(payload).__name__}")
-    _walk(dict(payload), "")
+    check_json_value(dict(payload), "")
     try:
         return orjson.dumps(dict(payload), option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError) as exc:
@@ -203,8 +211,8 @@ def _parse_payload(kind: RecordKind, payload: bytes) -> dict[str, Any]:
     if orjson.dumps(data, option=orjson.OPT_SORT_KEYS) != payload:
         # Also catches a number that parses to infinity: it would dump as null.
         raise InvalidInput("payload is not canonical JSON (sorted keys, compact)")
-    if _may_hold_secret(payload):
-        _walk(data, "")
+    if may_hold_secret(payload):
+        check_json_value(data, "")
     _check_fields(kind, data)
     return data
 
@@ -231,7 +239,10 @@ class JournalRecord:
             self._check_numbers()
         if not isinstance(self.kind, RecordKind):
             raise InvalidInput(f"kind must be a RecordKind, got {self.kind!r}")
-        if not isinstance(self.key, str) or not _KEY.fullmatch(self.key):
+        key = self.key
+        if not (isinstance(key, str) and 0 < len(key) <= 128 and key.isascii()) or key.strip(
+            _KEY_CHARS
+        ):
             raise InvalidInput(f"key must match {_KEY.pattern}, got {self.key!r}")
         object.__setattr__(self, "_data", _parse_payload(self.kind, self.payload))
 
@@ -330,8 +341,8 @@ class Snapshot:
                 value = orjson.loads(text)
             except orjson.JSONDecodeError as exc:
                 raise InvalidInput(f"snapshot object {name!r} is not valid JSON: {exc}") from None
-            if _may_hold_secret(text.encode()):
-                _walk(value, name)
+            if may_hold_secret(text.encode()):
+                check_json_value(value, name)
             frozen[name] = text
         object.__setattr__(self, "objects", MappingProxyType(frozen))
 
@@ -387,9 +398,11 @@ __all__ = [
     "RecordKind",
     "Snapshot",
     "canonical_json",
+    "check_json_value",
     "check_next",
     "decode_snapshot",
     "decode_stored",
     "is_secret_name",
+    "may_hold_secret",
     "record_digest",
 ]
