@@ -119,6 +119,7 @@ def _check_int(value: object, what: str, low: int = 0) -> int:
 
 
 def is_secret_name(name: str) -> bool:
+    """Whether a payload field of this name would carry a credential (refused)."""
     folded = name.lower().replace("-", "").replace("_", "")
     return folded in _SECRET_NAMES_EXACT or any(s in folded for s in _SECRET_NAMES)
 
@@ -183,7 +184,7 @@ def may_hold_secret(text: bytes) -> bool:
         or b"sign" in f
         or b"pass" in f
         or b"token" in f
-        or (b"auth" in f)
+        or b"auth" in f
     )
 
 
