@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-SECTIONS = ["orderbook", "kalman", "risk", "exchange", "data", "model"]
+SECTIONS = ["orderbook", "kalman", "risk", "exchange", "data", "model", "journal"]
 
 
 def _machine() -> str:

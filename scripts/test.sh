@@ -27,4 +27,8 @@ mypy
 lint-imports
 
 echo "== python: tests"
+# The journal tests start a real redis-server (Debian package) on loopback.
+if ! command -v redis-server >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
 python -m pytest "$@"

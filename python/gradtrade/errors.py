@@ -136,6 +136,46 @@ class UnverifiedData(GradtradeError):
         self.path = path
 
 
+class JournalError(GradtradeError):
+    """Base of the event journal's errors (``gradtrade.persistence``)."""
+
+
+class JournalUnavailable(JournalError):
+    """Retryable: the journal's backend could not be reached (a Redis connection dropped).
+
+    Whether the last append landed is unknown: the caller reopens, reads ``last_seq`` and
+    retries what is missing (a record's seq makes a duplicate impossible), or stops trading.
+    """
+
+
+class JournalCorrupted(JournalError):
+    """Fatal: a stored record or snapshot fails validation; ``seq`` names the record.
+
+    A bad checksum, bad JSON, an unknown kind, a hole or a step back in the sequence, or a
+    record whose replay the Rust state refuses. The journal is left as it was for inspection.
+    """
+
+    def __init__(self, message: str, seq: int) -> None:
+        super().__init__(message)
+        self.seq = seq
+
+
+class JournalVersionError(JournalError):
+    """Fatal: the journal (or a record in it) was written by a newer schema version."""
+
+
+class JournalLocked(JournalError):
+    """Fatal: another writer holds the journal; two writers would interleave their events."""
+
+
+class JournalDurabilityError(JournalError):
+    """Fatal: the backend does not make an acknowledged append durable (e.g. Redis AOF off)."""
+
+
+class SecretInPayload(InvalidInput):
+    """A journal payload carries something that looks like a credential; nothing is written."""
+
+
 __all__ = [
     "AuthenticationFailed",
     "BookNotSynced",
@@ -147,11 +187,18 @@ __all__ = [
     "GradtradeError",
     "InvalidInput",
     "InvalidTransition",
+    "JournalCorrupted",
+    "JournalDurabilityError",
+    "JournalError",
+    "JournalLocked",
+    "JournalUnavailable",
+    "JournalVersionError",
     "NumericalError",
     "Overfill",
     "RateLimited",
     "RetriesExhausted",
     "RetryableError",
+    "SecretInPayload",
     "SequenceGap",
     "ServerError",
     "StreamStale",
