@@ -38,6 +38,7 @@ from gradtrade.errors import (
     scrub,
 )
 from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.redaction import install_log_filter
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -193,6 +194,8 @@ def make_exchange(config: ConnectorConfig) -> Any:
         settings["apiKey"] = config.api_key.get_secret_value()
         settings["secret"] = config.api_secret.get_secret_value()
     exchange = Exchange(settings)
+    # ccxt logs every request's headers and signed query at DEBUG: redact before any handler
+    install_log_filter(config.secret_values(), [exchange.logger])
     exchange.enableLastResponseHeaders = True
     exchange.urls["api"].update(config.ccxt_urls())
     return exchange
