@@ -9,6 +9,7 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
+import ccxt
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from gradtrade.errors import AuthenticationFailed, scrub
 from gradtrade.local_exchange import DEFAULT_KEYS, ExchangeServer, ServerThread
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.redaction import LOG_FILTER, install_log_filter, redact
+from gradtrade.venue.rest import from_ccxt, from_http, make_exchange
 
 KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
 NAMES = ["signature", "apiKey", "api_key", "X-MBX-APIKEY", "secret", "api_secret", "apiSecret"]
@@ -113,3 +115,12 @@ def test_the_filter_reaches_child_loggers_and_tracebacks(debug_log: Path) -> Non
     text = debug_log.read_text()
     assert "request failed" in text and "RuntimeError" in text
     assert SECRET not in text and KEY not in text and "abcdef0123456789" not in text
+
+
+def test_connector_errors_blank_the_configured_credentials() -> None:
+    make_exchange(ConnectorConfig.for_url("http://127.0.0.1:1", api_key=KEY, api_secret=SECRET))
+    error = from_ccxt(ccxt.AuthenticationError(f"binance refused {KEY} (secret {SECRET})"))
+    assert isinstance(error, AuthenticationFailed)
+    assert KEY not in str(error) and SECRET not in str(error) and "binance refused" in str(error)
+    refused = from_http(401, f'{{"msg": "key {KEY} unknown"}}'.encode(), None)
+    assert KEY not in str(refused) and "unknown" in str(refused)

@@ -128,8 +128,8 @@ class ConnectorConfig(StrictModel):
 
 
 def _credential_values(values: dict[str, Any]) -> list[str]:
-    """The given key and secret, and every value that is neither a URL nor a known word: a
-    credential pasted under a misspelt or wrong key is still a credential."""
+    """Every string value but the URLs, the market and the exchange id: a credential pasted
+    under a misspelt or the wrong key is still a credential."""
     out = [str(values.get(k)) for k in ("api_key", "api_secret") if values.get(k) is not None]
     for key, value in values.items():
         if key in ("rest_url", "ws_url", "market", "exchange_id") or not isinstance(value, str):
