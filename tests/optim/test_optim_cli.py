@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from click.testing import CliRunner
 
@@ -88,6 +89,20 @@ def test_train_says_what_happened_to_the_checkpoint(
     assert f"moved the unreadable best.pt to {aside}: {best} is not a readable" in broken.output
     assert f"checkpoint: {best}\n" in broken.output
     assert len(aside.read_bytes()) == len(good) // 2 and best.read_bytes() != aside.read_bytes()
+    payload = torch.load(best, weights_only=True)  # NaN weights: loading would refuse it
+    payload["state_dict"]["heads.ret_scale"] = torch.tensor(float("nan"))
+    torch.save(payload, best)
+    nan = _train(raw, tmp_path)
+    assert nan.exit_code == 0, nan.output
+    reason = f"{best}: state_dict.heads.ret_scale has 1 non-finite value(s)"
+    assert f"moved the unreadable best.pt to {aside}.1: {reason}" in nan.output
+    other = _train({**raw, "model": {**raw["model"], "latent": 4}}, tmp_path)
+    assert other.exit_code == 0, other.output
+    moved = tmp_path / "run" / f"best-{payload['config_hash']}.pt"
+    assert f"moved the previous best.pt to {moved}: it was trained with another config" in (
+        other.output
+    )
+    assert moved.exists() and f"checkpoint: {best}\n" in other.output
 
 
 def test_train_says_when_no_checkpoint_was_written(

@@ -83,6 +83,6 @@ def checkpoint_report(outcome: TrainOutcome) -> list[str]:
             f"is at least as good as this run's best ({outcome.fit.best_val:.4f})"
         )
     else:
-        lines.append(f"checkpoint: none written (no epoch reached a finite validation loss); "
-                     f"{slot.path} does not exist")  # fmt: skip
+        why = "no epoch reached a finite validation loss"
+        lines.append(f"checkpoint: none written ({why}); {slot.path} does not exist")
     return lines

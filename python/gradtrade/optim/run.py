@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -121,26 +122,27 @@ def prepare_slot(path: Path, cfg: TrainConfig) -> Slot:
         return Slot(path, Prior.NONE)
     try:
         payload = read_payload(path)
+        elsewhere = _trained_elsewhere(payload, cfg)
+        if elsewhere is None:
+            check_payload(payload, str(path))
+            return Slot(path, Prior.KEPT, best_val=float(payload["val_loss"]))
     except InvalidCheckpoint as err:
-        return _move_aside(path, path.with_name(path.name + ".unreadable"), Prior.MOVED_BROKEN,
-                           str(err))  # fmt: skip
-    digest, version = payload.get("config_hash"), payload.get("version")
-    if digest != cfg.digest() or version != gradtrade.__version__:
-        # the hash becomes part of a file name: only a real one (16 hex digits) is used
-        tag = (
-            digest
-            if isinstance(digest, str) and re.fullmatch("[0-9a-f]{16}", digest)
-            else "unknown"
-        )
-        why = "another config" if digest != cfg.digest() else f"gradtrade {version!r}"
-        return _move_aside(path, path.with_name(f"best-{tag}.pt"), Prior.MOVED_OTHER,
-                           f"it was trained with {why}")  # fmt: skip
-    try:
-        check_payload(payload, str(path))
-    except InvalidCheckpoint as err:
-        return _move_aside(path, path.with_name(path.name + ".unreadable"), Prior.MOVED_BROKEN,
-                           str(err))  # fmt: skip
-    return Slot(path, Prior.KEPT, best_val=float(payload["val_loss"]))
+        broken = path.with_name(path.name + ".unreadable")
+        return _move_aside(path, broken, Prior.MOVED_BROKEN, str(err))
+    digest = payload.get("config_hash")
+    # the hash becomes part of a file name: only a real one (16 hex digits) is used
+    real = isinstance(digest, str) and re.fullmatch("[0-9a-f]{16}", digest) is not None
+    other = path.with_name(f"best-{digest if real else 'unknown'}.pt")
+    return _move_aside(path, other, Prior.MOVED_OTHER, elsewhere)
+
+
+def _trained_elsewhere(payload: dict[str, Any], cfg: TrainConfig) -> str | None:
+    """Why a checkpoint belongs to another run (None when it is this config's, this version's)."""
+    if payload.get("config_hash") != cfg.digest():
+        return "it was trained with another config"
+    if payload.get("version") != gradtrade.__version__:
+        return f"it was written by gradtrade {payload.get('version')!r}"
+    return None
 
 
 def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
