@@ -184,3 +184,39 @@ def test_in_range_values_round_trip(fee: float) -> None:
     cfg = validate(TrainConfig, {"loss": {"fee_bps": fee}})
     assert cfg.loss.fee_bps == fee
     assert validate(TrainConfig, cfg.model_dump(mode="json")) == cfg
+
+
+LEAVES = [(model, dotted, kind) for model, leaves in NUMBERS.items() for dotted, kind, _ in leaves]
+# the required fields of models that have some (a model missing here fails the test below)
+REQUIRED = {"ConnectorConfig": {"rest_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"}}
+
+
+def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        both = isinstance(value, dict) and isinstance(out.get(key), dict)
+        out[key] = _merged(out[key], value) if both else value
+    return out
+
+
+@given(st.sampled_from(LEAVES), st.one_of(st.floats(), st.integers(-(10**20), 10**20)))
+def test_any_number_is_accepted_finite_or_refused_by_name(
+    leaf: tuple[type[StrictModel], str, type], value: float | int
+) -> None:
+    model, dotted, _ = leaf
+    base = REQUIRED.get(model.__name__, {})
+    model.model_validate(base)  # the example itself is valid
+    raw = _merged(base, _raw(dotted, value))
+    try:
+        cfg = model.model_validate(raw)
+    except ValueError:  # pydantic's ValidationError is a ValueError
+        message = _error(model, raw)
+        # a field's own check names its dotted path; a check across fields names the field
+        name = next(p for p in reversed(dotted.split(".")) if p != "0")
+        assert f"  {dotted}: " in message or f"{name} " in message, message
+        assert repr(raw) not in message
+        return
+    held: Any = cfg
+    for part in dotted.split("."):
+        held = held[int(part)] if part == "0" else getattr(held, part)
+    assert math.isfinite(held) and held == value

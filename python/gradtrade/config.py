@@ -13,8 +13,9 @@ Invariants of every settings model built on :class:`StrictModel`:
   refused here naming the field instead of failing later in pandas;
 * every validation error names the dotted path of each bad field and the value it got, e.g.
   ``loss.risk_weight: Input should be >= 0 (got -1)``, except for fields whose name says they
-  hold a credential (key, secret, password, token) and for unknown keys (a misspelt credential is
-  still a credential): their value never reaches a message;
+  hold a credential (key, secret, password, token), for unknown keys (a misspelt credential is
+  still a credential) and for checks across fields (their input is the whole section): these
+  values never reach a message;
 * no error quotes the source text: a YAML syntax error names the line and column, never the
   line itself (it may hold a secret), and every message goes through :func:`scrub`;
 * the error raised is :class:`gradtrade.errors.InvalidInput` or the subclass the caller names
@@ -83,7 +84,9 @@ def describe(err: ValidationError, source: str) -> str:
     for e in err.errors():
         where = ".".join(str(p) for p in e["loc"]) or "(top level)"
         hidden = e["type"] == "extra_forbidden" or any(_CREDENTIAL.search(str(p)) for p in e["loc"])
-        shown = e["type"] != "missing" and "input" in e and not hidden
+        # a whole section (a model-level check failed) is not echoed: it may hold credentials
+        scalar = not isinstance(e.get("input"), Mapping | list | tuple)
+        shown = e["type"] != "missing" and "input" in e and scalar and not hidden
         got = f" (got {e['input']!r})" if shown else ""
         lines.append(f"  {where}: {e['msg']}{got}")
     return scrub("\n".join(lines))
