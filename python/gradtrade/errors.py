@@ -53,6 +53,15 @@ class NumericalError(GradtradeError, ArithmeticError):
     """A numerical failure, e.g. a covariance that is not positive definite."""
 
 
+class InvalidCheckpoint(InvalidInput):
+    """A checkpoint that cannot be trusted: unreadable, not gradtrade's, missing a field, or
+    holding a value its writer refuses to write; the message names the file and the field."""
+
+
+class NonFiniteCheckpoint(InvalidCheckpoint, NumericalError):
+    """A checkpoint whose weights, loss or normalization hold NaN or infinity."""
+
+
 class ConnectorError(GradtradeError):
     """Base of every exchange-access error."""
 
@@ -101,12 +110,21 @@ class RetriesExhausted(FatalError):
     """A retryable error kept happening past the configured number of attempts."""
 
 
-_SECRET = re.compile(r"(signature|apiKey|api_key|X-MBX-APIKEY|secret)=?[\"':\s]*[A-Za-z0-9]+", re.I)
+# A credential is a value after a credential's name and a separator, in any of the forms it takes
+# in URLs (signature=ab12), headers and dicts ('X-MBX-APIKEY': 'k'), JSON ("apiKey": "k") and YAML
+# (api_secret: s). The separator is required: "Signature for this request" is ordinary text.
+_SECRET = re.compile(
+    r"""(?P<name>\b(?:signature|api[-_]?key|x-mbx-apikey|api[-_]?secret|secret(?:[-_]?key)?"""
+    r"""|password|passphrase|listen[-_]?key)\b)"""
+    r"""(?P<sep>["']?\s*[:=]\s*["']?)(?P<value>[^\s"'&,;}\])]+)""",
+    re.I,
+)
 
 
 def scrub(message: str) -> str:
-    """Remove anything that looks like a key or signature from an error message."""
-    return _SECRET.sub(r"\1=<redacted>", message)
+    """``message`` with the value of every key, secret, password or signature it carries replaced
+    by ``<redacted>``; text without a ``name=value`` or ``name: value`` pair is unchanged."""
+    return _SECRET.sub(r"\g<name>\g<sep><redacted>", message)
 
 
 class CorruptData(GradtradeError):
@@ -185,6 +203,7 @@ __all__ = [
     "ExchangeRejected",
     "FatalError",
     "GradtradeError",
+    "InvalidCheckpoint",
     "InvalidInput",
     "InvalidTransition",
     "JournalCorrupted",
@@ -193,6 +212,7 @@ __all__ = [
     "JournalLocked",
     "JournalUnavailable",
     "JournalVersionError",
+    "NonFiniteCheckpoint",
     "NumericalError",
     "Overfill",
     "RateLimited",

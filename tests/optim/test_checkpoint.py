@@ -6,13 +6,16 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gradtrade
-from gradtrade.errors import InvalidInput, NumericalError
-from gradtrade.optim.checkpoint import load_checkpoint, read_payload, save_checkpoint
+from gradtrade.errors import InvalidCheckpoint, InvalidInput, NonFiniteCheckpoint, NumericalError
+from gradtrade.optim.checkpoint import FIELDS, load_checkpoint, read_payload, save_checkpoint
 from gradtrade.optim.config import TrainConfig, build_model, parse_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,9 +121,104 @@ def test_broken_weights_never_replace_a_good_checkpoint(tmp_path: Path) -> None:
     with torch.no_grad():
         next(model.parameters()).fill_(float("nan"))
     with pytest.raises(NumericalError):
-        save_checkpoint(tmp_path / "best.pt", model, cfg, normalization={}, data_range=("a", "b"),
+        save_checkpoint(tmp_path / "best.pt", model, cfg, normalization={}, data_range=RANGE,
                         epoch=2, val_loss=0.5)  # fmt: skip
     with pytest.raises(NumericalError):
         save_checkpoint(tmp_path / "best.pt", build_model(cfg.model, 3), cfg, normalization={},
-                        data_range=("a", "b"), epoch=2, val_loss=float("nan"))  # fmt: skip
+                        data_range=RANGE, epoch=2, val_loss=float("nan"))  # fmt: skip
+    with pytest.raises(NumericalError, match=r"normalization\.std\.1 is inf"):
+        save_checkpoint(tmp_path / "best.pt", build_model(cfg.model, 3), cfg,
+                        normalization={"std": [1.0, float("inf")]}, data_range=RANGE, epoch=2,
+                        val_loss=0.5)  # fmt: skip
     assert (tmp_path / "best.pt").read_bytes() == good
+
+
+RANGE = ("2024-01-01", "2024-03-01")
+
+
+def _tampered(tmp_path: Path, change: Any) -> Path:
+    """A valid checkpoint whose payload ``change(payload)`` edited, written as torch.save does."""
+    _fitted(parse_config({}), tmp_path / "best.pt")
+    payload = read_payload(tmp_path / "best.pt")
+    change(payload)
+    torch.save(payload, tmp_path / "tampered.pt")
+    return tmp_path / "tampered.pt"
+
+
+def _nan_weight(p: dict[str, Any]) -> None:
+    p["state_dict"]["heads.ret_scale"] = torch.tensor(float("nan"))
+
+
+def _reshape(p: dict[str, Any]) -> None:
+    name = next(k for k, v in p["state_dict"].items() if v.dim() == 2)
+    p["state_dict"][name] = torch.zeros(1, 1)
+
+
+@pytest.mark.parametrize(
+    ("change", "error", "message"),
+    [
+        (_nan_weight, NonFiniteCheckpoint, r"state_dict\.heads\.ret_scale has 1 non-finite"),
+        (lambda p: p.update(val_loss=float("inf")), NonFiniteCheckpoint, "val_loss is inf"),
+        (lambda p: p["normalization"]["std"].__setitem__(0, float("nan")), NonFiniteCheckpoint,
+         r"normalization\.std\.0 is nan"),
+        (lambda p: p.update(epoch="3"), InvalidCheckpoint, "epoch is a str"),
+        (lambda p: p.update(epoch=True), InvalidCheckpoint, "epoch is a bool"),
+        (lambda p: p.update(epoch=-1), InvalidCheckpoint, "epoch -1 is negative"),
+        (lambda p: p.update(n_state=10**9), InvalidCheckpoint, r"n_state 1000000000 not in"),
+        (lambda p: p.update(kind="lstm"), InvalidCheckpoint, "kind 'lstm' is not one of"),
+        (lambda p: p.update(kind="gru"), InvalidCheckpoint, "kind gru vs config model.kind ode"),
+        (lambda p: p.update(data_range=["yesterday-ish", "2024-03-01"]), InvalidCheckpoint,
+         "data_range: 'yesterday-ish' is not a date"),
+        (lambda p: p.update(data_range=["2024-03-01"]), InvalidCheckpoint, "two date strings"),
+        (lambda p: p.update(extra=1), InvalidCheckpoint, r"unknown field\(s\) extra"),
+        (lambda p: p["config"]["optim"].update(lr=float("inf")), InvalidCheckpoint,
+         r"optim\.lr: Input should be a finite number"),
+        (lambda p: p["state_dict"].pop("heads.ret_scale"), InvalidCheckpoint,
+         r"state_dict does not fit the model: .*Missing key\(s\).*heads\.ret_scale"),
+        (_reshape, InvalidCheckpoint, "state_dict does not fit the model: .*size mismatch"),
+    ],
+)  # fmt: skip
+def test_loading_runs_the_checks_of_saving(
+    tmp_path: Path, change: Any, error: type[Exception], message: str
+) -> None:
+    path = _tampered(tmp_path, change)
+    with pytest.raises(error, match=message) as err:
+        load_checkpoint(path)
+    assert str(path) in str(err.value) and isinstance(err.value, InvalidInput)
+
+
+@pytest.mark.parametrize("field", list(FIELDS))
+def test_a_missing_field_is_named_not_a_key_error(tmp_path: Path, field: str) -> None:
+    path = _tampered(tmp_path, lambda p: p.pop(field))
+    with pytest.raises(InvalidCheckpoint, match=rf"{path}: missing field\(s\) {field}$"):
+        load_checkpoint(path)
+
+
+JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    st.text(max_size=8),
+    st.lists(st.floats(), max_size=3),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(sorted(FIELDS)), junk=JUNK)
+def test_any_mutated_field_is_refused_with_a_typed_error(
+    tmp_path: Path, field: str, junk: Any
+) -> None:
+    path = _tampered(tmp_path, lambda p: p.__setitem__(field, junk))
+    try:
+        ck = load_checkpoint(path)
+    except InvalidCheckpoint:
+        return
+    # the junk was a valid value (e.g. config {} is the default config): what loading accepts,
+    # saving accepts too, and the rebuilt model is whole
+    assert ck.config.digest() == ck.payload["config_hash"]
+    save_checkpoint(tmp_path / "again.pt", ck.model, ck.config, normalization=ck.normalization,
+                    data_range=ck.data_range, epoch=ck.epoch, val_loss=ck.val_loss)  # fmt: skip

@@ -11,7 +11,7 @@ import click
 
 from gradtrade.errors import GradtradeError
 from gradtrade.optim.config import TrainConfig, load_config
-from gradtrade.optim.run import train
+from gradtrade.optim.run import Prior, TrainOutcome, train
 
 
 def setup_logging(out_dir: Path, name: str) -> None:
@@ -60,9 +60,29 @@ def train_command(config_path: Path, out: Path | None) -> None:
     except GradtradeError as err:
         raise click.ClickException(str(err)) from None
     fit = outcome.fit
-    click.echo(
-        f"{fit.stopped_reason}; best epoch {fit.best_epoch} (val loss {fit.best_val:.4f}); "
-        f"checkpoint: {outcome.checkpoint or 'unchanged (no improvement over the one on disk)'}"
-    )
+    click.echo(f"{fit.stopped_reason}; best epoch {fit.best_epoch} (val loss {fit.best_val:.4f})")
+    for line in checkpoint_report(outcome):
+        click.echo(line)
     if fit.stopped_reason.startswith(("non-finite", "exploding")):
         sys.exit(2)
+
+
+def checkpoint_report(outcome: TrainOutcome) -> list[str]:
+    """What happened to OUT/best.pt, in words: what was there, what moved, what was written."""
+    slot, lines = outcome.slot, []
+    if slot is None:
+        return ["checkpoint: written by rank 0 only"]
+    if slot.moved_to is not None:
+        kind = "unreadable" if slot.prior is Prior.MOVED_BROKEN else "previous"
+        lines.append(f"moved the {kind} {slot.path.name} to {slot.moved_to}: {slot.reason}")
+    if outcome.checkpoint is not None:
+        lines.append(f"checkpoint: {outcome.checkpoint}")
+    elif slot.prior is Prior.KEPT:
+        lines.append(
+            f"checkpoint: unchanged: {slot.path} (val loss {slot.best_val:.4f}, an earlier run) "
+            f"is at least as good as this run's best ({outcome.fit.best_val:.4f})"
+        )
+    else:
+        why = "no epoch reached a finite validation loss"
+        lines.append(f"checkpoint: none written ({why}); {slot.path} does not exist")
+    return lines

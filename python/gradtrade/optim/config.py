@@ -1,7 +1,11 @@
 """The training/evaluation configuration: one YAML file, validated by pydantic.
 
-Unknown keys are errors (a typo must not silently fall back to a default), and every error names
-the dotted path of the bad field, e.g. ``loss.risk_weight: Input should be >= 0 (got -1)``.
+Unknown keys are errors (a typo must not silently fall back to a default), every number is finite
+and between the bounds its field declares, dates are parsed when the file is read, and every error
+names the dotted path of the bad field, e.g. ``loss.risk_weight: Input should be >= 0 (got -1)``
+(the rules of :class:`gradtrade.config.StrictModel`). The upper bounds are far beyond any useful
+value: they exist so that a slip (``lr: 1e30``, ``epochs: 1e12``) is refused here, not discovered
+as a NaN loss or an endless run.
 """
 
 from __future__ import annotations
@@ -9,19 +13,26 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from gradtrade.config import StrictModel, load, validate
+from gradtrade.config import StrictModel, UtcDate, load, utc_timestamp, validate
 from gradtrade.model import DynamicalSystem, ForecastModel, RecurrentBaseline, SolverOptions
+
+# a cost or penalty in basis points: 1000 bps (10 % a trade) is already far past any venue's fee
+Bps = Annotated[float, Field(ge=0, le=1000)]
+# a weight of one loss term relative to the others
+Weight = Annotated[float, Field(ge=0, le=1e3)]
+# a count of bars (ten million 1m bars is 19 years)
+Bars = Annotated[int, Field(ge=1, le=10_000_000)]
 
 
 class DataConfig(StrictModel):
     path: str = "../shared/data/klines/spot/BTC_USDT-1h.feather"
     funding_path: str | None = None
-    start: str | None = None
-    end: str | None = None
+    start: UtcDate | None = None
+    end: UtcDate | None = None
     context: int = Field(default=32, ge=2, le=2048)
     horizon: int = Field(default=4, ge=1, le=256)
     train: float = Field(default=0.7, gt=0, lt=1)
@@ -31,6 +42,8 @@ class DataConfig(StrictModel):
     def _fractions(self) -> DataConfig:
         if self.train + self.val >= 1:
             raise ValueError("train + val must leave a test period (sum < 1)")
+        if self.start and self.end and utc_timestamp(self.start) >= utc_timestamp(self.end):
+            raise ValueError(f"start {self.start!r} must be before end {self.end!r}")
         return self
 
 
@@ -39,8 +52,8 @@ class SolverConfig(StrictModel):
         "rk4"
     )
     step_size: float = Field(default=0.5, gt=0, le=1)
-    rtol: float = Field(default=1e-3, gt=0)
-    atol: float = Field(default=1e-4, gt=0)
+    rtol: float = Field(default=1e-3, gt=0, le=1)
+    atol: float = Field(default=1e-4, gt=0, le=1)
     adjoint: bool = False
     regularization: Literal["none", "kinetic", "jacobian"] = "kinetic"
 
@@ -51,7 +64,7 @@ class ModelConfig(StrictModel):
     hidden: int = Field(default=32, ge=1, le=4096)
     field_hidden: int = Field(default=32, ge=1, le=4096)
     policy_hidden: int = Field(default=16, ge=1, le=1024)
-    var_floor: float = Field(default=1e-3, gt=0)
+    var_floor: float = Field(default=1e-3, gt=0, le=1)
     # residual: log sigma^2 = log EWMA variance (state column ret_ewma_var_hl12) + a learned
     # correction that starts at zero; free: the level is learned from scratch
     variance_head: Literal["free", "residual"] = "free"
@@ -64,33 +77,35 @@ class ModelConfig(StrictModel):
 
 
 class LossConfig(StrictModel):
-    state_weight: float = Field(default=1.0, ge=0)
-    return_weight: float = Field(default=1.0, ge=0)
+    state_weight: Weight = 1.0
+    return_weight: Weight = 1.0
     risk: Literal["sharpe", "mean_variance"] = "sharpe"
-    risk_weight: float = Field(default=0.5, ge=0)
-    risk_aversion: float = Field(default=1.0, ge=0)
-    reg_weight: float = Field(default=1e-3, ge=0)
-    fee_bps: float = Field(default=10.0, ge=0)
-    half_spread_bps: float = Field(default=1.0, ge=0)
-    turnover_penalty_bps: float = Field(default=10.0, ge=0)
-    vol_target_annual: float = Field(default=0.4, gt=0)
-    periods_per_year: float = Field(default=8760.0, gt=0)
+    risk_weight: Weight = 0.5
+    risk_aversion: Weight = 1.0
+    reg_weight: Weight = 1e-3
+    fee_bps: Bps = 10.0
+    half_spread_bps: Bps = 1.0
+    turnover_penalty_bps: Bps = 10.0
+    vol_target_annual: float = Field(default=0.4, gt=0, le=10)
+    # one bar a second is 31 557 600 a year
+    periods_per_year: float = Field(default=8760.0, gt=0, le=31_557_600)
 
 
 class OptimConfig(StrictModel):
     optimizer: Literal["adam", "sgd"] = "adam"
-    lr: float = Field(default=1e-3, gt=0)
+    lr: float = Field(default=1e-3, gt=0, le=10)
     momentum: float = Field(default=0.9, ge=0, lt=1)
-    weight_decay: float = Field(default=0.0, ge=0)
-    grad_clip: float = Field(default=1.0, gt=0)
+    weight_decay: float = Field(default=0.0, ge=0, le=10)
+    grad_clip: float = Field(default=1.0, gt=0, le=1e6)
     schedule: Literal["none", "cosine", "step", "plateau"] = "cosine"
-    epochs: int = Field(default=30, ge=1)
-    patience: int = Field(default=4, ge=1)
-    batch_size: int = Field(default=256, ge=2)
-    block: int = Field(default=64, ge=2)
-    max_batches_per_epoch: int | None = Field(default=None, ge=1)
-    explode_factor: float = Field(default=1e3, gt=1)
-    seed: int = 0
+    epochs: int = Field(default=30, ge=1, le=100_000)
+    patience: int = Field(default=4, ge=1, le=100_000)
+    batch_size: int = Field(default=256, ge=2, le=1 << 20)
+    block: int = Field(default=64, ge=2, le=1 << 16)
+    max_batches_per_epoch: int | None = Field(default=None, ge=1, le=1_000_000_000)
+    explode_factor: float = Field(default=1e3, gt=1, le=1e12)
+    # numpy's and torch's generators both take any seed in [0, 2**32)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
 
     @model_validator(mode="after")
     def _blocks(self) -> OptimConfig:
@@ -102,22 +117,22 @@ class OptimConfig(StrictModel):
 class RunConfig(StrictModel):
     out_dir: str = "runs/btc_1h"
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    num_threads: int = Field(default=2, ge=1)
+    num_threads: int = Field(default=2, ge=1, le=1024)
     tensorboard: bool = True
     progress: bool = True
 
 
 class EvaluateConfig(StrictModel):
-    train_bars: int = Field(default=17520, ge=100)
-    test_bars: int = Field(default=4380, ge=10)
-    step_bars: int | None = Field(default=None, ge=1)
+    train_bars: int = Field(default=17520, ge=100, le=10_000_000)
+    test_bars: int = Field(default=4380, ge=10, le=10_000_000)
+    step_bars: Bars | None = None
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     expanding: bool = False
-    max_folds: int | None = Field(default=None, ge=1)
-    configs_tried: int = Field(default=1, ge=1)
-    cost_bps: float = Field(default=11.0, ge=0)
+    max_folds: int | None = Field(default=None, ge=1, le=100_000)
+    configs_tried: int = Field(default=1, ge=1, le=1_000_000_000)
+    cost_bps: Bps = 11.0
     models: list[Literal["ode", "gru"]] = Field(default=["ode", "gru"])
-    momentum_lookbacks: list[int] = Field(default=[168, 720, 2160])
+    momentum_lookbacks: list[Bars] = Field(default=[168, 720, 2160])
     out_dir: str = "runs/evaluate"
 
 

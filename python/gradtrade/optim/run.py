@@ -9,17 +9,21 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
 
+import gradtrade
 from gradtrade.data.market import Market, load_market, time_splits
-from gradtrade.errors import InvalidInput
+from gradtrade.errors import InvalidCheckpoint, InvalidInput
 from gradtrade.model import ForecastModel
-from gradtrade.optim.checkpoint import load_checkpoint, read_payload, save_checkpoint
+from gradtrade.optim.checkpoint import check_payload, load_checkpoint, read_payload, save_checkpoint
 from gradtrade.optim.config import TrainConfig, build_model
 from gradtrade.optim.predict import predict_dataset
 from gradtrade.optim.trainer import FitResult, fit, seed_everything
@@ -29,12 +33,34 @@ CHECKPOINT = "best.pt"
 BASELINE_FEATURE = "ret_ewma_var_hl12"
 
 
+class Prior(Enum):
+    """What was in the checkpoint slot (OUT/best.pt) when training started."""
+
+    NONE = "nothing on disk"
+    KEPT = "a checkpoint of this config, to beat"
+    MOVED_OTHER = "a checkpoint of another config or version, moved aside"
+    MOVED_BROKEN = "an unreadable or invalid file, moved aside"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The checkpoint slot as training found it. ``best_val`` is the loss a new checkpoint must
+    beat (inf unless ``KEPT``); ``moved_to`` and ``reason`` say where and why a file went."""
+
+    path: Path
+    prior: Prior
+    best_val: float = math.inf
+    moved_to: Path | None = None
+    reason: str | None = None
+
+
 @dataclass
 class TrainOutcome:
     fit: FitResult
     checkpoint: Path | None
     market: Market
     out_dir: Path
+    slot: Slot | None = None  # None on ranks other than 0 (they never touch files)
 
 
 def market_for(cfg: TrainConfig) -> Market:
@@ -72,21 +98,51 @@ def _init_distributed(cfg: TrainConfig) -> bool:
     return True
 
 
-def _prepare_slot(path: Path, cfg: TrainConfig) -> float:
-    """Best validation loss on disk for this config; another config's file is moved aside."""
+def _free_name(path: Path) -> Path:
+    """``path``, or ``path.1``, ``path.2``... if taken: a file moved aside never overwrites one."""
+    candidate, n = path, 0
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}.{n}")
+    return candidate
+
+
+def _move_aside(path: Path, target: Path, prior: Prior, reason: str) -> Slot:
+    aside = _free_name(target)
+    path.replace(aside)
+    log.warning("moved %s to %s: %s", path, aside, reason)
+    return Slot(path, prior, moved_to=aside, reason=reason)
+
+
+def prepare_slot(path: Path, cfg: TrainConfig) -> Slot:
+    """The slot for this run's checkpoint: a valid checkpoint of this config stays (training must
+    beat its loss); another config's or version's is moved to ``best-<hash>.pt``; a file that
+    cannot be read or fails validation is moved to ``best.pt.unreadable``. Nothing is deleted."""
     if not path.exists():
-        return math.inf
+        return Slot(path, Prior.NONE)
     try:
         payload = read_payload(path)
-    except Exception:
-        path.replace(path.with_name(path.name + ".unreadable"))
-        return math.inf
-    if payload.get("config_hash") == cfg.digest() and payload.get("version"):
-        return float(payload.get("val_loss", math.inf))
-    aside = path.with_name(f"best-{payload.get('config_hash', 'unknown')}.pt")
-    path.replace(aside)
-    log.warning("moved checkpoint of another config to %s", aside)
-    return math.inf
+        elsewhere = _trained_elsewhere(payload, cfg)
+        if elsewhere is None:
+            check_payload(payload, str(path))
+            return Slot(path, Prior.KEPT, best_val=float(payload["val_loss"]))
+    except InvalidCheckpoint as err:
+        broken = path.with_name(path.name + ".unreadable")
+        return _move_aside(path, broken, Prior.MOVED_BROKEN, str(err))
+    digest = payload.get("config_hash")
+    # the hash becomes part of a file name: only a real one (16 hex digits) is used
+    real = isinstance(digest, str) and re.fullmatch("[0-9a-f]{16}", digest) is not None
+    other = path.with_name(f"best-{digest if real else 'unknown'}.pt")
+    return _move_aside(path, other, Prior.MOVED_OTHER, elsewhere)
+
+
+def _trained_elsewhere(payload: dict[str, Any], cfg: TrainConfig) -> str | None:
+    """Why a checkpoint belongs to another run (None when it is this config's, this version's)."""
+    if payload.get("config_hash") != cfg.digest():
+        return "it was trained with another config"
+    if payload.get("version") != gradtrade.__version__:
+        return f"it was written by gradtrade {payload.get('version')!r}"
+    return None
 
 
 def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
@@ -107,7 +163,8 @@ def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
         model = scaled_model(cfg, market, 0, train_rows)
         rank = dist.get_rank() if dist.is_initialized() else 0
         ckpt_path = out / CHECKPOINT
-        best_on_disk = _prepare_slot(ckpt_path, cfg) if rank == 0 else math.inf
+        slot = prepare_slot(ckpt_path, cfg) if rank == 0 else None
+        best_on_disk = slot.best_val if slot is not None else math.inf
         written: list[Path] = []
         # data_range: the bars the weights and statistics were fitted on (the training rows)
         normalization = {**market.stats, "train_rows": train_rows, "source": market.source}
@@ -135,7 +192,7 @@ def train(cfg: TrainConfig, out_dir: Path | None = None) -> TrainOutcome:
                 result.best_epoch,
                 result.best_val,
             )
-        return TrainOutcome(result, written[-1] if written else None, market, out)
+        return TrainOutcome(result, written[-1] if written else None, market, out, slot)
     finally:
         if started_dist:
             dist.destroy_process_group()

@@ -4,7 +4,9 @@ The code never assumes which exchange it talks to: Binance, Binance testnet and 
 exchange differ only in these URLs. ``rest_url`` is the REST base (``https://api.binance.com``
 for spot, ``https://fapi.binance.com`` for USD-M); ``ws_url`` is the market-data stream base
 (``wss://stream.binance.com:9443``, ``wss://fstream.binance.com``), under which combined
-streams live at ``/stream?streams=a/b``. Invalid values raise ``ConfigError`` naming the field.
+streams live at ``/stream?streams=a/b``. Invalid values raise ``ConfigError`` naming the field;
+its text never holds the key or the secret (:mod:`gradtrade.venue.redaction`), not even when the
+file does not parse or a credential was pasted into another field.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
-from gradtrade.config import StrictModel, load, validate
+from gradtrade.config import StrictModel, read_yaml, validate
 from gradtrade.errors import ConfigError
+from gradtrade.venue.redaction import redact
 from gradtrade.venue.urls import PRESETS, Market, rest_api_urls
 
 
@@ -34,12 +37,14 @@ class ConnectorConfig(StrictModel):
     backoff_max_s: float = Field(30.0, gt=0, le=3600)
     stale_after_s: float = Field(10.0, gt=0, le=3600, description="stream watchdog timeout")
     weight_limit_per_minute: int | None = Field(
-        None, gt=0, description="REST request weight budget; default Binance's per market"
+        None, gt=0, le=10_000_000, description="REST request weight budget; default Binance's"
     )
     weight_safety: float = Field(0.9, gt=0, le=1, description="pause above this budget share")
     page_limit: int = Field(1000, ge=1, le=1500, description="klines per request")
     depth_limit: int = Field(1000, ge=5, le=5000, description="levels of the REST snapshot")
-    flush_rows: int = Field(20_000, ge=1, description="store write every N downloaded rows")
+    flush_rows: int = Field(
+        20_000, ge=1, le=100_000_000, description="store write every N downloaded rows"
+    )
 
     @property
     def weight_budget(self) -> int:
@@ -62,6 +67,19 @@ class ConnectorConfig(StrictModel):
         if not value.startswith(("ws://", "wss://")):
             raise ValueError("must start with ws:// or wss://")
         return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _backoff(self) -> ConnectorConfig:
+        if self.backoff_base_s > self.backoff_max_s:
+            raise ValueError(
+                f"backoff_base_s ({self.backoff_base_s}) must not exceed "
+                f"backoff_max_s ({self.backoff_max_s})"
+            )
+        return self
+
+    def secret_values(self) -> list[str]:
+        """The configured key and secret in clear (for redaction only; never log them)."""
+        return [s.get_secret_value() for s in (self.api_key, self.api_secret) if s is not None]
 
     @classmethod
     def preset(cls, name: str, market: Market = "spot", **overrides: Any) -> ConnectorConfig:
@@ -86,14 +104,18 @@ class ConnectorConfig(StrictModel):
         )
 
     @classmethod
-    def validated(cls, values: dict[str, Any]) -> ConnectorConfig:
+    def validated(cls, values: dict[str, Any], source: str = "connector") -> ConnectorConfig:
         """Build from a mapping; a bad value raises ``ConfigError`` naming each bad field."""
-        return validate(cls, values, "connector", ConfigError)
+        try:
+            return validate(cls, values, source, ConfigError)
+        except ConfigError as err:
+            # every string value of the mapping that could be a credential is blanked literally
+            raise ConfigError(redact(str(err), _credential_values(values))) from None
 
     @classmethod
     def from_file(cls, path: Path) -> ConnectorConfig:
         """Load a YAML or JSON file; errors name the file and the field."""
-        return load(cls, path, ConfigError)
+        return cls.validated(read_yaml(Path(path), ConfigError), str(path))
 
     def ccxt_urls(self) -> dict[str, str]:
         """The ccxt ``urls['api']`` entries pointing this market's endpoints at ``rest_url``."""
@@ -103,6 +125,17 @@ class ConnectorConfig(StrictModel):
         """Full URL of a public REST endpoint, e.g. ``depth`` or ``time``."""
         prefix = "api/v3" if self.market == "spot" else "fapi/v1"
         return f"{self.rest_url}/{prefix}/{endpoint}"
+
+
+def _credential_values(values: dict[str, Any]) -> list[str]:
+    """Every string value but the URLs, the market and the exchange id: a credential pasted
+    under a misspelt or the wrong key is still a credential."""
+    out = [str(values.get(k)) for k in ("api_key", "api_secret") if values.get(k) is not None]
+    for key, value in values.items():
+        if key in ("rest_url", "ws_url", "market", "exchange_id") or not isinstance(value, str):
+            continue
+        out.append(value)
+    return out
 
 
 __all__ = ["PRESETS", "ConnectorConfig", "Market"]

@@ -35,9 +35,9 @@ from gradtrade.errors import (
     RetriesExhausted,
     RetryableError,
     ServerError,
-    scrub,
 )
 from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.redaction import LOG_FILTER, install_log_filter, redact
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -52,7 +52,7 @@ def from_ccxt(
 ) -> ConnectorError:
     """The gradtrade error for a ccxt exception. ``status`` is the
     HTTP status of the failed response when known: 5xx is retryable whatever ccxt made of it."""
-    message = scrub(f"{type(exc).__name__}: {exc}")
+    message = redact(f"{type(exc).__name__}: {exc}", LOG_FILTER.secrets)
     if status in (418, 429) or isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
         if status not in (418, 429):
             status = 418 if " 418 " in str(exc) else 429
@@ -74,7 +74,7 @@ def from_ccxt(
 
 def from_http(status: int, body: bytes, retry_after: float | None) -> ConnectorError:
     """The gradtrade error for a refused raw HTTP request (same split as :func:`from_ccxt`)."""
-    message = scrub(f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}")
+    message = redact(f"HTTP {status}: {body[:300].decode('utf-8', 'replace')}", LOG_FILTER.secrets)
     if status in (418, 429):
         return RateLimited(message, retry_after, status)
     if status >= 500 or any(f'"code":{code},'.encode() in body for code in RETRYABLE_CODES):
@@ -193,6 +193,8 @@ def make_exchange(config: ConnectorConfig) -> Any:
         settings["apiKey"] = config.api_key.get_secret_value()
         settings["secret"] = config.api_secret.get_secret_value()
     exchange = Exchange(settings)
+    # ccxt logs every request's headers and signed query at DEBUG: redact before any handler
+    install_log_filter(config.secret_values(), [exchange.logger])
     exchange.enableLastResponseHeaders = True
     exchange.urls["api"].update(config.ccxt_urls())
     return exchange
@@ -325,7 +327,9 @@ class RestClient:
                 if r.status >= 400:
                     raise from_http(r.status, body, retry_after_s(r.headers))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise ServerError(scrub(f"GET {url}: {type(exc).__name__}: {exc}")) from exc
+            raise ServerError(
+                redact(f"GET {url}: {type(exc).__name__}: {exc}", LOG_FILTER.secrets)
+            ) from exc
         if check is not None:
             check(body)
         return body
