@@ -1,0 +1,270 @@
+"""``Engine``: one synchronous handler chain per event, the same for backtest, paper and live.
+
+Invariants:
+
+* ``Engine.handle(event)`` is the one entry point. Events are handled strictly in time order
+  (the clock refuses an earlier one); a backtest feeds them from a heap (``run``), paper and
+  live will feed them from asyncio tasks through one queue; nothing inside awaits.
+* Per market event the chain is: the simulated venue applies the bar to resting orders ->
+  their fills are accounted -> the portfolio is marked at the close and the breaker fed the
+  equity (the equity record is taken here, *before* the decision) -> the strategy decides ->
+  risk sizes and caps -> the order manager plans -> every order passes the pre-trade check ->
+  the venue -> fills -> portfolio. A HALTED breaker flattens whatever the strategy says.
+* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
+  A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from gradtrade.core import TradingState
+from gradtrade.engine.clock import Clock, SimulatedClock
+from gradtrade.events import (
+    PRIORITY,
+    Bar,
+    Decision,
+    FillEvent,
+    FundingEvent,
+    IntentKind,
+    MarketEvent,
+    OrderIntent,
+    Timer,
+)
+from gradtrade.execution.client import ExecutionClient
+from gradtrade.execution.orders import OrderManager, Plan, Proposal
+from gradtrade.execution.portfolio import PortfolioTracker
+from gradtrade.risk.manager import OrderCheck, RiskManager, SizingSkip
+from gradtrade.strategy.protocol import Strategy, StrategyContext
+
+log = logging.getLogger("gradtrade.engine")
+FAR_FUTURE = 2**62
+
+
+@runtime_checkable
+class MarketDrivenVenue(Protocol):
+    """A venue that simulates fills from market events (the backtest's and paper's venue)."""
+
+    def on_market(self, event: MarketEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    ts_ns: int
+    price: float
+    equity: float
+    position: float
+    exposure: float
+    drawdown: float
+    state: TradingState
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    decision: Decision
+    target_qty: float | None  # None: skipped, or outside the trading window
+    leverage: float | None
+
+
+@dataclass
+class EngineLog:
+    equity: list[EquityPoint] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    fills: list[FillEvent] = field(default_factory=list)
+    funding: list[tuple[int, str, float]] = field(default_factory=list)
+    skips: Counter[str] = field(default_factory=Counter)
+
+
+class Engine:
+    def __init__(
+        self,
+        strategy: Strategy,
+        risk: dict[str, RiskManager],
+        orders: OrderManager,
+        venue: ExecutionClient,
+        portfolio: PortfolioTracker,
+        clock: Clock | None = None,
+        *,
+        trade_from_ns: int = 0,
+        trade_until_ns: int = FAR_FUTURE,
+    ) -> None:
+        self.strategy, self.risk, self.orders = strategy, risk, orders
+        self.venue, self.portfolio = venue, portfolio
+        self.clock = clock or SimulatedClock()
+        self.trade_from_ns, self.trade_until_ns = trade_from_ns, trade_until_ns
+        self.log = EngineLog()
+        self._timers: list[tuple[int, int, Timer]] = []
+        self._timer_seq = 0
+
+    # --- the entry point ---
+
+    def handle(self, event: MarketEvent) -> None:
+        self.clock.advance(event.ts_ns)
+        if isinstance(self.venue, MarketDrivenVenue):
+            self.venue.on_market(event)
+        self._drain()
+        if isinstance(event, Bar):
+            self._on_bar(event)
+        elif isinstance(event, FundingEvent):
+            paid = self.portfolio.apply_funding(event.symbol, event.rate, event.mark_price)
+            self.log.funding.append((event.ts_ns, event.symbol, paid))
+        elif isinstance(event, Timer):
+            self._on_timer(event)
+
+    def run(self, events: Iterable[MarketEvent]) -> EngineLog:
+        """Backtest: merge ``events`` (each stream already in time order) with the engine's own
+        timers on one heap and handle them in (time, priority) order."""
+        heap: list[tuple[int, int, int, MarketEvent]] = []
+        seq = 0
+        for ev in events:
+            heapq.heappush(heap, (ev.ts_ns, PRIORITY[type(ev)], seq, ev))
+            seq += 1
+        while heap or self._timers:
+            if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
+                _, _, timer = heapq.heappop(self._timers)
+                self.handle(timer)
+                continue
+            self.handle(heapq.heappop(heap)[3])
+        return self.log
+
+    # --- handlers ---
+
+    def _ctx(self, symbol: str) -> StrategyContext:
+        p = self.portfolio
+        return StrategyContext(
+            self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
+        )
+
+    def _on_bar(self, bar: Bar) -> None:
+        p = self.portfolio
+        p.mark(bar.symbol, bar.close)
+        risk = self.risk[bar.symbol]
+        equity = p.equity()
+        state = risk.update_equity(equity)
+        position = p.quantity(bar.symbol)
+        self.log.equity.append(
+            EquityPoint(bar.ts_ns, bar.close, equity, position, p.exposure(), p.drawdown, state)
+        )
+        decision = self.strategy.on_bar(bar, self._ctx(bar.symbol))
+        if state == TradingState.HALTED and position != 0:
+            self._act(OrderIntent(bar.symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, bar.close))
+        if decision is not None:
+            self._decide(decision, bar.close)
+
+    def _on_timer(self, timer: Timer) -> None:
+        decision = self.strategy.on_timer(timer, self._ctx(timer.symbol))
+        if timer.name == "order_timeout" and timer.symbol:
+            # a post-only order still resting at its timeout is cancelled; the pending target
+            # is worked again (repriced or crossed) once the cancel is confirmed
+            cid = self.orders.slot(timer.symbol, IntentKind.REBALANCE)
+            if cid is not None and self.orders.request_cancel(cid):
+                self.venue.cancel(cid, timer.ts_ns)
+                self._drain()
+        elif timer.name == "retry" and timer.symbol:
+            self._follow_up(timer.symbol)
+        if decision is not None:
+            price = self.portfolio.marks.get(timer.symbol)
+            if price is not None:
+                self._decide(decision, price)
+
+    def _decide(self, decision: Decision, price: float) -> None:
+        ts = decision.ts_ns
+        if not (self.trade_from_ns <= ts <= self.trade_until_ns):
+            self.log.decisions.append(DecisionRecord(decision, None, None))
+            return
+        p, risk = self.portfolio, self.risk[decision.symbol]
+        target = risk.target(
+            decision, equity=p.equity(), position=p.quantity(decision.symbol), price=price
+        )
+        if isinstance(target, SizingSkip):
+            self.log.skips[target.reason.value] += 1
+            self.log.decisions.append(DecisionRecord(decision, None, None))
+            return
+        self.log.decisions.append(DecisionRecord(decision, target.qty, target.leverage))
+        kind = IntentKind.FLATTEN if target.state == TradingState.HALTED else IntentKind.REBALANCE
+        self._act(
+            OrderIntent(
+                decision.symbol, ts, target.qty, kind, price, target.stop_loss, target.take_profit
+            )
+        )
+
+    def _act(self, intent: OrderIntent) -> None:
+        position = self.portfolio.quantity(intent.symbol)
+        self._execute(self.orders.plan(intent, position, self.clock.now_ns()), intent.symbol)
+
+    def _execute(self, plan: Plan, symbol: str) -> None:
+        now = self.clock.now_ns()
+        for cid in plan.cancels:
+            if self.orders.request_cancel(cid):
+                self.venue.cancel(cid, now)
+        for proposal in plan.proposals:
+            self._send(proposal, now)
+        for ts in plan.timers_ns:
+            name = "order_timeout" if plan.proposals else "retry"
+            self._schedule(Timer(ts, name, symbol))
+        self._drain()
+
+    def _send(self, proposal: Proposal, now: int) -> None:
+        p, risk = self.portfolio, self.risk[proposal.symbol]
+        position = p.quantity(proposal.symbol)
+        price = proposal.price if proposal.price is not None else proposal.reference_price
+        check = OrderCheck(
+            proposal.side,
+            proposal.qty,
+            price,
+            proposal.reference_price,
+            position,
+            len(self.orders.open_orders(proposal.symbol)),
+            p.equity(),
+            now,
+            proposal.reduce_only or risk.state != TradingState.ACTIVE,
+        )
+        if risk.pre_trade(check).approved:
+            self.venue.submit(self.orders.send(proposal, now))
+
+    def _drain(self) -> None:
+        """Account everything the venue reported, then work what the order manager has next."""
+        touched: set[str] = set()
+        while events := self.venue.poll():
+            for ev in events:
+                fill, plan = self.orders.on_event(ev)
+                symbol = self.orders.requests[ev.client_order_id].symbol
+                touched.add(symbol)
+                if fill is not None:
+                    self.portfolio.apply_fill(fill)
+                    self.log.fills.append(fill)
+                    self.strategy.on_fill(fill, self._ctx(symbol))
+                if plan.cancels or plan.proposals:
+                    self._execute(plan, symbol)
+        for symbol in touched:
+            self._follow_up(symbol)
+
+    def _follow_up(self, symbol: str) -> None:
+        position = self.portfolio.quantity(symbol)
+        for intent in self.orders.next_intents(symbol, position):
+            if intent.kind in (IntentKind.STOP_LOSS, IntentKind.TAKE_PROFIT):
+                proposal = self.orders.protective_proposal(intent, position)
+                self._send(proposal, self.clock.now_ns())
+                self._drain()
+            else:
+                self._act(intent)
+
+    def _schedule(self, timer: Timer) -> None:
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (timer.ts_ns, self._timer_seq, timer))
+
+    def flatten_all(self) -> None:
+        """Close every position at the last price (the end of a backtest)."""
+        for symbol in self.portfolio.positions:
+            price = self.portfolio.marks.get(symbol)
+            if price is not None and not math.isclose(self.portfolio.quantity(symbol), 0.0):
+                self._act(OrderIntent(symbol, self.clock.now_ns(), 0.0, IntentKind.FLATTEN, price))
+
+
+__all__ = ["DecisionRecord", "Engine", "EngineLog", "EquityPoint", "MarketDrivenVenue"]
