@@ -20,7 +20,7 @@ import heapq
 import logging
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
@@ -117,9 +117,11 @@ class Engine:
         elif isinstance(event, Timer):
             self._on_timer(event)
 
-    def run(self, events: Iterable[MarketEvent]) -> EngineLog:
-        """Backtest: merge ``events`` (each stream already in time order) with the engine's own
-        timers on one heap and handle them in (time, priority) order."""
+    def run(
+        self, events: Iterable[MarketEvent], on_event: Callable[[MarketEvent], None] | None = None
+    ) -> EngineLog:
+        """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
+        (time, priority, arrival) order; ``on_event`` is called after each (a progress bar)."""
         heap: list[tuple[int, int, int, MarketEvent]] = []
         seq = 0
         for ev in events:
@@ -130,7 +132,10 @@ class Engine:
                 _, _, timer = heapq.heappop(self._timers)
                 self.handle(timer)
                 continue
-            self.handle(heapq.heappop(heap)[3])
+            event = heapq.heappop(heap)[3]
+            self.handle(event)
+            if on_event is not None:
+                on_event(event)
         return self.log
 
     # --- handlers ---

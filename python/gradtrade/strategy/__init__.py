@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from gradtrade.strategy.model import ModelStrategy
 from gradtrade.strategy.protocol import BarStrategy, Strategy, StrategyContext
-from gradtrade.strategy.reference import MovingAverageCross, QuoteAtBest
+from gradtrade.strategy.reference import DecisionReplay, MovingAverageCross, QuoteAtBest
 
 __all__ = [
     "BarStrategy",
+    "DecisionReplay",
     "ModelStrategy",
     "MovingAverageCross",
     "QuoteAtBest",

@@ -76,4 +76,18 @@ class QuoteAtBest(BarStrategy):
         return Decision(book.symbol, ctx.now_ns, u, source=self.name)
 
 
-__all__ = ["MovingAverageCross", "QuoteAtBest"]
+class DecisionReplay(BarStrategy):
+    """Replays recorded decisions at their bars: the same decisions under other risk settings
+    or costs, without running the model again."""
+
+    name = "replay"
+
+    def __init__(self, decisions: list[Decision], name: str = "replay") -> None:
+        self._by_key = {(d.symbol, d.ts_ns): d for d in decisions}
+        self.name = name
+
+    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
+        return self._by_key.get((bar.symbol, bar.ts_ns))
+
+
+__all__ = ["DecisionReplay", "MovingAverageCross", "QuoteAtBest"]
