@@ -23,7 +23,7 @@ import torch
 
 from gradtrade.data.state import StateTransformer
 from gradtrade.errors import InvalidInput
-from gradtrade.evaluation.predict import predict_windows
+from gradtrade.evaluation.predict import as_predictor, predict_windows
 from gradtrade.events import Bar, Decision
 from gradtrade.model import ForecastModel
 from gradtrade.optim.checkpoint import load_checkpoint
@@ -50,7 +50,7 @@ class ModelStrategy(BarStrategy):
             raise InvalidInput("ModelStrategy needs a transformer with fitted normalization")
         if context < 1 or horizon < 1:
             raise InvalidInput(f"context and horizon must be >= 1, got {context}, {horizon}")
-        self.model = model.eval()
+        self.model = as_predictor(model)
         self.transformer = transformer
         self.context, self.horizon = context, horizon
         self.source = source
