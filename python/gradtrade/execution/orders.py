@@ -258,21 +258,33 @@ class OrderManager:
                 o.transition(OrderStatus.CANCELED)
                 self._release(req, event.ts_ns, plan)
         elif isinstance(event, VenueReject):
-            self.venue_rejects[event.reason] += 1
             log.warning(
-                "venue rejected %s (%s): %s", req.client_order_id, event.reason.value, event.message
+                "venue rejected %s (%s): %s",
+                req.client_order_id,
+                event.reason.value,
+                event.message,
             )
-            if not o.is_terminal:
+            if o.status == OrderStatus.PENDING_CANCEL:  # a refused cancel: the order lives on
+                o.cancel_rejected()
+            elif o.is_terminal:  # a late answer about an order that is already done
+                pass
+            else:  # refused on entry; an acked order cannot be refused (InvalidTransition)
                 o.transition(OrderStatus.REJECTED)
-            slot = self._slots[(req.symbol, _SLOT[req.intent])]
-            if event.reason.retryable and slot.attempts < self.config.max_retries:
-                backoff = self.config.retry_backoff_ms * 2**slot.attempts
-                slot.attempts += 1
-                slot.retry_after_ns = event.ts_ns + int(backoff * NS_PER_MS)
-                if req.intent in (IntentKind.REBALANCE, IntentKind.FLATTEN):
-                    self._pending.setdefault(req.symbol, self._intent_of(req))
-            self._release(req, event.ts_ns, plan, keep_attempts=True)
+                self._refused(req, event)
+            self.venue_rejects[event.reason] += 1
         return None, plan
+
+    def _refused(self, req: OrderRequest, event: VenueReject) -> None:
+        slot = self._slots[(req.symbol, _SLOT[req.intent])]
+        slot.client_order_id = None
+        if event.reason.retryable and slot.attempts < self.config.max_retries:
+            backoff = self.config.retry_backoff_ms * 2**slot.attempts
+            slot.attempts += 1
+            slot.retry_after_ns = event.ts_ns + int(backoff * NS_PER_MS)
+            if req.intent in (IntentKind.REBALANCE, IntentKind.FLATTEN):
+                self._pending.setdefault(req.symbol, self._intent_of(req))
+        else:
+            slot.attempts, slot.retry_after_ns = 0, 0
 
     def _on_fill(self, fill: FillEvent, plan: Plan) -> FillEvent | None:
         o = self._order(fill.client_order_id)
@@ -293,13 +305,10 @@ class OrderManager:
                 self._protect.pop(req.symbol, None)
         return fill
 
-    def _release(
-        self, req: OrderRequest, now_ns: int, plan: Plan, keep_attempts: bool = False
-    ) -> None:
+    def _release(self, req: OrderRequest, now_ns: int, plan: Plan) -> None:
         slot = self._slots[(req.symbol, _SLOT[req.intent])]
         slot.client_order_id = None
-        if not keep_attempts:
-            slot.attempts, slot.retry_after_ns = 0, 0
+        slot.attempts, slot.retry_after_ns = 0, 0
 
     def next_intents(self, symbol: str, position: float) -> list[OrderIntent]:
         """What to plan once a slot is free: the pending target, else protective orders."""
