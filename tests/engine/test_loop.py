@@ -9,9 +9,9 @@ import pytest
 
 from gradtrade.backtest.config import parse_backtest_config
 from gradtrade.backtest.runner import load_market_data
-from gradtrade.core import TradingState
+from gradtrade.core import Side, TradingState
 from gradtrade.errors import InvalidInput
-from gradtrade.events import IntentKind
+from gradtrade.events import FillEvent, IntentKind, Liquidity
 
 H = 3_600_000_000_000
 
@@ -115,3 +115,26 @@ def test_perpetual_funding_is_paid_at_the_recorded_times(data_dir: Path, build_e
         assert paid == pytest.approx(positions[ts] * closes[ts - H] * ev.rate, rel=1e-9)
     assert engine.portfolio.funding == pytest.approx(sum(p for _, _, p in log.funding))
     assert engine.portfolio.funding > 0  # March 2024: longs paid
+
+
+def test_refused_venue_events_are_counted_and_book_nothing(
+    btc_config, load_data, build_engine, constant
+) -> None:
+    cfg = btc_config("2024-01-01", "2024-01-02")
+    data = load_data(cfg)
+    engine = build_engine(cfg, data, constant(0.5))
+    engine.run(data.bars[:3])
+    cid = engine.log.fills[0].client_order_id
+    stray = [
+        FillEvent("const.0.zz", 999, "BTCUSDT", Side.BUY, 42_000.0, 1.0, 0.0, "USDT",
+                  Liquidity.TAKER, data.bars[3].ts_ns),  # never sent
+        FillEvent(cid, 998, "BTCUSDT", Side.BUY, 42_000.0, 1.0, 0.0, "USDT",
+                  Liquidity.TAKER, data.bars[3].ts_ns),  # the order is already filled
+    ]  # fmt: skip
+    engine.venue._events.extend(stray)  # what a confused venue could report
+    engine.handle(data.bars[3])
+    assert engine.log.skips["refused_FillEvent"] == 2
+    assert all(f.trade_id < 998 for f in engine.log.fills)  # nothing of them was booked
+    p = engine.portfolio
+    assert p.equity() == pytest.approx(p.pnl_identity(), rel=1e-9)
+    assert p.weight("BTCUSDT") == pytest.approx(0.5, abs=1e-3)

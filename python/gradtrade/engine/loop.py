@@ -12,6 +12,8 @@ Invariants:
   the venue -> fills -> portfolio. A HALTED breaker flattens whatever the strategy says.
 * Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
   A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
+* A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
+  after a confirmed cancel) is logged and counted in ``log.skips``; nothing is booked.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from gradtrade.core import TradingState
 from gradtrade.engine.clock import Clock, SimulatedClock
+from gradtrade.errors import InvalidTransition, UnknownOrder
 from gradtrade.events import (
     PRIORITY,
     Bar,
@@ -238,7 +241,13 @@ class Engine:
         touched: set[str] = set()
         while events := self.venue.poll():
             for ev in events:
-                fill, plan = self.orders.on_event(ev)
+                try:
+                    fill, plan = self.orders.on_event(ev)
+                except (UnknownOrder, InvalidTransition) as err:
+                    # refused with the order manager's state intact; the session goes on
+                    self.log.skips[f"refused_{type(ev).__name__}"] += 1
+                    log.error("refused venue event %r: %s", ev, err)
+                    continue
                 symbol = self.orders.requests[ev.client_order_id].symbol
                 touched.add(symbol)
                 if fill is not None:
