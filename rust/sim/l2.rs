@@ -172,8 +172,12 @@ impl L2Venue {
     pub fn balances(&self) -> Balances {
         self.balances
     }
+    /// Orders sent and not finished (pending arrival or resting).
     pub fn open_orders(&self) -> usize {
-        self.active.len()
+        self.active
+            .iter()
+            .filter(|&&i| !self.orders[i].status.is_terminal())
+            .count()
     }
 
     /// (status, filled steps, queue ahead in steps while resting) of an order.
@@ -320,9 +324,19 @@ impl L2Venue {
         }
     }
 
+    /// Drops finished orders from the active list; one with a cancel still in flight stays
+    /// until the cancel lands (and is reported as too late).
     fn prune(&mut self) {
         let orders = &self.orders;
-        self.active.retain(|&i| !orders[i].status.is_terminal());
+        self.active
+            .retain(|&i| !orders[i].status.is_terminal() || orders[i].cancel_at.is_some());
+    }
+
+    fn is_resting(&self, i: usize) -> bool {
+        matches!(
+            self.orders[i].status,
+            OrderStatus::NEW | OrderStatus::PARTIALLY_FILLED
+        )
     }
 
     fn event(&mut self, i: usize, ts_ns: i64, status: OrderStatus, reason: Option<VenueReject>) {
@@ -507,17 +521,17 @@ impl L2Venue {
     pub fn process(&mut self, ts_ns: i64, kind: FrameKind, raw: &[u8]) -> CoreResult<()> {
         self.check_time(ts_ns, "market event")?;
         self.apply_actions(ts_ns, false)?;
+        // A refused frame leaves the book, our orders and the clock as they were (the actions
+        // due before it were due anyway).
+        match kind {
+            FrameKind::DEPTH => self.on_depth(ts_ns, raw)?,
+            FrameKind::SNAPSHOT => self.on_snapshot(ts_ns, raw)?,
+            FrameKind::TRADE => self.on_trade(ts_ns, raw)?,
+            FrameKind::BOOK_TICKER => self.counters.book_tickers += 1,
+        }
         self.now = ts_ns;
         self.counters.events += 1;
-        match kind {
-            FrameKind::DEPTH => self.on_depth(ts_ns, raw),
-            FrameKind::SNAPSHOT => self.on_snapshot(ts_ns, raw),
-            FrameKind::TRADE => self.on_trade(ts_ns, raw),
-            FrameKind::BOOK_TICKER => {
-                self.counters.book_tickers += 1;
-                Ok(())
-            }
-        }
+        Ok(())
     }
 
     /// Applies every action due up to and including `ts_ns` and moves the clock there.
@@ -573,7 +587,7 @@ impl L2Venue {
     fn update_queues(&mut self, rejoin: bool) {
         for k in 0..self.active.len() {
             let i = self.active[k];
-            if self.orders[i].status == OrderStatus::PENDING_NEW {
+            if !self.is_resting(i) {
                 continue;
             }
             let (side, price) = (self.orders[i].side, self.orders[i].price);
@@ -604,10 +618,10 @@ impl L2Venue {
         };
         for k in 0..self.active.len() {
             let i = self.active[k];
-            let o = &mut self.orders[i];
-            if o.side != hit || o.status == OrderStatus::PENDING_NEW {
+            if self.orders[i].side != hit || !self.is_resting(i) {
                 continue;
             }
+            let o = &mut self.orders[i];
             let beyond = hit.sign() * (o.price - trade.price);
             let passing = if beyond > 0 {
                 o.queue.on_trade_through();
