@@ -29,3 +29,6 @@ pub use report::{BookEvent, BookStatus, Counters, OrderEvent, SimFill, VenueReje
 
 #[cfg(feature = "python")]
 pub mod python;
+
+#[cfg(feature = "python")]
+mod python_l2;
