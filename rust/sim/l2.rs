@@ -16,8 +16,9 @@
 //!   in the trade stream;
 //! - while the book is invalid (no snapshot yet, or a sequence gap) nothing fills: arriving
 //!   orders are rejected with `BOOK_NOT_SYNCED`, trades are counted and skipped, and the gap and
-//!   the resync are reported as `BookEvent`s; after a resync every resting order rejoins the back
-//!   of its level (what happened in the gap is unknown);
+//!   the resync are reported as `BookEvent`s. Diffs received meanwhile are held and replayed onto
+//!   the next snapshot (Binance's sync procedure, `sync`); after a resync every resting order
+//!   rejoins the back of its level (what happened in the gap is unknown);
 //! - accounting is exact: base in steps (i64) and quote in tick*step units (i128), checked;
 //!   fees are floats in the quote asset. A call refused for a bad argument changes nothing.
 
@@ -29,6 +30,7 @@ use super::frames::{parse_trade, FrameKind};
 use super::latency::Latency;
 use super::queue::{QueueModel, QueuePosition};
 use super::report::{BookEvent, BookStatus, Counters, OrderEvent, SimFill, VenueReject};
+use super::sync::DiffBuffer;
 use crate::errors::{CoreError, CoreResult};
 use crate::orderbook::OrderBook;
 use crate::orders::{validate_client_order_id, OrderStatus, OrderType, Side};
@@ -131,6 +133,8 @@ pub struct L2Venue {
     balances: Balances,
     /// Levels taken by one aggressive order; reused so the hot path keeps no allocation.
     scratch: Vec<(i64, i64)>,
+    /// Diffs received while the book is not synced, for the next snapshot.
+    held: DiffBuffer,
 }
 
 impl L2Venue {
@@ -153,6 +157,7 @@ impl L2Venue {
                 fees: 0.0,
             },
             scratch: Vec::new(),
+            held: DiffBuffer::new(DiffBuffer::DEFAULT_CAPACITY),
         }
     }
 
@@ -543,6 +548,11 @@ impl L2Venue {
     }
 
     fn on_depth(&mut self, ts_ns: i64, raw: &[u8]) -> CoreResult<()> {
+        if !self.book.is_valid() {
+            self.held.push(raw);
+            self.counters.depth_buffered += 1;
+            return Ok(());
+        }
         match self.book.apply_depth_json(raw) {
             Ok(true) => {
                 self.counters.depth_applied += 1;
@@ -554,25 +564,41 @@ impl L2Venue {
                 Ok(())
             }
             Err(CoreError::SequenceGap { .. }) => {
-                self.counters.sequence_gaps += 1;
-                self.book_events.push(BookEvent {
-                    ts_ns,
-                    status: BookStatus::SEQUENCE_GAP,
-                });
-                Ok(())
-            }
-            Err(CoreError::BookNotSynced(_)) => {
-                self.counters.depth_not_synced += 1;
+                // The frame that revealed the gap is needed by the resync.
+                self.held.push(raw);
+                self.report_gap(ts_ns);
                 Ok(())
             }
             Err(e) => Err(e),
         }
     }
 
+    fn report_gap(&mut self, ts_ns: i64) {
+        self.counters.sequence_gaps += 1;
+        self.book_events.push(BookEvent {
+            ts_ns,
+            status: BookStatus::SEQUENCE_GAP,
+        });
+    }
+
+    /// Applies a snapshot, then the held diffs it does not already contain.
     fn on_snapshot(&mut self, ts_ns: i64, raw: &[u8]) -> CoreResult<()> {
         let was_valid = self.book.is_valid();
         self.book.apply_snapshot_json(raw)?;
         self.counters.snapshots += 1;
+        while let Some(frame) = self.held.pop() {
+            match self.book.apply_depth_json(&frame) {
+                Ok(true) => self.counters.depth_applied += 1,
+                Ok(false) => self.counters.depth_stale += 1,
+                Err(CoreError::SequenceGap { .. }) => {
+                    self.held.unpop(frame);
+                    self.report_gap(ts_ns);
+                    return Ok(());
+                }
+                Err(_) => self.counters.depth_refused += 1,
+            }
+            self.held.recycle(frame);
+        }
         if !was_valid {
             self.book_events.push(BookEvent {
                 ts_ns,

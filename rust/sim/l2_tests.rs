@@ -8,6 +8,13 @@ use crate::sim::replay::Recording;
 // Grids: tick 0.01, step 0.001. Prices below are in ticks (10000 = 100.00), sizes in steps.
 const SNAPSHOT: &[u8] = br#"{"lastUpdateId":10,"bids":[["100.00","0.005"],["99.99","0.003"]],"asks":[["100.01","0.002"],["100.02","0.004"]]}"#;
 
+/// The snapshot's levels with another update id (a resync snapshot after a gap).
+fn snapshot_at(id: u64) -> Vec<u8> {
+    String::from_utf8_lossy(SNAPSHOT)
+        .replace("\"lastUpdateId\":10", &format!("\"lastUpdateId\":{id}"))
+        .into_bytes()
+}
+
 fn config(queue: QueueModel, entry: i64, cancel: i64) -> L2Config {
     L2Config::new(
         0.0002,
@@ -313,8 +320,10 @@ fn no_fill_on_an_invalid_book_and_resync_rejoins_the_back() {
     );
     let c = v.counters();
     assert_eq!((c.sequence_gaps, c.trades_on_invalid_book), (1, 1));
-    v.process(5, FrameKind::SNAPSHOT, SNAPSHOT).unwrap();
+    // The resync snapshot contains the held diffs (stale: dropped).
+    v.process(5, FrameKind::SNAPSHOT, &snapshot_at(25)).unwrap();
     assert_eq!(v.take_book_events()[0].status, BookStatus::SYNCED);
+    assert_eq!(v.counters().depth_stale, 1);
     assert_eq!(
         v.order_state("b1").unwrap().2,
         Some(5),
@@ -483,6 +492,7 @@ proptest! {
         let mut v = venue_with(config(model, latency, latency));
         let mut ids: Vec<(String, i64)> = Vec::new();
         let mut last_u = 10u64;
+        let mut max_u = 10u64;
         let mut all_fills = Vec::new();
         for (step, op) in ops.into_iter().enumerate() {
             let t = step as i64 * 2 + 1;
@@ -517,17 +527,22 @@ proptest! {
                     );
                     let (b, a) = if bid { (level, String::new()) } else { (String::new(), level) };
                     // A crossing diff is refused by the book and leaves it unchanged.
+                    let valid = v.book().is_valid();
                     let result = v.process(t, FrameKind::DEPTH, &diff(last_u + 1, last_u + 1, &b, &a));
-                    if result.is_ok() && v.book().is_valid() {
+                    if result.is_ok() && valid && v.book().is_valid() {
                         last_u += 1;
+                        max_u = max_u.max(last_u);
                     }
                 }
                 Op::Gap => {
+                    max_u = max_u.max(last_u + 5);
                     v.process(t, FrameKind::DEPTH, &diff(last_u + 5, last_u + 5, "", "")).unwrap();
                 }
                 Op::Snapshot => {
-                    v.process(t, FrameKind::SNAPSHOT, SNAPSHOT).unwrap();
-                    last_u = 10;
+                    // A resync snapshot newer than every diff sent: the held ones are stale.
+                    v.process(t, FrameKind::SNAPSHOT, &snapshot_at(max_u)).unwrap();
+                    last_u = max_u;
+                    prop_assert!(v.book().is_valid());
                 }
             }
             v.advance_to(t + 1).unwrap();
@@ -555,4 +570,48 @@ proptest! {
             prop_assert_eq!(filled, v.order_state(id).unwrap().1);
         }
     }
+}
+
+#[test]
+fn diffs_before_the_snapshot_are_held_and_replayed_onto_it() {
+    let book = OrderBook::new(
+        "BTCUSDT",
+        Grid::parse("0.01").unwrap(),
+        Grid::parse("0.001").unwrap(),
+        Market::Spot,
+    )
+    .unwrap();
+    let mut v = L2Venue::new(book, config(QueueModel::RiskAverse, 0, 0));
+    v.process(1, FrameKind::DEPTH, &diff(3, 9, r#"["99.00","0.001"]"#, ""))
+        .unwrap();
+    v.process(
+        2,
+        FrameKind::DEPTH,
+        &diff(10, 12, r#"["100.00","0.009"]"#, ""),
+    )
+    .unwrap();
+    v.process(
+        3,
+        FrameKind::DEPTH,
+        &diff(13, 13, "", r#"["100.01","0.000"]"#),
+    )
+    .unwrap();
+    v.process(4, FrameKind::TRADE, &trade("100.00", "0.001", true))
+        .unwrap();
+    assert_eq!(v.counters().depth_buffered, 3);
+    assert_eq!(v.counters().trades_on_invalid_book, 1);
+    v.process(5, FrameKind::SNAPSHOT, SNAPSHOT).unwrap();
+    let c = v.counters();
+    assert_eq!((c.depth_stale, c.depth_applied, c.sequence_gaps), (1, 2, 0));
+    assert_eq!(v.book().best_bid(), Some((10000, 9)));
+    assert_eq!(v.book().best_ask(), Some((10002, 4)));
+    assert_eq!(
+        v.book().bids().qty_at(9900),
+        0,
+        "the stale diff was not applied"
+    );
+    // The next live diff continues the sequence.
+    v.process(6, FrameKind::DEPTH, &diff(14, 14, "", ""))
+        .unwrap();
+    assert_eq!(v.counters().depth_applied, 3);
 }

@@ -5,6 +5,7 @@
 //! - `latency`: order-entry and cancel delays (constant or interpolated from recorded ones);
 //! - `frames`: trade frames parsed in place, and the kind of each recorded frame;
 //! - `report`: fills, order and book events, counters;
+//! - `sync`: diffs held while the book is not synced, replayed onto the next snapshot;
 //! - `l2`: `L2Venue`, our orders matched against a recorded or live Binance book;
 //! - `replay`: a whole recording as arrays, advanced into a venue in one call.
 
@@ -15,6 +16,7 @@ pub mod latency;
 pub mod queue;
 pub mod replay;
 pub mod report;
+pub mod sync;
 
 pub use candle::{
     funding_cashflow, funding_cashflows, Bar, BarArrays, CandleFill, CandleFillConfig, FillAt,

@@ -79,8 +79,12 @@ pub struct Counters {
     pub depth_applied: u64,
     /// Diffs already contained in the book (before or straddling the snapshot).
     pub depth_stale: u64,
-    /// Diffs refused because the book was not synced (before the snapshot, after a gap).
-    pub depth_not_synced: u64,
+    /// Diffs held while the book was not synced (before the snapshot, after a gap), to be
+    /// replayed onto the next snapshot.
+    pub depth_buffered: u64,
+    /// Held diffs that could not be applied at the resync (malformed or crossing) and were
+    /// dropped.
+    pub depth_refused: u64,
     pub sequence_gaps: u64,
     pub snapshots: u64,
     pub trades: u64,
