@@ -10,6 +10,7 @@ pub mod kalman;
 pub mod orderbook;
 pub mod orders;
 pub mod risk;
+pub mod sim;
 
 #[cfg(feature = "python")]
 mod python_module {
@@ -25,6 +26,7 @@ mod python_module {
         crate::features::python::register(m)?;
         crate::risk::python::register(m)?;
         crate::orders::python::register(m)?;
+        crate::sim::python::register(m)?;
         Ok(())
     }
 }
