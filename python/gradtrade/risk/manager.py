@@ -185,7 +185,9 @@ class RiskManager:
         if state == TradingState.HALTED:
             qty = 0.0
         elif state == TradingState.REDUCING:
-            qty = math.copysign(min(abs(qty), abs(position)), position) if qty * position > 0 else 0
+            qty = (
+                math.copysign(min(abs(qty), abs(position)), position) if qty * position > 0 else 0.0
+            )
         if cfg.min_rebalance > 0 and abs(qty - position) * price < cfg.min_rebalance * equity:
             qty = position
         sl, tp = self._stops(qty, price, decision.var)
