@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gradtrade.engine.clock import Clock, SimulatedClock, WallClock
+from gradtrade.engine.feed import drive
 from gradtrade.engine.loop import DecisionRecord, Engine, EngineLog, EquityPoint, MarketDrivenVenue
 
 __all__ = [
@@ -14,4 +15,5 @@ __all__ = [
     "MarketDrivenVenue",
     "SimulatedClock",
     "WallClock",
+    "drive",
 ]

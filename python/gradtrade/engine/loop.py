@@ -132,14 +132,27 @@ class Engine:
             seq += 1
         while heap or self._timers:
             if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
-                _, _, timer = heapq.heappop(self._timers)
-                self.handle(timer)
+                self.fire_timers(self._timers[0][0])
                 continue
             event = heapq.heappop(heap)[3]
             self.handle(event)
             if on_event is not None:
                 on_event(event)
         return self.log
+
+    def fire_timers(self, now_ns: int) -> int:
+        """Handle every timer due at or before ``now_ns`` (the live driver calls this before
+        each event and on its own wake-ups); returns how many fired."""
+        fired = 0
+        while self._timers and self._timers[0][0] <= now_ns:
+            _, _, timer = heapq.heappop(self._timers)
+            self.handle(timer)
+            fired += 1
+        return fired
+
+    @property
+    def next_timer_ns(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
 
     # --- handlers ---
 
