@@ -74,3 +74,21 @@ def test_example_config_is_valid_and_help_teaches() -> None:
     result = CliRunner().invoke(main, ["backtest", "--help"])
     assert result.exit_code == 0 and "sizing" in result.output and "Example" in result.output
     assert "backtest" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_perpetual_example_runs_with_funding(tmp_path: Path, data_dir: Path) -> None:
+    raw = yaml.safe_load((REPO / "configs/backtest_btc_usdm_1h.yaml").read_text())
+    fut = data_dir / "klines/futures"
+    raw["data"].update(path=str(fut / "BTC_USDT_USDT-1h-futures.feather"),
+                       funding_path=str(fut / "BTC_USDT_USDT-1h-funding_rate.feather"),
+                       start="2021-02-01", end="2021-03-01", warmup_bars=200)  # fmt: skip
+    raw["strategy"] = {"kind": "ma_cross", "params": {"fast": 12, "slow": 48, "size": 1.0}}
+    raw["risk"]["min_rebalance"] = 0.0
+    raw["output"] = {"dir": str(tmp_path / "out"), "html": False}
+    result = CliRunner().invoke(main, ["backtest", "--config", str(_write(tmp_path, raw)),
+                                       "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["main"]["fills"] > 10
+    assert summary["main"]["funding"] > 0  # Feb 2021: high positive funding, longs paid
+    assert not (tmp_path / "out/report.html").exists()

@@ -62,3 +62,11 @@ def test_stops_gap_to_the_open_and_the_stop_loss_wins_a_two_sided_bar(
     venue.on_market(_bar(3, 90.0, 92.0, 89.0, 91.0))  # gapped through: fills at the open
     (gap,) = venue.poll()
     assert isinstance(gap, FillEvent) and gap.price == 90.0
+
+
+def test_off_grid_prices_round_against_us(venue: SimulatedVenue) -> None:
+    venue.on_market(_bar(0, 100.0, 101.0, 99.0, 100.005))  # a close off the 0.01 tick
+    venue.submit(_req("a.0.1", Side.BUY, 0.5, OrderStyle.MARKET))
+    venue.submit(_req("a.0.2", Side.SELL, 0.5, OrderStyle.MARKET))
+    buy, sell = (e for e in venue.poll() if isinstance(e, FillEvent))
+    assert buy.price == pytest.approx(100.01) and sell.price == pytest.approx(100.0)

@@ -5,7 +5,8 @@ a supported order type) and refused with a typed ``VenueReject`` otherwise; an a
 acknowledged before any fill of it; every fill gets a fresh trade id; a bar is applied to the
 resting orders once, protective stop-losses before take-profits (adverse first); what happened
 comes back from ``poll`` in order. A market order fills on the bar it was decided on when the
-model is ``immediate`` (the evaluation's close fill), otherwise on the next bar.
+model is ``immediate`` (the evaluation's close fill), otherwise on the next bar. A fill price
+off the symbol's tick grid is rounded against us (buys up, sells down).
 """
 
 from __future__ import annotations
@@ -128,6 +129,14 @@ class SimulatedVenue:
             self._waiting.append(req)
             return
         self._trade_ids += 1
+        # a price off the tick grid (old candles, a model's impact) rounds against us
+        tick = self.filters[req.symbol].tick_size
+        ticks = quote.price / tick
+        snapped = round(ticks)
+        if abs(ticks - snapped) > 1e-9 * max(1.0, abs(ticks)):
+            snapped = math.ceil(ticks) if req.side.sign > 0 else math.floor(ticks)
+        price = snapped * tick
+        quote = FillQuote(price, quote.qty, quote.fee_rate, quote.liquidity)
         notional = quote.price * quote.qty
         slippage = req.side.sign * (quote.price - req.reference_price) * quote.qty
         self._events.append(
