@@ -1,8 +1,8 @@
 //! Raw Binance frames the simulator reads besides depth: trades, and the kind of each frame.
 //!
-//! A trade frame (`trade` or `aggTrade`, plain or combined-stream) is read in place: symbol,
-//! price, quantity and `m` (buyer is maker, i.e. the seller was the aggressor) are located by
-//! key in the `data` object and parsed exactly onto the book's grids; nothing is allocated.
+//! A trade frame (`trade` or `aggTrade`, plain or combined-stream) is read in place in one pass
+//! over its (flat) object: symbol, price, quantity and `m` (buyer is maker, i.e. the seller was
+//! the aggressor) are parsed exactly onto the book's grids; nothing is allocated.
 //! Anything missing or off-grid is an `InvalidInput` naming the key.
 
 use crate::errors::{CoreError, CoreResult};
@@ -105,17 +105,8 @@ pub struct Trade {
 
 /// Parses a trade frame; `symbol` must match its `"s"`.
 pub fn parse_trade(raw: &[u8], symbol: &str, tick: &Grid, step: &Grid) -> CoreResult<Trade> {
-    let body = find(raw, b"\"data\":", 0).unwrap_or(0);
-    let string_at = |key: &[u8]| -> CoreResult<&[u8]> {
-        let at = find(raw, key, body).ok_or_else(|| missing(key))?;
-        let start = at + key.len();
-        let len = raw[start..]
-            .iter()
-            .position(|&b| b == b'"')
-            .ok_or_else(|| CoreError::invalid("trade frame: unterminated string"))?;
-        Ok(&raw[start..start + len])
-    };
-    let s = string_at(b"\"s\":\"")?;
+    let fields = trade_fields(raw)?;
+    let s = fields.s.ok_or_else(|| missing(b"\"s\""))?;
     if s != symbol.as_bytes() {
         return Err(CoreError::invalid(format!(
             "trade frame for symbol {:?} sent to the {symbol} venue",
@@ -123,10 +114,10 @@ pub fn parse_trade(raw: &[u8], symbol: &str, tick: &Grid, step: &Grid) -> CoreRe
         )));
     }
     let price = tick
-        .units_from_text(string_at(b"\"p\":\"")?)
+        .units_from_text(fields.p.ok_or_else(|| missing(b"\"p\""))?)
         .map_err(|e| CoreError::invalid(format!("trade price: {e}")))?;
     let qty = step
-        .units_from_text(string_at(b"\"q\":\"")?)
+        .units_from_text(fields.q.ok_or_else(|| missing(b"\"q\""))?)
         .map_err(|e| CoreError::invalid(format!("trade quantity: {e}")))?;
     if price <= 0 || qty <= 0 {
         return Err(CoreError::invalid(format!(
@@ -135,22 +126,114 @@ pub fn parse_trade(raw: &[u8], symbol: &str, tick: &Grid, step: &Grid) -> CoreRe
             step.format(qty)
         )));
     }
-    let m_key = b"\"m\":";
-    let at = find(raw, m_key, body).ok_or_else(|| missing(m_key))? + m_key.len();
-    let buyer_is_maker = if raw[at..].starts_with(b"true") {
-        true
-    } else if raw[at..].starts_with(b"false") {
-        false
-    } else {
-        return Err(CoreError::invalid(
-            "trade frame: \"m\" must be true or false",
-        ));
+    let buyer_is_maker = match fields.m.ok_or_else(|| missing(b"\"m\""))? {
+        b"true" => true,
+        b"false" => false,
+        _ => {
+            return Err(CoreError::invalid(
+                "trade frame: \"m\" must be true or false",
+            ))
+        }
     };
     Ok(Trade {
         price,
         qty,
         buyer_is_maker,
     })
+}
+
+/// Raw values of the keys a trade needs (strings without quotes, literals as they are).
+#[derive(Default)]
+struct TradeFields<'a> {
+    s: Option<&'a [u8]>,
+    p: Option<&'a [u8]>,
+    q: Option<&'a [u8]>,
+    m: Option<&'a [u8]>,
+}
+
+/// One pass over the trade object (inside `"data"` for a combined-stream frame). Binance's
+/// trade values are flat: strings without escapes, numbers and booleans; anything else (a
+/// nested object, an escape, a truncated frame) is refused.
+fn trade_fields(raw: &[u8]) -> CoreResult<TradeFields<'_>> {
+    let bad = || CoreError::invalid("trade frame is not a flat JSON object");
+    let mut i = 0usize;
+    // A combined-stream frame closes its outer object right after the data object.
+    let mut outer = false;
+    const STREAM: &[u8] = b"{\"stream\":\"";
+    if raw.starts_with(STREAM) {
+        outer = true;
+        let name_end = STREAM.len()
+            + raw[STREAM.len()..]
+                .iter()
+                .position(|&b| b == b'"')
+                .ok_or_else(bad)?;
+        const DATA: &[u8] = b",\"data\":";
+        if !raw[name_end + 1..].starts_with(DATA) {
+            return Err(CoreError::invalid(
+                "combined-stream trade frame lacks \"data\" after \"stream\"",
+            ));
+        }
+        i = name_end + 1 + DATA.len();
+    }
+    if raw.get(i) != Some(&b'{') {
+        return Err(bad());
+    }
+    i += 1;
+    let mut out = TradeFields::default();
+    loop {
+        if raw.get(i) != Some(&b'"') {
+            return Err(bad());
+        }
+        let key_len = raw[i + 1..]
+            .iter()
+            .position(|&b| b == b'"')
+            .ok_or_else(bad)?;
+        let key = &raw[i + 1..i + 1 + key_len];
+        i += key_len + 2;
+        if raw.get(i) != Some(&b':') {
+            return Err(bad());
+        }
+        i += 1;
+        let value = if raw.get(i) == Some(&b'"') {
+            let len = raw[i + 1..]
+                .iter()
+                .position(|&b| b == b'"')
+                .ok_or_else(bad)?;
+            let v = &raw[i + 1..i + 1 + len];
+            if v.contains(&b'\\') {
+                return Err(bad());
+            }
+            i += len + 2;
+            v
+        } else {
+            let len = raw[i..]
+                .iter()
+                .position(|&b| b == b',' || b == b'}')
+                .ok_or_else(bad)?;
+            let v = &raw[i..i + len];
+            if v.is_empty() || v.contains(&b'{') || v.contains(&b'[') || v.contains(&b'"') {
+                return Err(bad());
+            }
+            i += len;
+            v
+        };
+        match key {
+            b"s" => out.s = Some(value),
+            b"p" => out.p = Some(value),
+            b"q" => out.q = Some(value),
+            b"m" => out.m = Some(value),
+            _ => {}
+        }
+        match raw.get(i) {
+            Some(b',') => i += 1,
+            Some(b'}') => {
+                let rest = &raw[i + 1..];
+                let closed = if outer { rest == b"}" } else { rest.is_empty() };
+                return if closed { Ok(out) } else { Err(bad()) };
+            }
+            _ => return Err(bad()),
+        }
+    }
 }
 
 fn missing(key: &[u8]) -> CoreError {
@@ -206,6 +289,34 @@ mod tests {
         let bad_m = br#"{"e":"trade","s":"BTCUSDT","p":"1.00","q":"1","m":1}"#;
         assert!(parse_trade(bad_m, "BTCUSDT", &tick, &step).is_err());
         assert!(parse_trade(b"", "BTCUSDT", &tick, &step).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any bytes, or a real frame with a stray byte, give a value or an error, never a
+        /// panic.
+        #[test]
+        fn garbage_and_truncations_never_panic(
+            junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200),
+            cut in 0usize..TRADE.len(),
+        ) {
+            let (tick, step) = grids();
+            let _ = parse_trade(&junk, "BTCUSDT", &tick, &step);
+            let _ = FrameKind::classify(&junk);
+            let mut spliced = TRADE.to_vec();
+            spliced.insert(cut, b'x');
+            let _ = parse_trade(&spliced, "BTCUSDT", &tick, &step);
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_trade_is_refused() {
+        let (tick, step) = grids();
+        for cut in 0..TRADE.len() {
+            assert!(
+                parse_trade(&TRADE[..cut], "BTCUSDT", &tick, &step).is_err(),
+                "{cut}"
+            );
+        }
     }
 
     #[test]
