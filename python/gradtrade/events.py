@@ -103,6 +103,7 @@ class Timer:
     ts_ns: int
     name: str
     symbol: str = ""
+    ref: str = ""  # what it is about, e.g. the client order id of a timeout
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,7 @@ def test_bad_config_names_the_field(tmp_path: Path, data_dir: Path) -> None:
 
 def test_example_config_is_valid_and_help_teaches() -> None:
     cfg = load_backtest_config(REPO / "configs/backtest_btc_1h.yaml")
-    assert cfg.strategy.kind == "model" and cfg.fill.model == "close"
+    assert cfg.strategy.kind == "model" and cfg.fill.fill_at == "next_open"
     result = CliRunner().invoke(main, ["backtest", "--help"])
     assert result.exit_code == 0 and "sizing" in result.output and "Example" in result.output
     assert "backtest" in CliRunner().invoke(main, ["--help"]).output

@@ -32,6 +32,7 @@ def test_backtest_reproduces_evaluation(trained: tuple[TrainConfig, Path]) -> No
     ev = predict_positions(checkpoint)
     anchors = ev["anchor"]
     assert len(anchors) > 100 and np.all(np.diff(anchors) == 1)
+    # (the fill model is the Rust candle model at the decision close, costs as the evaluation)
     close_ns = market.times_ns
     first_open = pd.Timestamp(int(close_ns[anchors[0]]) - NS_PER_HOUR, tz="UTC")
     end_open = pd.Timestamp(int(close_ns[anchors[-1] + 1]), tz="UTC")  # keeps bar a_last + 1
@@ -43,7 +44,8 @@ def test_backtest_reproduces_evaluation(trained: tuple[TrainConfig, Path]) -> No
             "market": {"step_size": "0.00000001", "tick_size": "0.01"},
             "risk": {"sizing": "policy", "max_leverage": 1.0, "allow_short": True,
                      "reduce_drawdown": 0.98, "halt_drawdown": 0.99},
-            "fill": {"model": "close", "cost_bps": cfg.evaluate.cost_bps},
+            "fill": {"fill_at": "decision_close", "half_spread_bps": 0.0, "impact_k": 0.0,
+                     "taker_fee_bps": cfg.evaluate.cost_bps},
             "initial_cash": 1_000_000.0,
             "output": {"compare_sizing": False, "double_costs": False},
         }

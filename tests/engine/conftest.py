@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from gradtrade.backtest.config import BacktestConfig, parse_backtest_config
-from gradtrade.backtest.runner import MarketData, load_market_data, symbol_filters
+from gradtrade.backtest.runner import MarketData, fill_model, load_market_data, symbol_filters
 from gradtrade.core import OrderBook
 from gradtrade.engine import Engine, SimulatedClock
 from gradtrade.events import Bar, Decision, FillEvent, Timer
 from gradtrade.execution import (
-    CloseFill,
     ExecutionConfig,
     OrderManager,
     PortfolioTracker,
@@ -77,7 +76,7 @@ def build_engine() -> Callable[..., Engine]:
             strategy,
             {data.symbol: RiskManager(rcfg, f[data.symbol], periods_per_year=8760)},
             OrderManager(strategy.name, f, ExecutionConfig()),
-            SimulatedVenue(CloseFill(cfg.fill.cost_bps), f),
+            SimulatedVenue(fill_model(cfg.fill), f),
             PortfolioTracker(cfg.initial_cash, f),
             SimulatedClock(),
             trade_from_ns=data.trade_from_ns,

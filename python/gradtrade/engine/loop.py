@@ -6,7 +6,8 @@ Invariants:
   (the clock refuses an earlier one); a backtest feeds them from a heap (``run``), paper and
   live will feed them from asyncio tasks through one queue; nothing inside awaits.
 * Per market event the chain is: the simulated venue applies the bar to resting orders ->
-  their fills are accounted -> the portfolio is marked at the close and the breaker fed the
+  their fills are accounted -> funding settling at the bar's close is paid on the position
+  then held -> the portfolio is marked at the close and the breaker fed the
   equity (the equity record is taken here, *before* the decision) -> the strategy decides ->
   risk sizes and caps -> the order manager plans -> every order passes the pre-trade check ->
   the venue -> fills -> portfolio. A HALTED breaker flattens whatever the strategy says.
@@ -18,6 +19,7 @@ Invariants:
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import logging
 import math
@@ -103,22 +105,44 @@ class Engine:
         self.trade_from_ns, self.trade_until_ns = trade_from_ns, trade_until_ns
         self.log = EngineLog()
         self._timers: list[tuple[int, int, Timer]] = []
+        self._deferred: list[FundingEvent] = []
         self._timer_seq = 0
 
     # --- the entry point ---
 
     def handle(self, event: MarketEvent) -> None:
         self.clock.advance(event.ts_ns)
-        if isinstance(self.venue, MarketDrivenVenue):
-            self.venue.on_market(event)
+        self._settle_funding(before_ns=event.ts_ns)
+        venue = self.venue
+        simulated = isinstance(venue, MarketDrivenVenue)
+        if isinstance(event, FundingEvent) and simulated:
+            # settled once the bar closing at this instant has filled what traded during it
+            # (a next-open fill happened before this settlement), before it is decided on
+            self._deferred.append(event)
+            return
+        if isinstance(venue, MarketDrivenVenue):
+            venue.on_market(event)
         self._drain()
         if isinstance(event, Bar):
+            self._settle_funding(before_ns=event.ts_ns + 1, symbol=event.symbol)
             self._on_bar(event)
         elif isinstance(event, FundingEvent):
-            paid = self.portfolio.apply_funding(event.symbol, event.rate, event.mark_price)
-            self.log.funding.append((event.ts_ns, event.symbol, paid))
+            self._pay(event)
         elif isinstance(event, Timer):
             self._on_timer(event)
+
+    def _settle_funding(self, before_ns: int, symbol: str | None = None) -> None:
+        keep = []
+        for ev in self._deferred:
+            if ev.ts_ns < before_ns and (symbol is None or ev.symbol == symbol):
+                self._pay(ev)
+            else:
+                keep.append(ev)
+        self._deferred = keep
+
+    def _pay(self, event: FundingEvent) -> None:
+        paid = self.portfolio.apply_funding(event.symbol, event.rate, event.mark_price)
+        self.log.funding.append((event.ts_ns, event.symbol, paid))
 
     def run(
         self, events: Iterable[MarketEvent], on_event: Callable[[MarketEvent], None] | None = None
@@ -138,6 +162,7 @@ class Engine:
             self.handle(event)
             if on_event is not None:
                 on_event(event)
+        self._settle_funding(before_ns=FAR_FUTURE)
         return self.log
 
     def fire_timers(self, now_ns: int) -> int:
@@ -180,12 +205,11 @@ class Engine:
 
     def _on_timer(self, timer: Timer) -> None:
         decision = self.strategy.on_timer(timer, self._ctx(timer.symbol))
-        if timer.name == "order_timeout" and timer.symbol:
-            # a post-only order still resting at its timeout is cancelled; the pending target
-            # is worked again (repriced or crossed) once the cancel is confirmed
-            cid = self.orders.slot(timer.symbol, IntentKind.REBALANCE)
-            if cid is not None and self.orders.request_cancel(cid):
-                self.venue.cancel(cid, timer.ts_ns)
+        if timer.name == "order_timeout" and timer.ref in self.orders.orders:
+            # a post-only order still working at its timeout is cancelled; its target is
+            # worked again (repriced or crossed) once the cancel is confirmed
+            if self.orders.on_timeout(timer.ref):
+                self.venue.cancel(timer.ref, timer.ts_ns)
                 self._drain()
         elif timer.name == "retry" and timer.symbol:
             self._follow_up(timer.symbol)
@@ -224,14 +248,17 @@ class Engine:
         for cid in plan.cancels:
             if self.orders.request_cancel(cid):
                 self.venue.cancel(cid, now)
-        for proposal in plan.proposals:
-            self._send(proposal, now)
+        sent = [ref for p in plan.proposals if (ref := self._send(p, now)) is not None]
         for ts in plan.timers_ns:
-            name = "order_timeout" if plan.proposals else "retry"
-            self._schedule(Timer(ts, name, symbol))
+            if plan.proposals:
+                for ref in sent:
+                    self._schedule(Timer(ts, "order_timeout", symbol, ref))
+            else:
+                self._schedule(Timer(ts, "retry", symbol))
         self._drain()
 
-    def _send(self, proposal: Proposal, now: int) -> None:
+    def _send(self, proposal: Proposal, now: int) -> str | None:
+        """Check, then send; the client id of a sent order (None when risk refused it)."""
         p, risk = self.portfolio, self.risk[proposal.symbol]
         position = p.quantity(proposal.symbol)
         price = proposal.price if proposal.price is not None else proposal.reference_price
@@ -246,8 +273,11 @@ class Engine:
             now,
             proposal.reduce_only or risk.state != TradingState.ACTIVE,
         )
-        if risk.pre_trade(check).approved:
-            self.venue.submit(self.orders.send(proposal, now))
+        if not risk.pre_trade(check).approved:
+            return None
+        request = self.orders.send(proposal, now)
+        self.venue.submit(request)
+        return request.client_order_id
 
     def _drain(self) -> None:
         """Account everything the venue reported, then work what the order manager has next."""
@@ -280,7 +310,9 @@ class Engine:
                 self._send(proposal, self.clock.now_ns())
                 self._drain()
             else:
-                self._act(intent)
+                # a target worked again (after a fill, a cancel, a refusal) is priced now
+                mark = self.portfolio.marks.get(symbol, intent.reference_price)
+                self._act(dataclasses.replace(intent, reference_price=mark))
 
     def _schedule(self, timer: Timer) -> None:
         self._timer_seq += 1

@@ -12,7 +12,7 @@ from gradtrade.execution.client import (
     VenueRejectReason,
 )
 from gradtrade.execution.config import ExecutionConfig
-from gradtrade.execution.fill_model import CloseFill, FillModel, FillQuote
+from gradtrade.execution.fill_model import CandleModel, FillModel, FillQuote
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
 from gradtrade.execution.portfolio import Costs, PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
@@ -20,7 +20,7 @@ from gradtrade.execution.simulated import SimulatedVenue
 __all__ = [
     "Ack",
     "Canceled",
-    "CloseFill",
+    "CandleModel",
     "Costs",
     "ExecutionClient",
     "ExecutionConfig",

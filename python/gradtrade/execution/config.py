@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 class ExecutionConfig(BaseModel):
     """``style: market`` crosses at once; ``post_only`` rests at the best price of our side and,
     after ``post_only_timeout_s`` without a complete fill, reprices (``on_timeout: reprice``) or
-    crosses the rest (``cross``). Retryable venue refusals wait ``retry_backoff_ms`` doubling per
-    attempt, at most ``max_retries`` times; the session number keeps client ids unique across
-    restarts (ids are ``strategy.session.seq``)."""
+    crosses the rest (``cross``); over candles an order meets the market only at bar opens, so
+    give it a few bars (e.g. 10800 s on 1h bars). Retryable venue refusals wait
+    ``retry_backoff_ms`` doubling per attempt, at most ``max_retries`` times; the session
+    number keeps client ids unique across restarts (ids are ``strategy.session.seq``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 

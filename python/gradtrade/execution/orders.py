@@ -106,6 +106,7 @@ class OrderManager:
         self._trades: set[tuple[str, int]] = set()
         self._planned: dict[str, OrderIntent] = {}  # the intent of the last position proposal
         self._targets: dict[str, OrderIntent] = {}  # client id -> the intent it works toward
+        self._cross: dict[str, bool] = {}  # the next position order of a symbol crosses
         self._seq = 0
         self.venue_rejects: Counter[VenueRejectReason] = Counter()
 
@@ -164,7 +165,7 @@ class OrderManager:
         side = Side.BUY if delta > 0 else Side.SELL
         qty = round(abs(delta) / step) * step
         style = OrderStyle(self.config.style)
-        if intent.kind == IntentKind.FLATTEN:
+        if intent.kind == IntentKind.FLATTEN or self._cross.pop(symbol, False):
             style = OrderStyle.MARKET
         price = None
         if style == OrderStyle.POST_ONLY:
@@ -274,10 +275,28 @@ class OrderManager:
             self.venue_rejects[event.reason] += 1
         return None, plan
 
+    def on_timeout(self, cid: str) -> bool:
+        """A post-only order's timeout: True when it is still working and must be cancelled.
+        Its target is worked again once the cancel is confirmed: at the new best price
+        (``on_timeout: reprice``) or crossing the spread (``cross``)."""
+        o = self._order(cid)
+        req = self.requests[cid]
+        if o.is_terminal or o.status == OrderStatus.PENDING_CANCEL:
+            return False
+        self._retarget_unfilled(req)
+        return self.request_cancel(cid)
+
+    def _retarget_unfilled(self, req: OrderRequest) -> None:
+        self._pending.setdefault(req.symbol, self._intent_of(req))
+        self._cross[req.symbol] = self.config.on_timeout == "cross"
+
     def _refused(self, req: OrderRequest, event: VenueReject) -> None:
         slot = self._slots[(req.symbol, _SLOT[req.intent])]
         slot.client_order_id = None
-        if event.reason.retryable and slot.attempts < self.config.max_retries:
+        if event.reason == VenueRejectReason.WOULD_TAKE:  # a post-only the market moved through
+            slot.attempts, slot.retry_after_ns = 0, 0
+            self._retarget_unfilled(req)
+        elif event.reason.retryable and slot.attempts < self.config.max_retries:
             backoff = self.config.retry_backoff_ms * 2**slot.attempts
             slot.attempts += 1
             slot.retry_after_ns = event.ts_ns + int(backoff * NS_PER_MS)
