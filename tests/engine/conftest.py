@@ -68,14 +68,20 @@ def btc_config(data_dir: Path) -> Callable[..., BacktestConfig]:
 
 @pytest.fixture
 def build_engine() -> Callable[..., Engine]:
-    def make(cfg: BacktestConfig, data: MarketData, strategy: Strategy, **risk: Any) -> Engine:
+    def make(
+        cfg: BacktestConfig,
+        data: MarketData,
+        strategy: Strategy,
+        execution: ExecutionConfig | None = None,
+        **risk: Any,
+    ) -> Engine:
         from_cfg = cfg.risk.model_dump()
         rcfg = parse_risk_config({**from_cfg, **risk})
         f = {data.symbol: symbol_filters(cfg)}
         return Engine(
             strategy,
             {data.symbol: RiskManager(rcfg, f[data.symbol], periods_per_year=8760)},
-            OrderManager(strategy.name, f, ExecutionConfig()),
+            OrderManager(strategy.name, f, execution or ExecutionConfig()),
             SimulatedVenue(fill_model(cfg.fill), f),
             PortfolioTracker(cfg.initial_cash, f),
             SimulatedClock(),

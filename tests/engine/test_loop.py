@@ -12,6 +12,7 @@ from gradtrade.backtest.runner import load_market_data
 from gradtrade.core import Side, TradingState
 from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent, IntentKind, Liquidity
+from gradtrade.execution import ExecutionConfig
 
 H = 3_600_000_000_000
 
@@ -138,3 +139,26 @@ def test_refused_venue_events_are_counted_and_book_nothing(
     p = engine.portfolio
     assert p.equity() == pytest.approx(p.pnl_identity(), rel=1e-9)
     assert p.weight("BTCUSDT") == pytest.approx(0.5, abs=0.01)  # next-open fills: drifted
+
+
+@pytest.mark.parametrize("on_timeout", ["cross", "reprice"])
+def test_post_only_orders_time_out_then_cross_or_reprice(
+    btc_config, load_data, build_engine, constant, on_timeout: str
+) -> None:
+    cfg = btc_config("2024-01-01", "2024-01-20")
+    data = load_data(cfg)
+    execution = ExecutionConfig(style="post_only", post_only_timeout_s=2 * 3600,
+                                on_timeout=on_timeout)  # fmt: skip
+    engine = build_engine(cfg, data, constant(0.5), execution, min_rebalance=0.02)
+    log = engine.run(data.bars)
+    makers = [f for f in log.fills if f.liquidity.value == "maker"]
+    takers = [f for f in log.fills if f.liquidity.value == "taker"]
+    assert makers, "resting orders must get traded through"
+    if on_timeout == "cross":
+        assert takers, "an order that timed out (or would have taken) crosses"
+    else:
+        assert not takers
+    assert engine.orders.venue_rejects  # WOULD_TAKE at some opens
+    assert engine.portfolio.weight("BTCUSDT") == pytest.approx(0.5, abs=0.05)
+    p = engine.portfolio
+    assert p.equity() == pytest.approx(p.pnl_identity(), rel=1e-9)

@@ -310,8 +310,12 @@ class Engine:
                 self._send(proposal, self.clock.now_ns())
                 self._drain()
             else:
-                # a target worked again (after a fill, a cancel, a refusal) is priced now
+                # a target worked again (after a fill, a cancel, a refusal) is priced now, and
+                # skipped when the account already sits within the rebalancing band of it
                 mark = self.portfolio.marks.get(symbol, intent.reference_price)
+                risk, equity = self.risk[symbol], self.portfolio.equity()
+                if risk.within_deadband(intent.target_qty, position, mark, equity):
+                    continue
                 self._act(dataclasses.replace(intent, reference_price=mark))
 
     def _schedule(self, timer: Timer) -> None:

@@ -154,7 +154,8 @@ class SimulatedVenue:
 
     def _crosses_at_open(self, req: OrderRequest, bar: Bar) -> bool:
         assert req.price is not None
-        return bar.open <= req.price if req.side == Side.BUY else bar.open >= req.price
+        # strict: an open at our price may have traded on our side of the spread
+        return bar.open < req.price if req.side == Side.BUY else bar.open > req.price
 
     def _fill(self, req: OrderRequest, quote: FillQuote, ts_ns: int) -> None:
         cid = req.client_order_id

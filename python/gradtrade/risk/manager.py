@@ -188,10 +188,16 @@ class RiskManager:
             qty = (
                 math.copysign(min(abs(qty), abs(position)), position) if qty * position > 0 else 0.0
             )
-        if cfg.min_rebalance > 0 and abs(qty - position) * price < cfg.min_rebalance * equity:
+        if self.within_deadband(qty, position, price, equity):
             qty = position
         sl, tp = self._stops(qty, price, decision.var)
         return Target(qty, lev, state, state != TradingState.ACTIVE, sl, tp)
+
+    def within_deadband(self, target: float, position: float, price: float, equity: float) -> bool:
+        """A rebalance smaller than ``min_rebalance`` of equity, not worth its costs (a move to
+        flat always goes through)."""
+        band = self.config.min_rebalance
+        return band > 0 and target != 0 and abs(target - position) * price < band * equity
 
     def _stops(self, qty: float, entry: float, var: float) -> tuple[float | None, float | None]:
         s = self.config.stops
