@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 
 from gradtrade.data.recordings import read_hftbacktest  # noqa: E402
-from gradtrade.exchange.auth import sign  # noqa: E402
-from gradtrade.exchange.server import DEFAULT_KEYS  # noqa: E402
+from gradtrade.local_exchange.auth import sign  # noqa: E402
+from gradtrade.local_exchange.server import DEFAULT_KEYS  # noqa: E402
 
 KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
 BARE = textwrap.dedent(

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from gradtrade.model.data_source import time_splits
+from gradtrade.data.market import time_splits
 from gradtrade.optim.config import TrainConfig, load_config
 from gradtrade.optim.loss import Objective
 from gradtrade.optim.run import market_for, scaled_model, train

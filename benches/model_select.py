@@ -20,11 +20,11 @@ import sys
 import numpy as np
 import torch
 
+from gradtrade.data.market import walk_forward_folds
 from gradtrade.evaluation.baselines import annual_to_bar, ewma_variance, strategy_pnl, vol_scale
 from gradtrade.evaluation.metrics import qlike_losses, sharpe
-from gradtrade.evaluation.predict import predict_dataset
-from gradtrade.model.data_source import walk_forward_folds
 from gradtrade.optim.config import load_config
+from gradtrade.optim.predict import predict_dataset
 from gradtrade.optim.run import market_for, scaled_model
 from gradtrade.optim.trainer import fit, seed_everything
 

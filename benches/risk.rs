@@ -5,9 +5,9 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use _core::orders::{Order, OrderType, Position, Side, TimeInForce};
-use _core::risk::limits::{Decimal, FilterSpec};
-use _core::risk::{OrderCheck, PositionSizer, RiskEngine, RiskLimits, SymbolFilters};
+use _core::orders::{Order, Position};
+use _core::risk::{OrderCheck, PositionSizer, RiskEngine, RiskLimits};
+use _core::types::{Decimal, FilterSpec, OrderType, Side, SymbolFilters, TimeInForce};
 
 fn filters() -> SymbolFilters {
     let text = |s: &str| Decimal::Text(s.into());

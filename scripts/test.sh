@@ -20,10 +20,11 @@ cargo clippy --all-targets -- -D warnings
 cargo clippy --all-targets --features python -- -D warnings
 cargo test --quiet
 
-echo "== python: ruff, mypy"
+echo "== python: ruff, mypy, import layers"
 ruff check python tests benches
 ruff format --check python tests benches
 mypy
+lint-imports
 
 echo "== python: tests"
 python -m pytest "$@"

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from gradtrade.cli import main
+from gradtrade.data.market import infer_timeframe
 from gradtrade.data.store import CandleStore
 from gradtrade.errors import InvalidInput
-from gradtrade.model.data_source import infer_timeframe
 
 
 def test_demo_on_the_synthetic_market(tmp_path: Path) -> None:

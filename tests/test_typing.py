@@ -11,7 +11,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 def test_core_stub_matches_extension() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "mypy.stubtest", "gradtrade._core", "--ignore-missing-stub"],
+        [sys.executable, "-m", "mypy.stubtest", "gradtrade._core"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

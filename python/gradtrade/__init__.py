@@ -1,8 +1,11 @@
 """gradtrade: gradient-based crypto trading with a Rust hot path.
 
-Layers: ``gradtrade.core`` (Rust: order book, Kalman filter, streaming features, risk checks,
-order state), ``gradtrade.data``, ``gradtrade.model``, ``gradtrade.optim``, ``gradtrade.risk``,
-``gradtrade.execution``, and ``gradtrade.exchange`` (a local Binance-compatible exchange).
+Layers, each importing only those below it (enforced by the import-linter contracts in
+pyproject.toml): ``cli``/``demo`` -> ``evaluation`` -> ``optim`` -> ``model`` -> ``data`` ->
+``venue`` -> ``core`` (Rust: order book, Kalman filter, streaming features, risk checks, order
+state), ``errors``, ``config``, ``timeframes``. ``gradtrade.local_exchange`` is a local
+Binance-compatible exchange that plays the counterparty in tests and the demo; only the CLI and
+the demo import it.
 """
 
 from __future__ import annotations

@@ -9,6 +9,57 @@ from typing import final as _final
 import numpy as _np
 import numpy.typing as _npt
 
+# The extension's own `__all__` (PyO3 records every exported name, `__version__` included).
+__all__ = [
+    "Bar",
+    "BookEvent",
+    "BookStatus",
+    "CandleFill",
+    "CandleFillConfig",
+    "Decision",
+    "DrawdownBreaker",
+    "Ewma",
+    "FillAt",
+    "FillReason",
+    "FrameKind",
+    "KalmanFilter",
+    "KalmanFit",
+    "L2Venue",
+    "L2VenueConfig",
+    "Latency",
+    "Liquidity",
+    "Market",
+    "Order",
+    "OrderBook",
+    "OrderStatus",
+    "OrderType",
+    "Position",
+    "PositionSizer",
+    "QueueModel",
+    "Recording",
+    "RejectReason",
+    "RiskEngine",
+    "RiskLimits",
+    "RollingVolatility",
+    "Side",
+    "SimFill",
+    "StreamingFeatures",
+    "SymbolFilters",
+    "TimeInForce",
+    "TradingState",
+    "VenueOrderEvent",
+    "VenueReject",
+    "__version__",
+    "client_order_id",
+    "frame_kind",
+    "funding_cashflow",
+    "funding_cashflows",
+    "kelly_leverage",
+    "parse_client_order_id",
+    "transition_allowed",
+    "vol_target_leverage",
+]
+
 __version__: str
 
 # --- orderbook ---
@@ -19,9 +70,11 @@ _Levels = _npt.ArrayLike
 class Market:
     """Which Binance market a book follows; it decides the depth sequence rule."""
 
-    SPOT: Market
-    USDM: Market
+    SPOT: ClassVar[Market]
+    USDM: ClassVar[Market]
     def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
 
 @_final
 class OrderBook:
@@ -90,7 +143,7 @@ class OrderBook:
     def take_ofi(self) -> float: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(raw: str) -> OrderBook: ...
+    def from_json(raw: str | bytes) -> OrderBook: ...
 
 # --- kalman ---
 
@@ -141,7 +194,7 @@ class KalmanFilter:
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(s: str) -> KalmanFilter: ...
+    def from_json(raw: str | bytes) -> KalmanFilter: ...
     @property
     def x(self) -> _npt.NDArray[_np.float64]: ...
     @property
@@ -229,7 +282,7 @@ class StreamingFeatures:
     def reset(self) -> None: ...
     def to_json(self) -> str: ...
     @staticmethod
-    def from_json(s: str) -> StreamingFeatures: ...
+    def from_json(raw: str | bytes) -> StreamingFeatures: ...
 
 @_final
 class Ewma:

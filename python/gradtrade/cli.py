@@ -17,9 +17,17 @@ from gradtrade import __version__
 LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
     "data": ("gradtrade.data.cli", "data", "The historical store: coverage, gaps, imports."),
     "download": ("gradtrade.data.cli", "download", "Download candles, funding or mark prices."),
-    "exchange": ("gradtrade.exchange.cli", "exchange", "A local Binance-compatible exchange."),
+    "exchange": (
+        "gradtrade.local_exchange.cli",
+        "exchange",
+        "A local Binance-compatible exchange.",
+    ),
     "train": ("gradtrade.optim.cli", "train_command", "Fit the Neural ODE by backpropagation."),
-    "evaluate": ("gradtrade.optim.cli", "evaluate_command", "Walk-forward evaluation after costs."),
+    "evaluate": (
+        "gradtrade.evaluation.cli",
+        "evaluate_command",
+        "Walk-forward evaluation after costs.",
+    ),
     "backtest": (
         "gradtrade.backtest.cli",
         "backtest_command",

@@ -12,7 +12,6 @@ Every step uses the same code as the real thing; only the exchange URL differs.
 from __future__ import annotations
 
 import asyncio
-import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,16 @@ import click
 import numpy as np
 import pandas as pd
 
-TIMEFRAME_HOURS = {"1m": 1 / 60, "5m": 5 / 60, "15m": 0.25, "1h": 1.0, "4h": 4.0, "1d": 24.0}
+from gradtrade.data.connector import ExchangeConnector
+from gradtrade.data.importers import parse_freqtrade_name, read_freqtrade_feather
+from gradtrade.data.store import CandleStore
+from gradtrade.errors import GradtradeError
+from gradtrade.evaluation.baselines import strategy_pnl
+from gradtrade.evaluation.metrics import sharpe
+from gradtrade.optim.config import parse_config
+from gradtrade.optim.run import predict_positions, train
+from gradtrade.timeframes import periods_per_year
+from gradtrade.venue.config import ConnectorConfig
 
 
 @dataclass(frozen=True)
@@ -42,7 +50,6 @@ def source_of(replay: Path | None) -> tuple[dict[str, Any], DemoSource]:
         now = pd.Timestamp.now(tz="UTC").floor("min")
         span = DemoSource("BTC/USDT", "1m", now - pd.Timedelta(days=3), now)
         return {"synthetic": True, "seed": 7}, span
-    from gradtrade.data.importers import parse_freqtrade_name, read_freqtrade_feather
 
     key = parse_freqtrade_name(replay)
     if key.market != "spot" or key.kind != "ohlcv":
@@ -56,15 +63,10 @@ def source_of(replay: Path | None) -> tuple[dict[str, Any], DemoSource]:
 def _train_config(parquet: Path, out: Path, timeframe: str, epochs: int) -> dict[str, Any]:
     return {
         "data": {"path": str(parquet), "context": 32, "horizon": 4},
-        "loss": {"periods_per_year": 8760 / TIMEFRAME_HOURS.get(timeframe, 1.0)},
+        "loss": {"periods_per_year": periods_per_year(timeframe)},
         "optim": {"epochs": epochs, "patience": max(2, epochs // 3)},
         "run": {"out_dir": str(out), "num_threads": 1},
     }
-
-
-def _sharpe(pnl: np.ndarray, periods_per_year: float) -> float:
-    sd = float(np.std(pnl))
-    return float(np.mean(pnl)) / sd * math.sqrt(periods_per_year) if sd > 0 else float("nan")
 
 
 @click.command()
@@ -92,13 +94,7 @@ def demo(replay: Path | None, out: Path, epochs: int, cost_bps: float) -> None:
     Nothing leaves 127.0.0.1. The numbers at the end are on the test split, after costs; a short
     demo is no evidence of an edge (use `gradtrade evaluate` for the walk-forward study).
     """
-    from gradtrade.data.config import ConnectorConfig
-    from gradtrade.data.connector import ExchangeConnector
-    from gradtrade.data.store import CandleStore
-    from gradtrade.errors import GradtradeError
-    from gradtrade.exchange import ExchangeServer, ServerThread
-    from gradtrade.optim.config import parse_config
-    from gradtrade.optim.run import predict_positions, train
+    from gradtrade.local_exchange import ExchangeServer, ServerThread
 
     kwargs, src = source_of(replay)
     store = CandleStore(out / "store")
@@ -133,17 +129,16 @@ def demo(replay: Path | None, out: Path, epochs: int, cost_bps: float) -> None:
     ppy = cfg.loss.periods_per_year
     cost = cost_bps / 1e4
     simple = np.expm1(pred["ret"])
-    turnover = np.abs(np.diff(pred["position"], prepend=0.0))
-    net = pred["position"] * simple - cost * turnover
+    net, _, turnover = strategy_pnl(pred["position"], pred["ret"], cost)
     click.echo(f"4/4 test split ({len(net)} bars, never seen in training), after {cost_bps} bps:")
     # A short test split annualizes to extreme Sharpe ratios; the total return says it plainly.
     click.echo(
         f"    model         return {np.prod(1 + net) - 1:+.2%}  annualized Sharpe "
-        f"{_sharpe(net, ppy):+.2f}  mean |u| {np.mean(np.abs(pred['position'])):.2f}  "
+        f"{sharpe(net, ppy):+.2f}  mean |u| {np.mean(np.abs(pred['position'])):.2f}  "
         f"turnover/bar {np.mean(turnover):.3f}"
     )
     click.echo(
         f"    buy-and-hold  return {np.prod(1 + simple) - 1:+.2%}  annualized Sharpe "
-        f"{_sharpe(simple, ppy):+.2f}"
+        f"{sharpe(simple, ppy):+.2f}"
     )
     click.echo(f"checkpoint: {outcome.checkpoint}; metrics: {out / 'metrics.csv'}")

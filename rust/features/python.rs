@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::stats::{Ewma, RollingMeanSquare};
 use super::{FeatureConfig, StreamingFeatures};
 use crate::errors::CoreError;
-use crate::kalman::python::{as_f64_array, values, DETACH_MIN_LEN};
+use crate::types::python::{as_f64_array, text_arg, values, DETACH_MIN_LEN};
 
 fn one_d(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
     let a = as_f64_array(obj, what)?;
@@ -162,8 +162,9 @@ impl PyStreamingFeatures {
     }
 
     #[staticmethod]
-    fn from_json(s: &str) -> PyResult<Self> {
-        Ok(Self::wrap(StreamingFeatures::from_json(s)?))
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_arg(raw, "StreamingFeatures JSON")?;
+        Ok(Self::wrap(StreamingFeatures::from_json(&text)?))
     }
 
     fn __repr__(&self) -> String {
@@ -308,11 +309,4 @@ impl PyRollingVolatility {
     fn window(&self) -> usize {
         self.inner.window()
     }
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyStreamingFeatures>()?;
-    m.add_class::<PyEwma>()?;
-    m.add_class::<PyRollingVolatility>()?;
-    Ok(())
 }

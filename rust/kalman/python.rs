@@ -1,7 +1,7 @@
 //! Python bindings of the Kalman filter: `KalmanFilter` and the `KalmanFit` result of `fit`.
 
 use numpy::ndarray::Array2;
-use numpy::{PyArray1, PyArray2, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use numpy::{PyArray1, PyArray2, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFloat};
 
@@ -9,35 +9,7 @@ use super::fit::fit;
 use super::matrix::{Mat, MAX_DIM};
 use super::{KalmanFilter, Model};
 use crate::errors::CoreError;
-
-/// Arrays at least this long are processed with the GIL released.
-pub(crate) const DETACH_MIN_LEN: usize = 2048;
-
-/// Any array-like as a float64 NumPy array (no copy when it already is one).
-pub(crate) fn as_f64_array<'py>(
-    obj: &Bound<'py, PyAny>,
-    what: &str,
-) -> PyResult<PyReadonlyArrayDyn<'py, f64>> {
-    if let Ok(a) = obj.extract::<PyReadonlyArrayDyn<'py, f64>>() {
-        return Ok(a);
-    }
-    let converted = obj
-        .py()
-        .import("numpy")?
-        .call_method1("asarray", (obj, "float64"))
-        .map_err(|e| CoreError::invalid(format!("{what} must be a float64 array: {e}")))?;
-    Ok(converted
-        .extract::<PyReadonlyArrayDyn<'py, f64>>()
-        .map_err(|e| CoreError::invalid(format!("{what} must be a float64 array: {e}")))?)
-}
-
-/// The array's values in C order (copied; arrays here are small or about to be released).
-pub(crate) fn values(a: &PyReadonlyArrayDyn<'_, f64>) -> Vec<f64> {
-    match a.as_slice() {
-        Ok(s) => s.to_vec(),
-        Err(_) => a.as_array().iter().copied().collect(),
-    }
-}
+use crate::types::python::{as_f64_array, text_arg, values, DETACH_MIN_LEN};
 
 fn matrix(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Mat> {
     let a = as_f64_array(obj, what)?;
@@ -240,9 +212,10 @@ impl PyKalmanFilter {
     }
 
     #[staticmethod]
-    fn from_json(s: &str) -> PyResult<Self> {
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let text = text_arg(raw, "KalmanFilter JSON")?;
         Ok(PyKalmanFilter {
-            inner: KalmanFilter::from_json(s)?,
+            inner: KalmanFilter::from_json(&text)?,
         })
     }
 
@@ -368,10 +341,4 @@ impl PyKalmanFit {
             if self.converged { "True" } else { "False" }
         )
     }
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyKalmanFilter>()?;
-    m.add_class::<PyKalmanFit>()?;
-    Ok(())
 }

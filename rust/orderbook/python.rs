@@ -8,13 +8,23 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
+use crate::types::python::{text_arg, DecimalArg};
+use crate::types::Decimal;
 
 use super::book::{DiffIds, Market, OrderBook};
 use super::normalize::{feature_len, feature_names};
 
 /// Which Binance market a book follows (it decides the sequence rule).
-#[pyclass(module = "gradtrade._core", name = "Market", eq, eq_int, frozen)]
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[pyclass(
+    module = "gradtrade._core",
+    name = "Market",
+    eq,
+    eq_int,
+    hash,
+    frozen,
+    from_py_object
+)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PyMarket {
     #[pyo3(name = "SPOT")]
     Spot,
@@ -53,12 +63,8 @@ fn market_arg(obj: &Bound<'_, PyAny>) -> PyResult<Market> {
 }
 
 /// A grid from exact text ("0.01", preferred) or a float.
-fn grid_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Grid> {
-    let grid = if let Ok(s) = obj.cast::<PyString>() {
-        Grid::parse(s.to_str()?)
-    } else {
-        Grid::from_unit_f64(obj.extract::<f64>()?)
-    };
+fn grid_arg(arg: DecimalArg, name: &str) -> PyResult<Grid> {
+    let grid = Decimal::from(arg).grid();
     Ok(grid.map_err(|e| CoreError::invalid(format!("{name}: {e}")))?)
 }
 
@@ -143,8 +149,8 @@ impl PyOrderBook {
     #[pyo3(signature = (symbol, tick_size, step_size, market = None))]
     fn new(
         symbol: &str,
-        tick_size: &Bound<'_, PyAny>,
-        step_size: &Bound<'_, PyAny>,
+        tick_size: DecimalArg,
+        step_size: DecimalArg,
         market: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let market = match market {
@@ -314,9 +320,10 @@ impl PyOrderBook {
     }
 
     #[staticmethod]
-    fn from_json(raw: &str) -> PyResult<PyOrderBook> {
+    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<PyOrderBook> {
+        let text = text_arg(raw, "OrderBook JSON")?;
         Ok(PyOrderBook {
-            book: OrderBook::from_json(raw)?,
+            book: OrderBook::from_json(&text)?,
         })
     }
 }
@@ -327,10 +334,4 @@ fn levels_array(py: Python<'_>, levels: Vec<(f64, f64)>) -> Bound<'_, PyArray2<f
     Array2::from_shape_vec((n, 2), flat)
         .expect("n rows of 2")
         .into_pyarray(py)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyMarket>()?;
-    m.add_class::<PyOrderBook>()?;
-    Ok(())
 }

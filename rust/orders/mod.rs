@@ -1,4 +1,4 @@
-//! Order state and accounting: enums and the status transition table (`types`), one order's
+//! Order state and accounting: the status transition table (`status`), one order's
 //! life with fills (`order`) and Binance execution reports (`report`), position accounting
 //! (`position`) and deterministic client order ids (`client_id`). `python.rs` holds the bindings.
 
@@ -6,7 +6,7 @@ pub mod client_id;
 pub mod order;
 pub mod position;
 mod report;
-pub mod types;
+pub mod status;
 
 #[cfg(feature = "python")]
 pub mod python;
@@ -14,4 +14,4 @@ pub mod python;
 pub use client_id::{client_order_id, parse_client_order_id, validate_client_order_id};
 pub use order::{Fill, Order};
 pub use position::Position;
-pub use types::{transition_allowed, OrderStatus, OrderType, Side, TimeInForce};
+pub use status::{transition_allowed, OrderStatus};

@@ -11,10 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::client_id::validate_client_order_id;
-use super::types::{transition_allowed, OrderStatus, OrderType, Side, TimeInForce};
+use super::status::{transition_allowed, OrderStatus};
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::risk::limits::{exact_units, SymbolFilters};
+use crate::types::{exact_units, OrderType, Side, SymbolFilters, TimeInForce};
 
 /// Fees are kept exactly in units of 1e-10 of their asset (Binance reports at most 8 decimals).
 pub const FEE_SCALE: f64 = 1e10;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::risk::limits::{Decimal, FilterSpec};
+use crate::types::{Decimal, FilterSpec};
 use proptest::prelude::*;
 
 fn filters() -> SymbolFilters {

@@ -13,10 +13,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::types::Side;
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::risk::limits::{exact_units, SymbolFilters};
+use crate::types::{exact_units, Side, SymbolFilters};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
@@ -182,7 +181,7 @@ impl Position {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::limits::{Decimal, FilterSpec};
+    use crate::types::{Decimal, FilterSpec};
     use proptest::prelude::*;
 
     fn position() -> Position {

@@ -7,8 +7,9 @@ use pyo3::prelude::*;
 use super::client_id;
 use super::order::Order;
 use super::position::Position;
-use super::types::{transition_allowed, OrderStatus, OrderType, Side, TimeInForce};
-use crate::risk::python::{text_arg, PySymbolFilters};
+use super::status::{transition_allowed, OrderStatus};
+use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::{OrderType, Side, TimeInForce};
 
 #[pymethods]
 impl OrderStatus {
@@ -16,15 +17,6 @@ impl OrderStatus {
     #[getter(is_terminal)]
     fn py_is_terminal(&self) -> bool {
         self.is_terminal()
-    }
-}
-
-#[pymethods]
-impl Side {
-    /// +1 for BUY, -1 for SELL.
-    #[getter(sign)]
-    fn py_sign(&self) -> i64 {
-        self.sign()
     }
 }
 
@@ -292,32 +284,19 @@ impl PyPosition {
 
 /// Deterministic Binance-valid client order id `"{strategy}.{session:base36}.{seq:base36}"`.
 #[pyfunction]
-fn client_order_id(strategy: &str, session: u64, seq: u64) -> PyResult<String> {
+pub fn client_order_id(strategy: &str, session: u64, seq: u64) -> PyResult<String> {
     Ok(client_id::client_order_id(strategy, session, seq)?)
 }
 
 /// (strategy, session, seq) of an id made by `client_order_id`.
 #[pyfunction]
-fn parse_client_order_id(client_order_id: &str) -> PyResult<(String, u64, u64)> {
+pub fn parse_client_order_id(client_order_id: &str) -> PyResult<(String, u64, u64)> {
     Ok(client_id::parse_client_order_id(client_order_id)?)
 }
 
 /// Whether the order status table allows `from_status -> to_status`.
 #[pyfunction]
 #[pyo3(name = "transition_allowed")]
-fn py_transition_allowed(from_status: OrderStatus, to_status: OrderStatus) -> bool {
+pub fn py_transition_allowed(from_status: OrderStatus, to_status: OrderStatus) -> bool {
     transition_allowed(from_status, to_status)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<Side>()?;
-    m.add_class::<OrderType>()?;
-    m.add_class::<TimeInForce>()?;
-    m.add_class::<OrderStatus>()?;
-    m.add_class::<PyOrder>()?;
-    m.add_class::<PyPosition>()?;
-    m.add_function(wrap_pyfunction!(client_order_id, m)?)?;
-    m.add_function(wrap_pyfunction!(parse_client_order_id, m)?)?;
-    m.add_function(wrap_pyfunction!(py_transition_allowed, m)?)?;
-    Ok(())
 }

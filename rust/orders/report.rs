@@ -16,9 +16,10 @@ use std::borrow::Cow;
 use serde::Deserialize;
 
 use super::order::{Fill, Order};
-use super::types::{OrderStatus, OrderType, Side};
+use super::status::OrderStatus;
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
+use crate::types::{OrderType, Side};
 
 /// The fields both report kinds carry, borrowed from the frame where it has no escapes.
 #[derive(Debug, Deserialize)]

@@ -14,9 +14,9 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 use super::breaker::{DrawdownBreaker, TradingState};
-use super::limits::{exact_units, RiskLimits, SymbolFilters};
+use super::limits::RiskLimits;
 use crate::errors::{CoreError, CoreResult};
-use crate::orders::Side;
+use crate::types::{exact_units, Side, SymbolFilters};
 
 /// Why an order was refused. One reason per limit, so callers can branch on it.
 #[cfg_attr(

@@ -1,44 +1,14 @@
-//! Python bindings of `risk`. Thin wrappers: the logic lives in the sibling files.
+//! Python bindings of `risk`'s limits and engine (the breaker and sizing are in
+//! `python_sizing.rs`). Thin wrappers: the logic lives in the sibling files.
 
-use std::borrow::Cow;
-
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyString};
 
 use super::breaker::TradingState;
 use super::engine::{Decision, OrderCheck, RejectReason, RiskEngine};
-use super::limits::{self, Decimal, FilterSpec, RiskLimits, SymbolFilters};
+use super::limits::RiskLimits;
 use crate::errors::CoreError;
-use crate::orders::Side;
-
-/// Text from a `str` or UTF-8 `bytes` argument, without a copy for `str`.
-pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str>> {
-    if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Cow::Borrowed(s.to_str()?));
-    }
-    if let Ok(b) = obj.cast::<PyBytes>() {
-        let text = std::str::from_utf8(b.as_bytes())
-            .map_err(|e| CoreError::invalid(format!("{what} is not UTF-8: {e}")))?;
-        return Ok(Cow::Borrowed(text));
-    }
-    Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
-}
-
-#[derive(FromPyObject)]
-enum DecimalArg {
-    Text(String),
-    Float(f64),
-}
-
-impl From<DecimalArg> for Decimal {
-    fn from(arg: DecimalArg) -> Decimal {
-        match arg {
-            DecimalArg::Text(t) => Decimal::Text(t),
-            DecimalArg::Float(f) => Decimal::Float(f),
-        }
-    }
-}
+use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::Side;
 
 /// The user's pre-trade limits (validated on construction).
 #[pyclass(name = "RiskLimits", module = "gradtrade._core", frozen, eq)]
@@ -121,128 +91,6 @@ impl PyRiskLimits {
     }
     fn __repr__(&self) -> String {
         format!("RiskLimits({})", self.to_json())
-    }
-}
-
-/// Binance's per-symbol filters (PRICE_FILTER, LOT_SIZE, NOTIONAL / MIN_NOTIONAL).
-#[pyclass(name = "SymbolFilters", module = "gradtrade._core", frozen, eq)]
-#[derive(Clone, PartialEq)]
-pub struct PySymbolFilters {
-    pub(crate) inner: SymbolFilters,
-}
-
-#[pymethods]
-impl PySymbolFilters {
-    #[new]
-    #[pyo3(signature = (symbol, tick_size, step_size, min_qty=DecimalArg::Float(0.0),
-        min_notional=DecimalArg::Float(0.0), max_qty=DecimalArg::Float(0.0),
-        min_price=DecimalArg::Float(0.0), max_price=DecimalArg::Float(0.0),
-        base_asset=None, quote_asset=None))]
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        symbol: &str,
-        tick_size: DecimalArg,
-        step_size: DecimalArg,
-        min_qty: DecimalArg,
-        min_notional: DecimalArg,
-        max_qty: DecimalArg,
-        min_price: DecimalArg,
-        max_price: DecimalArg,
-        base_asset: Option<String>,
-        quote_asset: Option<String>,
-    ) -> PyResult<Self> {
-        let spec = FilterSpec {
-            tick_size: tick_size.into(),
-            step_size: step_size.into(),
-            min_qty: min_qty.into(),
-            min_notional: min_notional.into(),
-            max_qty: max_qty.into(),
-            min_price: min_price.into(),
-            max_price: max_price.into(),
-        };
-        let mut inner = SymbolFilters::new(symbol, &spec)?;
-        inner.base_asset = base_asset;
-        inner.quote_asset = quote_asset;
-        Ok(PySymbolFilters { inner })
-    }
-    #[staticmethod]
-    fn from_exchange_info_json(raw: &Bound<'_, PyAny>, symbol: &str) -> PyResult<Self> {
-        let text = text_arg(raw, "exchangeInfo")?;
-        Ok(PySymbolFilters {
-            inner: limits::from_exchange_info_json(text.as_bytes(), symbol)?,
-        })
-    }
-    /// Filters of every symbol in an `exchangeInfo` response, by symbol.
-    #[staticmethod]
-    fn all_from_exchange_info_json(
-        raw: &Bound<'_, PyAny>,
-    ) -> PyResult<std::collections::BTreeMap<String, PySymbolFilters>> {
-        let text = text_arg(raw, "exchangeInfo")?;
-        Ok(limits::all_from_exchange_info_json(text.as_bytes())?
-            .into_iter()
-            .map(|inner| (inner.symbol.clone(), PySymbolFilters { inner }))
-            .collect())
-    }
-    #[getter]
-    fn symbol(&self) -> &str {
-        &self.inner.symbol
-    }
-    #[getter]
-    fn tick_size(&self) -> f64 {
-        self.inner.tick_size()
-    }
-    #[getter]
-    fn step_size(&self) -> f64 {
-        self.inner.step_size()
-    }
-    #[getter]
-    fn min_qty(&self) -> f64 {
-        self.inner.min_qty()
-    }
-    #[getter]
-    fn max_qty(&self) -> Option<f64> {
-        self.inner.max_qty()
-    }
-    #[getter]
-    fn min_price(&self) -> f64 {
-        self.inner.min_price()
-    }
-    #[getter]
-    fn max_price(&self) -> Option<f64> {
-        self.inner.max_price()
-    }
-    #[getter]
-    fn min_notional(&self) -> f64 {
-        self.inner.min_notional
-    }
-    #[getter]
-    fn base_asset(&self) -> Option<&str> {
-        self.inner.base_asset.as_deref()
-    }
-    #[getter]
-    fn quote_asset(&self) -> Option<&str> {
-        self.inner.quote_asset.as_deref()
-    }
-    fn to_json(&self) -> String {
-        serde_json::to_string(&self.inner).expect("filters serialize")
-    }
-    #[staticmethod]
-    fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let text = text_arg(raw, "SymbolFilters JSON")?;
-        let inner: SymbolFilters = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a SymbolFilters JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PySymbolFilters { inner })
-    }
-    fn __repr__(&self) -> String {
-        format!(
-            "SymbolFilters(symbol={:?}, tick_size={}, step_size={}, min_qty={}, min_notional={})",
-            self.inner.symbol,
-            self.inner.tick.unit(),
-            self.inner.step.unit(),
-            self.inner.min_qty(),
-            self.inner.min_notional
-        )
     }
 }
 
@@ -423,14 +271,4 @@ impl PyRiskEngine {
         let text = text_arg(raw, "RiskEngine JSON")?;
         Self::wrap(py, RiskEngine::from_json(&text)?)
     }
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<TradingState>()?;
-    m.add_class::<RejectReason>()?;
-    m.add_class::<PyRiskLimits>()?;
-    m.add_class::<PySymbolFilters>()?;
-    m.add_class::<PyDecision>()?;
-    m.add_class::<PyRiskEngine>()?;
-    super::python_sizing::register(m)
 }

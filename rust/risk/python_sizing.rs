@@ -1,12 +1,13 @@
-//! Python bindings of the drawdown breaker and of sizing (split from `python.rs` for length).
+//! Python bindings of the drawdown breaker and of sizing (split from `python.rs` for length;
+//! neither file imports the other).
 
 use pyo3::prelude::*;
 
 use super::breaker::{DrawdownBreaker, TradingState};
-use super::python::{text_arg, PySymbolFilters};
 use super::sizing::{self, PositionSizer};
 use crate::errors::CoreError;
-use crate::orders::Side;
+use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::Side;
 
 /// Drawdown circuit breaker: ACTIVE -> REDUCING -> HALTED, back only through `reset`.
 #[pyclass(name = "DrawdownBreaker", module = "gradtrade._core")]
@@ -136,20 +137,12 @@ impl PyPositionSizer {
 /// Fractional Kelly leverage `fraction * mu / sigma**2`.
 #[pyfunction]
 #[pyo3(signature = (mu, sigma, fraction=1.0))]
-fn kelly_leverage(mu: f64, sigma: f64, fraction: f64) -> PyResult<f64> {
+pub fn kelly_leverage(mu: f64, sigma: f64, fraction: f64) -> PyResult<f64> {
     Ok(sizing::kelly_leverage(mu, sigma, fraction)?)
 }
 
 /// Volatility-targeting leverage `target_vol / predicted_vol`.
 #[pyfunction]
-fn vol_target_leverage(target_vol: f64, predicted_vol: f64) -> PyResult<f64> {
+pub fn vol_target_leverage(target_vol: f64, predicted_vol: f64) -> PyResult<f64> {
     Ok(sizing::vol_target_leverage(target_vol, predicted_vol)?)
-}
-
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyDrawdownBreaker>()?;
-    m.add_class::<PyPositionSizer>()?;
-    m.add_function(wrap_pyfunction!(kelly_leverage, m)?)?;
-    m.add_function(wrap_pyfunction!(vol_target_leverage, m)?)?;
-    Ok(())
 }

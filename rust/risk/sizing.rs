@@ -7,9 +7,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::limits::{ceil_units, floor_units, SymbolFilters};
 use crate::errors::{CoreError, CoreResult};
-use crate::orders::Side;
+use crate::types::{ceil_units, floor_units, Side, SymbolFilters};
 
 fn check(name: &str, value: f64, positive: bool) -> CoreResult<f64> {
     if !value.is_finite() || (positive && value <= 0.0) {
@@ -163,7 +162,7 @@ impl PositionSizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::limits::{Decimal, FilterSpec};
+    use crate::types::{Decimal, FilterSpec};
     use proptest::prelude::*;
 
     fn sizer() -> PositionSizer {

@@ -22,7 +22,7 @@
 //! its low) is an `InvalidInput` naming the field.
 
 use crate::errors::{CoreError, CoreResult};
-use crate::orders::Side;
+use crate::types::Side;
 
 /// Which price a market order decided at bar t's close gets.
 #[cfg_attr(

@@ -33,7 +33,8 @@ use super::report::{BookEvent, BookStatus, Counters, OrderEvent, SimFill, VenueR
 use super::sync::DiffBuffer;
 use crate::errors::{CoreError, CoreResult};
 use crate::orderbook::OrderBook;
-use crate::orders::{validate_client_order_id, OrderStatus, OrderType, Side};
+use crate::orders::{validate_client_order_id, OrderStatus};
+use crate::types::{OrderType, Side};
 
 /// The venue's assumptions; validated by `new`, never mutated.
 #[derive(Debug, Clone, PartialEq)]

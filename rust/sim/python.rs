@@ -10,7 +10,7 @@ use super::candle::{
 use super::frames::FrameKind;
 use super::report::{BookStatus, VenueReject};
 use crate::errors::{CoreError, CoreResult};
-use crate::orders::Side;
+use crate::types::Side;
 
 /// A contiguous view of a 1-D array argument, or an error naming it.
 pub(super) fn slice<'a, T: numpy::Element>(

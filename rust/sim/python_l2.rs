@@ -21,7 +21,8 @@ use crate::errors::CoreError;
 use crate::fixed::Grid;
 use crate::orderbook::python::PyMarket;
 use crate::orderbook::{Market, OrderBook};
-use crate::orders::{OrderStatus, OrderType, Side};
+use crate::orders::OrderStatus;
+use crate::types::{OrderType, Side};
 
 /// How a resting order's queue position advances (see `rust/sim/queue.rs`).
 #[pyclass(

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use super::candle::Liquidity;
-use crate::orders::{OrderStatus, Side};
+use crate::orders::OrderStatus;
+use crate::types::Side;
 
 /// One fill of one of our orders.
 #[derive(Debug, Clone, PartialEq)]

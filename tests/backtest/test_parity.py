@@ -16,8 +16,8 @@ import pandas as pd
 
 from gradtrade.backtest.config import parse_backtest_config
 from gradtrade.backtest.runner import build_strategy, load_market_data, simulate
+from gradtrade.data.market import load_market
 from gradtrade.evaluation.baselines import strategy_pnl
-from gradtrade.model.data_source import load_market
 from gradtrade.optim.config import TrainConfig
 from gradtrade.optim.run import predict_positions
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradtrade.core import BookNotSynced, InvalidInput, Market, OrderBook, SequenceGap
-from gradtrade.data.depth_sync import DepthSync
+from gradtrade.venue.depth_sync import DepthSync
 
 
 def frame(first: int, last: int, bids: str = "", asks: str = "", symbol: str = "BTCUSDT") -> bytes:

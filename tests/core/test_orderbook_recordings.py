@@ -10,11 +10,11 @@ import pytest
 from gradtrade.data.recordings import (
     RecordedFrame,
     _seconds_text_to_ns,
-    book_grids,
     read_exchange_info,
     rest_depth_symbol,
-    symbol_filters,
 )
+from gradtrade.errors import InvalidInput
+from gradtrade.venue.instruments import book_grids, symbol_filters
 
 
 def test_timestamps_convert_exactly() -> None:
@@ -55,5 +55,5 @@ def test_exchange_info_grids(cryptofeed_dir: Path) -> None:
     assert book_grids(spot, "NKNUSDT") == ("0.00000001", "0.00000001")
     futures = read_exchange_info(cryptofeed_dir, "BINANCE_FUTURES")
     assert book_grids(futures, "CTKUSDT") == ("0.00001", "1")
-    with pytest.raises(KeyError):
+    with pytest.raises(InvalidInput, match="NOPE is not in exchangeInfo"):
         symbol_filters(spot, "NOPE")

@@ -17,13 +17,13 @@ import orjson
 import pytest
 
 from gradtrade.core import BookNotSynced, Market, OrderBook, SequenceGap
-from gradtrade.data.depth_sync import DepthSync
 from gradtrade.data.recordings import (
     RecordedFrame,
-    book_grids,
     read_exchange_info,
     rest_depth_symbol,
 )
+from gradtrade.venue.depth_sync import DepthSync
+from gradtrade.venue.instruments import book_grids
 
 Top = tuple[tuple[float, float] | None, tuple[float, float] | None]
 

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from gradtrade.cli import main
-from gradtrade.data.config import ConnectorConfig
 from gradtrade.data.connector import ExchangeConnector
-from gradtrade.data.errors import ExchangeRejected, RetriesExhausted
 from gradtrade.data.store import CandleStore, SeriesKey
-from gradtrade.exchange import ExchangeServer, ServerThread
+from gradtrade.errors import ExchangeRejected, RetriesExhausted
+from gradtrade.local_exchange import ExchangeServer, ServerThread
+from gradtrade.venue.config import ConnectorConfig
 
 ROWS = 12_000  # 24 pages of 500: enough pagination, fast enough for CI
 SINCE = pd.Timestamp("2025-05-20", tz="UTC")

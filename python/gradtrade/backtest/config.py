@@ -13,16 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
-from gradtrade.errors import InvalidInput
+from gradtrade.config import StrictModel, load, validate
 from gradtrade.execution.config import ExecutionConfig
-from gradtrade.optim.config import _format_errors
 from gradtrade.risk.config import RiskConfig
 
 
-class _Strict(BaseModel):
+class _Strict(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -37,7 +35,7 @@ class DataSection(_Strict):
 class StrategySection(_Strict):
     kind: Literal["model", "ma_cross"] = "model"
     checkpoint: str | None = None
-    params: dict[str, float | int | bool] = {}
+    params: dict[str, float | int | bool] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _checkpoint(self) -> StrategySection:
@@ -110,23 +108,11 @@ class BacktestConfig(_Strict):
 
 
 def parse_backtest_config(raw: dict[str, Any], source: str = "<dict>") -> BacktestConfig:
-    try:
-        return BacktestConfig.model_validate(raw)
-    except ValidationError as err:
-        raise InvalidInput(_format_errors(err, source)) from None
+    return validate(BacktestConfig, raw, source)
 
 
 def load_backtest_config(path: str | Path) -> BacktestConfig:
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"backtest config not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"backtest config {path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"backtest config {path} must be a mapping at the top level")
-    return parse_backtest_config(raw, str(path))
+    return load(BacktestConfig, path)
 
 
 __all__ = ["BacktestConfig", "load_backtest_config", "parse_backtest_config"]

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from gradtrade.backtest.config import BacktestConfig, FillSection
 from gradtrade.core import CandleFillConfig, FillAt, RejectReason, SymbolFilters
 from gradtrade.data.importers import read_series_file
-from gradtrade.data.store import timeframe_ns
+from gradtrade.data.market import infer_timeframe
 from gradtrade.engine.clock import SimulatedClock
 from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.errors import InvalidInput
@@ -31,14 +31,12 @@ from gradtrade.execution.fill_model import CandleModel
 from gradtrade.execution.orders import OrderManager
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
-from gradtrade.model.data_source import infer_timeframe
 from gradtrade.risk.config import RiskConfig
 from gradtrade.risk.manager import RiskManager
 from gradtrade.strategy.model import ModelStrategy
 from gradtrade.strategy.protocol import Strategy
 from gradtrade.strategy.reference import DecisionReplay, MovingAverageCross
-
-NS_PER_YEAR = 365 * 86_400 * 1_000_000_000
+from gradtrade.timeframes import periods_per_year, timeframe_ns
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class MarketData:
 
     @property
     def periods_per_year(self) -> float:
-        return NS_PER_YEAR / timeframe_ns(self.timeframe)
+        return periods_per_year(self.timeframe)
 
 
 @dataclass

@@ -1,9 +1,11 @@
-"""Data layer: market data in (websocket frames, REST snapshots, recordings) and stores out.
+"""Market history: what was recorded or downloaded, stored, validated and shaped for training.
 
-Modules: ``recordings`` (raw websocket recordings reader, ``DepthSync``), ``store`` (Parquet
-candle store with validation reports, coverage and gaps), ``importers`` (freqtrade feather,
-data.binance.vision ZIP/CSV), ``dataset`` (training windows, time-ordered splits, walk-forward
-folds, the DataLoader), ``state`` (``StateTransformer``: candles and funding to X_t through the
-Rust streaming features), ``connector`` (``ExchangeConnector``: ccxt REST and websocket streams
-for Binance or any Binance-compatible URL) and ``cli`` (``gradtrade data``, ``gradtrade download``).
+Modules: ``recordings`` (raw websocket recordings reader), ``store`` (Parquet candle store with
+validation reports, coverage and gaps), ``validate``, ``importers`` (freqtrade feather,
+data.binance.vision ZIP/CSV), ``download`` (resumable, gap-filling downloads through
+:mod:`gradtrade.venue`), ``connector`` (``ExchangeConnector``: downloads into the store and the
+venue's live streams behind one object), ``dataset`` (training windows, time-ordered splits,
+walk-forward folds, the DataLoader), ``state`` (``StateTransformer``: candles and funding to X_t
+through the Rust streaming features), ``market`` (one market's series ready for the model) and
+``cli`` (``gradtrade data``, ``gradtrade download``).
 """

@@ -8,6 +8,12 @@ from pathlib import Path
 
 import click
 
+from gradtrade.data.connector import ExchangeConnector
+from gradtrade.data.importers import import_binance_klines, import_freqtrade
+from gradtrade.data.store import CandleStore
+from gradtrade.errors import GradtradeError
+from gradtrade.venue.config import ConnectorConfig
+
 DEFAULT_DATA_DIR = Path.home() / ".gradtrade" / "data"
 
 data_dir_option = click.option(
@@ -39,7 +45,6 @@ def data(ctx: click.Context, data_dir: Path, gaps: bool) -> None:
 
 
 def _list(data_dir: Path, show_gaps: bool) -> None:
-    from gradtrade.data.store import CandleStore
 
     store = CandleStore(data_dir)
     keys = store.series()
@@ -80,9 +85,6 @@ def import_files(
     exchange: str,
 ) -> None:
     """Import freqtrade .feather files or data.binance.vision kline .zip/.csv files."""
-    from gradtrade.data.importers import import_binance_klines, import_freqtrade
-    from gradtrade.data.store import CandleStore
-    from gradtrade.errors import GradtradeError
 
     store = CandleStore(ctx.obj["data_dir"])
     failed = False
@@ -170,11 +172,6 @@ def download(
     import asyncio
 
     import pandas as pd
-
-    from gradtrade.data.config import ConnectorConfig
-    from gradtrade.data.connector import ExchangeConnector
-    from gradtrade.data.store import CandleStore
-    from gradtrade.errors import GradtradeError
 
     def timestamp(value: str, name: str) -> pd.Timestamp:
         try:

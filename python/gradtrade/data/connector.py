@@ -1,8 +1,8 @@
 """``ExchangeConnector``: one object for everything the data layer gets from an exchange.
 
 REST (history, snapshots, server time) goes through ccxt's async Binance classes pointed at the
-configured URLs (:mod:`gradtrade.data.rest`); live market data through raw websockets whose depth
-frames go straight into the Rust order book (:mod:`gradtrade.data.streams`). Binance, its
+configured URLs (:mod:`gradtrade.venue.rest`); live market data through raw websockets whose depth
+frames go straight into the Rust order book (:mod:`gradtrade.venue.streams`). Binance, its
 testnet and the local exchange differ only in :class:`ConnectorConfig`.
 
     async with ExchangeConnector(ConnectorConfig.preset("binance")) as conn:
@@ -21,11 +21,11 @@ from typing import Any
 import pandas as pd
 
 from gradtrade.core import OrderBook
-from gradtrade.data.config import ConnectorConfig
 from gradtrade.data.download import DownloadResult, download_agg_trades, download_series
-from gradtrade.data.rest import ConnectorMetrics, RestClient
 from gradtrade.data.store import CandleStore, SeriesKey
-from gradtrade.data.streams import BookStream, book_params, fetch_snapshot, json_stream
+from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.rest import ConnectorMetrics, RestClient
+from gradtrade.venue.streams import BookStream, book_params, fetch_snapshot, json_stream
 
 
 class ExchangeConnector:

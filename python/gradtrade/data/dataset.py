@@ -242,8 +242,9 @@ def walk_forward_folds(
     return folds
 
 
-def _passthrough(batch: Any) -> Any:
-    """The dataset already returns a batched dict; nothing to stack."""
+def passthrough(batch: Any) -> Any:
+    """``collate_fn`` of every loader: the dataset already returns a batched dict (one fancy
+    index per batch), so there is nothing to stack."""
     return batch
 
 
@@ -273,7 +274,7 @@ def make_loader(
         batch_size=None,
         sampler=sampler,
         num_workers=num_workers,
-        collate_fn=_passthrough,
+        collate_fn=passthrough,
         generator=generator,
         persistent_workers=num_workers > 0,
     )
@@ -285,6 +286,7 @@ __all__ = [
     "WindowDataset",
     "block_anchors",
     "make_loader",
+    "passthrough",
     "time_splits",
     "walk_forward_folds",
 ]

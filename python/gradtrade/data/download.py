@@ -20,10 +20,10 @@ from typing import Any
 import pandas as pd
 from tqdm.auto import tqdm
 
-from gradtrade.data.errors import ExchangeRejected
-from gradtrade.data.rest import RestClient
 from gradtrade.data.store import CandleStore, Gap, SeriesKey, find_gaps
 from gradtrade.data.validate import ValidationReport
+from gradtrade.errors import ExchangeRejected
+from gradtrade.venue.rest import RestClient
 
 log = logging.getLogger(__name__)
 MS = 1_000_000  # ns per ms

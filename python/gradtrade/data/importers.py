@@ -27,7 +27,8 @@ from gradtrade.data.store import CandleStore, SeriesKey
 from gradtrade.data.validate import ValidationReport
 from gradtrade.errors import InvalidInput
 
-feather: Any = importlib.import_module("pyarrow.feather")  # no type stubs
+pa: Any = importlib.import_module("pyarrow")  # no type stubs
+feather: Any = importlib.import_module("pyarrow.feather")
 pq: Any = importlib.import_module("pyarrow.parquet")
 
 BINANCE_KLINE_COLUMNS = (
@@ -45,7 +46,7 @@ BINANCE_KLINE_COLUMNS = (
     "ignore",
 )
 _FREQTRADE_NAME = re.compile(
-    r"^(?P<pair>[A-Z0-9]+_[A-Z0-9]+(?:_[A-Z0-9]+)?)-(?P<tf>\d+[mhdw])"
+    r"^(?P<pair>[A-Z0-9]+_[A-Z0-9]+(?:_[A-Z0-9]+)?)-(?P<tf>\d+[smhdw])"
     r"(?:-(?P<kind>futures|mark|funding_rate|spot))?\.feather$"
 )
 _BINANCE_NAME = re.compile(
@@ -76,8 +77,30 @@ def parse_freqtrade_name(path: Path, exchange: str = "binance") -> SeriesKey:
     return SeriesKey(exchange, "usdm" if futures else "spot", symbol, timeframe, kind)
 
 
+FEATHER_COLUMNS = ("date", "open", "high", "low", "close", "volume")
+
+
+def read_freqtrade_table(path: Path) -> Any:
+    """A freqtrade feather file as an Arrow table with ``date`` in UTC nanoseconds, checked:
+    an unreadable file, a missing column or a non-timestamp ``date`` raises naming the file."""
+    try:
+        table = feather.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise InvalidInput(f"{path}: not a readable feather file ({exc})") from exc
+    missing = set(FEATHER_COLUMNS) - set(table.column_names)
+    if missing:
+        raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
+    try:
+        dates = table.column("date").cast(pa.timestamp("ns", tz="UTC"))
+    except pa.ArrowException as exc:
+        raise InvalidInput(f"{path}: column 'date' is not a timestamp ({exc})") from exc
+    return table.set_column(table.column_names.index("date"), "date", dates)
+
+
 def read_freqtrade_feather(path: Path, kind: str) -> pd.DataFrame:
-    frame = feather.read_table(path).to_pandas()
+    """Candles (``date`` + OHLCV) or, for ``kind == "funding"``, ``date`` + ``rate`` (freqtrade
+    keeps the funding rate in ``open``)."""
+    frame = read_freqtrade_table(path).to_pandas()
     if kind == "funding":
         return pd.DataFrame({"date": frame["date"], "rate": frame["open"]})
     return frame
@@ -183,4 +206,5 @@ __all__ = [
     "read_binance_kline_csv",
     "read_binance_kline_file",
     "read_freqtrade_feather",
+    "read_freqtrade_table",
 ]

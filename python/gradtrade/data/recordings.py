@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 from urllib.parse import parse_qs, urlparse
 
+from gradtrade.errors import InvalidInput
+
 Source = Literal["ws", "rest"]
 
 
@@ -47,7 +49,7 @@ def _seconds_text_to_ns(text: str) -> int:
     """``"1633998512.0633569"`` -> 1633998512063356900, exactly (no float on the way)."""
     whole, _, frac = text.strip().partition(".")
     if not whole.isdigit() or (frac and not frac.isdigit()):
-        raise ValueError(f"not a unix timestamp: {text!r}")
+        raise InvalidInput(f"not a unix timestamp: {text!r}")
     return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
 
 
@@ -64,7 +66,7 @@ def read_hftbacktest(*paths: Path | str) -> Iterator[RecordedFrame]:
                     continue
                 stamp, sep, raw = line.partition(b" ")
                 if not sep or not stamp.isdigit():
-                    raise ValueError(f"{path}:{number}: expected '<ts_ns> <json>'")
+                    raise InvalidInput(f"{path}:{number}: expected '<ts_ns> <json>'")
                 source: Source = "ws" if raw.startswith(b'{"stream"') else "rest"
                 yield RecordedFrame(int(stamp), raw, source)
 
@@ -77,7 +79,7 @@ def _cryptofeed_ws(path: Path) -> Iterator[RecordedFrame]:
             if not line or (number == 1 and b" <-> " in line):
                 continue  # header: the websocket URL with its subscriptions
             if not sep:
-                raise ValueError(f"{path}:{number}: expected '<unix_ts>: <frame>'")
+                raise InvalidInput(f"{path}:{number}: expected '<unix_ts>: <frame>'")
             yield RecordedFrame(_seconds_text_to_ns(stamp.decode()), raw, "ws")
 
 
@@ -90,7 +92,7 @@ def _cryptofeed_http(path: Path) -> Iterator[RecordedFrame]:
             url, sep, rest = line.partition(b" -> ")
             stamp, sep2, body = rest.partition(b": ")
             if not sep or not sep2:
-                raise ValueError(f"{path}:{number}: expected '<url> -> <unix_ts>: <body>'")
+                raise InvalidInput(f"{path}:{number}: expected '<url> -> <unix_ts>: <body>'")
             yield RecordedFrame(_seconds_text_to_ns(stamp.decode()), body, "rest", url.decode())
 
 
@@ -115,64 +117,24 @@ def read_exchange_info(directory: Path | str, exchange: str = "BINANCE") -> dict
         first = lines.readline()
     _, sep, body = first.partition(b": ")
     if not sep:
-        raise ValueError(f"{path}: expected '<url> -> <unix_ts>: <body>' on the first line")
+        raise InvalidInput(f"{path}: expected '<url> -> <unix_ts>: <body>' on the first line")
     info: dict[str, Any] = json.loads(body)
     return info
-
-
-def symbol_filters(exchange_info: dict[str, Any], symbol: str) -> tuple[str, str]:
-    """``(tickSize, stepSize)`` of ``symbol`` (PRICE_FILTER, LOT_SIZE) as exact decimal text.
-
-    These are the grids for *orders*. For a depth book use :func:`book_grids`: resting levels
-    can be off the current filters (orders placed before a filter change).
-    """
-    entry = _symbol_entry(exchange_info, symbol)
-    filters = {f["filterType"]: f for f in entry["filters"]}
-    return filters["PRICE_FILTER"]["tickSize"], filters["LOT_SIZE"]["stepSize"]
-
-
-def book_grids(exchange_info: dict[str, Any], symbol: str) -> tuple[str, str]:
-    """``(tick_size, step_size)`` for an ``OrderBook`` of ``symbol``: the resolution of the feed.
-
-    Binance publishes resting depth at the resolution of the market, not of today's order
-    filters: on spot, prices come with ``quotePrecision`` and quantities with ``baseAssetPrecision``
-    decimals (NKNUSDT bids at 0.25974 while its tick is 0.0001; BTCUSDT levels of 25.42618900
-    while LOT_SIZE is 0.00001); on USD-M, with ``pricePrecision`` / ``quantityPrecision``.
-    A book on these grids is still exact and still refuses anything finer.
-    """
-    entry = _symbol_entry(exchange_info, symbol)
-    if "pricePrecision" in entry:
-        return _decimal_unit(entry["pricePrecision"]), _decimal_unit(entry["quantityPrecision"])
-    return _decimal_unit(entry["quotePrecision"]), _decimal_unit(entry["baseAssetPrecision"])
-
-
-def _decimal_unit(decimals: int) -> str:
-    return "1" if decimals == 0 else "0." + "0" * (decimals - 1) + "1"
-
-
-def _symbol_entry(exchange_info: dict[str, Any], symbol: str) -> dict[str, Any]:
-    for entry in exchange_info["symbols"]:
-        if entry["symbol"] == symbol:
-            found: dict[str, Any] = entry
-            return found
-    raise KeyError(f"{symbol} is not in exchangeInfo")
 
 
 def rest_depth_symbol(url: str) -> str:
     """The ``symbol`` query parameter of a REST depth URL (``.../depth?symbol=NKNUSDT&...``)."""
     values = parse_qs(urlparse(url).query).get("symbol")
     if not values:
-        raise ValueError(f"no symbol in {url!r}")
+        raise InvalidInput(f"no symbol in {url!r}")
     return values[0].upper()
 
 
 __all__ = [
     "RecordedFrame",
     "Source",
-    "book_grids",
     "read_cryptofeed",
     "read_exchange_info",
     "read_hftbacktest",
     "rest_depth_symbol",
-    "symbol_filters",
 ]

@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from gradtrade.core import StreamingFeatures
-from gradtrade.data.store import timeframe_ns
 from gradtrade.errors import InvalidInput
+from gradtrade.timeframes import timeframe_ns
 
 CALENDAR = ["hour_sin", "hour_cos", "dow_sin", "dow_cos"]
 FLAGS = ["missing_bar", "after_gap"]

@@ -31,6 +31,7 @@ import pandas as pd
 
 from gradtrade.data.validate import ValidationReport, validate_frame
 from gradtrade.errors import InvalidInput
+from gradtrade.timeframes import timeframe_ns
 
 # pyarrow ships no type stubs; the project's mypy config does not list it as untyped.
 pa: Any = importlib.import_module("pyarrow")
@@ -38,16 +39,6 @@ pq: Any = importlib.import_module("pyarrow.parquet")
 
 KINDS = ("ohlcv", "mark", "funding")
 MARKETS = ("spot", "usdm")
-_UNIT_NS = {"m": 60 * 10**9, "h": 3600 * 10**9, "d": 86400 * 10**9, "w": 7 * 86400 * 10**9}
-_TIMEFRAME = re.compile(r"^(\d+)([mhdw])$")
-
-
-def timeframe_ns(timeframe: str) -> int:
-    """Length of one bar in nanoseconds ("1m", "4h", "1d", "1w"; months are not a fixed grid)."""
-    match = _TIMEFRAME.match(timeframe)
-    if not match or int(match.group(1)) == 0:
-        raise InvalidInput(f"timeframe {timeframe!r} is not like 1m, 15m, 1h, 8h, 1d or 1w")
-    return int(match.group(1)) * _UNIT_NS[match.group(2)]
 
 
 def symbol_dir(symbol: str) -> str:
@@ -261,5 +252,4 @@ __all__ = [
     "SeriesKey",
     "find_gaps",
     "symbol_dir",
-    "timeframe_ns",
 ]

@@ -16,11 +16,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gradtrade.data.market import Market, walk_forward_folds
 from gradtrade.errors import InvalidInput
 from gradtrade.evaluation.baselines import ewma_variance, garch_variance
-from gradtrade.evaluation.predict import predict_dataset
-from gradtrade.model.data_source import Market, walk_forward_folds
 from gradtrade.optim.config import TrainConfig
+from gradtrade.optim.predict import predict_dataset
 from gradtrade.optim.run import market_for, scaled_model
 from gradtrade.optim.trainer import fit, seed_everything
 

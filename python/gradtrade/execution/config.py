@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from gradtrade.config import StrictModel
 
 
-class ExecutionConfig(BaseModel):
+class ExecutionConfig(StrictModel):
     """``style: market`` crosses at once; ``post_only`` rests at the best price of our side and,
     after ``post_only_timeout_s`` without a complete fill, reprices (``on_timeout: reprice``) or
     crosses the rest (``cross``); over candles an order meets the market only at bar opens, so

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from torch.utils.data import DataLoader, Sampler
 
-from gradtrade.data.dataset import WindowDataset
+from gradtrade.data.dataset import WindowDataset, passthrough
 from gradtrade.errors import InvalidInput
 
 
@@ -63,12 +63,8 @@ class BlockBatchSampler(Sampler[np.ndarray]):
             yield (chunk[:, None] + offsets).reshape(-1)
 
 
-def _passthrough(batch: Any) -> Any:
-    return batch
-
-
 def block_loader(dataset: WindowDataset, sampler: BlockBatchSampler) -> DataLoader[Any]:
     """Each batch is gathered by one fancy-indexing call of the dataset (no per-sample stacking)."""
     return DataLoader(
-        dataset, sampler=sampler, batch_size=None, collate_fn=_passthrough, num_workers=0
+        dataset, sampler=sampler, batch_size=None, collate_fn=passthrough, num_workers=0
     )

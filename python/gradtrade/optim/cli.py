@@ -1,4 +1,5 @@
-"""``gradtrade train`` and ``gradtrade evaluate``: the model's command line."""
+"""``gradtrade train``: fit a model from a YAML config (``gradtrade evaluate`` is in
+:mod:`gradtrade.evaluation.cli`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ from pathlib import Path
 import click
 
 from gradtrade.errors import GradtradeError
+from gradtrade.optim.config import TrainConfig, load_config
+from gradtrade.optim.run import train
 
 
-def _setup_logging(out_dir: Path, name: str) -> None:
+def setup_logging(out_dir: Path, name: str) -> None:
+    """Log to ``out_dir/name.log`` and stderr."""
     out_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
         level=logging.INFO,
@@ -21,9 +25,8 @@ def _setup_logging(out_dir: Path, name: str) -> None:
     )
 
 
-def _load(config: Path) -> object:
-    from gradtrade.optim.config import load_config
-
+def load_or_exit(config: Path) -> TrainConfig:
+    """The validated config, or a click error naming the bad field."""
     try:
         return load_config(config)
     except GradtradeError as err:
@@ -49,13 +52,9 @@ def train_command(config_path: Path, out: Path | None) -> None:
     OUT/best.pt; per-epoch metrics go to OUT/metrics.csv and OUT/tensorboard/.
     Data-parallel: torchrun --nproc_per_node 2 -m gradtrade train --config FILE
     """
-    from gradtrade.optim.config import TrainConfig
-    from gradtrade.optim.run import train
-
-    cfg = _load(config_path)
-    assert isinstance(cfg, TrainConfig)
+    cfg = load_or_exit(config_path)
     out_dir = out or Path(cfg.run.out_dir)
-    _setup_logging(out_dir, "train")
+    setup_logging(out_dir, "train")
     try:
         outcome = train(cfg, out_dir)
     except GradtradeError as err:
@@ -67,41 +66,3 @@ def train_command(config_path: Path, out: Path | None) -> None:
     )
     if fit.stopped_reason.startswith(("non-finite", "exploding")):
         sys.exit(2)
-
-
-@click.command("evaluate")
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), required=True,
-    help="YAML config; its `evaluate` section sets the walk-forward windows and costs.",
-)  # fmt: skip
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Output folder (default evaluate.out_dir).",
-)
-def evaluate_command(config_path: Path, out: Path | None) -> None:
-    """Walk-forward, out-of-sample evaluation after costs, against baselines.
-
-    \b
-    Trains the Neural ODE and the GRU baseline on each past window, tests on the following
-    period, rolls; scores next-bar return (R² vs zero, hit rate), variance (QLIKE, NLL vs
-    GARCH(1,1) and EWMA(0.94), Diebold-Mariano) and the strategy (Sharpe ± SE, Sortino, max
-    drawdown, turnover, break-even cost, deflated Sharpe) against buy-and-hold, vol-targeted
-    buy-and-hold and time-series momentum. Writes evaluation.md, evaluation.json, equity.png.
-    """
-    from gradtrade.evaluation.report import markdown, score, write_reports
-    from gradtrade.evaluation.walkforward import walk_forward
-    from gradtrade.optim.config import TrainConfig
-
-    cfg = _load(config_path)
-    assert isinstance(cfg, TrainConfig)
-    out_dir = out or Path(cfg.evaluate.out_dir)
-    _setup_logging(out_dir, "evaluate")
-    try:
-        oos = walk_forward(cfg, progress=cfg.run.progress)
-    except GradtradeError as err:
-        raise click.ClickException(str(err)) from None
-    result = score(oos, cfg)
-    paths = write_reports(result, oos, out_dir)
-    click.echo(markdown(result))
-    click.echo("wrote " + ", ".join(str(p) for p in paths.values()))

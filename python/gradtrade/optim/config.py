@@ -11,18 +11,13 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
-from gradtrade.errors import InvalidInput
+from gradtrade.config import StrictModel, load, validate
 from gradtrade.model import DynamicalSystem, ForecastModel, RecurrentBaseline, SolverOptions
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class DataConfig(_Strict):
+class DataConfig(StrictModel):
     path: str = "../shared/data/klines/spot/BTC_USDT-1h.feather"
     funding_path: str | None = None
     start: str | None = None
@@ -39,7 +34,7 @@ class DataConfig(_Strict):
         return self
 
 
-class SolverConfig(_Strict):
+class SolverConfig(StrictModel):
     method: Literal["euler", "midpoint", "rk4", "dopri5", "dopri8", "bosh3", "adaptive_heun"] = (
         "rk4"
     )
@@ -50,7 +45,7 @@ class SolverConfig(_Strict):
     regularization: Literal["none", "kinetic", "jacobian"] = "kinetic"
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictModel):
     kind: Literal["ode", "gru"] = "ode"
     latent: int = Field(default=16, ge=1, le=1024)
     hidden: int = Field(default=32, ge=1, le=4096)
@@ -68,7 +63,7 @@ class ModelConfig(_Strict):
     solver: SolverConfig = SolverConfig()
 
 
-class LossConfig(_Strict):
+class LossConfig(StrictModel):
     state_weight: float = Field(default=1.0, ge=0)
     return_weight: float = Field(default=1.0, ge=0)
     risk: Literal["sharpe", "mean_variance"] = "sharpe"
@@ -82,7 +77,7 @@ class LossConfig(_Strict):
     periods_per_year: float = Field(default=8760.0, gt=0)
 
 
-class OptimConfig(_Strict):
+class OptimConfig(StrictModel):
     optimizer: Literal["adam", "sgd"] = "adam"
     lr: float = Field(default=1e-3, gt=0)
     momentum: float = Field(default=0.9, ge=0, lt=1)
@@ -104,7 +99,7 @@ class OptimConfig(_Strict):
         return self
 
 
-class RunConfig(_Strict):
+class RunConfig(StrictModel):
     out_dir: str = "runs/btc_1h"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     num_threads: int = Field(default=2, ge=1)
@@ -112,7 +107,7 @@ class RunConfig(_Strict):
     progress: bool = True
 
 
-class EvaluateConfig(_Strict):
+class EvaluateConfig(StrictModel):
     train_bars: int = Field(default=17520, ge=100)
     test_bars: int = Field(default=4380, ge=10)
     step_bars: int | None = Field(default=None, ge=1)
@@ -121,12 +116,12 @@ class EvaluateConfig(_Strict):
     max_folds: int | None = Field(default=None, ge=1)
     configs_tried: int = Field(default=1, ge=1)
     cost_bps: float = Field(default=11.0, ge=0)
-    models: list[Literal["ode", "gru"]] = ["ode", "gru"]
-    momentum_lookbacks: list[int] = [168, 720, 2160]
+    models: list[Literal["ode", "gru"]] = Field(default=["ode", "gru"])
+    momentum_lookbacks: list[int] = Field(default=[168, 720, 2160])
     out_dir: str = "runs/evaluate"
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     data: DataConfig = DataConfig()
     model: ModelConfig = ModelConfig()
     loss: LossConfig = LossConfig()
@@ -141,33 +136,14 @@ class TrainConfig(_Strict):
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def _format_errors(err: ValidationError, source: str) -> str:
-    lines = [f"invalid config {source}:"]
-    for e in err.errors():
-        where = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        got = f" (got {e['input']!r})" if e["type"] != "missing" and "input" in e else ""
-        lines.append(f"  {where}: {e['msg']}{got}")
-    return "\n".join(lines)
-
-
 def parse_config(raw: dict[str, Any], source: str = "<dict>") -> TrainConfig:
-    try:
-        return TrainConfig.model_validate(raw)
-    except ValidationError as err:
-        raise InvalidInput(_format_errors(err, source)) from None
+    """A config from a mapping; errors name ``source`` and each bad field."""
+    return validate(TrainConfig, raw, source)
 
 
 def load_config(path: str | Path) -> TrainConfig:
-    path = Path(path)
-    if not path.exists():
-        raise InvalidInput(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise InvalidInput(f"config {path} is not valid YAML: {err}") from None
-    if not isinstance(raw, dict):
-        raise InvalidInput(f"config {path} must be a mapping at the top level")
-    return parse_config(raw, str(path))
+    """A config from a YAML file; errors name the file and each bad field."""
+    return load(TrainConfig, path)
 
 
 def build_model(cfg: ModelConfig, n_state: int) -> ForecastModel:

@@ -16,11 +16,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from gradtrade.data.market import Market, load_market, time_splits
 from gradtrade.errors import InvalidInput
 from gradtrade.model import ForecastModel
-from gradtrade.model.data_source import Market, load_market, time_splits
 from gradtrade.optim.checkpoint import load_checkpoint, read_payload, save_checkpoint
 from gradtrade.optim.config import TrainConfig, build_model
+from gradtrade.optim.predict import predict_dataset
 from gradtrade.optim.trainer import FitResult, fit, seed_everything
 
 log = logging.getLogger("gradtrade.train")
@@ -151,6 +152,4 @@ def predict_positions(checkpoint: Path, cfg: TrainConfig | None = None) -> dict[
         len(market), train=d.train, val=d.val, context=d.context, horizon=d.horizon
     )
     ds = market.dataset(splits.test, context=d.context, horizon=d.horizon)
-    from gradtrade.evaluation.predict import predict_dataset
-
     return predict_dataset(ck.model, ds)

@@ -25,8 +25,8 @@ from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from gradtrade.data.market import WindowDataset
 from gradtrade.model import ForecastModel
-from gradtrade.model.data_source import WindowDataset
 from gradtrade.optim.batching import BlockBatchSampler, block_loader
 from gradtrade.optim.config import OptimConfig, TrainConfig
 from gradtrade.optim.loss import PART_NAMES, Objective

@@ -19,13 +19,13 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from gradtrade.config import StrictModel, validate
 from gradtrade.errors import InvalidInput
-from gradtrade.optim.config import _format_errors
 
 
-class _Strict(BaseModel):
+class _Strict(StrictModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
@@ -82,10 +82,7 @@ class RiskConfig(_Strict):
 
 
 def parse_risk_config(raw: dict[str, Any], source: str = "<dict>") -> RiskConfig:
-    try:
-        return RiskConfig.model_validate(raw)
-    except ValidationError as err:
-        raise InvalidInput(_format_errors(err, source)) from None
+    return validate(RiskConfig, raw, source)
 
 
 __all__ = ["LimitsConfig", "RiskConfig", "StopsConfig", "parse_risk_config"]

@@ -4,7 +4,7 @@ Invariant (the backtest/evaluation parity): the decision at a bar is exactly the
 position for the anchor at that bar. Both see the same rows, because ``StateTransformer.update``
 continues the same state as ``transform`` (bit-identical rows) and normalizes with the
 checkpoint's training statistics, and both compute X_hat, sigma^2 and u_t through
-``evaluation.predict.predict_windows``; the window's times are relative to the anchor in hours
+``optim.predict.predict_windows``; the window's times are relative to the anchor in hours
 (int64 subtraction first), as ``WindowDataset`` builds them. Only the first target time is
 asked for (one bar ahead, on the regular grid): the decision uses the first step alone, and the
 models evolve each target interval on its own, so the first step does not depend on the later
@@ -25,10 +25,10 @@ import torch
 
 from gradtrade.data.state import StateTransformer
 from gradtrade.errors import InvalidInput
-from gradtrade.evaluation.predict import as_predictor, predict_windows
 from gradtrade.events import Bar, Decision
 from gradtrade.model import ForecastModel
 from gradtrade.optim.checkpoint import load_checkpoint
+from gradtrade.optim.predict import as_predictor, predict_windows
 from gradtrade.strategy.protocol import BarStrategy, StrategyContext
 
 NS_PER_HOUR = 3_600_000_000_000

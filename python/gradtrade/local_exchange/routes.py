@@ -1,0 +1,112 @@
+"""Routing of the private API: signed REST endpoints, the websocket API's user-data methods, and
+USD-M listenKey streams, all onto :class:`gradtrade.local_exchange.trading.Trading`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from gradtrade.local_exchange import reports, usdm
+from gradtrade.local_exchange.auth import check_api_key, verify_request, verify_ws_params
+from gradtrade.local_exchange.hub import Conn
+from gradtrade.local_exchange.params import Params
+from gradtrade.local_exchange.trading import Trading
+from gradtrade.local_exchange.ws import serve_socket
+
+# (API key, raw query, raw body, params) -> (body, extra response headers)
+Private = Callable[[str | None, str, str, Params], Awaitable[tuple[Any, dict[str, str]]]]
+_NO_HEADERS: dict[str, str] = {}
+
+
+def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Private | None:
+    """The handler of a signed (or API-key) endpoint, or None when the path is public."""
+    if venue == "usdm" and endpoint == "listenKey":
+        return _unsigned(t, lambda key, p: usdm.listen_key(t, key, method))
+    table: dict[tuple[str, str, str], Callable[[str, Params], Any]] = {
+        ("spot", "POST", "order"): lambda k, p: t.new_order(k, "spot", p),
+        ("spot", "POST", "order/test"): lambda k, p: t.test_order(k, "spot", p),
+        ("spot", "DELETE", "order"): lambda k, p: t.cancel(k, "spot", p),
+        ("spot", "GET", "order"): lambda k, p: t.query(k, "spot", p),
+        ("spot", "GET", "openOrders"): lambda k, p: t.open_orders(k, "spot", p),
+        ("spot", "DELETE", "openOrders"): lambda k, p: t.cancel_all(k, "spot", p),
+        ("spot", "GET", "allOrders"): lambda k, p: t.all_orders(k, "spot", p),
+        ("spot", "GET", "myTrades"): lambda k, p: t.my_trades(k, "spot", p),
+        ("spot", "GET", "account"): lambda k, p: reports.spot_account(
+            t.accounts[k], *t.fees["spot"], t.state.now_ms()
+        ),
+        ("sapi", "GET", "capital/config/getall"): lambda k, p: usdm.coins(t.accounts[k]),
+        ("sapi", "GET", "margin/allPairs"): lambda k, p: [],
+        ("sapi", "GET", "margin/isolated/allPairs"): lambda k, p: [],
+        ("usdm", "POST", "order"): lambda k, p: t.new_order(k, "usdm", p),
+        ("usdm", "DELETE", "order"): lambda k, p: t.cancel(k, "usdm", p),
+        ("usdm", "GET", "order"): lambda k, p: t.query(k, "usdm", p),
+        ("usdm", "GET", "openOrders"): lambda k, p: t.open_orders(k, "usdm", p),
+        ("usdm", "DELETE", "allOpenOrders"): lambda k, p: t.cancel_all(k, "usdm", p),
+        ("usdm", "GET", "allOrders"): lambda k, p: t.all_orders(k, "usdm", p),
+        ("usdm", "GET", "userTrades"): lambda k, p: t.my_trades(k, "usdm", p),
+        ("usdm", "GET", "account"): lambda k, p: usdm.account(t, k),
+        ("usdm", "GET", "balance"): lambda k, p: usdm.balance(t, k),
+        ("usdm", "GET", "positionRisk"): lambda k, p: usdm.position_risk(t, k, p),
+        ("usdm", "POST", "leverage"): lambda k, p: usdm.set_leverage(t, k, p),
+        ("usdm", "GET", "leverageBracket"): lambda k, p: usdm.brackets(t, p),
+    }
+    handler = table.get((venue, method, endpoint))
+    if handler is None:
+        return None
+    new_order = endpoint == "order" and method == "POST"
+
+    async def call(
+        api_key: str | None, raw_query: str, raw_body: str, params: Params
+    ) -> tuple[Any, dict[str, str]]:
+        now = t.state.now_ms()
+        key = verify_request(t.keys, api_key, raw_query, raw_body, params, now)
+        if not new_order:
+            return handler(key, params), _NO_HEADERS
+        counts = t.state.limits.count_order(venue, key, now)
+        if t.state.faults.ack_delay_s > 0:
+            await asyncio.sleep(t.state.faults.ack_delay_s)
+        return handler(key, params), counts
+
+    return call
+
+
+def _unsigned(t: Trading, handler: Callable[[str, Params], Any]) -> Private:
+    async def call(
+        api_key: str | None, raw_query: str, raw_body: str, params: Params
+    ) -> tuple[Any, dict[str, str]]:
+        check_api_key(t.keys, api_key)
+        assert api_key is not None
+        return handler(api_key, params), _NO_HEADERS
+
+    return call
+
+
+def ws_api_methods(t: Trading) -> dict[str, Callable[[Conn, str, dict[str, Any]], Any]]:
+    def subscribe(conn: Conn, method: str, params: dict[str, Any]) -> Any:
+        key = verify_ws_params(t.keys, params, t.state.now_ms())
+        return {"subscriptionId": t.users.subscribe_ws_api(key, conn)}
+
+    def unsubscribe(conn: Conn, method: str, params: dict[str, Any]) -> Any:
+        t.users.forget(conn)
+        return {}
+
+    return {
+        "userDataStream.subscribe.signature": subscribe,
+        "userDataStream.unsubscribe": unsubscribe,
+        "ping": lambda c, m, p: {},
+        "time": lambda c, m, p: {"serverTime": t.state.now_ms()},
+    }
+
+
+async def serve_listen_key(t: Trading, request: web.Request, listen_key: str) -> web.StreamResponse:
+    key = t.users.listen_keys[listen_key]
+
+    def on_open(conn: Conn) -> None:
+        t.users.listeners.setdefault(key, set()).add(conn)
+
+    return await serve_socket(
+        request, t.state, "usdm-user", False, [], None, t.users.forget, on_open
+    )

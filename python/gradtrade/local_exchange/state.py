@@ -1,0 +1,240 @@
+"""The exchange's state: markets per venue, the websocket hub, armed faults, the server clock,
+and the helpers sources use to change the market and publish Binance frames about it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import orjson
+
+from gradtrade.errors import InvalidInput
+from gradtrade.local_exchange.exchange_info import Rules, load_templates, symbol_entry
+from gradtrade.local_exchange.faults import Faults
+from gradtrade.local_exchange.hub import Hub
+from gradtrade.local_exchange.limits import RateLimits
+from gradtrade.local_exchange.market import SymbolMarket, Trade
+from gradtrade.local_exchange.series import (
+    FundingSeries,
+    KlineSeries,
+    describe_file,
+    fmt,
+    merge,
+    read_feather,
+)
+from gradtrade.timeframes import INTERVAL_MS
+
+VENUES = ("spot", "usdm")
+Levels = list[tuple[float, float]]
+
+
+class ExchangeState:
+    """Everything the server serves; mutated only on the server's event loop."""
+
+    def __init__(self, recordings_dir: Path | None = None) -> None:
+        self.markets: dict[str, dict[str, SymbolMarket]] = {v: {} for v in VENUES}
+        self.templates = load_templates(recordings_dir)
+        self.hub = Hub()
+        self.faults = Faults(on_drop=self.hub.drop, on_stall=self.hub.stall)
+        self.limits = RateLimits()  # the server replaces it with its configured one
+        self.trade_listeners: list[Callable[[SymbolMarket, Trade], None]] = []
+        self.book_listeners: list[Callable[[SymbolMarket], None]] = []
+        self.live_candles: dict[tuple[str, str], list[float]] = {}
+
+    def now_ms(self) -> int:
+        """Server time, including an injected clock skew."""
+        return int(time.time() * 1000) + self.faults.clock_skew_ms
+
+    def market(self, venue: str, symbol: str, base: str = "", quote: str = "") -> SymbolMarket:
+        """The market of ``symbol``, created (with exchangeInfo rules) on first use."""
+        found = self.markets[venue].get(symbol)
+        if found is not None:
+            return found
+        if not base or not quote:
+            raise InvalidInput(f"unknown {venue} symbol {symbol}: give its base and quote assets")
+        entry = symbol_entry(venue, symbol, base, quote, self.templates[venue])
+        created = SymbolMarket(venue, symbol, base, quote, entry, Rules.from_entry(entry))
+        self.markets[venue][symbol] = created
+        return created
+
+    def load_feather(self, path: Path) -> list[str]:
+        """Serve every freqtrade feather file at ``path`` (a file or a folder, recursively)."""
+        files = sorted(path.rglob("*.feather")) if path.is_dir() else [path]
+        if not files:
+            raise InvalidInput(f"no .feather files under {path}")
+        loaded = []
+        for file in files:
+            desc = describe_file(file)
+            m = self.market(desc.venue, desc.symbol, desc.base, desc.quote)
+            times, values = read_feather(file)
+            step = INTERVAL_MS[desc.interval]
+            if desc.kind == "funding":
+                old = (m.funding.time_ms, m.funding.rate[:, None]) if m.funding else None
+                t, v = merge(old, (times, values[:, :1]), tol_ms=60_000)
+                m.funding = FundingSeries(t, v[:, 0].copy())
+            else:
+                target = m.klines if desc.kind == "klines" else m.mark_klines
+                prev = target.get(desc.interval)
+                old = (prev.open_ms, prev.ohlcv) if prev else None
+                t, v = merge(old, (times, values), tol_ms=1)
+                target[desc.interval] = KlineSeries(step, t, v)
+            loaded.append(f"{desc.venue} {desc.symbol} {desc.kind} {desc.interval}: {file}")
+        return loaded
+
+    # --- publishing: sources call these; each updates the state, then publishes the frame ---
+
+    def apply_depth(
+        self, m: SymbolMarket, bids: Levels, asks: Levels, event_ms: int | None = None
+    ) -> None:
+        """Apply a diff to the book and publish it as a depthUpdate (U/u, plus pu on USD-M)."""
+        book = m.l2
+        prev = book.last_update_id
+        first = prev + 1
+        last = prev + max(1, len(bids) + len(asks))
+        book.apply(bids, asks, last)
+        now = event_ms if event_ms is not None else self.now_ms()
+        frame: dict[str, object] = {"e": "depthUpdate", "E": now}
+        if m.venue == "usdm":
+            frame.update(T=now, s=m.symbol, U=first, u=last, pu=prev)
+        else:
+            frame.update(s=m.symbol, U=first, u=last)
+        frame["b"] = [[fmt(p), fmt(q)] for p, q in bids]
+        frame["a"] = [[fmt(p), fmt(q)] for p, q in asks]
+        self.publish_depth(m, orjson.dumps(frame))
+        self.publish_book_ticker(m, now)
+
+    def publish_depth(self, m: SymbolMarket, data: bytes) -> None:
+        """Publish a diff already applied to ``m.book`` (unless a gap fault swallows it)."""
+        if not self.faults.take_depth_gap(m.venue, m.symbol):
+            self.hub.publish(m.venue, f"{m.lower}@depth", data)
+        for listener in self.book_listeners:
+            listener(m)
+
+    def publish_book_ticker(self, m: SymbolMarket, now: int) -> None:
+        key = f"{m.lower}@bookTicker"
+        if not self.hub.wants(m.venue, key):
+            return
+        bid, ask = m.book.best_bid(), m.book.best_ask()
+        if bid is None or ask is None:
+            return
+        frame: dict[str, object] = {"u": m.book.last_update_id, "s": m.symbol}
+        if m.venue == "usdm":
+            frame = {
+                "e": "bookTicker",
+                "u": m.book.last_update_id,
+                "E": now,
+                "T": now,
+                "s": m.symbol,
+            }
+        frame.update(b=fmt(bid[0]), B=fmt(bid[1]), a=fmt(ask[0]), A=fmt(ask[1]))
+        self.hub.publish(m.venue, key, orjson.dumps(frame))
+
+    def trade(
+        self,
+        m: SymbolMarket,
+        price: float,
+        qty: float,
+        buyer_maker: bool,
+        event_ms: int | None,
+        recorded: tuple[str, bytes] | None = None,
+        trade_id: int = 0,
+    ) -> Trade:
+        """Record a public trade and publish trade, aggTrade and the 1m kline.
+
+        ``recorded`` is (stream kind, data bytes) of a replayed frame: it is published as is on
+        its own stream, and the other of trade/aggTrade is built from its fields."""
+        now = event_ms if event_ms is not None else self.now_ms()
+        t = m.record_trade(price, qty, now, buyer_maker, trade_id)
+        p, q = fmt(price), fmt(qty)
+        trade_key, agg_key = f"{m.lower}@trade", f"{m.lower}@aggTrade"
+        if recorded is not None:
+            self.hub.publish(m.venue, f"{m.lower}@{recorded[0]}", recorded[1])
+        kind = recorded[0] if recorded is not None else ""
+        if kind != "trade" and self.hub.wants(m.venue, trade_key):
+            frame = {
+                "e": "trade",
+                "E": now,
+                "s": m.symbol,
+                "t": t.id,
+                "p": p,
+                "q": q,
+                "T": now,
+                "m": buyer_maker,
+                "M": True,
+            }
+            self.hub.publish(m.venue, trade_key, orjson.dumps(frame))
+        if kind != "aggTrade" and self.hub.wants(m.venue, agg_key):
+            agg = {
+                "e": "aggTrade",
+                "E": now,
+                "s": m.symbol,
+                "a": t.id,
+                "p": p,
+                "q": q,
+                "f": t.id,
+                "l": t.id,
+                "T": now,
+                "m": buyer_maker,
+                "M": True,
+            }
+            self.hub.publish(m.venue, agg_key, orjson.dumps(agg))
+        self._candle(m, t)
+        for listener in self.trade_listeners:
+            listener(m, t)
+        return t
+
+    def _candle(self, m: SymbolMarket, t: Trade) -> None:
+        start = t.time_ms // 60_000 * 60_000
+        key = (m.venue, m.symbol)
+        c = self.live_candles.get(key)
+        if c is None or c[0] != start:
+            c = [start, t.price, t.price, t.price, t.price, 0.0, 0.0]
+            self.live_candles[key] = c
+        c[2], c[3], c[4] = max(c[2], t.price), min(c[3], t.price), t.price
+        c[5] += t.qty
+        c[6] += 1
+        kline_key = f"{m.lower}@kline_1m"
+        if self.hub.wants(m.venue, kline_key):
+            k = {
+                "t": int(start),
+                "T": int(start) + 59_999,
+                "s": m.symbol,
+                "i": "1m",
+                "f": t.id,
+                "L": t.id,
+                "o": fmt(c[1]),
+                "c": fmt(c[4]),
+                "h": fmt(c[2]),
+                "l": fmt(c[3]),
+                "v": fmt(c[5]),
+                "n": int(c[6]),
+                "x": False,
+                "q": fmt(c[5] * c[4]),
+                "V": "0",
+                "Q": "0",
+                "B": "0",
+            }
+            frame = {"e": "kline", "E": t.time_ms, "s": m.symbol, "k": k}
+            self.hub.publish(m.venue, kline_key, orjson.dumps(frame))
+
+    def mark_price(self, m: SymbolMarket, mark: float, next_funding_ms: int) -> None:
+        m.mark_price = mark
+        key = f"{m.lower}@markPrice"
+        if self.hub.wants(m.venue, key):
+            now = self.now_ms()
+            frame = {
+                "e": "markPriceUpdate",
+                "E": now,
+                "s": m.symbol,
+                "p": fmt(mark),
+                "i": fmt(mark),
+                "P": fmt(mark),
+                "r": fmt(m.funding_rate),
+                "T": next_funding_ms,
+            }
+            self.hub.publish(m.venue, key, orjson.dumps(frame))
+
+    def all_markets(self) -> Iterable[SymbolMarket]:
+        for venue in VENUES:
+            yield from self.markets[venue].values()
