@@ -4,7 +4,8 @@ Every number comes from the engine's records of the trading period: per-bar retu
 ratios of consecutive equity marks taken at bar closes *before* each decision, so they include
 every fee, slippage and funding payment. Benchmarks (buy-and-hold, volatility-targeted
 buy-and-hold on the causal EWMA(0.94) variance) are accounted with ``strategy_pnl``, the same
-fixed-fraction definition as the engine, at the run's cost. Calibration compares the predicted
+fixed-fraction definition as the engine, at the run's taker cost (half spread plus taker fee,
+no impact) per unit of turnover. Calibration compares the predicted
 sigma at each decision with the realized next-bar log return (band coverage at 1 and 2 sigma,
 QLIKE). Files: ``report.html`` (plotly, self-contained), ``summary.json``, ``fills.csv``,
 ``equity.csv``.
