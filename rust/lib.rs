@@ -12,6 +12,7 @@ pub mod kalman;
 pub mod orderbook;
 pub mod orders;
 pub mod risk;
+pub mod sim;
 pub mod types;
 
 /// The extension module `gradtrade._core`. Users import `gradtrade.core` instead.
@@ -50,6 +51,8 @@ mod _core {
     #[pymodule_init]
     fn init(m: &Bound<'_, PyModule>) -> PyResult<()> {
         crate::errors::python::init(m.py())?;
+        // the simulation classes register themselves (rust/sim/python.rs)
+        crate::sim::python::register(m)?;
         m.add("__version__", env!("CARGO_PKG_VERSION"))
     }
 }

@@ -1,6 +1,7 @@
 # Type stubs of the Rust extension `gradtrade._core`, checked against it by mypy.stubtest
 # (tests/test_typing.py). Users import these names from `gradtrade.core`.
 
+from collections.abc import Iterable as _Iterable
 from collections.abc import Sequence as _Sequence
 from typing import ClassVar, final
 from typing import final as _final
@@ -10,11 +11,23 @@ import numpy.typing as _npt
 
 # The extension's own `__all__` (PyO3 records every exported name, `__version__` included).
 __all__ = [
+    "Bar",
+    "BookEvent",
+    "BookStatus",
+    "CandleFill",
+    "CandleFillConfig",
     "Decision",
     "DrawdownBreaker",
     "Ewma",
+    "FillAt",
+    "FillReason",
+    "FrameKind",
     "KalmanFilter",
     "KalmanFit",
+    "L2Venue",
+    "L2VenueConfig",
+    "Latency",
+    "Liquidity",
     "Market",
     "Order",
     "OrderBook",
@@ -22,17 +35,25 @@ __all__ = [
     "OrderType",
     "Position",
     "PositionSizer",
+    "QueueModel",
+    "Recording",
     "RejectReason",
     "RiskEngine",
     "RiskLimits",
     "RollingVolatility",
     "Side",
+    "SimFill",
     "StreamingFeatures",
     "SymbolFilters",
     "TimeInForce",
     "TradingState",
+    "VenueOrderEvent",
+    "VenueReject",
     "__version__",
     "client_order_id",
+    "frame_kind",
+    "funding_cashflow",
+    "funding_cashflows",
     "kelly_leverage",
     "parse_client_order_id",
     "transition_allowed",
@@ -689,3 +710,323 @@ class Position:
 def client_order_id(strategy: str, session: int, seq: int) -> str: ...
 def parse_client_order_id(client_order_id: str) -> tuple[str, int, int]: ...
 def transition_allowed(from_status: OrderStatus, to_status: OrderStatus) -> bool: ...
+
+# --- sim: candle fill model, funding, L2 simulated venue (rust/sim) ---
+
+@final
+class FillAt:
+    """Which price a market order decided at bar t's close gets."""
+
+    NEXT_OPEN: ClassVar[FillAt]
+    DECISION_CLOSE: ClassVar[FillAt]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Liquidity:
+    MAKER: ClassVar[Liquidity]
+    TAKER: ClassVar[Liquidity]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class FillReason:
+    MARKET: ClassVar[FillReason]
+    LIMIT: ClassVar[FillReason]
+    MARKETABLE_LIMIT: ClassVar[FillReason]
+    STOP: ClassVar[FillReason]
+    STOP_LOSS: ClassVar[FillReason]
+    TAKE_PROFIT: ClassVar[FillReason]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class Bar:
+    """One OHLCV bar: finite, prices > 0, low <= open, close <= high, volume >= 0."""
+
+    def __new__(cls, open: float, high: float, low: float, close: float, volume: float) -> Bar: ...
+    @property
+    def open(self) -> float: ...
+    @property
+    def high(self) -> float: ...
+    @property
+    def low(self) -> float: ...
+    @property
+    def close(self) -> float: ...
+    @property
+    def volume(self) -> float: ...
+
+@final
+class CandleFill:
+    """One simulated candle fill; ``price`` includes half spread and impact."""
+
+    @property
+    def price(self) -> float: ...
+    @property
+    def qty(self) -> float: ...
+    @property
+    def fee(self) -> float: ...
+    @property
+    def liquidity(self) -> Liquidity: ...
+    @property
+    def reason(self) -> FillReason: ...
+    @property
+    def reference_price(self) -> float: ...
+    @property
+    def at_open(self) -> bool: ...
+
+@final
+class CandleFillConfig:
+    """The candle fill model's assumptions, each documented in ``rust/sim/candle.rs``.
+
+    Market orders fill at the next open (or the decision close) moved by the half spread plus
+    the impact ``impact_k * sigma * sqrt(q / V)`` (capped at ``max_impact_bps``), taker fee;
+    limits fill only when the bar trades through them, at most ``max_volume_share`` of the
+    bar's volume, maker fee; stops fill at the stop or at the open on a gap; a stop-loss and a
+    take-profit in the same bar resolve adversely (stop-loss first).
+    """
+
+    def __new__(
+        cls,
+        *,
+        half_spread_bps: float = 1.0,
+        impact_k: float = 1.0,
+        taker_fee_rate: float = 0.001,
+        maker_fee_rate: float = 0.001,
+        max_volume_share: float = 0.1,
+        fill_at: FillAt = ...,
+        max_impact_bps: float = 500.0,
+    ) -> CandleFillConfig: ...
+    @property
+    def half_spread_bps(self) -> float: ...
+    @property
+    def impact_k(self) -> float: ...
+    @property
+    def taker_fee_rate(self) -> float: ...
+    @property
+    def maker_fee_rate(self) -> float: ...
+    @property
+    def max_volume_share(self) -> float: ...
+    @property
+    def fill_at(self) -> FillAt: ...
+    @property
+    def max_impact_bps(self) -> float: ...
+    def impact(self, qty: float, volume: float, sigma: float) -> float: ...
+    def market_fill(self, side: Side, qty: float, bar: Bar, sigma: float) -> CandleFill: ...
+    def limit_fill(
+        self,
+        side: Side,
+        price: float,
+        qty: float,
+        bar: Bar,
+        sigma: float,
+        *,
+        arriving: bool = False,
+    ) -> CandleFill | None: ...
+    def stop_fill(
+        self, side: Side, stop: float, qty: float, bar: Bar, sigma: float
+    ) -> CandleFill | None: ...
+    def protective_fill(
+        self,
+        position_side: Side,
+        qty: float,
+        bar: Bar,
+        sigma: float,
+        *,
+        stop_loss: float | None = None,
+        take_profit: float | None = None,
+    ) -> CandleFill | None: ...
+    def market_fills(
+        self,
+        open: _npt.NDArray[_np.float64],
+        high: _npt.NDArray[_np.float64],
+        low: _npt.NDArray[_np.float64],
+        close: _npt.NDArray[_np.float64],
+        volume: _npt.NDArray[_np.float64],
+        sigma: _npt.NDArray[_np.float64],
+        qty: _npt.NDArray[_np.float64],
+    ) -> tuple[_npt.NDArray[_np.float64], _npt.NDArray[_np.float64]]: ...
+
+def funding_cashflow(position: float, mark: float, rate: float) -> float: ...
+def funding_cashflows(
+    position_ts: _npt.NDArray[_np.int64],
+    positions: _npt.NDArray[_np.float64],
+    funding_ts: _npt.NDArray[_np.int64],
+    rates: _npt.NDArray[_np.float64],
+    marks: _npt.NDArray[_np.float64],
+) -> _npt.NDArray[_np.float64]: ...
+def frame_kind(raw: bytes) -> FrameKind: ...
+
+@final
+class FrameKind:
+    DEPTH: ClassVar[FrameKind]
+    SNAPSHOT: ClassVar[FrameKind]
+    TRADE: ClassVar[FrameKind]
+    BOOK_TICKER: ClassVar[FrameKind]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class VenueReject:
+    POST_ONLY_WOULD_CROSS: ClassVar[VenueReject]
+    BOOK_NOT_SYNCED: ClassVar[VenueReject]
+    CANCEL_TOO_LATE: ClassVar[VenueReject]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class BookStatus:
+    SYNCED: ClassVar[BookStatus]
+    SEQUENCE_GAP: ClassVar[BookStatus]
+    def __int__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@final
+class QueueModel:
+    """How a resting order's queue position advances on cancellations (trades always do)."""
+
+    @staticmethod
+    def risk_averse() -> QueueModel: ...
+    @staticmethod
+    def probabilistic(power: float) -> QueueModel: ...
+    @property
+    def power(self) -> float | None: ...
+
+@final
+class Latency:
+    """Order-entry or cancel latency: constant, or interpolated from recorded delays."""
+
+    @staticmethod
+    def constant(delay_ns: int) -> Latency: ...
+    @staticmethod
+    def table(ts_ns: _npt.NDArray[_np.int64], delay_ns: _npt.NDArray[_np.int64]) -> Latency: ...
+    def at(self, ts_ns: int) -> int: ...
+
+@final
+class L2VenueConfig:
+    def __new__(
+        cls,
+        *,
+        maker_fee_rate: float = 0.001,
+        taker_fee_rate: float = 0.001,
+        queue: QueueModel | None = None,
+        entry_latency: Latency | None = None,
+        cancel_latency: Latency | None = None,
+    ) -> L2VenueConfig: ...
+    @property
+    def maker_fee_rate(self) -> float: ...
+    @property
+    def taker_fee_rate(self) -> float: ...
+    @property
+    def queue(self) -> QueueModel: ...
+    @property
+    def entry_latency(self) -> Latency: ...
+    @property
+    def cancel_latency(self) -> Latency: ...
+
+@final
+class SimFill:
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def side(self) -> Side: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def qty(self) -> float: ...
+    @property
+    def fee(self) -> float: ...
+    @property
+    def liquidity(self) -> Liquidity: ...
+
+@final
+class VenueOrderEvent:
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def status(self) -> OrderStatus: ...
+    @property
+    def reason(self) -> VenueReject | None: ...
+
+@final
+class BookEvent:
+    @property
+    def ts_ns(self) -> int: ...
+    @property
+    def status(self) -> BookStatus: ...
+
+@final
+class Recording:
+    """A whole recording as arrays (int64 times, uint8 kinds, bytes, n + 1 int64 offsets)."""
+
+    def __new__(
+        cls,
+        ts_ns: _npt.NDArray[_np.int64],
+        kinds: _npt.NDArray[_np.uint8],
+        data: bytes,
+        offsets: _npt.NDArray[_np.int64],
+    ) -> Recording: ...
+    @staticmethod
+    def from_frames(frames: _Iterable[tuple[int, bytes, *tuple[object, ...]]]) -> Recording: ...
+    def __len__(self) -> int: ...
+    @property
+    def cursor(self) -> int: ...
+    @property
+    def next_ts(self) -> int | None: ...
+    def rewind(self) -> None: ...
+
+@final
+class L2Venue:
+    """The L2 simulated venue of one symbol; every rule is documented in ``rust/sim/l2.rs``."""
+
+    def __new__(
+        cls,
+        symbol: str,
+        tick_size: str | float,
+        step_size: str | float,
+        config: L2VenueConfig,
+        market: Market | str | None = None,
+    ) -> L2Venue: ...
+    def submit(
+        self,
+        ts_ns: int,
+        client_id: str,
+        side: Side,
+        order_type: OrderType,
+        qty: float,
+        price: float | None = None,
+    ) -> None: ...
+    def cancel(self, ts_ns: int, client_id: str) -> None: ...
+    def process(self, ts_ns: int, kind: FrameKind, raw: bytes) -> None: ...
+    def advance_to(self, ts_ns: int) -> None: ...
+    def run_until(self, recording: Recording, ts_ns: int) -> int: ...
+    def take_fills(self) -> list[SimFill]: ...
+    def take_order_events(self) -> list[VenueOrderEvent]: ...
+    def take_book_events(self) -> list[BookEvent]: ...
+    def order_state(self, client_id: str) -> tuple[OrderStatus, float, float | None]: ...
+    @property
+    def now(self) -> int | None: ...
+    @property
+    def open_orders(self) -> int: ...
+    @property
+    def book_valid(self) -> bool: ...
+    def best_bid(self) -> tuple[float, float] | None: ...
+    def best_ask(self) -> tuple[float, float] | None: ...
+    @property
+    def position(self) -> float: ...
+    @property
+    def cash(self) -> float: ...
+    @property
+    def fees(self) -> float: ...
+    @property
+    def counters(self) -> dict[str, int]: ...

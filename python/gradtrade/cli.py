@@ -28,6 +28,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "evaluate_command",
         "Walk-forward evaluation after costs.",
     ),
+    "backtest": (
+        "gradtrade.backtest.cli",
+        "backtest_command",
+        "Event-driven backtest over candles.",
+    ),
     "demo": ("gradtrade.demo", "demo", "Offline pipeline: local exchange, download, train, test."),
 }
 
@@ -69,6 +74,7 @@ def main() -> None:
       gradtrade download --symbol BTC/USDT --timeframe 1h --since 2024-01-01
       gradtrade train --config model.yaml      fit the model by backpropagation
       gradtrade evaluate --config model.yaml   walk-forward, out of sample, after fees
+      gradtrade backtest --config bt.yaml      the engine over candles: orders, fills, report
     """
 
 

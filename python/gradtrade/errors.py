@@ -49,6 +49,10 @@ class Overfill(InvalidTransition):
     """A fill that would take an order's filled quantity above its quantity."""
 
 
+class UnknownOrder(InvalidInput):
+    """A fill, ack or cancel for a client order id this process never sent."""
+
+
 class NumericalError(GradtradeError, ArithmeticError):
     """A numerical failure, e.g. a covariance that is not positive definite."""
 
@@ -222,6 +226,7 @@ __all__ = [
     "SequenceGap",
     "ServerError",
     "StreamStale",
+    "UnknownOrder",
     "UnverifiedData",
     "scrub",
 ]

@@ -59,11 +59,33 @@ def test_turnover_and_break_even() -> None:
     net, g, turn = strategy_pnl(u, np.log1p(np.array([0.01, -0.02, 0.01, 0.03])), cost=0.001)
     np.testing.assert_allclose(g, [0.005, -0.01, -0.005, 0.0])
     np.testing.assert_allclose(net, g - 0.001 * turn)
-    # at the break-even cost the mean net PnL is zero
-    be = m.break_even_cost_bps(g, turn) * 1e-4
-    assert strategy_pnl(u, np.log1p(np.array([0.01, -0.02, 0.01, 0.03])), cost=be)[0].mean() == (
-        pytest.approx(0.0, abs=1e-15)
-    )
+
+
+def test_strategy_pnl_is_exact_fixed_fraction_rebalancing() -> None:
+    """An explicit account (cash + units, fees from cash) gives the same per-bar returns."""
+    rng = np.random.default_rng(3)
+    u = rng.uniform(-1, 1, 50)
+    simple = rng.normal(0, 0.02, 50)
+    funding = rng.normal(0, 1e-4, 50)
+    cost = 0.0011
+    prices = 100 * np.cumprod(np.concatenate([[1.0], 1 + simple]))
+    cash, units, equity, turns = 1.0, 0.0, [], []
+    for t in range(50):
+        e = cash + units * prices[t]
+        target = u[t] * e / prices[t]
+        turns.append(abs(target - units) * prices[t] / e)
+        cash -= (target - units) * prices[t] + cost * abs(target - units) * prices[t]
+        units = target
+        cash -= units * prices[t] * funding[t]  # funding on the value at the bar's start
+        equity.append(e)
+    equity.append(cash + units * prices[50])
+    expected = np.diff(equity) / np.array(equity[:-1])
+    net, _, turn = strategy_pnl(u, np.log1p(simple), cost, funding)
+    np.testing.assert_allclose(net, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(turn, turns, rtol=0, atol=1e-14)
+    # a constant target still trades: the weight drifts with the price between bars
+    _, _, drift = strategy_pnl(np.full(50, 0.5), np.log1p(simple), cost)
+    assert drift[0] == 0.5 and (drift[1:] > 0).all()
 
 
 def test_sharpe_standard_error_lo() -> None:

@@ -1,0 +1,1 @@
+"""Candle backtests: config, runner, report and the `gradtrade backtest` command."""

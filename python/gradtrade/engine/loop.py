@@ -1,0 +1,333 @@
+"""``Engine``: one synchronous handler chain per event, the same for backtest, paper and live.
+
+Invariants:
+
+* ``Engine.handle(event)`` is the one entry point. Events are handled strictly in time order
+  (the clock refuses an earlier one); a backtest feeds them from a heap (``run``), paper and
+  live will feed them from asyncio tasks through one queue; nothing inside awaits.
+* Per market event the chain is: the simulated venue applies the bar to resting orders ->
+  their fills are accounted -> funding settling at the bar's close is paid on the position
+  then held -> the portfolio is marked at the close and the breaker fed the
+  equity (the equity record is taken here, *before* the decision) -> the strategy decides ->
+  risk sizes and caps -> the order manager plans -> every order passes the pre-trade check ->
+  the venue -> fills -> portfolio. A HALTED breaker flattens whatever the strategy says.
+* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
+  A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
+* A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
+  after a confirmed cancel) is logged and counted in ``log.skips``; nothing is booked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import heapq
+import logging
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+from gradtrade.core import TradingState
+from gradtrade.engine.clock import Clock, SimulatedClock
+from gradtrade.errors import InvalidTransition, UnknownOrder
+from gradtrade.events import (
+    PRIORITY,
+    Bar,
+    Decision,
+    FillEvent,
+    FundingEvent,
+    IntentKind,
+    MarketEvent,
+    OrderIntent,
+    Timer,
+)
+from gradtrade.execution.client import ExecutionClient
+from gradtrade.execution.orders import OrderManager, Plan, Proposal
+from gradtrade.execution.portfolio import PortfolioTracker
+from gradtrade.risk.manager import OrderCheck, RiskManager, SizingSkip
+from gradtrade.strategy.protocol import Strategy, StrategyContext
+
+log = logging.getLogger("gradtrade.engine")
+FAR_FUTURE = 2**62
+
+
+@runtime_checkable
+class MarketDrivenVenue(Protocol):
+    """A venue that simulates fills from market events (the backtest's and paper's venue)."""
+
+    def on_market(self, event: MarketEvent) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    ts_ns: int
+    price: float
+    equity: float
+    position: float
+    exposure: float
+    drawdown: float
+    state: TradingState
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecord:
+    decision: Decision
+    target_qty: float | None  # None: skipped, or outside the trading window
+    leverage: float | None
+
+
+@dataclass
+class EngineLog:
+    equity: list[EquityPoint] = field(default_factory=list)
+    decisions: list[DecisionRecord] = field(default_factory=list)
+    fills: list[FillEvent] = field(default_factory=list)
+    funding: list[tuple[int, str, float]] = field(default_factory=list)
+    skips: Counter[str] = field(default_factory=Counter)
+
+
+class Engine:
+    def __init__(
+        self,
+        strategy: Strategy,
+        risk: dict[str, RiskManager],
+        orders: OrderManager,
+        venue: ExecutionClient,
+        portfolio: PortfolioTracker,
+        clock: Clock | None = None,
+        *,
+        trade_from_ns: int = 0,
+        trade_until_ns: int = FAR_FUTURE,
+    ) -> None:
+        self.strategy, self.risk, self.orders = strategy, risk, orders
+        self.venue, self.portfolio = venue, portfolio
+        self.clock = clock or SimulatedClock()
+        self.trade_from_ns, self.trade_until_ns = trade_from_ns, trade_until_ns
+        self.log = EngineLog()
+        self._timers: list[tuple[int, int, Timer]] = []
+        self._deferred: list[FundingEvent] = []
+        self._timer_seq = 0
+
+    # --- the entry point ---
+
+    def handle(self, event: MarketEvent) -> None:
+        self.clock.advance(event.ts_ns)
+        self._settle_funding(before_ns=event.ts_ns)
+        venue = self.venue
+        simulated = isinstance(venue, MarketDrivenVenue)
+        if isinstance(event, FundingEvent) and simulated:
+            # settled once the bar closing at this instant has filled what traded during it
+            # (a next-open fill happened before this settlement), before it is decided on
+            self._deferred.append(event)
+            return
+        if isinstance(venue, MarketDrivenVenue):
+            venue.on_market(event)
+        self._drain()
+        if isinstance(event, Bar):
+            self._settle_funding(before_ns=event.ts_ns + 1, symbol=event.symbol)
+            self._on_bar(event)
+        elif isinstance(event, FundingEvent):
+            self._pay(event)
+        elif isinstance(event, Timer):
+            self._on_timer(event)
+
+    def _settle_funding(self, before_ns: int, symbol: str | None = None) -> None:
+        keep = []
+        for ev in self._deferred:
+            if ev.ts_ns < before_ns and (symbol is None or ev.symbol == symbol):
+                self._pay(ev)
+            else:
+                keep.append(ev)
+        self._deferred = keep
+
+    def _pay(self, event: FundingEvent) -> None:
+        paid = self.portfolio.apply_funding(event.symbol, event.rate, event.mark_price)
+        self.log.funding.append((event.ts_ns, event.symbol, paid))
+
+    def run(
+        self, events: Iterable[MarketEvent], on_event: Callable[[MarketEvent], None] | None = None
+    ) -> EngineLog:
+        """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
+        (time, priority, arrival) order; ``on_event`` is called after each (a progress bar)."""
+        heap: list[tuple[int, int, int, MarketEvent]] = []
+        seq = 0
+        for ev in events:
+            heapq.heappush(heap, (ev.ts_ns, PRIORITY[type(ev)], seq, ev))
+            seq += 1
+        while heap or self._timers:
+            if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
+                self.fire_timers(self._timers[0][0])
+                continue
+            event = heapq.heappop(heap)[3]
+            self.handle(event)
+            if on_event is not None:
+                on_event(event)
+        self._settle_funding(before_ns=FAR_FUTURE)
+        return self.log
+
+    def fire_timers(self, now_ns: int) -> int:
+        """Handle every timer due at or before ``now_ns`` (the live driver calls this before
+        each event and on its own wake-ups); returns how many fired."""
+        fired = 0
+        while self._timers and self._timers[0][0] <= now_ns:
+            _, _, timer = heapq.heappop(self._timers)
+            self.handle(timer)
+            fired += 1
+        return fired
+
+    @property
+    def next_timer_ns(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
+
+    # --- handlers ---
+
+    def _ctx(self, symbol: str) -> StrategyContext:
+        p = self.portfolio
+        return StrategyContext(
+            self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
+        )
+
+    def _on_bar(self, bar: Bar) -> None:
+        p = self.portfolio
+        p.mark(bar.symbol, bar.close)
+        risk = self.risk[bar.symbol]
+        equity = p.equity()
+        state = risk.update_equity(equity)
+        position = p.quantity(bar.symbol)
+        self.log.equity.append(
+            EquityPoint(bar.ts_ns, bar.close, equity, position, p.exposure(), p.drawdown, state)
+        )
+        decision = self.strategy.on_bar(bar, self._ctx(bar.symbol))
+        if state == TradingState.HALTED and position != 0:
+            self._act(OrderIntent(bar.symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, bar.close))
+        if decision is not None:
+            self._decide(decision, bar.close)
+
+    def _on_timer(self, timer: Timer) -> None:
+        decision = self.strategy.on_timer(timer, self._ctx(timer.symbol))
+        if timer.name == "order_timeout" and timer.ref in self.orders.orders:
+            # a post-only order still working at its timeout is cancelled; its target is
+            # worked again (repriced or crossed) once the cancel is confirmed
+            if self.orders.on_timeout(timer.ref):
+                self.venue.cancel(timer.ref, timer.ts_ns)
+                self._drain()
+        elif timer.name == "retry" and timer.symbol:
+            self._follow_up(timer.symbol)
+        if decision is not None:
+            price = self.portfolio.marks.get(timer.symbol)
+            if price is not None:
+                self._decide(decision, price)
+
+    def _decide(self, decision: Decision, price: float) -> None:
+        ts = decision.ts_ns
+        if not (self.trade_from_ns <= ts <= self.trade_until_ns):
+            self.log.decisions.append(DecisionRecord(decision, None, None))
+            return
+        p, risk = self.portfolio, self.risk[decision.symbol]
+        target = risk.target(
+            decision, equity=p.equity(), position=p.quantity(decision.symbol), price=price
+        )
+        if isinstance(target, SizingSkip):
+            self.log.skips[target.reason.value] += 1
+            self.log.decisions.append(DecisionRecord(decision, None, None))
+            return
+        self.log.decisions.append(DecisionRecord(decision, target.qty, target.leverage))
+        kind = IntentKind.FLATTEN if target.state == TradingState.HALTED else IntentKind.REBALANCE
+        self._act(
+            OrderIntent(
+                decision.symbol, ts, target.qty, kind, price, target.stop_loss, target.take_profit
+            )
+        )
+
+    def _act(self, intent: OrderIntent) -> None:
+        position = self.portfolio.quantity(intent.symbol)
+        self._execute(self.orders.plan(intent, position, self.clock.now_ns()), intent.symbol)
+
+    def _execute(self, plan: Plan, symbol: str) -> None:
+        now = self.clock.now_ns()
+        for cid in plan.cancels:
+            if self.orders.request_cancel(cid):
+                self.venue.cancel(cid, now)
+        sent = [ref for p in plan.proposals if (ref := self._send(p, now)) is not None]
+        for ts in plan.timers_ns:
+            if plan.proposals:
+                for ref in sent:
+                    self._schedule(Timer(ts, "order_timeout", symbol, ref))
+            else:
+                self._schedule(Timer(ts, "retry", symbol))
+        self._drain()
+
+    def _send(self, proposal: Proposal, now: int) -> str | None:
+        """Check, then send; the client id of a sent order (None when risk refused it)."""
+        p, risk = self.portfolio, self.risk[proposal.symbol]
+        position = p.quantity(proposal.symbol)
+        price = proposal.price if proposal.price is not None else proposal.reference_price
+        check = OrderCheck(
+            proposal.side,
+            proposal.qty,
+            price,
+            proposal.reference_price,
+            position,
+            len(self.orders.open_orders(proposal.symbol)),
+            p.equity(),
+            now,
+            proposal.reduce_only or risk.state != TradingState.ACTIVE,
+        )
+        if not risk.pre_trade(check).approved:
+            return None
+        request = self.orders.send(proposal, now)
+        self.venue.submit(request)
+        return request.client_order_id
+
+    def _drain(self) -> None:
+        """Account everything the venue reported, then work what the order manager has next."""
+        touched: set[str] = set()
+        while events := self.venue.poll():
+            for ev in events:
+                try:
+                    fill, plan = self.orders.on_event(ev)
+                except (UnknownOrder, InvalidTransition) as err:
+                    # refused with the order manager's state intact; the session goes on
+                    self.log.skips[f"refused_{type(ev).__name__}"] += 1
+                    log.error("refused venue event %r: %s", ev, err)
+                    continue
+                symbol = self.orders.requests[ev.client_order_id].symbol
+                touched.add(symbol)
+                if fill is not None:
+                    self.portfolio.apply_fill(fill)
+                    self.log.fills.append(fill)
+                    self.strategy.on_fill(fill, self._ctx(symbol))
+                if plan.cancels or plan.proposals:
+                    self._execute(plan, symbol)
+        for symbol in touched:
+            self._follow_up(symbol)
+
+    def _follow_up(self, symbol: str) -> None:
+        position = self.portfolio.quantity(symbol)
+        for intent in self.orders.next_intents(symbol, position):
+            if intent.kind in (IntentKind.STOP_LOSS, IntentKind.TAKE_PROFIT):
+                proposal = self.orders.protective_proposal(intent, position)
+                self._send(proposal, self.clock.now_ns())
+                self._drain()
+            else:
+                # a target worked again (after a fill, a cancel, a refusal) is priced now, and
+                # skipped when the account already sits within the rebalancing band of it
+                mark = self.portfolio.marks.get(symbol, intent.reference_price)
+                risk, equity = self.risk[symbol], self.portfolio.equity()
+                if risk.within_deadband(intent.target_qty, position, mark, equity):
+                    continue
+                self._act(dataclasses.replace(intent, reference_price=mark))
+
+    def _schedule(self, timer: Timer) -> None:
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (timer.ts_ns, self._timer_seq, timer))
+
+    def flatten_all(self) -> None:
+        """Close every position at the last price (the end of a backtest)."""
+        for symbol in self.portfolio.positions:
+            price = self.portfolio.marks.get(symbol)
+            if price is not None and not math.isclose(self.portfolio.quantity(symbol), 0.0):
+                self._act(OrderIntent(symbol, self.clock.now_ns(), 0.0, IntentKind.FLATTEN, price))
+
+
+__all__ = ["DecisionRecord", "Engine", "EngineLog", "EquityPoint", "MarketDrivenVenue"]

@@ -1,0 +1,192 @@
+"""What flows through the engine: market events in, decisions, intents and fills out.
+
+The bottom layer of the trading path (it imports only ``core`` and ``errors``), so strategy,
+risk, execution and the engine share one vocabulary without importing each other. Every event is
+a frozen slotted dataclass validated on construction (``InvalidInput`` names the bad field), and
+carries ``ts_ns``, the time it becomes known: the engine orders events by ``(ts_ns, PRIORITY)``,
+so at one instant a funding payment is settled before the bar that closes then is decided on,
+and timers fire last.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum
+
+from gradtrade.core import Side
+from gradtrade.errors import InvalidInput
+
+
+def _finite(name: str, value: float, *, positive: bool = False, nonneg: bool = False) -> None:
+    if not math.isfinite(value) or (positive and value <= 0) or (nonneg and value < 0):
+        kind = "positive" if positive else "non-negative" if nonneg else "finite"
+        raise InvalidInput(f"{name} must be {kind} and finite, got {value}")
+
+
+class Liquidity(Enum):
+    """Whether our order took liquidity (taker fee) or rested and was hit (maker fee)."""
+
+    MAKER = "maker"
+    TAKER = "taker"
+
+
+class IntentKind(Enum):
+    """Why an order exists: to reach a target position, or to protect one."""
+
+    REBALANCE = "rebalance"
+    FLATTEN = "flatten"  # the breaker halted trading, or the backtest ends
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+
+
+class OrderStyle(Enum):
+    """How an intent is worked: cross the spread now, or rest post-only at the best price."""
+
+    MARKET = "market"
+    POST_ONLY = "post_only"
+    STOP_MARKET = "stop_market"  # a protective stop: market order once the trigger trades
+    TAKE_PROFIT_MARKET = "take_profit_market"
+
+
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One closed candle; ``ts_ns`` is its close time (the first instant it is known)."""
+
+    symbol: str
+    open_time_ns: int
+    close_time_ns: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+    def __post_init__(self) -> None:
+        if self.close_time_ns <= self.open_time_ns:
+            raise InvalidInput(
+                f"bar close time {self.close_time_ns} is not after its open {self.open_time_ns}"
+            )
+        for name in ("open", "high", "low", "close"):
+            _finite(f"bar.{name}", getattr(self, name), positive=True)
+        _finite("bar.volume", self.volume, nonneg=True)
+        if not (self.low <= min(self.open, self.close) and self.high >= max(self.open, self.close)):
+            raise InvalidInput(
+                f"bar at {self.open_time_ns}: low {self.low} / high {self.high} do not bound "
+                f"open {self.open} and close {self.close}"
+            )
+
+    @property
+    def ts_ns(self) -> int:
+        return self.close_time_ns
+
+
+@dataclass(frozen=True, slots=True)
+class FundingEvent:
+    """A perpetual funding settlement: longs pay ``rate * notional at mark`` (shorts receive)."""
+
+    symbol: str
+    ts_ns: int
+    rate: float
+    mark_price: float | None = None  # None: the engine uses the last close it saw
+
+    def __post_init__(self) -> None:
+        _finite("funding.rate", self.rate)
+        if self.mark_price is not None:
+            _finite("funding.mark_price", self.mark_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A wake-up the engine schedules (e.g. a post-only order's timeout)."""
+
+    ts_ns: int
+    name: str
+    symbol: str = ""
+    ref: str = ""  # what it is about, e.g. the client order id of a timeout
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A strategy's view at ``ts_ns``: the raw target fraction of equity and the forecast.
+
+    ``u_raw`` is signed (long > 0); ``mean`` and ``var`` are the predicted next-bar log return and
+    its variance (NaN when the strategy has no forecast, e.g. a moving-average cross). They are
+    not validated here on purpose: a NaN or infinite decision is a counted skip in the engine,
+    never an exception in the strategy's caller.
+    """
+
+    symbol: str
+    ts_ns: int
+    u_raw: float
+    mean: float = math.nan
+    var: float = math.nan
+    source: str = ""
+
+    @property
+    def is_finite(self) -> bool:
+        return math.isfinite(self.u_raw)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderIntent:
+    """What the risk layer approved: move ``symbol`` to ``target_qty`` base units."""
+
+    symbol: str
+    ts_ns: int
+    target_qty: float
+    kind: IntentKind
+    reference_price: float
+    stop_loss: float | None = None
+    take_profit: float | None = None
+
+    def __post_init__(self) -> None:
+        _finite("intent.target_qty", self.target_qty)
+        _finite("intent.reference_price", self.reference_price, positive=True)
+
+
+@dataclass(frozen=True, slots=True)
+class FillEvent:
+    """One execution of one of our orders, as the venue reports it."""
+
+    client_order_id: str
+    trade_id: int
+    symbol: str
+    side: Side
+    price: float
+    qty: float
+    fee: float
+    fee_asset: str
+    liquidity: Liquidity
+    ts_ns: int
+    slippage: float = 0.0  # quote amount paid against the reference price (costs report)
+
+    def __post_init__(self) -> None:
+        _finite("fill.price", self.price, positive=True)
+        _finite("fill.qty", self.qty, positive=True)
+        _finite("fill.fee", self.fee)
+        _finite("fill.slippage", self.slippage)
+        if self.trade_id < 0:
+            raise InvalidInput(f"fill.trade_id must be non-negative, got {self.trade_id}")
+
+    @property
+    def signed_qty(self) -> float:
+        return self.side.sign * self.qty
+
+
+MarketEvent = Bar | FundingEvent | Timer
+PRIORITY: dict[type, int] = {FundingEvent: 0, Bar: 1, Timer: 2}
+
+__all__ = [
+    "PRIORITY",
+    "Bar",
+    "Decision",
+    "FillEvent",
+    "FundingEvent",
+    "IntentKind",
+    "Liquidity",
+    "MarketEvent",
+    "OrderIntent",
+    "OrderStyle",
+    "Timer",
+]

@@ -1,0 +1,97 @@
+"""The execution-client protocol: order requests out, acks, rejections, cancels and fills back.
+
+Invariants every implementation keeps (the simulated venue here, the live client next):
+``submit`` and ``cancel`` never block on the venue and never raise for a venue refusal; what the
+venue says comes back from ``poll`` as typed events, in the order it happened, each at most once
+(a fill may be reported twice by a live venue: the ``OrderManager`` deduplicates by trade id).
+A refusal is a ``VenueReject`` whose ``VenueRejectReason`` tells the caller whether retrying the
+same request later is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Protocol, runtime_checkable
+
+from gradtrade.core import Side
+from gradtrade.events import FillEvent, IntentKind, OrderStyle
+
+
+class VenueRejectReason(Enum):
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    INVALID_ORDER = "invalid_order"  # off-grid, below minimums, unknown symbol: never retry
+    WOULD_TAKE = "would_take"  # a post-only order that would cross: reprice, do not resend
+    UNSUPPORTED = "unsupported"  # the venue or its fill model cannot work this order type
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"  # disconnected or overloaded
+    UNKNOWN_ORDER = "unknown_order"  # a cancel for an order the venue does not have
+
+    @property
+    def retryable(self) -> bool:
+        """Resending the identical request after a backoff cannot double an exposure."""
+        return self in (VenueRejectReason.RATE_LIMITED, VenueRejectReason.UNAVAILABLE)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One order as the OrderManager wants it sent."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    qty: float
+    style: OrderStyle
+    intent: IntentKind
+    ts_ns: int
+    reference_price: float  # the price the decision saw (slippage is measured against it)
+    price: float | None = None  # limit price (post-only) or trigger price (stops)
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    client_order_id: str
+    exchange_order_id: int
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class VenueReject:
+    client_order_id: str
+    reason: VenueRejectReason
+    message: str
+    ts_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class Canceled:
+    """The venue removed the order (our cancel, an expiry, or an OCO sibling that filled)."""
+
+    client_order_id: str
+    ts_ns: int
+
+
+ExecutionEvent = Ack | VenueReject | Canceled | FillEvent
+
+
+@runtime_checkable
+class ExecutionClient(Protocol):
+    def submit(self, request: OrderRequest) -> None: ...
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> None: ...
+
+    def poll(self) -> list[ExecutionEvent]:
+        """Everything the venue reported since the last call, in time order."""
+        ...
+
+
+__all__ = [
+    "Ack",
+    "Canceled",
+    "ExecutionClient",
+    "ExecutionEvent",
+    "OrderRequest",
+    "VenueReject",
+    "VenueRejectReason",
+]

@@ -1,0 +1,30 @@
+"""``ExecutionConfig``: how the OrderManager works a target position (strict YAML section)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import ConfigDict, Field
+
+from gradtrade.config import StrictModel
+
+
+class ExecutionConfig(StrictModel):
+    """``style: market`` crosses at once; ``post_only`` rests at the best price of our side and,
+    after ``post_only_timeout_s`` without a complete fill, reprices (``on_timeout: reprice``) or
+    crosses the rest (``cross``); over candles an order meets the market only at bar opens, so
+    give it a few bars (e.g. 10800 s on 1h bars). Retryable venue refusals wait
+    ``retry_backoff_ms`` doubling per attempt, at most ``max_retries`` times; the session
+    number keeps client ids unique across restarts (ids are ``strategy.session.seq``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    style: Literal["market", "post_only"] = "market"
+    post_only_timeout_s: float = Field(default=60.0, gt=0, le=86_400)
+    on_timeout: Literal["reprice", "cross"] = "cross"
+    retry_backoff_ms: float = Field(default=250.0, gt=0, le=600_000)
+    max_retries: int = Field(default=5, ge=0, le=100)
+    session: int = Field(default=0, ge=0, lt=36**12)
+
+
+__all__ = ["ExecutionConfig"]

@@ -1,0 +1,136 @@
+"""``PortfolioTracker``: cash and ``core.Position``s -> PnL, costs, exposure and equity.
+
+The accounting is exact fixed-fraction rebalancing, the one definition that
+``evaluation.baselines.strategy_pnl`` vectorises: a fill moves ``qty * price`` between cash and
+holdings and pays its fee from cash (quote fees) or from the holdings (spot fees charged in the
+base asset: holdings are the traded quantity net of them); funding pays ``rate * qty * mark``
+from cash at the recorded settlement; holdings are marked at the last price. Hence, after any
+sequence of fills, marks and funding payments::
+
+    equity = cash + sum((qty - base_fees) * mark)
+           = initial_cash + realized + unrealized - quote fees - base fees * mark - funding
+
+(the second line is the ``core.Position`` view; the property tests check they agree). The
+high-water mark of equity feeds the drawdown breaker. Fees charged in a third asset (BNB) are
+recorded but not valued.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gradtrade.core import Position, SymbolFilters
+from gradtrade.errors import InvalidInput
+from gradtrade.events import FillEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    fees: float  # quote value of fees (base-asset fees valued at the fill price)
+    slippage: float  # paid against the decision's reference price
+    funding: float  # net funding paid (negative: received)
+
+
+class PortfolioTracker:
+    def __init__(
+        self, initial_cash: float, filters: dict[str, SymbolFilters], quote_asset: str = "USDT"
+    ) -> None:
+        if not (math.isfinite(initial_cash) and initial_cash > 0):
+            raise InvalidInput(f"initial cash must be positive and finite, got {initial_cash}")
+        self.initial_cash = float(initial_cash)
+        self.cash = float(initial_cash)
+        self.quote_asset = quote_asset
+        self.filters = filters
+        self.positions = {s: Position(f, quote_asset) for s, f in filters.items()}
+        self.marks: dict[str, float] = {}
+        self.base_fees = dict.fromkeys(filters, 0.0)
+        self.fee_value = 0.0
+        self.slippage = 0.0
+        self.funding = 0.0
+        self.high_water_mark = self.initial_cash
+
+    def _position(self, symbol: str) -> Position:
+        pos = self.positions.get(symbol)
+        if pos is None:
+            raise InvalidInput(
+                f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})"
+            )
+        return pos
+
+    def quantity(self, symbol: str) -> float:
+        """Signed holdings in base units, net of base-asset fees."""
+        return self._position(symbol).quantity - self.base_fees[symbol]
+
+    def mark(self, symbol: str, price: float) -> None:
+        if not (math.isfinite(price) and price > 0):
+            raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
+        self._position(symbol)
+        self.marks[symbol] = price
+        self.high_water_mark = max(self.high_water_mark, self.equity())
+
+    def apply_fill(self, fill: FillEvent) -> None:
+        """Account one (already deduplicated) fill; the position is marked at its price."""
+        pos = self._position(fill.symbol)
+        base = self.filters[fill.symbol].base_asset
+        pos.apply_fill(fill.side, fill.qty, fill.price, fill.fee, fill.fee_asset)
+        self.cash -= fill.signed_qty * fill.price
+        if fill.fee_asset == self.quote_asset:
+            self.cash -= fill.fee
+            self.fee_value += fill.fee
+        elif base is not None and fill.fee_asset == base:
+            self.base_fees[fill.symbol] += fill.fee
+            self.fee_value += fill.fee * fill.price
+        self.slippage += fill.slippage
+        self.marks.setdefault(fill.symbol, fill.price)
+
+    def apply_funding(self, symbol: str, rate: float, mark: float | None = None) -> float:
+        """Pay (or receive) funding on the position at ``mark`` (default: the last mark)."""
+        price = self.marks.get(symbol) if mark is None else mark
+        if price is None or not math.isfinite(rate):
+            raise InvalidInput(f"funding for {symbol} needs a finite rate and a mark price")
+        payment = self.quantity(symbol) * price * rate
+        self.cash -= payment
+        self.funding += payment
+        return payment
+
+    def value(self, symbol: str) -> float:
+        mark = self.marks.get(symbol)
+        qty = self.quantity(symbol)
+        if mark is None:
+            if qty != 0:
+                raise InvalidInput(f"{symbol} has a position but no mark price")
+            return 0.0
+        return qty * mark
+
+    def equity(self) -> float:
+        return self.cash + sum(self.value(s) for s in self.positions)
+
+    def exposure(self) -> float:
+        """Gross position value over equity (leverage)."""
+        eq = self.equity()
+        gross = sum(abs(self.value(s)) for s in self.positions)
+        return gross / eq if eq > 0 else math.inf
+
+    def weight(self, symbol: str) -> float:
+        eq = self.equity()
+        return self.value(symbol) / eq if eq > 0 else math.nan
+
+    @property
+    def drawdown(self) -> float:
+        return max(0.0, 1.0 - self.equity() / self.high_water_mark)
+
+    def costs(self) -> Costs:
+        return Costs(self.fee_value, self.slippage, self.funding)
+
+    def pnl_identity(self) -> float:
+        """Equity from the ``core.Position`` view (see the module docstring)."""
+        total = self.initial_cash - self.funding
+        for s, pos in self.positions.items():
+            mark = self.marks.get(s, pos.average_entry or 0.0)
+            total += pos.net_realized_pnl + (pos.unrealized_pnl(mark) if not pos.is_flat else 0)
+            total -= self.base_fees[s] * mark
+        return total
+
+
+__all__ = ["Costs", "PortfolioTracker"]

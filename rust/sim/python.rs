@@ -1,0 +1,322 @@
+//! Python bindings of the candle fill model and funding (the L2 venue is in `python_l2.rs`).
+//! Argument conversion and NumPy arrays only; the logic lives in the sibling files.
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+
+use super::candle::{
+    self, Bar, BarArrays, CandleFill, CandleFillConfig, FillAt, FillReason, Liquidity,
+};
+use super::frames::FrameKind;
+use super::report::{BookStatus, VenueReject};
+use crate::errors::{CoreError, CoreResult};
+use crate::types::Side;
+
+/// A contiguous view of a 1-D array argument, or an error naming it.
+pub(super) fn slice<'a, T: numpy::Element>(
+    array: &'a PyReadonlyArray1<'_, T>,
+    name: &str,
+) -> CoreResult<&'a [T]> {
+    array
+        .as_slice()
+        .map_err(|_| CoreError::invalid(format!("{name} must be a contiguous 1-D array")))
+}
+
+/// One OHLCV bar (validated: finite, positive prices, low/high containing open and close).
+#[pyclass(name = "Bar", module = "gradtrade._core", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyBar {
+    inner: Bar,
+}
+
+#[pymethods]
+impl PyBar {
+    #[new]
+    fn new(open: f64, high: f64, low: f64, close: f64, volume: f64) -> PyResult<Self> {
+        Ok(PyBar {
+            inner: Bar::new(open, high, low, close, volume)?,
+        })
+    }
+    #[getter]
+    fn open(&self) -> f64 {
+        self.inner.open
+    }
+    #[getter]
+    fn high(&self) -> f64 {
+        self.inner.high
+    }
+    #[getter]
+    fn low(&self) -> f64 {
+        self.inner.low
+    }
+    #[getter]
+    fn close(&self) -> f64 {
+        self.inner.close
+    }
+    #[getter]
+    fn volume(&self) -> f64 {
+        self.inner.volume
+    }
+    fn __repr__(&self) -> String {
+        let b = &self.inner;
+        format!(
+            "Bar(open={}, high={}, low={}, close={}, volume={})",
+            b.open, b.high, b.low, b.close, b.volume
+        )
+    }
+}
+
+/// One simulated candle fill.
+#[pyclass(name = "CandleFill", module = "gradtrade._core", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyCandleFill {
+    inner: CandleFill,
+}
+
+#[pymethods]
+impl PyCandleFill {
+    #[getter]
+    fn price(&self) -> f64 {
+        self.inner.price
+    }
+    #[getter]
+    fn qty(&self) -> f64 {
+        self.inner.qty
+    }
+    #[getter]
+    fn fee(&self) -> f64 {
+        self.inner.fee
+    }
+    #[getter]
+    fn liquidity(&self) -> Liquidity {
+        self.inner.liquidity
+    }
+    #[getter]
+    fn reason(&self) -> FillReason {
+        self.inner.reason
+    }
+    #[getter]
+    fn reference_price(&self) -> f64 {
+        self.inner.reference_price
+    }
+    #[getter]
+    fn at_open(&self) -> bool {
+        self.inner.at_open
+    }
+    fn __repr__(&self) -> String {
+        let f = &self.inner;
+        format!(
+            "CandleFill(price={}, qty={}, fee={}, liquidity={:?}, reason={:?}, reference_price={}, at_open={})",
+            f.price, f.qty, f.fee, f.liquidity, f.reason, f.reference_price, f.at_open
+        )
+    }
+}
+
+fn wrap(fill: Option<CandleFill>) -> Option<PyCandleFill> {
+    fill.map(|inner| PyCandleFill { inner })
+}
+
+/// The candle fill model's assumptions (validated, immutable). See `rust/sim/candle.rs`.
+#[pyclass(name = "CandleFillConfig", module = "gradtrade._core", frozen, eq)]
+#[derive(Clone, PartialEq)]
+pub struct PyCandleFillConfig {
+    inner: CandleFillConfig,
+}
+
+#[pymethods]
+impl PyCandleFillConfig {
+    #[new]
+    #[pyo3(signature = (*, half_spread_bps = 1.0, impact_k = 1.0, taker_fee_rate = 0.001,
+        maker_fee_rate = 0.001, max_volume_share = 0.1, fill_at = FillAt::NEXT_OPEN,
+        max_impact_bps = 500.0))]
+    fn new(
+        half_spread_bps: f64,
+        impact_k: f64,
+        taker_fee_rate: f64,
+        maker_fee_rate: f64,
+        max_volume_share: f64,
+        fill_at: FillAt,
+        max_impact_bps: f64,
+    ) -> PyResult<Self> {
+        Ok(PyCandleFillConfig {
+            inner: CandleFillConfig::new(
+                half_spread_bps,
+                impact_k,
+                taker_fee_rate,
+                maker_fee_rate,
+                max_volume_share,
+                fill_at,
+                max_impact_bps,
+            )?,
+        })
+    }
+    #[getter]
+    fn half_spread_bps(&self) -> f64 {
+        self.inner.half_spread_bps
+    }
+    #[getter]
+    fn impact_k(&self) -> f64 {
+        self.inner.impact_k
+    }
+    #[getter]
+    fn taker_fee_rate(&self) -> f64 {
+        self.inner.taker_fee_rate
+    }
+    #[getter]
+    fn maker_fee_rate(&self) -> f64 {
+        self.inner.maker_fee_rate
+    }
+    #[getter]
+    fn max_volume_share(&self) -> f64 {
+        self.inner.max_volume_share
+    }
+    #[getter]
+    fn fill_at(&self) -> FillAt {
+        self.inner.fill_at
+    }
+    #[getter]
+    fn max_impact_bps(&self) -> f64 {
+        self.inner.max_impact_bps
+    }
+    fn __repr__(&self) -> String {
+        let c = &self.inner;
+        format!(
+            "CandleFillConfig(half_spread_bps={}, impact_k={}, taker_fee_rate={}, maker_fee_rate={}, max_volume_share={}, fill_at={:?}, max_impact_bps={})",
+            c.half_spread_bps, c.impact_k, c.taker_fee_rate, c.maker_fee_rate,
+            c.max_volume_share, c.fill_at, c.max_impact_bps
+        )
+    }
+
+    fn impact(&self, qty: f64, volume: f64, sigma: f64) -> f64 {
+        self.inner.impact(qty, volume, sigma)
+    }
+
+    fn market_fill(&self, side: Side, qty: f64, bar: &PyBar, sigma: f64) -> PyResult<PyCandleFill> {
+        Ok(PyCandleFill {
+            inner: self.inner.market_fill(side, qty, &bar.inner, sigma)?,
+        })
+    }
+
+    #[pyo3(signature = (side, price, qty, bar, sigma, *, arriving = false))]
+    fn limit_fill(
+        &self,
+        side: Side,
+        price: f64,
+        qty: f64,
+        bar: &PyBar,
+        sigma: f64,
+        arriving: bool,
+    ) -> PyResult<Option<PyCandleFill>> {
+        Ok(wrap(self.inner.limit_fill(
+            side, price, qty, &bar.inner, sigma, arriving,
+        )?))
+    }
+
+    fn stop_fill(
+        &self,
+        side: Side,
+        stop: f64,
+        qty: f64,
+        bar: &PyBar,
+        sigma: f64,
+    ) -> PyResult<Option<PyCandleFill>> {
+        Ok(wrap(
+            self.inner.stop_fill(side, stop, qty, &bar.inner, sigma)?,
+        ))
+    }
+
+    #[pyo3(signature = (position_side, qty, bar, sigma, *, stop_loss = None, take_profit = None))]
+    fn protective_fill(
+        &self,
+        position_side: Side,
+        qty: f64,
+        bar: &PyBar,
+        sigma: f64,
+        stop_loss: Option<f64>,
+        take_profit: Option<f64>,
+    ) -> PyResult<Option<PyCandleFill>> {
+        Ok(wrap(self.inner.protective_fill(
+            position_side,
+            qty,
+            stop_loss,
+            take_profit,
+            &bar.inner,
+            sigma,
+        )?))
+    }
+
+    /// Market orders of a whole series: (price, fee) arrays, NaN where nothing filled.
+    #[allow(clippy::too_many_arguments, clippy::type_complexity)]
+    fn market_fills<'py>(
+        &self,
+        py: Python<'py>,
+        open: PyReadonlyArray1<'py, f64>,
+        high: PyReadonlyArray1<'py, f64>,
+        low: PyReadonlyArray1<'py, f64>,
+        close: PyReadonlyArray1<'py, f64>,
+        volume: PyReadonlyArray1<'py, f64>,
+        sigma: PyReadonlyArray1<'py, f64>,
+        qty: PyReadonlyArray1<'py, f64>,
+    ) -> PyResult<(Bound<'py, PyArray1<f64>>, Bound<'py, PyArray1<f64>>)> {
+        let bars = BarArrays {
+            open: slice(&open, "open")?,
+            high: slice(&high, "high")?,
+            low: slice(&low, "low")?,
+            close: slice(&close, "close")?,
+            volume: slice(&volume, "volume")?,
+            sigma: slice(&sigma, "sigma")?,
+        };
+        let qty = slice(&qty, "qty")?;
+        let (prices, fees) = py.detach(|| self.inner.market_fills(&bars, qty))?;
+        Ok((prices.into_pyarray(py), fees.into_pyarray(py)))
+    }
+}
+
+/// Cash flow to the holder of `position` at one funding event (longs pay positive rates).
+#[pyfunction]
+fn funding_cashflow(position: f64, mark: f64, rate: f64) -> PyResult<f64> {
+    Ok(candle::funding_cashflow(position, mark, rate)?)
+}
+
+/// Funding cash flows of a position path over recorded funding events (see candle.rs).
+#[pyfunction]
+fn funding_cashflows<'py>(
+    py: Python<'py>,
+    position_ts: PyReadonlyArray1<'py, i64>,
+    positions: PyReadonlyArray1<'py, f64>,
+    funding_ts: PyReadonlyArray1<'py, i64>,
+    rates: PyReadonlyArray1<'py, f64>,
+    marks: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let flows = candle::funding_cashflows(
+        slice(&position_ts, "position_ts")?,
+        slice(&positions, "positions")?,
+        slice(&funding_ts, "funding_ts")?,
+        slice(&rates, "rates")?,
+        slice(&marks, "marks")?,
+    )?;
+    Ok(flows.into_pyarray(py))
+}
+
+/// The kind of a raw recorded frame (by stream name, snapshot shape or event type).
+#[pyfunction]
+fn frame_kind(raw: &[u8]) -> PyResult<FrameKind> {
+    Ok(FrameKind::classify(raw)?)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<FillAt>()?;
+    m.add_class::<Liquidity>()?;
+    m.add_class::<FillReason>()?;
+    m.add_class::<FrameKind>()?;
+    m.add_class::<VenueReject>()?;
+    m.add_class::<BookStatus>()?;
+    m.add_class::<PyBar>()?;
+    m.add_class::<PyCandleFill>()?;
+    m.add_class::<PyCandleFillConfig>()?;
+    m.add_function(wrap_pyfunction!(funding_cashflow, m)?)?;
+    m.add_function(wrap_pyfunction!(funding_cashflows, m)?)?;
+    m.add_function(wrap_pyfunction!(frame_kind, m)?)?;
+    super::python_l2::register(m)?;
+    Ok(())
+}

@@ -1,0 +1,78 @@
+"""PortfolioTracker: cash + holdings = equity = the core.Position view, after any fills."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradtrade.core import Side, SymbolFilters
+from gradtrade.errors import InvalidInput
+from gradtrade.events import FillEvent, Liquidity
+from gradtrade.execution import PortfolioTracker
+
+_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("fill"), st.sampled_from([Side.BUY, Side.SELL]),
+                  st.integers(1, 10**6), st.integers(1_000_000, 9_000_000),
+                  st.sampled_from(["USDT", "BTC"])),
+        st.tuples(st.just("mark"), st.integers(1_000_000, 9_000_000)),
+        st.tuples(st.just("funding"), st.floats(-0.003, 0.003)),
+    ),
+    max_size=40,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(_ops)
+def test_equity_identities_hold_after_any_sequence(
+    filters: dict[str, SymbolFilters], ops: list[tuple]
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    trade = 0
+    for op in ops:
+        if op[0] == "fill":
+            _, side, steps, ticks, fee_asset = op
+            qty, price = steps * 1e-5, ticks * 0.01
+            fee = 1e-3 * (qty if fee_asset == "BTC" else qty * price)
+            trade += 1
+            p.apply_fill(FillEvent("t.0.1", trade, "BTCUSDT", side, price, qty, fee, fee_asset,
+                                   Liquidity.TAKER, trade))  # fmt: skip
+        elif op[0] == "mark":
+            p.mark("BTCUSDT", op[1] * 0.01)
+        elif "BTCUSDT" in p.marks:
+            p.apply_funding("BTCUSDT", op[1])
+        eq = p.equity()
+        value = p.quantity("BTCUSDT") * p.marks.get("BTCUSDT", 0.0)
+        assert eq == pytest.approx(p.cash + value, rel=1e-12, abs=1e-6)
+        assert eq == pytest.approx(p.pnl_identity(), rel=1e-9, abs=1e-6)
+        assert p.high_water_mark >= 10_000.0
+
+
+def test_base_asset_fees_reduce_holdings(filters: dict[str, SymbolFilters]) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    p.apply_fill(FillEvent("t.0.1", 1, "BTCUSDT", Side.BUY, 50_000.0, 0.1, 0.0001, "BTC",
+                           Liquidity.TAKER, 0))  # fmt: skip
+    assert p.quantity("BTCUSDT") == pytest.approx(0.0999)
+    assert p.cash == pytest.approx(5_000.0)
+    assert p.equity() == pytest.approx(10_000.0 - 0.0001 * 50_000)
+    assert p.costs().fees == pytest.approx(5.0)
+
+
+def test_funding_is_paid_by_longs_and_bad_input_is_refused(
+    filters: dict[str, SymbolFilters],
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    with pytest.raises(InvalidInput):
+        p.apply_funding("BTCUSDT", 1e-4)  # no mark price yet
+    p.apply_fill(FillEvent("t.0.1", 1, "BTCUSDT", Side.BUY, 50_000.0, 0.1, 0.0, "USDT",
+                           Liquidity.TAKER, 0))  # fmt: skip
+    assert p.apply_funding("BTCUSDT", 1e-4) == pytest.approx(0.5)
+    assert p.apply_funding("BTCUSDT", -1e-4, mark=60_000.0) == pytest.approx(-0.6)
+    with pytest.raises(InvalidInput):
+        p.mark("BTCUSDT", float("nan"))
+    with pytest.raises(InvalidInput):
+        p.quantity("ETHUSDT")
+    with pytest.raises(InvalidInput):
+        PortfolioTracker(0.0, filters)
