@@ -3,6 +3,8 @@
 //! `cargo bench --bench sim` (data from $GRADTRADE_TEST_DATA or ../shared/data). Groups:
 //! - `replay/noop`: every event of the recording (depth, trades, bookTickers, the snapshot)
 //!   through `Recording::run_until` into a fresh `L2Venue`, no orders;
+//! - `replay/book_only`: the snapshot and the diffs after it into a bare `OrderBook` (the
+//!   throughput is still counted per recording event, so the two compare directly);
 //! - `replay/maker`: the same with a quote-at-best maker that cancels and requotes both sides
 //!   every second of recording time (queue positions, trade matching, cancels in the path);
 //! - `trade_parse`: `parse_trade` of every trade frame;
@@ -140,6 +142,27 @@ fn benches(c: &mut Criterion) {
             rec.rewind();
             let mut v = venue();
             black_box(rec.run_until(&mut v, end).unwrap())
+        })
+    });
+    // The same recording's depth frames into a bare `OrderBook` (snapshot first, then every
+    // diff after it): the venue's replay cost over the book's, measured in the same run.
+    let snapshot = frames.iter().find(|f| f.1 == FrameKind::SNAPSHOT).unwrap().2.clone();
+    let mut probe = venue().book().clone();
+    probe.apply_snapshot_json(&snapshot).unwrap();
+    let diffs: Vec<&[u8]> = frames
+        .iter()
+        .filter(|f| f.1 == FrameKind::DEPTH)
+        .map(|f| f.2.as_slice())
+        .filter(|raw| probe.apply_depth_json(raw).unwrap_or(false))
+        .collect();
+    group.bench_function("book_only", |b| {
+        b.iter(|| {
+            let mut book = venue().book().clone();
+            book.apply_snapshot_json(&snapshot).unwrap();
+            for raw in &diffs {
+                book.apply_depth_json(raw).unwrap();
+            }
+            black_box(book.best_bid())
         })
     });
     let ids: Vec<String> = (0..4000).map(|i| format!("q{i}")).collect();
