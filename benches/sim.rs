@@ -146,7 +146,12 @@ fn benches(c: &mut Criterion) {
     });
     // The same recording's depth frames into a bare `OrderBook` (snapshot first, then every
     // diff after it): the venue's replay cost over the book's, measured in the same run.
-    let snapshot = frames.iter().find(|f| f.1 == FrameKind::SNAPSHOT).unwrap().2.clone();
+    let snapshot = frames
+        .iter()
+        .find(|f| f.1 == FrameKind::SNAPSHOT)
+        .unwrap()
+        .2
+        .clone();
     let mut probe = venue().book().clone();
     probe.apply_snapshot_json(&snapshot).unwrap();
     let diffs: Vec<&[u8]> = frames

@@ -1,10 +1,10 @@
 //! Perpetual funding: the cash flow of a position at the recorded funding events.
 //!
 //! Invariant and convention: at each funding time the holder of `position` (signed base units,
-//! + long) receives `-position * mark * rate`, so longs pay positive rates and shorts receive
-//! them. The position charged is the one in effect strictly before the funding time: a change
-//! stamped at the funding time itself happens after the settlement (Binance settles at the
-//! exact time; an order at the next bar's open is later).
+//! positive for a long) receives `-position * mark * rate`, so longs pay positive rates and
+//! shorts receive them. The position charged is the one in effect strictly before the funding
+//! time: a change stamped at the funding time itself happens after the settlement (Binance
+//! settles at the exact time; an order at the next bar's open is later).
 
 use super::candle::{finite_in, positive_price};
 use crate::errors::{CoreError, CoreResult};
