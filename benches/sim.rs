@@ -5,8 +5,8 @@
 //!   through `Recording::run_until` into a fresh `L2Venue`, no orders;
 //! - `replay/book_only`: the snapshot and the diffs after it into a bare `OrderBook` (the
 //!   throughput is still counted per recording event, so the two compare directly);
-//! - `replay/maker`: the no-op replay plus a quote-at-best maker that cancels and requotes both sides
-//!   every second of recording time (queue positions, trade matching, cancels in the path);
+//! - `replay/maker`: the no-op replay plus a quote-at-best maker that cancels and requotes both
+//!   sides every second of recording time (queue positions, trade matching, cancels in the path);
 //! - `trade_parse`: `parse_trade` of every trade frame;
 //! - `candle/market_fills`: the batch candle model over 100k bars.
 //!
