@@ -3,10 +3,20 @@
 //! `cargo bench --bench sim` (data from $GRADTRADE_TEST_DATA or ../shared/data). Groups:
 //! - `replay/noop`: every event of the recording (depth, trades, bookTickers, the snapshot)
 //!   through `Recording::run_until` into a fresh `L2Venue`, no orders;
-//! - `replay/maker`: the same with a quote-at-best maker that cancels and requotes both sides
-//!   every second of recording time (queue positions, trade matching, cancels in the path);
+//! - `replay/book_only`: the snapshot and the diffs after it into a bare `OrderBook` (the
+//!   throughput is still counted per recording event, so the two compare directly);
+//! - `replay/maker`: the no-op replay plus a quote-at-best maker that cancels and requotes both
+//!   sides every second of recording time (queue positions, trade matching, cancels in the path);
 //! - `trade_parse`: `parse_trade` of every trade frame;
 //! - `candle/market_fills`: the batch candle model over 100k bars.
+//!
+//! Notes (2026-12-02, two runs on the 2-core dev box while other builds ran, load average about
+//! 13: absolute times are several times a quiet machine's; compare within one run). 99,574
+//! events (6,496 depth incl. snapshot, 19,904 trades, 73,174 bookTickers): `noop` 162 / 187 ms
+//! (0.61 / 0.53 M events/s), `book_only` 136 ms in the second run (the venue costs 1.38x the bare
+//! book; trade parsing, 31 ms for the 19,904 trades, is most of the difference), `maker`
+//! 232 / 178 ms, `market_fills` 23 / 20 ms per 100k bars. Not yet measured on a quiet machine
+//! nor against hftbacktest / NautilusTrader (issue 9's speed targets).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -141,6 +151,32 @@ fn benches(c: &mut Criterion) {
             rec.rewind();
             let mut v = venue();
             black_box(rec.run_until(&mut v, end).unwrap())
+        })
+    });
+    // The same recording's depth frames into a bare `OrderBook` (snapshot first, then every
+    // diff after it): the venue's replay cost over the book's, measured in the same run.
+    let snapshot = frames
+        .iter()
+        .find(|f| f.1 == FrameKind::SNAPSHOT)
+        .unwrap()
+        .2
+        .clone();
+    let mut probe = venue().book().clone();
+    probe.apply_snapshot_json(&snapshot).unwrap();
+    let diffs: Vec<&[u8]> = frames
+        .iter()
+        .filter(|f| f.1 == FrameKind::DEPTH)
+        .map(|f| f.2.as_slice())
+        .filter(|raw| probe.apply_depth_json(raw).unwrap_or(false))
+        .collect();
+    group.bench_function("book_only", |b| {
+        b.iter(|| {
+            let mut book = venue().book().clone();
+            book.apply_snapshot_json(&snapshot).unwrap();
+            for raw in &diffs {
+                book.apply_depth_json(raw).unwrap();
+            }
+            black_box(book.best_bid())
         })
     });
     let ids: Vec<String> = (0..4000).map(|i| format!("q{i}")).collect();

@@ -14,9 +14,7 @@
 //!   and fills at the stop, or at the open when the bar opens past it (a gap), plus taker costs;
 //! - protective stop-loss and take-profit (both market on trigger) in the same bar resolve
 //!   adversely: the stop-loss first, unless the open itself is already past the take-profit;
-//! - perpetual funding: the holder of `position` pays `position * mark * rate` at each recorded
-//!   funding time (longs pay positive rates); a position change stamped at the funding time
-//!   itself is after the settlement.
+//! - perpetual funding is in `funding.rs`.
 //!
 //! Every function is pure; bad input (NaN, infinities, negative sizes, a bar whose high is below
 //! its low) is an `InvalidInput` naming the field.
@@ -172,7 +170,7 @@ pub struct CandleFill {
     pub at_open: bool,
 }
 
-fn finite_in(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<f64> {
+pub(super) fn finite_in(name: &str, v: f64, lo: f64, hi: f64) -> CoreResult<f64> {
     if v.is_finite() && v >= lo && v <= hi {
         Ok(v)
     } else {
@@ -192,7 +190,7 @@ fn positive_qty(qty: f64) -> CoreResult<f64> {
     }
 }
 
-fn positive_price(name: &str, v: f64) -> CoreResult<f64> {
+pub(super) fn positive_price(name: &str, v: f64) -> CoreResult<f64> {
     if v.is_finite() && v > 0.0 {
         Ok(v)
     } else {
@@ -524,69 +522,6 @@ impl BarArrays<'_> {
             self.volume[t],
         )
     }
-}
-
-/// Cash flow to the holder of `position` (signed base units, + long) at one funding event:
-/// `-position * mark * rate` (a long pays a positive rate, a short receives it).
-pub fn funding_cashflow(position: f64, mark: f64, rate: f64) -> CoreResult<f64> {
-    if !position.is_finite() {
-        return Err(CoreError::invalid(format!(
-            "position must be finite, got {position}"
-        )));
-    }
-    let mark = positive_price("mark price", mark)?;
-    let rate = finite_in("funding rate", rate, -1.0, 1.0)?;
-    Ok(-position * mark * rate)
-}
-
-/// Funding cash flows of a position path over recorded funding events.
-///
-/// The position is `positions[i]` from `position_ts[i]` (ascending, ns) until the next change,
-/// and 0 before the first. Each funding event j at `funding_ts[j]` (ascending) charges the
-/// position in effect strictly before it: a change stamped at the funding time is after it.
-pub fn funding_cashflows(
-    position_ts: &[i64],
-    positions: &[f64],
-    funding_ts: &[i64],
-    rates: &[f64],
-    marks: &[f64],
-) -> CoreResult<Vec<f64>> {
-    if position_ts.len() != positions.len() {
-        return Err(CoreError::invalid(format!(
-            "position_ts has {} values but positions has {}",
-            position_ts.len(),
-            positions.len()
-        )));
-    }
-    if funding_ts.len() != rates.len() || funding_ts.len() != marks.len() {
-        return Err(CoreError::invalid(format!(
-            "funding_ts, rates and marks must have one length, got {}, {}, {}",
-            funding_ts.len(),
-            rates.len(),
-            marks.len()
-        )));
-    }
-    for (name, ts) in [("position_ts", position_ts), ("funding_ts", funding_ts)] {
-        if let Some(i) = ts.windows(2).position(|w| w[1] < w[0]) {
-            return Err(CoreError::invalid(format!(
-                "{name} must be ascending; index {} is before index {i}",
-                i + 1
-            )));
-        }
-    }
-    let mut out = Vec::with_capacity(funding_ts.len());
-    let mut k = 0usize;
-    let mut current = 0.0;
-    for j in 0..funding_ts.len() {
-        while k < position_ts.len() && position_ts[k] < funding_ts[j] {
-            current = positions[k];
-            k += 1;
-        }
-        let flow = funding_cashflow(current, marks[j], rates[j])
-            .map_err(|e| CoreError::invalid(format!("funding event {j}: {e}")))?;
-        out.push(flow);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -184,35 +184,6 @@ fn stop_loss_and_take_profit_in_one_bar_resolve_adversely() {
 }
 
 #[test]
-fn funding_longs_pay_positive_rates_at_recorded_times() {
-    assert!(close(
-        funding_cashflow(2.0, 50_000.0, 0.0001).unwrap(),
-        -10.0
-    ));
-    assert!(close(
-        funding_cashflow(-2.0, 50_000.0, 0.0001).unwrap(),
-        10.0
-    ));
-    assert!(close(
-        funding_cashflow(2.0, 50_000.0, -0.0001).unwrap(),
-        10.0
-    ));
-    // Position 1 from t=10, -3 from t=20 (exactly at the second funding time: after it).
-    let flows = funding_cashflows(
-        &[10, 20],
-        &[1.0, -3.0],
-        &[5, 20, 30],
-        &[0.001, 0.001, 0.002],
-        &[100.0, 100.0, 200.0],
-    )
-    .unwrap();
-    assert_eq!(flows.len(), 3);
-    assert_eq!(flows[0], 0.0);
-    assert!(close(flows[1], -0.1));
-    assert!(close(flows[2], 1.2));
-}
-
-#[test]
 fn bad_input_is_a_typed_error() {
     let c = cfg();
     let b = bar(100.0, 101.0, 99.0, 100.0, 10.0);
@@ -234,9 +205,6 @@ fn bad_input_is_a_typed_error() {
     assert!(
         CandleFillConfig::new(f64::NAN, 1.0, 0.001, 0.001, 0.1, FillAt::NEXT_OPEN, 5.0).is_err()
     );
-    assert!(funding_cashflow(f64::NAN, 1.0, 0.0).is_err());
-    assert!(funding_cashflows(&[2, 1], &[1.0, 2.0], &[], &[], &[]).is_err());
-    assert!(funding_cashflows(&[1], &[1.0], &[1], &[0.1], &[]).is_err());
 }
 
 #[test]

@@ -4,10 +4,9 @@
 use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 
-use super::candle::{
-    self, Bar, BarArrays, CandleFill, CandleFillConfig, FillAt, FillReason, Liquidity,
-};
+use super::candle::{Bar, BarArrays, CandleFill, CandleFillConfig, FillAt, FillReason, Liquidity};
 use super::frames::FrameKind;
+use super::funding;
 use super::report::{BookStatus, VenueReject};
 use crate::errors::{CoreError, CoreResult};
 use crate::types::Side;
@@ -275,10 +274,10 @@ impl PyCandleFillConfig {
 /// Cash flow to the holder of `position` at one funding event (longs pay positive rates).
 #[pyfunction]
 fn funding_cashflow(position: f64, mark: f64, rate: f64) -> PyResult<f64> {
-    Ok(candle::funding_cashflow(position, mark, rate)?)
+    Ok(funding::funding_cashflow(position, mark, rate)?)
 }
 
-/// Funding cash flows of a position path over recorded funding events (see candle.rs).
+/// Funding cash flows of a position path over recorded funding events (see funding.rs).
 #[pyfunction]
 fn funding_cashflows<'py>(
     py: Python<'py>,
@@ -288,7 +287,7 @@ fn funding_cashflows<'py>(
     rates: PyReadonlyArray1<'py, f64>,
     marks: PyReadonlyArray1<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
-    let flows = candle::funding_cashflows(
+    let flows = funding::funding_cashflows(
         slice(&position_ts, "position_ts")?,
         slice(&positions, "positions")?,
         slice(&funding_ts, "funding_ts")?,
