@@ -188,7 +188,10 @@ def test_in_range_values_round_trip(fee: float) -> None:
 
 LEAVES = [(model, dotted, kind) for model, leaves in NUMBERS.items() for dotted, kind, _ in leaves]
 # the required fields of models that have some (a model missing here fails the test below)
-REQUIRED = {"ConnectorConfig": {"rest_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"}}
+REQUIRED = {
+    "ConnectorConfig": {"rest_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"},
+    "BacktestConfig": {"data": {"path": "candles.feather"}},
+}
 
 
 def _merged(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from gradtrade.config import StrictModel, load, validate
+from gradtrade.config import StrictModel, UtcDate, load, validate
 from gradtrade.execution.config import ExecutionConfig
 from gradtrade.risk.config import RiskConfig
 
@@ -27,8 +27,8 @@ class _Strict(StrictModel):
 class DataSection(_Strict):
     path: str
     funding_path: str | None = None
-    start: str | None = None  # first bar whose decision may trade (UTC); None: after warm-up
-    end: str | None = None  # bars with open time before this (UTC)
+    start: UtcDate | None = None  # first bar whose decision may trade (UTC); None: after warm-up
+    end: UtcDate | None = None  # bars with open time before this (UTC)
     warmup_bars: int = Field(default=500, ge=0, le=1_000_000)
 
 
@@ -102,7 +102,7 @@ class BacktestConfig(_Strict):
     execution: ExecutionConfig = ExecutionConfig()
     fill: FillSection = FillSection()
     initial_cash: float = Field(default=10_000.0, gt=0, le=1e15)
-    periods_per_year: float | None = Field(default=None, gt=0)  # None: from the timeframe
+    periods_per_year: float | None = Field(default=None, gt=0, le=1e8)  # None: from the timeframe
     flatten_at_end: bool = False
     output: OutputSection = OutputSection()
 

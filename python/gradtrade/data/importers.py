@@ -111,11 +111,11 @@ def _parsed(path: Path | str, what: str, parse: Callable[[], Any]) -> Any:
         raise InvalidInput(f"{path}: not a readable {what} ({error_text(exc)})") from None
 
 
-def read_freqtrade_table(path: Path) -> Any:
+def read_freqtrade_table(path: Path, columns: tuple[str, ...] = FEATHER_COLUMNS) -> Any:
     """A freqtrade feather file as an Arrow table with ``date`` in UTC nanoseconds, checked:
     an unreadable file, a missing column or a non-timestamp ``date`` raises naming the file."""
     table = _parsed(path, "feather (Arrow IPC) file", lambda: feather.read_table(path))
-    missing = set(FEATHER_COLUMNS) - set(table.column_names)
+    missing = set(columns) - set(table.column_names)
     if missing:
         raise InvalidInput(f"{path}: missing columns {sorted(missing)}")
     try:
@@ -128,8 +128,9 @@ def read_freqtrade_table(path: Path) -> Any:
 def read_freqtrade_feather(path: Path, kind: str) -> pd.DataFrame:
     """Candles (``date`` + OHLCV) or, for ``kind == "funding"``, ``date`` + ``rate`` (freqtrade
     keeps the funding rate in ``open``)."""
+    needed = ("date", "open") if kind == "funding" else FEATHER_COLUMNS
     frame = _parsed(
-        path, "feather (Arrow IPC) file", lambda: read_freqtrade_table(path).to_pandas()
+        path, "feather (Arrow IPC) file", lambda: read_freqtrade_table(path, needed).to_pandas()
     )
     if kind == "funding":
         return pd.DataFrame({"date": frame["date"], "rate": frame["open"]})

@@ -46,8 +46,8 @@ class StopsConfig(_Strict):
 class LimitsConfig(_Strict):
     """Pre-trade limits of ``core.RiskEngine`` (checked on every order)."""
 
-    max_order_notional: float = Field(default=1e12, gt=0)
-    max_position: float = Field(default=1e9, gt=0)  # base units
+    max_order_notional: float = Field(default=1e12, gt=0, le=1e15)
+    max_position: float = Field(default=1e9, gt=0, le=1e15)  # base units
     max_open_orders: int = Field(default=10, ge=1, le=1000)
     max_orders_per_second: int = Field(default=10, ge=1, le=10_000)
     price_band_bps: float = Field(default=500.0, gt=0, le=10_000)
