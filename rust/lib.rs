@@ -14,6 +14,9 @@ pub mod orders;
 pub mod risk;
 pub mod types;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 /// The extension module `gradtrade._core`. Users import `gradtrade.core` instead.
 #[cfg(feature = "python")]
 #[pyo3::pymodule]

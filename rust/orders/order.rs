@@ -1,9 +1,15 @@
 //! One order's life: status transitions, fills, fees.
 //!
-//! Invariants, checked on every change and on JSON read back from disk:
-//! - `0 <= filled <= quantity` (in steps); a fill past the quantity is `Overfill`.
-//! - every applied fill has a distinct trade id; a repeated id is a no-op returning `false`.
-//! - status follows `transition_allowed`; FILLED iff filled == quantity (for fills received).
+//! Invariants (`Order::validate`), checked on every change, at construction and on JSON read
+//! back from disk:
+//! - `0 <= filled <= quantity` (in steps); a fill past the quantity is `Overfill`; every sum
+//!   (filled steps, notional, fees) is checked, so an overflow is `InvalidInput`, never a wrap.
+//! - filled, notional and the per-asset fee totals are exactly the sums over `fills`; every
+//!   fill has a positive quantity and price, a distinct trade id, and a price its limit allows
+//!   (a limit BUY never fills above its price, a SELL never below).
+//! - status follows `transition_allowed`; FILLED iff filled == quantity; PARTIALLY_FILLED iff
+//!   0 < filled < quantity; PENDING_NEW, NEW and REJECTED have no fills; PENDING_CANCEL iff a
+//!   status to return to is kept.
 //! - a failed operation leaves the order exactly as it was (changes are built on a copy).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +26,7 @@ use crate::types::{exact_units, OrderType, Side, SymbolFilters, TimeInForce};
 pub const FEE_SCALE: f64 = 1e10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fill {
     pub trade_id: u64,
     pub qty_steps: i64,
@@ -30,6 +37,7 @@ pub struct Fill {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Order {
     pub(super) client_order_id: String,
     pub(super) symbol: String,
@@ -67,6 +75,24 @@ fn positive_units(grid: &Grid, value: f64, what: &str) -> CoreResult<i64> {
     })
 }
 
+/// Whether `order_type` carries a limit price that bounds its fills (every type that needs a
+/// price: LIMIT, LIMIT_MAKER, STOP_LOSS_LIMIT, TAKE_PROFIT_LIMIT and USD-M's STOP / TAKE_PROFIT).
+fn has_limit_price(order_type: OrderType) -> bool {
+    !matches!(
+        order_type,
+        OrderType::MARKET
+            | OrderType::STOP_LOSS
+            | OrderType::TAKE_PROFIT
+            | OrderType::STOP_MARKET
+            | OrderType::TAKE_PROFIT_MARKET
+            | OrderType::TRAILING_STOP_MARKET
+    )
+}
+
+fn overflow(what: &str) -> CoreError {
+    CoreError::invalid(format!("{what} overflows the fixed-point range"))
+}
+
 pub fn fee_units(fee: f64) -> CoreResult<i64> {
     if !fee.is_finite() || fee.abs() > 9.0e8 {
         return Err(CoreError::invalid(format!(
@@ -91,22 +117,7 @@ impl Order {
         let price_ticks = price
             .map(|p| positive_units(&filters.tick, p, "price"))
             .transpose()?;
-        let needs_price = !matches!(
-            order_type,
-            OrderType::MARKET
-                | OrderType::STOP_LOSS
-                | OrderType::TAKE_PROFIT
-                | OrderType::STOP_MARKET
-                | OrderType::TAKE_PROFIT_MARKET
-                | OrderType::TRAILING_STOP_MARKET
-        );
-        if needs_price && price_ticks.is_none() {
-            return Err(CoreError::invalid(format!(
-                "a {} order needs a price",
-                order_type.as_str()
-            )));
-        }
-        Ok(Order {
+        let order = Order {
             client_order_id: client_order_id.to_string(),
             symbol: filters.symbol.clone(),
             side,
@@ -125,7 +136,9 @@ impl Order {
             trade_ids: BTreeSet::new(),
             fills: Vec::new(),
             updated_ms: 0,
-        })
+        };
+        order.validate()?;
+        Ok(order)
     }
 
     pub fn client_order_id(&self) -> &str {
@@ -165,6 +178,7 @@ impl Order {
         self.quantity_steps
     }
     pub fn remaining_qty(&self) -> f64 {
+        // validate() keeps 0 <= filled <= quantity, so this cannot overflow.
         self.step.to_f64(self.quantity_steps - self.filled_steps)
     }
     pub fn fills(&self) -> &[Fill] {
@@ -237,12 +251,15 @@ impl Order {
             }
             _ => {}
         }
-        self.status_before_cancel = if to == OrderStatus::PENDING_CANCEL {
+        let mut next = self.clone();
+        next.status_before_cancel = if to == OrderStatus::PENDING_CANCEL {
             Some(self.status)
         } else {
             None
         };
-        self.status = to;
+        next.status = to;
+        next.validate()?;
+        *self = next;
         Ok(true)
     }
 
@@ -308,7 +325,22 @@ impl Order {
                 fill.trade_id
             )));
         }
-        let filled = self.filled_steps + fill.qty_steps;
+        if !self.limit_allows(fill.price_ticks) {
+            return Err(CoreError::invalid(format!(
+                "order {}: fill {} at {} is outside the {} limit {}",
+                self.client_order_id,
+                fill.trade_id,
+                self.tick.format(fill.price_ticks),
+                self.side.as_str(),
+                self.price_ticks
+                    .map(|t| self.tick.format(t))
+                    .unwrap_or_default()
+            )));
+        }
+        let filled = self
+            .filled_steps
+            .checked_add(fill.qty_steps)
+            .ok_or_else(|| overflow("filled quantity"))?;
         if filled > self.quantity_steps {
             return Err(CoreError::Overfill(format!(
                 "order {}: fill {} of {} would take filled to {} of {}",
@@ -319,10 +351,26 @@ impl Order {
                 self.quantity()
             )));
         }
+        let notional = self
+            .notional
+            .checked_add(i128::from(fill.price_ticks) * i128::from(fill.qty_steps))
+            .ok_or_else(|| overflow("filled notional"))?;
+        let fee_total = match &fill.fee_asset {
+            Some(asset) => Some(
+                self.fees
+                    .get(asset)
+                    .copied()
+                    .unwrap_or(0)
+                    .checked_add(fill.fee_units)
+                    .ok_or_else(|| overflow("fee total"))?,
+            ),
+            None => None,
+        };
+        // Nothing has changed so far; from here on nothing can fail.
         self.filled_steps = filled;
-        self.notional += i128::from(fill.price_ticks) * i128::from(fill.qty_steps);
-        if let Some(asset) = &fill.fee_asset {
-            *self.fees.entry(asset.clone()).or_insert(0) += fill.fee_units;
+        self.notional = notional;
+        if let (Some(asset), Some(total)) = (&fill.fee_asset, fee_total) {
+            self.fees.insert(asset.clone(), total);
         }
         self.updated_ms = self.updated_ms.max(fill.time_ms);
         self.trade_ids.insert(fill.trade_id);
@@ -380,29 +428,83 @@ impl Order {
         Ok(order)
     }
 
-    /// The invariants above, for state read back from disk.
+    /// Whether a fill at `price_ticks` is one the order's limit allows (always, without one).
+    pub(super) fn limit_allows(&self, price_ticks: i64) -> bool {
+        match self.price_ticks {
+            Some(limit) if has_limit_price(self.order_type) => match self.side {
+                Side::BUY => price_ticks <= limit,
+                Side::SELL => price_ticks >= limit,
+            },
+            _ => true,
+        }
+    }
+
+    /// The invariants of the module docs. `new`, every report (before it is applied) and
+    /// `from_json` run this one function, so a restored order is exactly as trusted as a built one.
     pub fn validate(&self) -> CoreResult<()> {
         validate_client_order_id(&self.client_order_id)?;
-        let bad = |why: &str| {
+        let bad = |why: String| {
             Err(CoreError::invalid(format!(
                 "order {} is inconsistent: {why}",
                 self.client_order_id
             )))
         };
-        let sum: i64 = self.fills.iter().map(|f| f.qty_steps).sum();
-        let notional: i128 = self
-            .fills
-            .iter()
-            .map(|f| i128::from(f.price_ticks) * i128::from(f.qty_steps))
-            .sum();
-        if self.quantity_steps <= 0 || self.filled_steps < 0 {
-            return bad("quantity must be positive");
+        if self.symbol.is_empty() {
+            return bad("empty symbol".into());
         }
-        if sum != self.filled_steps || notional != self.notional {
-            return bad("fills do not add up to the filled quantity");
+        if self.quantity_steps <= 0 {
+            return bad(format!(
+                "quantity must be positive, got {} steps",
+                self.quantity_steps
+            ));
+        }
+        match self.price_ticks {
+            Some(p) if p <= 0 => return bad(format!("price must be positive, got {p} ticks")),
+            None if has_limit_price(self.order_type) => {
+                return Err(CoreError::invalid(format!(
+                    "a {} order needs a price",
+                    self.order_type.as_str()
+                )))
+            }
+            _ => {}
+        }
+        // Sums in i128: a tampered file may hold values whose i64 sum would wrap.
+        let mut filled: i128 = 0;
+        let mut notional: i128 = 0;
+        let mut fees: BTreeMap<&str, i128> = BTreeMap::new();
+        let mut last_ms = i64::MIN;
+        for f in &self.fills {
+            if f.qty_steps <= 0 || f.price_ticks <= 0 {
+                return bad(format!(
+                    "fill {} needs a positive quantity and price, got {} steps at {} ticks",
+                    f.trade_id, f.qty_steps, f.price_ticks
+                ));
+            }
+            if !self.limit_allows(f.price_ticks) {
+                return bad(format!(
+                    "fill {} is outside the order's limit price",
+                    f.trade_id
+                ));
+            }
+            filled += i128::from(f.qty_steps);
+            notional += i128::from(f.price_ticks) * i128::from(f.qty_steps);
+            if let Some(asset) = &f.fee_asset {
+                *fees.entry(asset.as_str()).or_insert(0) += i128::from(f.fee_units);
+            }
+            last_ms = last_ms.max(f.time_ms);
+        }
+        if filled != i128::from(self.filled_steps) || notional != self.notional {
+            return bad("fills do not add up to the filled quantity".into());
         }
         if self.filled_steps > self.quantity_steps {
-            return bad("filled above quantity");
+            return bad("filled above quantity".into());
+        }
+        let fees_match = fees.len() == self.fees.len()
+            && fees
+                .iter()
+                .all(|(asset, &sum)| self.fees.get(*asset).map(|&v| i128::from(v)) == Some(sum));
+        if !fees_match {
+            return bad("fee totals do not match the fills' fees".into());
         }
         if self.trade_ids.len() != self.fills.len()
             || self
@@ -410,10 +512,46 @@ impl Order {
                 .iter()
                 .any(|f| !self.trade_ids.contains(&f.trade_id))
         {
-            return bad("trade ids do not match fills");
+            return bad("trade ids do not match fills".into());
         }
-        if (self.status == OrderStatus::FILLED) != (self.filled_steps == self.quantity_steps) {
-            return bad("FILLED must mean filled == quantity");
+        if !self.fills.is_empty() && self.updated_ms < last_ms {
+            return bad("update time is before its last fill".into());
+        }
+        let (filled, quantity) = (self.filled_steps, self.quantity_steps);
+        let status_ok = match self.status {
+            OrderStatus::FILLED => filled == quantity,
+            OrderStatus::PARTIALLY_FILLED => filled > 0 && filled < quantity,
+            OrderStatus::PENDING_NEW | OrderStatus::NEW | OrderStatus::REJECTED => filled == 0,
+            _ => filled < quantity,
+        };
+        if !status_ok {
+            return bad(format!(
+                "status {} with {} of {} filled",
+                self.status.as_str(),
+                self.filled_qty(),
+                self.quantity()
+            ));
+        }
+        let pending_cancel = self.status == OrderStatus::PENDING_CANCEL;
+        match self.status_before_cancel {
+            None if pending_cancel => {
+                return bad("PENDING_CANCEL keeps no status to return to".into())
+            }
+            Some(_) if !pending_cancel => {
+                return bad(format!(
+                    "{} keeps a status to return to",
+                    self.status.as_str()
+                ))
+            }
+            Some(prev)
+                if !matches!(
+                    prev,
+                    OrderStatus::PENDING_NEW | OrderStatus::NEW | OrderStatus::PARTIALLY_FILLED
+                ) =>
+            {
+                return bad(format!("a cancel cannot return to {}", prev.as_str()))
+            }
+            _ => {}
         }
         Ok(())
     }

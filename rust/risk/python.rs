@@ -6,7 +6,6 @@ use pyo3::prelude::*;
 use super::breaker::TradingState;
 use super::engine::{Decision, OrderCheck, RejectReason, RiskEngine};
 use super::limits::RiskLimits;
-use crate::errors::CoreError;
 use crate::types::python::{text_arg, PySymbolFilters};
 use crate::types::Side;
 
@@ -84,10 +83,9 @@ impl PyRiskLimits {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "RiskLimits JSON")?;
-        let inner: RiskLimits = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a RiskLimits JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PyRiskLimits { inner })
+        Ok(PyRiskLimits {
+            inner: RiskLimits::from_json(&text)?,
+        })
     }
     fn __repr__(&self) -> String {
         format!("RiskLimits({})", self.to_json())

@@ -5,7 +5,6 @@ use pyo3::prelude::*;
 
 use super::breaker::{DrawdownBreaker, TradingState};
 use super::sizing::{self, PositionSizer};
-use crate::errors::CoreError;
 use crate::types::python::{text_arg, PySymbolFilters};
 use crate::types::Side;
 
@@ -48,10 +47,9 @@ impl PyDrawdownBreaker {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "DrawdownBreaker JSON")?;
-        let inner: DrawdownBreaker = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a DrawdownBreaker JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PyDrawdownBreaker { inner })
+        Ok(PyDrawdownBreaker {
+            inner: DrawdownBreaker::from_json(&text)?,
+        })
     }
 }
 
@@ -125,12 +123,9 @@ impl PyPositionSizer {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "PositionSizer JSON")?;
-        let s: PositionSizer = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a PositionSizer JSON: {e}")))?;
-        let (f, t, l, sl, tp) = s.params();
-        s.filters().validate()?;
-        let inner = PositionSizer::new(s.filters().clone(), f, t, l, sl, tp)?;
-        Ok(PyPositionSizer { inner })
+        Ok(PyPositionSizer {
+            inner: PositionSizer::from_json(&text)?,
+        })
     }
 }
 

@@ -17,7 +17,7 @@ use crate::errors::CoreError;
 /// argument through here, so all of them accept `str | bytes`.
 pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Cow::Borrowed(s.to_str()?));
+        return Ok(Cow::Borrowed(str_text(s, what)?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         let text = std::str::from_utf8(b.as_bytes())
@@ -25,6 +25,12 @@ pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Co
         return Ok(Cow::Borrowed(text));
     }
     Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
+}
+
+/// The UTF-8 text of a `str`; a string that has none (a lone surrogate) is `InvalidInput`.
+pub(crate) fn str_text<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<&'a str> {
+    s.to_str()
+        .map_err(|_| CoreError::invalid(format!("{what} is not valid Unicode text")).into())
 }
 
 /// A size or price argument: exact text ("0.01", preferred) or a number.
@@ -38,7 +44,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for DecimalArg {
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(DecimalArg::Text(s.to_str()?.to_owned()));
+            return Ok(DecimalArg::Text(
+                str_text(&s, "a size or price")?.to_owned(),
+            ));
         }
         obj.extract::<f64>().map(DecimalArg::Float).map_err(|_| {
             let kind = obj
@@ -204,10 +212,9 @@ impl PySymbolFilters {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "SymbolFilters JSON")?;
-        let inner: SymbolFilters = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a SymbolFilters JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PySymbolFilters { inner })
+        Ok(PySymbolFilters {
+            inner: SymbolFilters::from_json(&text)?,
+        })
     }
     fn __repr__(&self) -> String {
         format!(
