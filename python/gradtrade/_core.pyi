@@ -66,6 +66,13 @@ class OrderBook:
     Diffs before the first snapshot raise ``BookNotSynced``; ``gradtrade.data.depth_sync.
     DepthSync`` buffers them the way Binance documents.
 
+    An invalid book (``is_valid`` False: no snapshot yet, or a sequence gap) answers no query of
+    its levels: ``best_bid``, ``best_ask``, ``mid``, ``spread``, ``microprice``, ``is_crossed``,
+    ``bids``, ``asks`` and ``features`` all raise ``BookNotSynced``, never the stale prices. On a
+    valid book ``None`` means an empty side. ``depth``, ``len``, ``repr``, ``to_json`` and
+    ``take_ofi`` (the flow accumulated by events already applied) are bookkeeping and still
+    answer. ``features`` takes 1 to 5000 levels (``InvalidInput`` otherwise).
+
     ``tick_size`` / ``step_size`` (exact text preferred) must be the resolution of the feed, not
     today's order filters: resting levels can be off PRICE_FILTER / LOT_SIZE (orders placed
     before a filter change); ``gradtrade.data.recordings.book_grids`` derives them from

@@ -8,7 +8,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::types::python::{str_text, text_arg, DecimalArg};
+use crate::types::python::{str_text, text_arg, DecimalArg, Text};
 use crate::types::Decimal;
 
 use super::book::{DiffIds, Market, OrderBook};
@@ -148,7 +148,7 @@ impl PyOrderBook {
     #[new]
     #[pyo3(signature = (symbol, tick_size, step_size, market = None))]
     fn new(
-        symbol: &str,
+        symbol: Text,
         tick_size: DecimalArg,
         step_size: DecimalArg,
         market: Option<&Bound<'_, PyAny>>,
@@ -160,7 +160,7 @@ impl PyOrderBook {
         let tick = grid_arg(tick_size, "tick_size")?;
         let step = grid_arg(step_size, "step_size")?;
         Ok(PyOrderBook {
-            book: OrderBook::new(symbol, tick, step, market)?,
+            book: OrderBook::new(&symbol.0, tick, step, market)?,
         })
     }
 

@@ -8,7 +8,7 @@ use super::client_id;
 use super::order::Order;
 use super::position::Position;
 use super::status::{transition_allowed, OrderStatus};
-use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::python::{text_arg, PySymbolFilters, Text};
 use crate::types::{OrderType, Side, TimeInForce};
 
 #[pymethods]
@@ -32,7 +32,7 @@ impl PyOrder {
     #[pyo3(signature = (client_order_id, filters, side, quantity, price=None,
         order_type=OrderType::LIMIT, time_in_force=TimeInForce::GTC))]
     fn new(
-        client_order_id: &str,
+        client_order_id: Text,
         filters: &PySymbolFilters,
         side: Side,
         quantity: f64,
@@ -42,7 +42,7 @@ impl PyOrder {
     ) -> PyResult<Self> {
         Ok(PyOrder {
             inner: Order::new(
-                client_order_id,
+                &client_order_id.0,
                 &filters.inner,
                 side,
                 order_type,
@@ -148,9 +148,10 @@ impl PyOrder {
         quantity: f64,
         price: f64,
         fee: f64,
-        fee_asset: Option<&str>,
+        fee_asset: Option<Text>,
         time_ms: i64,
     ) -> PyResult<bool> {
+        let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
             .apply_fill_f64(trade_id, quantity, price, fee, fee_asset, time_ms)?)
@@ -197,9 +198,9 @@ pub struct PyPosition {
 impl PyPosition {
     #[new]
     #[pyo3(signature = (filters, quote_asset=None))]
-    fn new(filters: &PySymbolFilters, quote_asset: Option<&str>) -> Self {
+    fn new(filters: &PySymbolFilters, quote_asset: Option<Text>) -> Self {
         PyPosition {
-            inner: Position::new(&filters.inner, quote_asset),
+            inner: Position::new(&filters.inner, quote_asset.as_ref().map(|t| t.0.as_str())),
         }
     }
     /// Applies a fill and returns the PnL it realized.
@@ -210,8 +211,9 @@ impl PyPosition {
         quantity: f64,
         price: f64,
         fee: f64,
-        fee_asset: Option<&str>,
+        fee_asset: Option<Text>,
     ) -> PyResult<f64> {
+        let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
             .apply_fill(side, quantity, price, fee, fee_asset)?)
@@ -284,14 +286,14 @@ impl PyPosition {
 
 /// Deterministic Binance-valid client order id `"{strategy}.{session:base36}.{seq:base36}"`.
 #[pyfunction]
-pub fn client_order_id(strategy: &str, session: u64, seq: u64) -> PyResult<String> {
-    Ok(client_id::client_order_id(strategy, session, seq)?)
+pub fn client_order_id(strategy: Text, session: u64, seq: u64) -> PyResult<String> {
+    Ok(client_id::client_order_id(&strategy.0, session, seq)?)
 }
 
 /// (strategy, session, seq) of an id made by `client_order_id`.
 #[pyfunction]
-pub fn parse_client_order_id(client_order_id: &str) -> PyResult<(String, u64, u64)> {
-    Ok(client_id::parse_client_order_id(client_order_id)?)
+pub fn parse_client_order_id(client_order_id: Text) -> PyResult<(String, u64, u64)> {
+    Ok(client_id::parse_client_order_id(&client_order_id.0)?)
 }
 
 /// Whether the order status table allows `from_status -> to_status`.

@@ -33,6 +33,25 @@ pub(crate) fn str_text<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<&
         .map_err(|_| CoreError::invalid(format!("{what} is not valid Unicode text")).into())
 }
 
+/// A `str` argument. PyO3's own `&str` raises `UnicodeEncodeError` (a bare `ValueError`) for a
+/// string without a UTF-8 form (a lone surrogate); this is `InvalidInput` like all bad input.
+pub struct Text(pub String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let s = obj.cast::<PyString>().map_err(|_| {
+            let kind = obj
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            PyTypeError::new_err(format!("expected str, got {kind}"))
+        })?;
+        Ok(Text(str_text(&s, "a text argument")?.to_owned()))
+    }
+}
+
 /// A size or price argument: exact text ("0.01", preferred) or a number.
 pub(crate) enum DecimalArg {
     Text(String),
@@ -123,7 +142,7 @@ impl PySymbolFilters {
         base_asset=None, quote_asset=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        symbol: &str,
+        symbol: Text,
         tick_size: DecimalArg,
         step_size: DecimalArg,
         min_qty: DecimalArg,
@@ -131,8 +150,8 @@ impl PySymbolFilters {
         max_qty: DecimalArg,
         min_price: DecimalArg,
         max_price: DecimalArg,
-        base_asset: Option<String>,
-        quote_asset: Option<String>,
+        base_asset: Option<Text>,
+        quote_asset: Option<Text>,
     ) -> PyResult<Self> {
         let spec = FilterSpec {
             tick_size: tick_size.into(),
@@ -143,16 +162,16 @@ impl PySymbolFilters {
             min_price: min_price.into(),
             max_price: max_price.into(),
         };
-        let mut inner = SymbolFilters::new(symbol, &spec)?;
-        inner.base_asset = base_asset;
-        inner.quote_asset = quote_asset;
+        let mut inner = SymbolFilters::new(&symbol.0, &spec)?;
+        inner.base_asset = base_asset.map(|t| t.0);
+        inner.quote_asset = quote_asset.map(|t| t.0);
         Ok(PySymbolFilters { inner })
     }
     #[staticmethod]
-    fn from_exchange_info_json(raw: &Bound<'_, PyAny>, symbol: &str) -> PyResult<Self> {
+    fn from_exchange_info_json(raw: &Bound<'_, PyAny>, symbol: Text) -> PyResult<Self> {
         let text = text_arg(raw, "exchangeInfo")?;
         Ok(PySymbolFilters {
-            inner: filters::from_exchange_info_json(text.as_bytes(), symbol)?,
+            inner: filters::from_exchange_info_json(text.as_bytes(), &symbol.0)?,
         })
     }
     /// Filters of every symbol in an `exchangeInfo` response, by symbol.
