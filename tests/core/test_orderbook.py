@@ -96,8 +96,17 @@ def test_sequence_rules_from_json(book: OrderBook) -> None:
     with pytest.raises(BookNotSynced):
         book.apply_depth_json(frame(106, 110))
     # Issue 12: the gapped book used to answer its stale top; every query now refuses.
-    for query in (book.best_bid, book.best_ask, book.mid, book.spread, book.microprice,
-                  book.is_crossed, book.bids, book.asks, book.features):
+    for query in (
+        book.best_bid,
+        book.best_ask,
+        book.mid,
+        book.spread,
+        book.microprice,
+        book.is_crossed,
+        book.bids,
+        book.asks,
+        book.features,
+    ):
         with pytest.raises(BookNotSynced, match="sequence gap"):
             query()
     book.apply_snapshot_json(SNAPSHOT)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 CHILD = textwrap.dedent(
-    r'''
+    r"""
     import inspect, json, resource, sys
 
     # An argument-sized allocation must fail the run, not swap the machine.
@@ -196,7 +196,7 @@ CHILD = textwrap.dedent(
                                 attempt(f"{cls_name}.{attr} then {other}",
                                         getattr(instance, other))
     print(json.dumps({"calls": calls, "failures": failures}))
-    '''
+    """
 )
 
 
