@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::stats::{Ewma, RollingMeanSquare};
 use super::{FeatureConfig, StreamingFeatures};
 use crate::errors::CoreError;
-use crate::types::python::{as_f64_array, text_arg, values, DETACH_MIN_LEN};
+use crate::types::python::{as_f64_array, text_arg, values, Int, DETACH_MIN_LEN};
 
 fn one_d(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
     let a = as_f64_array(obj, what)?;
@@ -262,7 +262,8 @@ pub struct PyRollingVolatility {
 #[pymethods]
 impl PyRollingVolatility {
     #[new]
-    fn new(window: i64) -> PyResult<Self> {
+    fn new(window: Int<i64>) -> PyResult<Self> {
+        let window = window.0;
         let window = usize::try_from(window)
             .map_err(|_| CoreError::invalid(format!("window must be >= 1, got {window}")))?;
         Ok(PyRollingVolatility {

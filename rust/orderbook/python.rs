@@ -8,7 +8,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::types::python::{str_text, text_arg, DecimalArg, Text};
+use crate::types::python::{str_text, text_arg, DecimalArg, Int, Text};
 use crate::types::Decimal;
 
 use super::book::{DiffIds, Market, OrderBook};
@@ -231,10 +231,11 @@ impl PyOrderBook {
 
     fn apply_snapshot(
         &mut self,
-        last_update_id: u64,
+        last_update_id: Int<u64>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
+        let last_update_id = last_update_id.0;
         let bids = levels_arg(bids, &self.book, "bid")?;
         let asks = levels_arg(asks, &self.book, "ask")?;
         Ok(self.book.apply_snapshot(last_update_id, &bids, &asks)?)
@@ -253,12 +254,14 @@ impl PyOrderBook {
     #[pyo3(signature = (first_update_id, last_update_id, bids, asks, prev_last_update_id = None))]
     fn apply_diff(
         &mut self,
-        first_update_id: u64,
-        last_update_id: u64,
+        first_update_id: Int<u64>,
+        last_update_id: Int<u64>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
-        prev_last_update_id: Option<u64>,
+        prev_last_update_id: Option<Int<u64>>,
     ) -> PyResult<bool> {
+        let (first_update_id, last_update_id) = (first_update_id.0, last_update_id.0);
+        let prev_last_update_id = prev_last_update_id.map(|i| i.0);
         let bids = levels_arg(bids, &self.book, "bid")?;
         let asks = levels_arg(asks, &self.book, "ask")?;
         let ids = DiffIds {
@@ -291,7 +294,12 @@ impl PyOrderBook {
     }
 
     #[pyo3(signature = (n = None))]
-    fn bids<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn bids<'py>(
+        &self,
+        py: Python<'py>,
+        n: Option<Int<usize>>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let n = n.map(|i| i.0);
         Ok(levels_array(
             py,
             self.book.levels_f64(true, n.unwrap_or(usize::MAX))?,
@@ -299,24 +307,34 @@ impl PyOrderBook {
     }
 
     #[pyo3(signature = (n = None))]
-    fn asks<'py>(&self, py: Python<'py>, n: Option<usize>) -> PyResult<Bound<'py, PyArray2<f64>>> {
+    fn asks<'py>(
+        &self,
+        py: Python<'py>,
+        n: Option<Int<usize>>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let n = n.map(|i| i.0);
         Ok(levels_array(
             py,
             self.book.levels_f64(false, n.unwrap_or(usize::MAX))?,
         ))
     }
 
-    #[pyo3(signature = (levels = 5))]
-    fn features<'py>(&self, py: Python<'py>, levels: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    #[pyo3(signature = (levels = Int(5)), text_signature = "($self, levels=5)")]
+    fn features<'py>(
+        &self,
+        py: Python<'py>,
+        levels: Int<usize>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let levels = levels.0;
         let mut out = vec![0.0; feature_len(levels)?];
         self.book.features_into(levels, &mut out)?;
         Ok(out.into_pyarray(py))
     }
 
     #[staticmethod]
-    #[pyo3(signature = (levels = 5))]
-    fn feature_names(levels: usize) -> PyResult<Vec<String>> {
-        Ok(feature_names(levels)?)
+    #[pyo3(signature = (levels = Int(5)), text_signature = "(levels=5)")]
+    fn feature_names(levels: Int<usize>) -> PyResult<Vec<String>> {
+        Ok(feature_names(levels.0)?)
     }
 
     fn take_ofi(&mut self) -> f64 {

@@ -8,7 +8,7 @@ use super::client_id;
 use super::order::Order;
 use super::position::Position;
 use super::status::{transition_allowed, OrderStatus};
-use crate::types::python::{text_arg, PySymbolFilters, Text};
+use crate::types::python::{text_arg, Int, PySymbolFilters, Text};
 use crate::types::{OrderType, Side, TimeInForce};
 
 #[pymethods]
@@ -131,8 +131,8 @@ impl PyOrder {
     }
 
     /// The exchange accepted the order with this id: PENDING_NEW -> NEW. False if no change.
-    fn acknowledge(&mut self, exchange_order_id: u64) -> PyResult<bool> {
-        Ok(self.inner.acknowledge(exchange_order_id)?)
+    fn acknowledge(&mut self, exchange_order_id: Int<u64>) -> PyResult<bool> {
+        Ok(self.inner.acknowledge(exchange_order_id.0)?)
     }
 
     /// The exchange refused a cancel request: back from PENDING_CANCEL.
@@ -141,16 +141,18 @@ impl PyOrder {
     }
 
     /// Applies a fill; False for a trade id already applied. Raises Overfill past the quantity.
-    #[pyo3(signature = (trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=0))]
+    #[pyo3(signature = (trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=Int(0)),
+        text_signature = "($self, trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=0)")]
     fn apply_fill(
         &mut self,
-        trade_id: u64,
+        trade_id: Int<u64>,
         quantity: f64,
         price: f64,
         fee: f64,
         fee_asset: Option<Text>,
-        time_ms: i64,
+        time_ms: Int<i64>,
     ) -> PyResult<bool> {
+        let (trade_id, time_ms) = (trade_id.0, time_ms.0);
         let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
@@ -286,8 +288,8 @@ impl PyPosition {
 
 /// Deterministic Binance-valid client order id `"{strategy}.{session:base36}.{seq:base36}"`.
 #[pyfunction]
-pub fn client_order_id(strategy: Text, session: u64, seq: u64) -> PyResult<String> {
-    Ok(client_id::client_order_id(&strategy.0, session, seq)?)
+pub fn client_order_id(strategy: Text, session: Int<u64>, seq: Int<u64>) -> PyResult<String> {
+    Ok(client_id::client_order_id(&strategy.0, session.0, seq.0)?)
 }
 
 /// (strategy, session, seq) of an id made by `client_order_id`.

@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use super::breaker::TradingState;
 use super::engine::{Decision, OrderCheck, RejectReason, RiskEngine};
 use super::limits::RiskLimits;
-use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::python::{text_arg, Int, PySymbolFilters};
 use crate::types::Side;
 
 /// The user's pre-trade limits (validated on construction).
@@ -26,12 +26,13 @@ impl PyRiskLimits {
         max_order_notional: f64,
         max_position: f64,
         max_leverage: f64,
-        max_open_orders: u32,
-        max_orders_per_second: u32,
+        max_open_orders: Int<u32>,
+        max_orders_per_second: Int<u32>,
         price_band_bps: f64,
         reduce_drawdown: f64,
         halt_drawdown: f64,
     ) -> PyResult<Self> {
+        let (max_open_orders, max_orders_per_second) = (max_open_orders.0, max_orders_per_second.0);
         Ok(PyRiskLimits {
             inner: RiskLimits::new(
                 max_order_notional,
@@ -181,11 +182,12 @@ impl PyRiskEngine {
         price: f64,
         mid_or_mark: f64,
         position: f64,
-        open_orders: i64,
+        open_orders: Int<i64>,
         equity: f64,
-        now_ns: i64,
+        now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check(&OrderCheck {
             side,
             quantity,
@@ -212,11 +214,12 @@ impl PyRiskEngine {
         price: f64,
         mid_or_mark: f64,
         position: f64,
-        open_orders: i64,
+        open_orders: Int<i64>,
         equity: f64,
-        now_ns: i64,
+        now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check_and_record(&OrderCheck {
             side,
             quantity,
@@ -231,8 +234,8 @@ impl PyRiskEngine {
         self.decision(py, d)
     }
 
-    fn record_order(&mut self, now_ns: i64) {
-        self.inner.record_order(now_ns);
+    fn record_order(&mut self, now_ns: Int<i64>) {
+        self.inner.record_order(now_ns.0);
     }
     fn update_equity(&mut self, equity: f64) -> PyResult<TradingState> {
         Ok(self.inner.update_equity(equity)?)

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -51,6 +51,36 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Text {
         Ok(Text(str_text(&s, "a text argument")?.to_owned()))
     }
 }
+
+/// An integer argument of type `T`. PyO3's own conversion raises `OverflowError` (outside
+/// gradtrade's error tree) for an int outside `T`'s range (a negative id, 2**64); this is
+/// `InvalidInput` naming the range.
+pub struct Int<T>(pub T);
+
+macro_rules! int_arg {
+    ($($t:ty),+) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for Int<$t> {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                match obj.extract::<$t>() {
+                    Ok(v) => Ok(Int(v)),
+                    Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                        Err(CoreError::invalid(format!(
+                            "integer argument out of range: must be between {} and {}",
+                            <$t>::MIN,
+                            <$t>::MAX
+                        ))
+                        .into())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    )+};
+}
+
+int_arg!(u64, i64, u32, usize);
 
 /// A size or price argument: exact text ("0.01", preferred) or a number.
 pub(crate) enum DecimalArg {
