@@ -431,7 +431,13 @@ class Decision:
 
 @final
 class DrawdownBreaker:
-    """ACTIVE -> REDUCING -> HALTED on drawdown from the high-water mark; reset() to leave."""
+    """ACTIVE -> REDUCING -> HALTED on drawdown from the high-water mark; reset() to leave.
+
+    The mark is never negative (equity at or below 0 halts). ``reset()`` without an equity needs
+    a positive last equity. ``from_json`` runs the same checks as building and updating: a state
+    below what the drawdown calls for (ACTIVE past the halt level), a negative mark or one below
+    the last equity, and unknown fields are ``InvalidInput``.
+    """
 
     def __new__(cls, reduce_drawdown: float, halt_drawdown: float) -> DrawdownBreaker: ...
     def update(self, equity: float) -> TradingState: ...
@@ -592,7 +598,16 @@ class OrderStatus:
 
 @final
 class Order:
-    """One order: explicit status table, fills deduplicated by trade id, exact average price."""
+    """One order: explicit status table, fills deduplicated by trade id, exact average price.
+
+    Every change (fill, transition, execution report) and ``from_json`` run one validation:
+    fills, notional and per-asset fees add up exactly (an overflowing sum is ``InvalidInput``,
+    never a wrap), the status agrees with the filled quantity (no fills under PENDING_NEW / NEW /
+    REJECTED, PARTIALLY_FILLED strictly between 0 and the quantity), and no fill is outside the
+    limit price (a BUY never above it, a SELL never below). Reports Binance cannot send (an amend
+    that raises the quantity or leaves a status that disagrees with it) are refused; a refused
+    call leaves the order as it was. Unknown JSON fields are refused.
+    """
 
     def __new__(
         cls,
