@@ -8,7 +8,7 @@ use super::client_id;
 use super::order::Order;
 use super::position::Position;
 use super::status::{transition_allowed, OrderStatus};
-use crate::types::python::{text_arg, Int, PySymbolFilters, Text};
+use crate::types::python::{text_arg, Float, Int, PySymbolFilters, Text};
 use crate::types::{OrderType, Side, TimeInForce};
 
 #[pymethods]
@@ -35,11 +35,13 @@ impl PyOrder {
         client_order_id: Text,
         filters: &PySymbolFilters,
         side: Side,
-        quantity: f64,
-        price: Option<f64>,
+        quantity: Float,
+        price: Option<Float>,
         order_type: OrderType,
         time_in_force: TimeInForce,
     ) -> PyResult<Self> {
+        let quantity = quantity.0;
+        let price = price.map(|f| f.0);
         Ok(PyOrder {
             inner: Order::new(
                 &client_order_id.0,
@@ -141,17 +143,20 @@ impl PyOrder {
     }
 
     /// Applies a fill; False for a trade id already applied. Raises Overfill past the quantity.
-    #[pyo3(signature = (trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=Int(0)),
+    #[pyo3(signature = (trade_id, quantity, price, fee=Float(0.0), fee_asset=None, time_ms=Int(0)),
         text_signature = "($self, trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=0)")]
     fn apply_fill(
         &mut self,
         trade_id: Int<u64>,
-        quantity: f64,
-        price: f64,
-        fee: f64,
+        quantity: Float,
+        price: Float,
+        fee: Float,
         fee_asset: Option<Text>,
         time_ms: Int<i64>,
     ) -> PyResult<bool> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let fee = fee.0;
         let (trade_id, time_ms) = (trade_id.0, time_ms.0);
         let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
@@ -206,15 +211,19 @@ impl PyPosition {
         }
     }
     /// Applies a fill and returns the PnL it realized.
-    #[pyo3(signature = (side, quantity, price, fee=0.0, fee_asset=None))]
+    #[pyo3(signature = (side, quantity, price, fee=Float(0.0), fee_asset=None),
+        text_signature = "($self, side, quantity, price, fee=0.0, fee_asset=None)")]
     fn apply_fill(
         &mut self,
         side: Side,
-        quantity: f64,
-        price: f64,
-        fee: f64,
+        quantity: Float,
+        price: Float,
+        fee: Float,
         fee_asset: Option<Text>,
     ) -> PyResult<f64> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let fee = fee.0;
         let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
@@ -256,13 +265,16 @@ impl PyPosition {
     fn fill_count(&self) -> u64 {
         self.inner.fill_count()
     }
-    fn unrealized_pnl(&self, mark: f64) -> f64 {
+    fn unrealized_pnl(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.unrealized_pnl(mark)
     }
-    fn notional(&self, mark: f64) -> f64 {
+    fn notional(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.notional(mark)
     }
-    fn exposure(&self, mark: f64) -> f64 {
+    fn exposure(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.exposure(mark)
     }
     fn to_json(&self) -> String {

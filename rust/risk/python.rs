@@ -6,7 +6,7 @@ use pyo3::prelude::*;
 use super::breaker::TradingState;
 use super::engine::{Decision, OrderCheck, RejectReason, RiskEngine};
 use super::limits::RiskLimits;
-use crate::types::python::{text_arg, Int, PySymbolFilters};
+use crate::types::python::{text_arg, Float, Int, PySymbolFilters};
 use crate::types::Side;
 
 /// The user's pre-trade limits (validated on construction).
@@ -23,15 +23,21 @@ impl PyRiskLimits {
         max_orders_per_second, price_band_bps, reduce_drawdown, halt_drawdown))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        max_order_notional: f64,
-        max_position: f64,
-        max_leverage: f64,
+        max_order_notional: Float,
+        max_position: Float,
+        max_leverage: Float,
         max_open_orders: Int<u32>,
         max_orders_per_second: Int<u32>,
-        price_band_bps: f64,
-        reduce_drawdown: f64,
-        halt_drawdown: f64,
+        price_band_bps: Float,
+        reduce_drawdown: Float,
+        halt_drawdown: Float,
     ) -> PyResult<Self> {
+        let max_order_notional = max_order_notional.0;
+        let max_position = max_position.0;
+        let max_leverage = max_leverage.0;
+        let price_band_bps = price_band_bps.0;
+        let reduce_drawdown = reduce_drawdown.0;
+        let halt_drawdown = halt_drawdown.0;
         let (max_open_orders, max_orders_per_second) = (max_open_orders.0, max_orders_per_second.0);
         Ok(PyRiskLimits {
             inner: RiskLimits::new(
@@ -178,15 +184,20 @@ impl PyRiskEngine {
         &self,
         py: Python<'_>,
         side: Side,
-        quantity: f64,
-        price: f64,
-        mid_or_mark: f64,
-        position: f64,
+        quantity: Float,
+        price: Float,
+        mid_or_mark: Float,
+        position: Float,
         open_orders: Int<i64>,
-        equity: f64,
+        equity: Float,
         now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let mid_or_mark = mid_or_mark.0;
+        let position = position.0;
+        let equity = equity.0;
         let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check(&OrderCheck {
             side,
@@ -210,15 +221,20 @@ impl PyRiskEngine {
         &mut self,
         py: Python<'_>,
         side: Side,
-        quantity: f64,
-        price: f64,
-        mid_or_mark: f64,
-        position: f64,
+        quantity: Float,
+        price: Float,
+        mid_or_mark: Float,
+        position: Float,
         open_orders: Int<i64>,
-        equity: f64,
+        equity: Float,
         now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let mid_or_mark = mid_or_mark.0;
+        let position = position.0;
+        let equity = equity.0;
         let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check_and_record(&OrderCheck {
             side,
@@ -237,11 +253,13 @@ impl PyRiskEngine {
     fn record_order(&mut self, now_ns: Int<i64>) {
         self.inner.record_order(now_ns.0);
     }
-    fn update_equity(&mut self, equity: f64) -> PyResult<TradingState> {
+    fn update_equity(&mut self, equity: Float) -> PyResult<TradingState> {
+        let equity = equity.0;
         Ok(self.inner.update_equity(equity)?)
     }
     #[pyo3(signature = (equity=None))]
-    fn reset(&mut self, equity: Option<f64>) -> PyResult<()> {
+    fn reset(&mut self, equity: Option<Float>) -> PyResult<()> {
+        let equity = equity.map(|f| f.0);
         Ok(self.inner.reset(equity)?)
     }
     #[getter]

@@ -82,6 +82,24 @@ macro_rules! int_arg {
 
 int_arg!(u64, i64, u32, usize);
 
+/// A float argument. PyO3's own conversion raises `OverflowError` for an int beyond the float
+/// range (10**400); this is `InvalidInput`. NaN and infinities pass: each method checks them.
+pub struct Float(pub f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Float {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<f64>() {
+            Ok(v) => Ok(Float(v)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                Err(CoreError::invalid("number argument is beyond the float range").into())
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
 /// A size or price argument: exact text ("0.01", preferred) or a number.
 pub(crate) enum DecimalArg {
     Text(String),
@@ -97,7 +115,10 @@ impl<'a, 'py> FromPyObject<'a, 'py> for DecimalArg {
                 str_text(&s, "a size or price")?.to_owned(),
             ));
         }
-        obj.extract::<f64>().map(DecimalArg::Float).map_err(|_| {
+        obj.extract::<f64>().map(DecimalArg::Float).map_err(|e| {
+            if e.is_instance_of::<PyOverflowError>(obj.py()) {
+                return CoreError::invalid("a size or price is beyond the float range").into();
+            }
             let kind = obj
                 .get_type()
                 .name()

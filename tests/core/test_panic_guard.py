@@ -2,11 +2,10 @@
 
 Invariant: calling any method, static method, property or constructor of any class of the
 extension (and any module-level function) with extreme arguments raises only the classes of
-``gradtrade.errors`` (an int outside an integer parameter's range, a string without a UTF-8
-form are ``InvalidInput``) or ``TypeError`` for an argument of the wrong type. Never
+``gradtrade.errors`` (an int outside an integer parameter's range or beyond the float range,
+a string without a UTF-8 form are ``InvalidInput``) or ``TypeError`` for an argument of the wrong type. Never
 ``PanicException`` (a ``BaseException`` that ``except Exception`` misses), ``OverflowError``,
-``MemoryError``, a bare ``ValueError``, or an abort of the process. (Float parameters are
-not given ints beyond the float range: PyO3 raises ``OverflowError`` converting those.)
+``MemoryError``, a bare ``ValueError``, or an abort of the process.
 
 Everything is enumerated by introspection, so a new method or class is called without a change
 here; a new class needs sample instances in ``SAMPLES`` (the test fails until it has them).
@@ -37,7 +36,7 @@ CHILD = textwrap.dedent(
     from gradtrade.errors import GradtradeError
 
     EXTREMES = [
-        0, 1, -1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30, -(10**30),
+        0, 1, -1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30, -(10**30), 10**400,
         float("nan"), float("inf"), float("-inf"), 1e308, -1e308, 5e-324, -0.0,
         True, "", "0", "-1", "nan", "1e400", "x" * 200_000, "\x00", "\ud800",
         b"", b"\xff\xfe", b"{" * 10_000, bytearray(b"[]"), None, [], [[]],
