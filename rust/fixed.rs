@@ -74,12 +74,40 @@ fn float_slack(units: f64, floor: f64) -> f64 {
 }
 
 /// A grid of values `k * unit` where `unit = mantissa * 10^-scale` (e.g. tick 0.01 is 1e-2).
+///
+/// Invariant: `mantissa > 0` and `scale < 20` (so `POW10[scale]` exists and no division is by
+/// zero); JSON read back goes through `Grid::checked`, the same check as `parse`.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "GridFields")]
 pub struct Grid {
     mantissa: u64,
     scale: u32,
     /// `unit` as f64, cached for the float edge.
     unit: f64,
+}
+
+/// `Grid` as stored, before `Grid::checked` accepts it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridFields {
+    mantissa: u64,
+    scale: u32,
+    unit: f64,
+}
+
+impl TryFrom<GridFields> for Grid {
+    type Error = CoreError;
+
+    fn try_from(g: GridFields) -> CoreResult<Grid> {
+        let grid = Grid::checked(g.mantissa, g.scale)?;
+        if grid.unit != g.unit {
+            return Err(CoreError::invalid(format!(
+                "grid unit {} does not match mantissa {} and scale {}",
+                g.unit, g.mantissa, g.scale
+            )));
+        }
+        Ok(grid)
+    }
 }
 
 /// A non-negative decimal `digits * 10^-frac` read from text, before it is put on a grid.
@@ -154,10 +182,27 @@ impl Grid {
                 "grid unit must be positive, got {unit:?}"
             )));
         }
+        Grid::checked(d.digits, d.frac)
+    }
+
+    /// The grid `mantissa * 10^-scale`; the one place a `Grid` is built, so every grid (parsed
+    /// or restored from JSON) holds the invariant.
+    pub fn checked(mantissa: u64, scale: u32) -> CoreResult<Grid> {
+        if mantissa == 0 {
+            return Err(CoreError::invalid(
+                "grid unit must be positive, got mantissa 0",
+            ));
+        }
+        if scale as usize >= POW10.len() {
+            return Err(CoreError::invalid(format!(
+                "grid scale must be below {}, got {scale}",
+                POW10.len()
+            )));
+        }
         Ok(Grid {
-            mantissa: d.digits,
-            scale: d.frac,
-            unit: d.digits as f64 / POW10[d.frac as usize] as f64,
+            mantissa,
+            scale,
+            unit: mantissa as f64 / POW10[scale as usize] as f64,
         })
     }
 
@@ -372,6 +417,11 @@ impl Grid {
 
     pub fn to_f64(&self, units: i64) -> f64 {
         // Exact division by a power of ten where possible keeps 6160201 * 0.01 at 61602.01.
+        (units as f64 * self.mantissa as f64) / POW10[self.scale as usize] as f64
+    }
+
+    /// `to_f64` of a wide count (a sum of i64 counts), rounded once.
+    pub fn to_f64_wide(&self, units: i128) -> f64 {
         (units as f64 * self.mantissa as f64) / POW10[self.scale as usize] as f64
     }
 

@@ -15,6 +15,9 @@ pub mod risk;
 pub mod sim;
 pub mod types;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 /// The extension module `gradtrade._core`. Users import `gradtrade.core` instead.
 #[cfg(feature = "python")]
 #[pyo3::pymodule]

@@ -87,6 +87,13 @@ class OrderBook:
     Diffs before the first snapshot raise ``BookNotSynced``; ``gradtrade.data.depth_sync.
     DepthSync`` buffers them the way Binance documents.
 
+    An invalid book (``is_valid`` False: no snapshot yet, or a sequence gap) answers no query of
+    its levels: ``best_bid``, ``best_ask``, ``mid``, ``spread``, ``microprice``, ``is_crossed``,
+    ``bids``, ``asks`` and ``features`` all raise ``BookNotSynced``, never the stale prices. On a
+    valid book ``None`` means an empty side. ``depth``, ``len``, ``repr``, ``to_json`` and
+    ``take_ofi`` (the flow accumulated by events already applied) are bookkeeping and still
+    answer. ``features`` takes 1 to 5000 levels (``InvalidInput`` otherwise).
+
     ``tick_size`` / ``step_size`` (exact text preferred) must be the resolution of the feed, not
     today's order filters: resting levels can be off PRICE_FILTER / LOT_SIZE (orders placed
     before a filter change); ``gradtrade.data.recordings.book_grids`` derives them from
@@ -445,7 +452,13 @@ class Decision:
 
 @final
 class DrawdownBreaker:
-    """ACTIVE -> REDUCING -> HALTED on drawdown from the high-water mark; reset() to leave."""
+    """ACTIVE -> REDUCING -> HALTED on drawdown from the high-water mark; reset() to leave.
+
+    The mark is never negative (equity at or below 0 halts). ``reset()`` without an equity needs
+    a positive last equity. ``from_json`` runs the same checks as building and updating: a state
+    below what the drawdown calls for (ACTIVE past the halt level), a negative mark or one below
+    the last equity, and unknown fields are ``InvalidInput``.
+    """
 
     def __new__(cls, reduce_drawdown: float, halt_drawdown: float) -> DrawdownBreaker: ...
     def update(self, equity: float) -> TradingState: ...
@@ -606,7 +619,16 @@ class OrderStatus:
 
 @final
 class Order:
-    """One order: explicit status table, fills deduplicated by trade id, exact average price."""
+    """One order: explicit status table, fills deduplicated by trade id, exact average price.
+
+    Every change (fill, transition, execution report) and ``from_json`` run one validation:
+    fills, notional and per-asset fees add up exactly (an overflowing sum is ``InvalidInput``,
+    never a wrap), the status agrees with the filled quantity (no fills under PENDING_NEW / NEW /
+    REJECTED, PARTIALLY_FILLED strictly between 0 and the quantity), and no fill is outside the
+    limit price (a BUY never above it, a SELL never below). Reports Binance cannot send (an amend
+    that raises the quantity or leaves a status that disagrees with it) are refused; a refused
+    call leaves the order as it was. Unknown JSON fields are refused.
+    """
 
     def __new__(
         cls,

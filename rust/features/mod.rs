@@ -22,6 +22,7 @@ use crate::kalman::{serial, KalmanFilter};
 use stats::{Ewma, RollingMeanSquare};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FeatureConfig {
     #[serde(with = "serial::exact_vec")]
     pub ewma_halflives: Vec<f64>,
@@ -47,6 +48,7 @@ impl Default for FeatureConfig {
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StreamingFeatures {
     config: FeatureConfig,
     /// Last valid price (NaN before the first); returns span missing bars from here.
@@ -63,7 +65,8 @@ pub struct StreamingFeatures {
 
 const VERSION: u32 = 1;
 
-#[derive(Serialize, Deserialize)]
+/// What `to_json` writes; `from_json` reads the two parts apart (see there).
+#[derive(Serialize)]
 struct Saved {
     version: u32,
     #[serde(flatten)]
@@ -288,15 +291,22 @@ impl StreamingFeatures {
     }
 
     pub fn from_json(s: &str) -> CoreResult<Self> {
-        let saved: Saved = serde_json::from_str(s)
-            .map_err(|e| CoreError::invalid(format!("invalid StreamingFeatures JSON: {e}")))?;
-        if saved.version != VERSION {
+        let invalid = |e: serde_json::Error| {
+            CoreError::invalid(format!("invalid StreamingFeatures JSON: {e}"))
+        };
+        // `Saved` flattens the state beside "version"; serde cannot refuse unknown fields through
+        // `flatten`, so the version is taken off and the rest read strictly.
+        let mut value: serde_json::Value = serde_json::from_str(s).map_err(invalid)?;
+        let version = value
+            .as_object_mut()
+            .and_then(|o| o.remove("version"))
+            .and_then(|v| v.as_u64());
+        if version != Some(u64::from(VERSION)) {
             return Err(CoreError::invalid(format!(
-                "unsupported StreamingFeatures state version {}",
-                saved.version
+                "unsupported StreamingFeatures state version {version:?}"
             )));
         }
-        let mut f = saved.features;
+        let mut f: StreamingFeatures = serde_json::from_value(value).map_err(invalid)?;
         // The configuration must be valid and the state must match its shape.
         let fresh = StreamingFeatures::new(f.config.clone())?;
         let halflives_match = f.returns.len() == fresh.returns.len()

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use super::stats::{Ewma, RollingMeanSquare};
 use super::{FeatureConfig, StreamingFeatures};
 use crate::errors::CoreError;
-use crate::types::python::{as_f64_array, text_arg, values, DETACH_MIN_LEN};
+use crate::types::python::{as_f64_array, text_arg, values, Float, Int, DETACH_MIN_LEN};
 
 fn one_d(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
     let a = as_f64_array(obj, what)?;
@@ -70,16 +70,19 @@ impl PyStreamingFeatures {
 impl PyStreamingFeatures {
     #[new]
     #[pyo3(signature = (*, ewma_halflives = vec![12.0, 48.0], vol_windows = vec![24],
-        kalman_q_level = 1e-6, kalman_q_trend = 1e-8, kalman_r = 1e-5),
+        kalman_q_level = Float(1e-6), kalman_q_trend = Float(1e-8), kalman_r = Float(1e-5)),
         text_signature = "(*, ewma_halflives=(12.0, 48.0), vol_windows=[24], kalman_q_level=1e-6, \
                           kalman_q_trend=1e-8, kalman_r=1e-5)")]
     fn new(
         ewma_halflives: Vec<f64>,
         vol_windows: Vec<i64>,
-        kalman_q_level: f64,
-        kalman_q_trend: f64,
-        kalman_r: f64,
+        kalman_q_level: Float,
+        kalman_q_trend: Float,
+        kalman_r: Float,
     ) -> PyResult<Self> {
+        let kalman_q_level = kalman_q_level.0;
+        let kalman_q_trend = kalman_q_trend.0;
+        let kalman_r = kalman_r.0;
         let vol_windows = vol_windows
             .into_iter()
             .map(|w| {
@@ -112,9 +115,11 @@ impl PyStreamingFeatures {
     fn update<'py>(
         &mut self,
         py: Python<'py>,
-        price: f64,
-        volume: f64,
+        price: Float,
+        volume: Float,
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let price = price.0;
+        let volume = volume.0;
         self.inner.update(price, volume, &mut self.row)?;
         Ok(PyArray1::from_slice(py, &self.row))
     }
@@ -187,14 +192,16 @@ pub struct PyEwma {
 #[pymethods]
 impl PyEwma {
     #[new]
-    fn new(halflife: f64) -> PyResult<Self> {
+    fn new(halflife: Float) -> PyResult<Self> {
+        let halflife = halflife.0;
         Ok(PyEwma {
             inner: Ewma::new(halflife)?,
         })
     }
 
     /// Includes ``x`` (NaN: skipped) and returns the mean.
-    fn update(&mut self, x: f64) -> PyResult<f64> {
+    fn update(&mut self, x: Float) -> PyResult<f64> {
+        let x = x.0;
         if x.is_infinite() {
             return Err(CoreError::invalid("Ewma.update: x is infinite").into());
         }
@@ -227,7 +234,8 @@ impl PyEwma {
     }
 
     /// ``(x - mean) / std`` against the current statistics (NaN until two values were seen).
-    fn zscore(&self, x: f64) -> f64 {
+    fn zscore(&self, x: Float) -> f64 {
+        let x = x.0;
         self.inner.zscore(x)
     }
 
@@ -262,7 +270,8 @@ pub struct PyRollingVolatility {
 #[pymethods]
 impl PyRollingVolatility {
     #[new]
-    fn new(window: i64) -> PyResult<Self> {
+    fn new(window: Int<i64>) -> PyResult<Self> {
+        let window = window.0;
         let window = usize::try_from(window)
             .map_err(|_| CoreError::invalid(format!("window must be >= 1, got {window}")))?;
         Ok(PyRollingVolatility {
@@ -271,7 +280,8 @@ impl PyRollingVolatility {
     }
 
     /// Includes the return ``r`` (NaN: skipped) and returns the current volatility.
-    fn update(&mut self, r: f64) -> PyResult<f64> {
+    fn update(&mut self, r: Float) -> PyResult<f64> {
+        let r = r.0;
         if r.is_infinite() {
             return Err(CoreError::invalid("RollingVolatility.update: r is infinite").into());
         }

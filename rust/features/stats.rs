@@ -10,6 +10,7 @@ use crate::kalman::serial;
 /// `d = x - m; m += alpha d; v = (1 - alpha)(v + alpha d^2)`, started at `m = x, v = 0`.
 /// This is pandas' `ewm(halflife=h, adjust=False)` mean and `var(bias=True)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ewma {
     #[serde(with = "serial::exact")]
     halflife: f64,
@@ -111,6 +112,7 @@ pub const MAX_WINDOW: usize = 1 << 19;
 /// ring buffer and a running sum. The running sum is recomputed from the buffer each time the
 /// ring wraps, so rounding drift is bounded to one window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RollingMeanSquare {
     window: usize,
     #[serde(with = "serial::exact_vec")]

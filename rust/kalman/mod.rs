@@ -6,7 +6,9 @@
 //! made exactly symmetric. A step allocates nothing: matrices live on the stack.
 //!
 //! An observation with any NaN component is missing: the step predicts only, the innovation is
-//! NaN and the log-likelihood is unchanged. Infinite observations are invalid input.
+//! NaN and the log-likelihood is unchanged. Infinite observations are invalid input. Every step,
+//! predict-only included, refuses (`Numerical`) a result that is not finite, leaving the filter
+//! as before it, so a saved filter always reads back.
 
 pub mod fit;
 pub mod matrix;
@@ -32,7 +34,7 @@ const SYMMETRY_TOL: f64 = 1e-9;
 /// Which model a filter holds. The two named models can be fitted (`fit`); a general filter
 /// cannot, because its free parameters are not known.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Model {
     General,
     LocalLevel {
@@ -93,6 +95,14 @@ fn check_covariance(m: &Mat, what: &str, definite: bool) -> CoreResult<()> {
     }
     if m.asymmetry() > SYMMETRY_TOL {
         return Err(CoreError::invalid(format!("{what} must be symmetric")));
+    }
+    // The semi-definite tolerance below is relative to the largest variance; a variance of its
+    // own is never negative, however small.
+    if let Some(i) = (0..m.rows).find(|&i| m.a[i][i] < 0.0) {
+        return Err(CoreError::invalid(format!(
+            "{what} has a negative variance {} at [{i}, {i}]",
+            m.a[i][i]
+        )));
     }
     let ok = if definite {
         m.cholesky(0.0).is_some()
@@ -184,6 +194,7 @@ impl KalmanFilter {
         if x0.iter().any(|v| !v.is_finite()) {
             return Err(CoreError::invalid("x0 contains NaN or infinite values"));
         }
+        check_model(&model, &f, &h, &q, &r)?;
         let mut x = [0.0; MAX_DIM];
         x[..n].copy_from_slice(x0);
         let mut p0 = p0;
@@ -400,6 +411,54 @@ impl KalmanFilter {
         }
         Ok(probe.loglik)
     }
+}
+
+/// A named model's parameters are valid variances and are exactly the matrices it holds, so a
+/// restored filter cannot carry a `q` its `Q` does not have (and `fit` starts from the truth).
+fn check_model(model: &Model, f: &Mat, h: &Mat, q: &Mat, r: &Mat) -> CoreResult<()> {
+    let expected = match *model {
+        Model::General => return Ok(()),
+        Model::LocalLevel { q, r } => {
+            check_variance(q, "q", false)?;
+            check_variance(r, "r", true)?;
+            let one = Mat::identity(1);
+            (one, one, Mat::diag(&[q]), Mat::diag(&[r]))
+        }
+        Model::LocalLinearTrend {
+            q_level,
+            q_trend,
+            r,
+        } => {
+            check_variance(q_level, "q_level", false)?;
+            check_variance(q_trend, "q_trend", false)?;
+            check_variance(r, "r", true)?;
+            (
+                Mat::from_row_major(2, 2, &[1.0, 1.0, 0.0, 1.0]),
+                Mat::from_row_major(1, 2, &[1.0, 0.0]),
+                Mat::diag(&[q_level, q_trend]),
+                Mat::diag(&[r]),
+            )
+        }
+    };
+    let same = |a: &Mat, b: &Mat| a.to_rows() == b.to_rows();
+    if !(same(f, &expected.0)
+        && same(h, &expected.1)
+        && same(q, &expected.2)
+        && same(r, &expected.3))
+    {
+        return Err(CoreError::invalid(
+            "the model's parameters do not match its F, H, Q, R matrices",
+        ));
+    }
+    Ok(())
+}
+
+/// The error of a predict-only step whose state or covariance is no longer finite.
+fn predict_diverged(step: u64) -> CoreError {
+    CoreError::Numerical(format!(
+        "the filter diverged at step {step}: predicting without an observation made the state \
+         or covariance non-finite (the state is left as before the step)"
+    ))
 }
 
 fn nan_mat(m: usize) -> Mat {

@@ -9,7 +9,7 @@ use super::fit::fit;
 use super::matrix::{Mat, MAX_DIM};
 use super::{KalmanFilter, Model};
 use crate::errors::CoreError;
-use crate::types::python::{as_f64_array, text_arg, values, DETACH_MIN_LEN};
+use crate::types::python::{as_f64_array, text_arg, values, Float, DETACH_MIN_LEN};
 
 fn matrix(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Mat> {
     let a = as_f64_array(obj, what)?;
@@ -90,8 +90,13 @@ impl PyKalmanFilter {
 
     /// Random walk plus noise: level variance ``q`` per step, observation variance ``r``.
     #[staticmethod]
-    #[pyo3(signature = (q, r, *, x0 = 0.0, p0 = 1e6))]
-    fn local_level(q: f64, r: f64, x0: f64, p0: f64) -> PyResult<Self> {
+    #[pyo3(signature = (q, r, *, x0 = Float(0.0), p0 = Float(1e6)),
+        text_signature = "(q, r, *, x0=0.0, p0=1e6)")]
+    fn local_level(q: Float, r: Float, x0: Float, p0: Float) -> PyResult<Self> {
+        let q = q.0;
+        let r = r.0;
+        let x0 = x0.0;
+        let p0 = p0.0;
         Ok(PyKalmanFilter {
             inner: KalmanFilter::local_level(q, r, x0, p0)?,
         })
@@ -99,15 +104,19 @@ impl PyKalmanFilter {
 
     /// Level + trend (state ``[level, trend]``, ``level += trend`` each step), observed level.
     #[staticmethod]
-    #[pyo3(signature = (q_level, q_trend, r, *, x0 = (0.0, 0.0), p0 = 1e6),
+    #[pyo3(signature = (q_level, q_trend, r, *, x0 = (0.0, 0.0), p0 = Float(1e6)),
         text_signature = "(q_level, q_trend, r, *, x0=(0.0, 0.0), p0=1e6)")]
     fn local_linear_trend(
-        q_level: f64,
-        q_trend: f64,
-        r: f64,
+        q_level: Float,
+        q_trend: Float,
+        r: Float,
         x0: (f64, f64),
-        p0: f64,
+        p0: Float,
     ) -> PyResult<Self> {
+        let q_level = q_level.0;
+        let q_trend = q_trend.0;
+        let r = r.0;
+        let p0 = p0.0;
         Ok(PyKalmanFilter {
             inner: KalmanFilter::local_linear_trend(q_level, q_trend, r, [x0.0, x0.1], [p0, p0])?,
         })

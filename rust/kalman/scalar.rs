@@ -5,7 +5,7 @@
 // Index loops read like the formulas and unroll at these sizes.
 #![allow(clippy::needless_range_loop)]
 
-use super::{KalmanFilter, LN_2PI};
+use super::{predict_diverged, KalmanFilter, LN_2PI};
 use crate::errors::{CoreError, CoreResult};
 
 impl KalmanFilter {
@@ -48,6 +48,11 @@ impl KalmanFilter {
         }
         if z.is_nan() {
             symmetrize(&mut pp);
+            // A predict-only step can grow P without bound (|F| > 1): refuse the step that
+            // leaves the finite range, before anything changes.
+            if !(xp.iter().all(|v| v.is_finite()) && pp.iter().flatten().all(|v| v.is_finite())) {
+                return Err(predict_diverged(self.n_steps));
+            }
             self.commit(&xp, &pp);
             self.y[0] = f64::NAN;
             self.s.a[0][0] = f64::NAN;

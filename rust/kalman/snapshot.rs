@@ -71,6 +71,12 @@ impl KalmanFilter {
         if !snap.loglik.is_finite() {
             return Err(CoreError::invalid("loglik must be finite"));
         }
+        if snap.n_observations > snap.n_steps {
+            return Err(CoreError::invalid(format!(
+                "n_observations {} is above n_steps {}",
+                snap.n_observations, snap.n_steps
+            )));
+        }
         kf.x[..n].copy_from_slice(&snap.x);
         kf.p = p;
         kf.y[..m].copy_from_slice(&snap.innovation);
@@ -95,6 +101,7 @@ impl KalmanFilter {
 /// Everything needed to continue a filter bit for bit after a restart: model, initial state
 /// and the current state.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Snapshot {
     pub version: u32,
     pub model: Model,

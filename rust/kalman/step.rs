@@ -21,6 +21,9 @@ impl KalmanFilter {
             .add(&self.q.resized::<D>());
         if z.iter().any(|v| v.is_nan()) {
             pp.symmetrize();
+            if !(pp.is_finite() && xp[..n].iter().all(|v| v.is_finite())) {
+                return Err(super::predict_diverged(self.n_steps));
+            }
             self.x[..n].copy_from_slice(&xp[..n]);
             pp.copy_into(&mut self.p);
             self.y[..m].fill(f64::NAN);

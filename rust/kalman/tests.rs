@@ -228,3 +228,85 @@ proptest! {
         }
     }
 }
+
+/// Issue 12: predict-only steps with |F| > 1 grow P until it overflows to inf; the step that
+/// would produce a non-finite state is refused (NumericalError) and the filter is left as before
+/// it, so its JSON still reads back.
+#[test]
+fn predict_only_overflow_is_detected_at_its_step() {
+    let f = Mat::from_row_major(1, 1, &[1e10]);
+    let mut kf = KalmanFilter::new(
+        f,
+        Mat::identity(1),
+        Mat::diag(&[1.0]),
+        Mat::diag(&[1.0]),
+        &[1.0],
+        Mat::diag(&[1.0]),
+    )
+    .unwrap();
+    let mut refused = None;
+    for step in 0..100 {
+        let before = kf.to_json();
+        match kf.step_scalar(f64::NAN) {
+            Ok(()) => assert!(kf.covariance().is_finite() && kf.state()[0].is_finite()),
+            Err(e) => {
+                assert!(matches!(e, CoreError::Numerical(_)), "{e}");
+                assert_eq!(kf.to_json(), before);
+                refused = Some(step);
+                break;
+            }
+        }
+    }
+    assert!(refused.is_some(), "P never overflowed");
+    KalmanFilter::from_json(&kf.to_json()).unwrap();
+    // The general path (dim 5) detects it too.
+    let n = 5;
+    let mut big = KalmanFilter::new(
+        Mat::diag(&[1e100; 5]),
+        Mat::identity(n),
+        Mat::identity(n),
+        Mat::identity(n),
+        &[1.0; 5],
+        Mat::identity(n),
+    )
+    .unwrap();
+    let nan = [f64::NAN; 5];
+    let mut failed = false;
+    for _ in 0..10 {
+        let before = big.to_json();
+        if big.step(&nan).is_err() {
+            assert_eq!(big.to_json(), before);
+            failed = true;
+            break;
+        }
+    }
+    assert!(failed);
+}
+
+/// Issue 12: restored state with a negative variance (however small next to the others), or a
+/// model whose parameters disagree with its matrices, is refused.
+#[test]
+fn tampered_kalman_state_is_refused() {
+    let mut kf =
+        KalmanFilter::local_linear_trend(1e-4, 1e-6, 1e-2, [0.0, 0.0], [1.0, 1.0]).unwrap();
+    kf.step_scalar(1.0).unwrap();
+    let json = kf.to_json();
+    let snap: Snapshot = serde_json::from_str(&json).unwrap();
+    let mut negative = snap.clone();
+    negative.p[1][1] = -1e-12;
+    negative.p[0][1] = 0.0;
+    negative.p[1][0] = 0.0;
+    let err = KalmanFilter::from_snapshot(&negative).unwrap_err();
+    assert!(err.to_string().contains("negative variance"), "{err}");
+    let mut model = snap.clone();
+    model.model = Model::LocalLinearTrend {
+        q_level: -1.0,
+        q_trend: 1e-6,
+        r: 1e-2,
+    };
+    assert!(KalmanFilter::from_snapshot(&model).is_err());
+    let mut mismatch = snap.clone();
+    mismatch.q[0][0] = 5.0;
+    assert!(KalmanFilter::from_snapshot(&mismatch).is_err());
+    assert!(KalmanFilter::from_json(&json.replacen('{', "{\"x_extra\":1,", 1)).is_err());
+}

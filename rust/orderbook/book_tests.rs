@@ -274,3 +274,53 @@ fn usdm_first_diff_may_chain_by_pu() {
         Err(CoreError::SequenceGap { .. })
     ));
 }
+
+/// Issue 12: after a SequenceGap the book is invalid and every query of its levels is
+/// BookNotSynced, never the stale prices; before any snapshot too. A valid book answers again
+/// after the next snapshot.
+#[test]
+fn invalid_book_answers_no_query() {
+    let fresh = spot();
+    let mut book = spot();
+    book.apply_snapshot(10, &[(10_000, 100_000)], &[(10_002, 200_000)])
+        .unwrap();
+    assert!(book.mid().unwrap().is_some());
+    assert!(matches!(
+        book.apply_diff(ids(50, 60), &[], &[]),
+        Err(CoreError::SequenceGap { .. })
+    ));
+    assert!(!book.is_valid());
+    for b in [&fresh, &book] {
+        let not_synced = |r: CoreResult<()>| matches!(r, Err(CoreError::BookNotSynced(_)));
+        assert!(not_synced(b.best_bid_f64().map(drop)));
+        assert!(not_synced(b.best_ask_f64().map(drop)));
+        assert!(not_synced(b.mid().map(drop)));
+        assert!(not_synced(b.spread().map(drop)));
+        assert!(not_synced(b.microprice().map(drop)));
+        assert!(not_synced(b.crossed().map(drop)));
+        assert!(not_synced(b.levels_f64(true, 5).map(drop)));
+        assert!(not_synced(b.levels_f64(false, 5).map(drop)));
+        assert!(not_synced(b.features(3).map(drop)));
+    }
+    book.apply_snapshot(70, &[(10_000, 1)], &[]).unwrap();
+    assert_eq!(book.best_bid_f64().unwrap(), Some((100.0, 0.00001)));
+    assert_eq!(book.mid().unwrap(), None);
+}
+
+/// Top-of-book arithmetic at the edge of the fixed-point range neither panics nor wraps.
+#[test]
+fn extreme_levels_do_not_overflow() {
+    let mut book = spot();
+    let top = i64::MAX - 1;
+    book.apply_snapshot(
+        1,
+        &[(top - 1, i64::MAX), (top - 2, i64::MAX)],
+        &[(top, i64::MAX)],
+    )
+    .unwrap();
+    let mid = book.mid().unwrap().unwrap();
+    assert!(mid.is_finite() && mid > 0.0);
+    assert!(book.spread().unwrap().unwrap() > 0.0);
+    let f = book.features(2).unwrap();
+    assert!(f.iter().filter(|v| !v.is_nan()).all(|v| v.is_finite()));
+}

@@ -15,7 +15,7 @@ pub mod side;
 pub mod state;
 
 pub use book::{DiffIds, Market, OrderBook, SyncState};
-pub use normalize::{feature_len, feature_names};
+pub use normalize::{feature_len, feature_names, MAX_FEATURE_LEVELS};
 
 #[cfg(feature = "python")]
 pub mod python;

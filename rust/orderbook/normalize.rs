@@ -16,12 +16,22 @@ use crate::errors::{CoreError, CoreResult};
 
 use super::book::OrderBook;
 
-/// Length of the feature vector for `levels` levels per side.
-pub fn feature_len(levels: usize) -> usize {
-    2 + 5 * levels
+/// Most levels per side a feature vector may ask for: far beyond any real book's useful depth,
+/// and small enough that the vector's length cannot overflow or exhaust memory.
+pub const MAX_FEATURE_LEVELS: usize = 5000;
+
+/// Length of the feature vector for `levels` levels per side (1..=`MAX_FEATURE_LEVELS`).
+pub fn feature_len(levels: usize) -> CoreResult<usize> {
+    if levels == 0 || levels > MAX_FEATURE_LEVELS {
+        return Err(CoreError::invalid(format!(
+            "features need 1 <= levels <= {MAX_FEATURE_LEVELS}, got {levels}"
+        )));
+    }
+    Ok(2 + 5 * levels)
 }
 
-pub fn feature_names(levels: usize) -> Vec<String> {
+pub fn feature_names(levels: usize) -> CoreResult<Vec<String>> {
+    feature_len(levels)?;
     let mut names = vec!["spread_bps".to_string(), "microprice_bps".to_string()];
     for prefix in [
         "imbalance",
@@ -32,72 +42,117 @@ pub fn feature_names(levels: usize) -> Vec<String> {
     ] {
         names.extend((1..=levels).map(|i| format!("{prefix}_{i}")));
     }
-    names
+    Ok(names)
 }
 
+/// The queries below answer for a valid book only: while `is_valid` is false (no snapshot yet,
+/// or a sequence gap) every one of them is `BookNotSynced`, never the stale levels. `None` means
+/// a valid book with an empty side.
 impl OrderBook {
-    pub fn best_bid_f64(&self) -> Option<(f64, f64)> {
-        self.best_bid()
-            .map(|(p, q)| (self.tick.to_f64(p), self.step.to_f64(q)))
+    fn require_valid(&self, what: &str) -> CoreResult<()> {
+        if self.is_valid() {
+            return Ok(());
+        }
+        Err(CoreError::BookNotSynced(format!(
+            "{} book is not synced{}: no {what} until a snapshot is applied",
+            self.symbol,
+            if self.last_update_id.is_some() {
+                " (a sequence gap invalidated it)"
+            } else {
+                ""
+            }
+        )))
     }
 
-    pub fn best_ask_f64(&self) -> Option<(f64, f64)> {
-        self.best_ask()
-            .map(|(p, q)| (self.tick.to_f64(p), self.step.to_f64(q)))
+    pub fn best_bid_f64(&self) -> CoreResult<Option<(f64, f64)>> {
+        self.require_valid("best bid")?;
+        Ok(self
+            .best_bid()
+            .map(|(p, q)| (self.tick.to_f64(p), self.step.to_f64(q))))
+    }
+
+    pub fn best_ask_f64(&self) -> CoreResult<Option<(f64, f64)>> {
+        self.require_valid("best ask")?;
+        Ok(self
+            .best_ask()
+            .map(|(p, q)| (self.tick.to_f64(p), self.step.to_f64(q))))
     }
 
     /// (bid price, bid qty, ask price, ask qty) in floats when both sides have a level.
     fn top(&self) -> Option<(f64, f64, f64, f64)> {
-        let (b, a) = (self.best_bid_f64()?, self.best_ask_f64()?);
-        Some((b.0, b.1, a.0, a.1))
+        let (b, a) = (self.best_bid()?, self.best_ask()?);
+        Some((
+            self.tick.to_f64(b.0),
+            self.step.to_f64(b.1),
+            self.tick.to_f64(a.0),
+            self.step.to_f64(a.1),
+        ))
     }
 
-    pub fn mid(&self) -> Option<f64> {
-        // Sum in ticks first: exact, and halves are the only rounding.
+    fn mid_unchecked(&self) -> Option<f64> {
         let (b, a) = (self.best_bid()?.0, self.best_ask()?.0);
-        Some(self.tick.to_f64(b + a) / 2.0)
+        // Sum in ticks first: exact, and halves are the only rounding (i128: no overflow).
+        Some(self.tick.to_f64_wide(i128::from(b) + i128::from(a)) / 2.0)
     }
 
-    pub fn spread(&self) -> Option<f64> {
+    fn spread_unchecked(&self) -> Option<f64> {
         let (b, a) = (self.best_bid()?.0, self.best_ask()?.0);
-        Some(self.tick.to_f64(a - b))
+        Some(self.tick.to_f64_wide(i128::from(a) - i128::from(b)))
     }
 
     /// Size-weighted mid: (bid * ask_qty + ask * bid_qty) / (bid_qty + ask_qty).
-    pub fn microprice(&self) -> Option<f64> {
+    fn microprice_unchecked(&self) -> Option<f64> {
         let (bp, bq, ap, aq) = self.top()?;
         Some((bp * aq + ap * bq) / (bq + aq))
     }
 
+    pub fn mid(&self) -> CoreResult<Option<f64>> {
+        self.require_valid("mid")?;
+        Ok(self.mid_unchecked())
+    }
+
+    pub fn spread(&self) -> CoreResult<Option<f64>> {
+        self.require_valid("spread")?;
+        Ok(self.spread_unchecked())
+    }
+
+    pub fn microprice(&self) -> CoreResult<Option<f64>> {
+        self.require_valid("microprice")?;
+        Ok(self.microprice_unchecked())
+    }
+
+    /// Whether the best bid is at or above the best ask (never true of an applied book).
+    pub fn crossed(&self) -> CoreResult<bool> {
+        self.require_valid("crossed check")?;
+        Ok(self.is_crossed())
+    }
+
     /// The top `n` levels of a side from the best outwards, as (price, qty) floats.
-    pub fn levels_f64(&self, bid: bool, n: usize) -> Vec<(f64, f64)> {
+    pub fn levels_f64(&self, bid: bool, n: usize) -> CoreResult<Vec<(f64, f64)>> {
+        self.require_valid("levels")?;
         let side = if bid { &self.bids } else { &self.asks };
-        side.iter_best()
+        Ok(side
+            .iter_best()
             .take(n)
             .map(|(p, q)| (self.tick.to_f64(p), self.step.to_f64(q)))
-            .collect()
+            .collect())
     }
 
     /// Writes `feature_len(levels)` values into `out`. Needs a valid book with both sides.
     pub fn features_into(&self, levels: usize, out: &mut [f64]) -> CoreResult<()> {
-        if levels == 0 {
-            return Err(CoreError::invalid("features need levels >= 1"));
-        }
-        if out.len() != feature_len(levels) {
+        let len = feature_len(levels)?;
+        if out.len() != len {
             return Err(CoreError::invalid(format!(
-                "feature buffer has {} slots, {levels} levels need {}",
+                "feature buffer has {} slots, {levels} levels need {len}",
                 out.len(),
-                feature_len(levels)
             )));
         }
-        if !self.is_valid() {
-            return Err(CoreError::BookNotSynced(format!(
-                "{} book is not synced: no features until a snapshot is applied",
-                self.symbol
-            )));
-        }
-        let (Some(mid), Some(spread), Some(micro)) = (self.mid(), self.spread(), self.microprice())
-        else {
+        self.require_valid("features")?;
+        let (Some(mid), Some(spread), Some(micro)) = (
+            self.mid_unchecked(),
+            self.spread_unchecked(),
+            self.microprice_unchecked(),
+        ) else {
             return Err(CoreError::BookNotSynced(format!(
                 "{} book has an empty side: no features",
                 self.symbol
@@ -114,16 +169,17 @@ impl OrderBook {
         let fill = |bid: bool, px: &mut [f64], cum: &mut [f64]| {
             let side = if bid { &self.bids } else { &self.asks };
             let mut it = side.iter_best();
-            let mut total: i64 = 0;
+            // i128: the sum of up to `MAX_FEATURE_LEVELS` i64 quantities cannot overflow.
+            let mut total: i128 = 0;
             for i in 0..k {
                 match it.next() {
                     Some((p, q)) => {
-                        total += q;
+                        total += i128::from(q);
                         px[i] = bps(self.tick.to_f64(p) - mid);
                     }
                     None => px[i] = f64::NAN,
                 }
-                cum[i] = self.step.to_f64(total);
+                cum[i] = self.step.to_f64_wide(total);
             }
         };
         fill(true, bid_px, bid_cum);
@@ -138,7 +194,7 @@ impl OrderBook {
     }
 
     pub fn features(&self, levels: usize) -> CoreResult<Vec<f64>> {
-        let mut out = vec![0.0; feature_len(levels)];
+        let mut out = vec![0.0; feature_len(levels)?];
         self.features_into(levels, &mut out)?;
         Ok(out)
     }
@@ -167,17 +223,17 @@ mod tests {
     #[test]
     fn top_of_book_statistics() {
         let b = book();
-        assert_eq!(b.mid(), Some(100.01));
-        assert!((b.spread().unwrap() - 0.02).abs() < 1e-12);
+        assert_eq!(b.mid().unwrap(), Some(100.01));
+        assert!((b.spread().unwrap().unwrap() - 0.02).abs() < 1e-12);
         // (100 * 3 + 100.02 * 1) / 4 = 100.005
-        assert!((b.microprice().unwrap() - 100.005).abs() < 1e-9);
+        assert!((b.microprice().unwrap().unwrap() - 100.005).abs() < 1e-9);
     }
 
     #[test]
     fn feature_vector_layout() {
         let b = book();
         let f = b.features(2).unwrap();
-        let names = feature_names(2);
+        let names = feature_names(2).unwrap();
         assert_eq!(f.len(), names.len());
         let get = |n: &str| f[names.iter().position(|x| x == n).unwrap()];
         assert!((get("spread_bps") - 0.02 / 100.01 * 1e4).abs() < 1e-9);
@@ -189,5 +245,8 @@ mod tests {
         assert!((get("ask_log_cum_qty_2") - 3f64.ln_1p()).abs() < 1e-12);
         assert!((get("bid_log_cum_qty_2") - 4f64.ln_1p()).abs() < 1e-12);
         assert!(b.features(0).is_err());
+        assert!(b.features(MAX_FEATURE_LEVELS + 1).is_err());
+        assert!(b.features(usize::MAX).is_err());
+        assert!(feature_names(usize::MAX).is_err());
     }
 }

@@ -8,7 +8,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyString};
 
 use crate::errors::{CoreError, CoreResult};
 use crate::fixed::Grid;
-use crate::types::python::{text_arg, DecimalArg};
+use crate::types::python::{str_text, text_arg, DecimalArg, Int, Text};
 use crate::types::Decimal;
 
 use super::book::{DiffIds, Market, OrderBook};
@@ -55,7 +55,7 @@ fn market_arg(obj: &Bound<'_, PyAny>) -> PyResult<Market> {
         return Ok((*m.get()).into());
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Market::parse(s.to_str()?)?);
+        return Ok(Market::parse(str_text(s, "market")?)?);
     }
     Err(PyTypeError::new_err(
         "market must be a Market or \"spot\" / \"usdm\"",
@@ -74,7 +74,7 @@ fn with_raw<R>(raw: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> R) -> PyResult<R
         return Ok(f(b.as_bytes()));
     }
     if let Ok(s) = raw.cast::<PyString>() {
-        return Ok(f(s.to_str()?.as_bytes()));
+        return Ok(f(str_text(s, "raw JSON")?.as_bytes()));
     }
     if let Ok(b) = raw.cast::<PyByteArray>() {
         return Ok(f(&b.to_vec()));
@@ -148,7 +148,7 @@ impl PyOrderBook {
     #[new]
     #[pyo3(signature = (symbol, tick_size, step_size, market = None))]
     fn new(
-        symbol: &str,
+        symbol: Text,
         tick_size: DecimalArg,
         step_size: DecimalArg,
         market: Option<&Bound<'_, PyAny>>,
@@ -160,7 +160,7 @@ impl PyOrderBook {
         let tick = grid_arg(tick_size, "tick_size")?;
         let step = grid_arg(step_size, "step_size")?;
         Ok(PyOrderBook {
-            book: OrderBook::new(symbol, tick, step, market)?,
+            book: OrderBook::new(&symbol.0, tick, step, market)?,
         })
     }
 
@@ -231,10 +231,11 @@ impl PyOrderBook {
 
     fn apply_snapshot(
         &mut self,
-        last_update_id: u64,
+        last_update_id: Int<u64>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
+        let last_update_id = last_update_id.0;
         let bids = levels_arg(bids, &self.book, "bid")?;
         let asks = levels_arg(asks, &self.book, "ask")?;
         Ok(self.book.apply_snapshot(last_update_id, &bids, &asks)?)
@@ -253,12 +254,14 @@ impl PyOrderBook {
     #[pyo3(signature = (first_update_id, last_update_id, bids, asks, prev_last_update_id = None))]
     fn apply_diff(
         &mut self,
-        first_update_id: u64,
-        last_update_id: u64,
+        first_update_id: Int<u64>,
+        last_update_id: Int<u64>,
         bids: &Bound<'_, PyAny>,
         asks: &Bound<'_, PyAny>,
-        prev_last_update_id: Option<u64>,
+        prev_last_update_id: Option<Int<u64>>,
     ) -> PyResult<bool> {
+        let (first_update_id, last_update_id) = (first_update_id.0, last_update_id.0);
+        let prev_last_update_id = prev_last_update_id.map(|i| i.0);
         let bids = levels_arg(bids, &self.book, "bid")?;
         let asks = levels_arg(asks, &self.book, "ask")?;
         let ids = DiffIds {
@@ -269,46 +272,69 @@ impl PyOrderBook {
         Ok(self.book.apply_diff(ids, &bids, &asks)?)
     }
 
-    fn best_bid(&self) -> Option<(f64, f64)> {
-        self.book.best_bid_f64()
+    // Every query of the book's levels raises BookNotSynced while `is_valid` is false; None
+    // means a valid book with an empty side (see `normalize.rs`).
+    fn best_bid(&self) -> PyResult<Option<(f64, f64)>> {
+        Ok(self.book.best_bid_f64()?)
     }
-    fn best_ask(&self) -> Option<(f64, f64)> {
-        self.book.best_ask_f64()
+    fn best_ask(&self) -> PyResult<Option<(f64, f64)>> {
+        Ok(self.book.best_ask_f64()?)
     }
-    fn mid(&self) -> Option<f64> {
-        self.book.mid()
+    fn mid(&self) -> PyResult<Option<f64>> {
+        Ok(self.book.mid()?)
     }
-    fn spread(&self) -> Option<f64> {
-        self.book.spread()
+    fn spread(&self) -> PyResult<Option<f64>> {
+        Ok(self.book.spread()?)
     }
-    fn microprice(&self) -> Option<f64> {
-        self.book.microprice()
+    fn microprice(&self) -> PyResult<Option<f64>> {
+        Ok(self.book.microprice()?)
     }
-    fn is_crossed(&self) -> bool {
-        self.book.is_crossed()
-    }
-
-    #[pyo3(signature = (n = None))]
-    fn bids<'py>(&self, py: Python<'py>, n: Option<usize>) -> Bound<'py, PyArray2<f64>> {
-        levels_array(py, self.book.levels_f64(true, n.unwrap_or(usize::MAX)))
+    fn is_crossed(&self) -> PyResult<bool> {
+        Ok(self.book.crossed()?)
     }
 
     #[pyo3(signature = (n = None))]
-    fn asks<'py>(&self, py: Python<'py>, n: Option<usize>) -> Bound<'py, PyArray2<f64>> {
-        levels_array(py, self.book.levels_f64(false, n.unwrap_or(usize::MAX)))
+    fn bids<'py>(
+        &self,
+        py: Python<'py>,
+        n: Option<Int<usize>>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let n = n.map(|i| i.0);
+        Ok(levels_array(
+            py,
+            self.book.levels_f64(true, n.unwrap_or(usize::MAX))?,
+        ))
     }
 
-    #[pyo3(signature = (levels = 5))]
-    fn features<'py>(&self, py: Python<'py>, levels: usize) -> PyResult<Bound<'py, PyArray1<f64>>> {
-        let mut out = vec![0.0; feature_len(levels)];
+    #[pyo3(signature = (n = None))]
+    fn asks<'py>(
+        &self,
+        py: Python<'py>,
+        n: Option<Int<usize>>,
+    ) -> PyResult<Bound<'py, PyArray2<f64>>> {
+        let n = n.map(|i| i.0);
+        Ok(levels_array(
+            py,
+            self.book.levels_f64(false, n.unwrap_or(usize::MAX))?,
+        ))
+    }
+
+    #[pyo3(signature = (levels = Int(5)), text_signature = "($self, levels=5)")]
+    fn features<'py>(
+        &self,
+        py: Python<'py>,
+        levels: Int<usize>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let levels = levels.0;
+        let mut out = vec![0.0; feature_len(levels)?];
         self.book.features_into(levels, &mut out)?;
         Ok(out.into_pyarray(py))
     }
 
     #[staticmethod]
-    #[pyo3(signature = (levels = 5))]
-    fn feature_names(levels: usize) -> Vec<String> {
-        feature_names(levels)
+    #[pyo3(signature = (levels = Int(5)), text_signature = "(levels=5)")]
+    fn feature_names(levels: Int<usize>) -> PyResult<Vec<String>> {
+        Ok(feature_names(levels.0)?)
     }
 
     fn take_ofi(&mut self) -> f64 {

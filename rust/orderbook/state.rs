@@ -12,6 +12,7 @@ use super::book::{Market, OrderBook, SyncState};
 const FORMAT_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct BookState {
     format: u32,
     symbol: String,

@@ -1,8 +1,10 @@
-//! Order state and accounting: the status transition table (`status`), one order's
-//! life with fills (`order`) and Binance execution reports (`report`), position accounting
-//! (`position`) and deterministic client order ids (`client_id`). `python.rs` holds the bindings.
+//! Order state and accounting: the status transition table (`status`), one order's life with
+//! fills (`order`), its invariants (`invariants`) and Binance execution reports (`report`),
+//! position accounting (`position`) and deterministic client order ids (`client_id`).
+//! `python.rs` holds the bindings.
 
 pub mod client_id;
+mod invariants;
 pub mod order;
 pub mod position;
 mod report;

@@ -1,9 +1,15 @@
 //! One order's life: status transitions, fills, fees.
 //!
-//! Invariants, checked on every change and on JSON read back from disk:
-//! - `0 <= filled <= quantity` (in steps); a fill past the quantity is `Overfill`.
-//! - every applied fill has a distinct trade id; a repeated id is a no-op returning `false`.
-//! - status follows `transition_allowed`; FILLED iff filled == quantity (for fills received).
+//! Invariants (`Order::validate`), checked on every change, at construction and on JSON read
+//! back from disk:
+//! - `0 <= filled <= quantity` (in steps); a fill past the quantity is `Overfill`; every sum
+//!   (filled steps, notional, fees) is checked, so an overflow is `InvalidInput`, never a wrap.
+//! - filled, notional and the per-asset fee totals are exactly the sums over `fills`; every
+//!   fill has a positive quantity and price, a distinct trade id, and a price its limit allows
+//!   (a limit BUY never fills above its price, a SELL never below).
+//! - status follows `transition_allowed`; FILLED iff filled == quantity; PARTIALLY_FILLED iff
+//!   0 < filled < quantity; PENDING_NEW, NEW and REJECTED have no fills; PENDING_CANCEL iff a
+//!   status to return to is kept.
 //! - a failed operation leaves the order exactly as it was (changes are built on a copy).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -20,6 +26,7 @@ use crate::types::{exact_units, OrderType, Side, SymbolFilters, TimeInForce};
 pub const FEE_SCALE: f64 = 1e10;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fill {
     pub trade_id: u64,
     pub qty_steps: i64,
@@ -30,6 +37,7 @@ pub struct Fill {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Order {
     pub(super) client_order_id: String,
     pub(super) symbol: String,
@@ -67,6 +75,10 @@ fn positive_units(grid: &Grid, value: f64, what: &str) -> CoreResult<i64> {
     })
 }
 
+fn overflow(what: &str) -> CoreError {
+    CoreError::invalid(format!("{what} overflows the fixed-point range"))
+}
+
 pub fn fee_units(fee: f64) -> CoreResult<i64> {
     if !fee.is_finite() || fee.abs() > 9.0e8 {
         return Err(CoreError::invalid(format!(
@@ -91,22 +103,7 @@ impl Order {
         let price_ticks = price
             .map(|p| positive_units(&filters.tick, p, "price"))
             .transpose()?;
-        let needs_price = !matches!(
-            order_type,
-            OrderType::MARKET
-                | OrderType::STOP_LOSS
-                | OrderType::TAKE_PROFIT
-                | OrderType::STOP_MARKET
-                | OrderType::TAKE_PROFIT_MARKET
-                | OrderType::TRAILING_STOP_MARKET
-        );
-        if needs_price && price_ticks.is_none() {
-            return Err(CoreError::invalid(format!(
-                "a {} order needs a price",
-                order_type.as_str()
-            )));
-        }
-        Ok(Order {
+        let order = Order {
             client_order_id: client_order_id.to_string(),
             symbol: filters.symbol.clone(),
             side,
@@ -125,7 +122,9 @@ impl Order {
             trade_ids: BTreeSet::new(),
             fills: Vec::new(),
             updated_ms: 0,
-        })
+        };
+        order.validate()?;
+        Ok(order)
     }
 
     pub fn client_order_id(&self) -> &str {
@@ -165,6 +164,7 @@ impl Order {
         self.quantity_steps
     }
     pub fn remaining_qty(&self) -> f64 {
+        // validate() keeps 0 <= filled <= quantity, so this cannot overflow.
         self.step.to_f64(self.quantity_steps - self.filled_steps)
     }
     pub fn fills(&self) -> &[Fill] {
@@ -237,12 +237,15 @@ impl Order {
             }
             _ => {}
         }
-        self.status_before_cancel = if to == OrderStatus::PENDING_CANCEL {
+        let mut next = self.clone();
+        next.status_before_cancel = if to == OrderStatus::PENDING_CANCEL {
             Some(self.status)
         } else {
             None
         };
-        self.status = to;
+        next.status = to;
+        next.validate()?;
+        *self = next;
         Ok(true)
     }
 
@@ -308,7 +311,22 @@ impl Order {
                 fill.trade_id
             )));
         }
-        let filled = self.filled_steps + fill.qty_steps;
+        if !self.limit_allows(fill.price_ticks) {
+            return Err(CoreError::invalid(format!(
+                "order {}: fill {} at {} is outside the {} limit {}",
+                self.client_order_id,
+                fill.trade_id,
+                self.tick.format(fill.price_ticks),
+                self.side.as_str(),
+                self.price_ticks
+                    .map(|t| self.tick.format(t))
+                    .unwrap_or_default()
+            )));
+        }
+        let filled = self
+            .filled_steps
+            .checked_add(fill.qty_steps)
+            .ok_or_else(|| overflow("filled quantity"))?;
         if filled > self.quantity_steps {
             return Err(CoreError::Overfill(format!(
                 "order {}: fill {} of {} would take filled to {} of {}",
@@ -319,10 +337,26 @@ impl Order {
                 self.quantity()
             )));
         }
+        let notional = self
+            .notional
+            .checked_add(i128::from(fill.price_ticks) * i128::from(fill.qty_steps))
+            .ok_or_else(|| overflow("filled notional"))?;
+        let fee_total = match &fill.fee_asset {
+            Some(asset) => Some(
+                self.fees
+                    .get(asset)
+                    .copied()
+                    .unwrap_or(0)
+                    .checked_add(fill.fee_units)
+                    .ok_or_else(|| overflow("fee total"))?,
+            ),
+            None => None,
+        };
+        // Nothing has changed so far; from here on nothing can fail.
         self.filled_steps = filled;
-        self.notional += i128::from(fill.price_ticks) * i128::from(fill.qty_steps);
-        if let Some(asset) = &fill.fee_asset {
-            *self.fees.entry(asset.clone()).or_insert(0) += fill.fee_units;
+        self.notional = notional;
+        if let (Some(asset), Some(total)) = (&fill.fee_asset, fee_total) {
+            self.fees.insert(asset.clone(), total);
         }
         self.updated_ms = self.updated_ms.max(fill.time_ms);
         self.trade_ids.insert(fill.trade_id);
@@ -378,44 +412,6 @@ impl Order {
             .map_err(|e| CoreError::invalid(format!("not an Order JSON: {e}")))?;
         order.validate()?;
         Ok(order)
-    }
-
-    /// The invariants above, for state read back from disk.
-    pub fn validate(&self) -> CoreResult<()> {
-        validate_client_order_id(&self.client_order_id)?;
-        let bad = |why: &str| {
-            Err(CoreError::invalid(format!(
-                "order {} is inconsistent: {why}",
-                self.client_order_id
-            )))
-        };
-        let sum: i64 = self.fills.iter().map(|f| f.qty_steps).sum();
-        let notional: i128 = self
-            .fills
-            .iter()
-            .map(|f| i128::from(f.price_ticks) * i128::from(f.qty_steps))
-            .sum();
-        if self.quantity_steps <= 0 || self.filled_steps < 0 {
-            return bad("quantity must be positive");
-        }
-        if sum != self.filled_steps || notional != self.notional {
-            return bad("fills do not add up to the filled quantity");
-        }
-        if self.filled_steps > self.quantity_steps {
-            return bad("filled above quantity");
-        }
-        if self.trade_ids.len() != self.fills.len()
-            || self
-                .fills
-                .iter()
-                .any(|f| !self.trade_ids.contains(&f.trade_id))
-        {
-            return bad("trade ids do not match fills");
-        }
-        if (self.status == OrderStatus::FILLED) != (self.filled_steps == self.quantity_steps) {
-            return bad("FILLED must mean filled == quantity");
-        }
-        Ok(())
     }
 }
 

@@ -45,11 +45,12 @@ fn two_partial_fills_exact_average_and_fees() {
     let r1 = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.3", "100.00", 1);
     assert!(o.apply_execution_report_json(&r1).unwrap());
     assert!(!o.apply_execution_report_json(&r1).unwrap()); // duplicate
-    let r2 = report("TRADE", "FILLED", "0.7", "1.0", "101.00", 2);
+                                                           // A limit BUY at 100 fills at or below it.
+    let r2 = report("TRADE", "FILLED", "0.7", "1.0", "99.00", 2);
     assert!(o.apply_execution_report_json(&r2).unwrap());
     assert_eq!(o.status(), OrderStatus::FILLED);
-    // (0.3 * 100 + 0.7 * 101) / 1.0 = 100.7
-    assert_eq!(o.average_price(), Some(100.7));
+    // (0.3 * 100 + 0.7 * 99) / 1.0 = 99.3
+    assert_eq!(o.average_price(), Some(99.3));
     assert!((o.fees()["BNB"] - 0.002).abs() < 1e-15);
     assert_eq!(o.fills().len(), 2);
     // Nothing leaves FILLED, and the order is unchanged by the attempt.
@@ -128,6 +129,133 @@ fn json_round_trip_and_tampering() {
         .to_json()
         .replace("\"filled_steps\":25000", "\"filled_steps\":26000");
     assert!(Order::from_json(&tampered).is_err());
+}
+
+/// Issue 12: two fills near the maximum quantity wrapped filled_qty negative and the fee total
+/// around; every sum is now checked and an overflow is InvalidInput with the order unchanged.
+#[test]
+fn accumulation_overflow_is_refused_not_wrapped() {
+    let mut o = Order::new(
+        "s1.0.1",
+        &filters(),
+        Side::BUY,
+        OrderType::MARKET,
+        9.0e13,
+        None,
+        TimeInForce::GTC,
+    )
+    .unwrap();
+    let big = Fill {
+        trade_id: 1,
+        qty_steps: i64::MAX - 10,
+        price_ticks: i64::MAX,
+        fee_units: i64::MAX - 1,
+        fee_asset: Some("USDT".into()),
+        time_ms: 1,
+    };
+    // Overfill first: quantity is 9e18 steps.
+    o.quantity_steps = i64::MAX - 5;
+    assert!(o.apply_fill(big.clone()).unwrap());
+    let before = o.clone();
+    let second = Fill {
+        trade_id: 2,
+        qty_steps: 20,
+        ..big.clone()
+    };
+    assert!(matches!(
+        o.apply_fill(second),
+        Err(CoreError::InvalidInput(_))
+    ));
+    assert_eq!(o, before);
+    let fee_wrap = Fill {
+        trade_id: 3,
+        qty_steps: 1,
+        price_ticks: 1,
+        fee_units: 10,
+        fee_asset: Some("USDT".into()),
+        time_ms: 2,
+    };
+    let err = o.apply_fill(fee_wrap).unwrap_err();
+    assert!(err.to_string().contains("fee total"), "{err}");
+    assert_eq!(o, before);
+    assert!(o.filled_qty() > 0.0 && o.remaining_qty() >= 0.0);
+    assert_eq!(Order::from_json(&o.to_json()).unwrap(), o);
+}
+
+/// Issue 12: amends Binance cannot send (raise the quantity, or shrink it to the filled amount
+/// while still PARTIALLY_FILLED) and trades outside the limit are refused, the order intact.
+#[test]
+fn impossible_reports_are_refused_before_they_apply() {
+    let mut o = order();
+    let r1 = report("TRADE", "PARTIALLY_FILLED", "0.3", "0.3", "100.00", 1);
+    assert!(o.apply_execution_report_json(&r1).unwrap());
+    let before = o.clone();
+    let amend = |q: &str, status: &str| {
+        report("REPLACED", status, "0", "0.3", "0", -1)
+            .replace("\"q\":\"1.00000000\"", &format!("\"q\":\"{q}\""))
+    };
+    for bad in [
+        amend("0.3", "PARTIALLY_FILLED"),
+        amend("1.5", "PARTIALLY_FILLED"),
+        amend("0.2", "PARTIALLY_FILLED"),
+        report("TRADE", "PARTIALLY_FILLED", "0.1", "0.4", "100.01", 2),
+    ] {
+        assert!(o.apply_execution_report_json(&bad).is_err(), "{bad}");
+        assert_eq!(o, before);
+        assert_eq!(Order::from_json(&o.to_json()).unwrap(), o);
+    }
+    // What Binance does send: an amend down to the filled quantity completes the order.
+    assert!(o
+        .apply_execution_report_json(&amend("0.3", "FILLED"))
+        .unwrap());
+    assert_eq!(o.status(), OrderStatus::FILLED);
+    assert_eq!(Order::from_json(&o.to_json()).unwrap(), o);
+    // A SELL never fills below its limit.
+    let mut sell = Order::new(
+        "s1.0.2",
+        &filters(),
+        Side::SELL,
+        OrderType::LIMIT,
+        1.0,
+        Some(100.0),
+        TimeInForce::GTC,
+    )
+    .unwrap();
+    assert!(sell.apply_fill_f64(1, 0.1, 99.99, 0.0, None, 0).is_err());
+    assert!(sell.apply_fill_f64(1, 0.1, 100.5, 0.0, None, 0).unwrap());
+}
+
+/// Issue 12: a tampered journal is refused by the same `validate` that guards every change.
+#[test]
+fn tampered_orders_are_refused() {
+    let mut o = order();
+    o.apply_fill_f64(1, 0.25, 100.0, 0.01, Some("USDT"), 3)
+        .unwrap();
+    let json = o.to_json();
+    assert!(json.contains("\"status\":\"PARTIALLY_FILLED\""));
+    let tampered = [
+        json.replace("\"status\":\"PARTIALLY_FILLED\"", "\"status\":\"NEW\""),
+        json.replace("\"status\":\"PARTIALLY_FILLED\"", "\"status\":\"FILLED\""),
+        json.replace("\"qty_steps\":25000", "\"qty_steps\":-25000"),
+        json.replace("\"fee_units\":100000000", "\"fee_units\":100000001"),
+        json.replace("\"price_ticks\":10000,\"fee", "\"price_ticks\":10001,\"fee"),
+        json.replace("\"scale\":2", "\"scale\":400"),
+        json.replace(
+            "\"mantissa\":1,\"scale\":2,\"unit\":0.01",
+            "\"mantissa\":0,\"scale\":2,\"unit\":0.0",
+        ),
+        json.replace("\"updated_ms\":3", "\"updated_ms\":2"),
+        json.replace(
+            "\"status_before_cancel\":null",
+            "\"status_before_cancel\":\"NEW\"",
+        ),
+        json.replace("{\"client_order_id\"", "{\"extra\":1,\"client_order_id\""),
+    ];
+    for (i, t) in tampered.iter().enumerate() {
+        assert_ne!(t, &json, "tamper {i} did not apply");
+        let err = Order::from_json(t).expect_err(t);
+        assert!(matches!(err, CoreError::InvalidInput(_)), "{i}: {err}");
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -18,6 +18,7 @@ use crate::fixed::Grid;
 use crate::types::{exact_units, Side, SymbolFilters};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Position {
     symbol: String,
     step: Grid,
@@ -132,8 +133,8 @@ impl Position {
             .checked_add(delta)
             .ok_or_else(|| CoreError::invalid("position quantity overflows".to_string()))?;
         let mut realized = 0.0;
-        if before == 0 || (before > 0) == (delta > 0) {
-            self.cost += self.step.to_f64(delta) * price;
+        let cost = if before == 0 || (before > 0) == (delta > 0) {
+            self.cost + self.step.to_f64(delta) * price
         } else {
             let closing = steps.min(before.abs());
             let average = self.cost / self.step.to_f64(before);
@@ -141,19 +142,37 @@ impl Position {
             let sign = before.signum() as f64;
             realized = self.step.to_f64(closing) * (price - average) * sign;
             if after == 0 {
-                self.cost = 0.0;
+                0.0
             } else if (after > 0) == (before > 0) {
-                self.cost = average * self.step.to_f64(after);
+                average * self.step.to_f64(after)
             } else {
-                self.cost = self.step.to_f64(after) * price;
+                self.step.to_f64(after) * price
             }
+        };
+        let total_realized = self.realized + realized;
+        let fee_total = match fee_asset {
+            Some(asset) if fee != 0.0 => {
+                Some((asset, self.fees.get(asset).copied().unwrap_or(0.0) + fee))
+            }
+            _ => None,
+        };
+        // Float accumulation is checked like the integer sums: a value that is no longer finite
+        // is refused before anything changes.
+        if !cost.is_finite()
+            || !realized.is_finite()
+            || !total_realized.is_finite()
+            || fee_total.is_some_and(|(_, f)| !f.is_finite())
+        {
+            return Err(CoreError::invalid(format!(
+                "position {}: fill {quantity} @ {price} (fee {fee}) overflows its cost, PnL or fees",
+                self.symbol
+            )));
         }
         self.qty_steps = after;
-        self.realized += realized;
-        if let Some(asset) = fee_asset {
-            if fee != 0.0 {
-                *self.fees.entry(asset.to_string()).or_insert(0.0) += fee;
-            }
+        self.cost = cost;
+        self.realized = total_realized;
+        if let Some((asset, total)) = fee_total {
+            self.fees.insert(asset.to_string(), total);
         }
         self.fills += 1;
         Ok(realized)
@@ -166,15 +185,30 @@ impl Position {
     pub fn from_json(raw: &str) -> CoreResult<Position> {
         let p: Position = serde_json::from_str(raw)
             .map_err(|e| CoreError::invalid(format!("not a Position JSON: {e}")))?;
-        if !p.cost.is_finite() || !p.realized.is_finite() || (p.qty_steps == 0 && p.cost != 0.0) {
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// What every `apply_fill` keeps: finite cost, PnL and fees, no cost when flat.
+    pub fn validate(&self) -> CoreResult<()> {
+        if self.symbol.is_empty() {
+            return Err(CoreError::invalid("position has an empty symbol"));
+        }
+        if !self.cost.is_finite()
+            || !self.realized.is_finite()
+            || (self.qty_steps == 0 && self.cost != 0.0)
+            || self.fees.values().any(|f| !f.is_finite())
+        {
             return Err(CoreError::invalid(format!(
-                "position {} is inconsistent: cost {} for quantity {}",
-                p.symbol,
-                p.cost,
-                p.quantity()
+                "position {} is inconsistent: cost {} for quantity {}, realized {}, fees {:?}",
+                self.symbol,
+                self.cost,
+                self.quantity(),
+                self.realized,
+                self.fees
             )));
         }
-        Ok(p)
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use super::client_id;
 use super::order::Order;
 use super::position::Position;
 use super::status::{transition_allowed, OrderStatus};
-use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::python::{text_arg, Float, Int, PySymbolFilters, Text};
 use crate::types::{OrderType, Side, TimeInForce};
 
 #[pymethods]
@@ -32,17 +32,19 @@ impl PyOrder {
     #[pyo3(signature = (client_order_id, filters, side, quantity, price=None,
         order_type=OrderType::LIMIT, time_in_force=TimeInForce::GTC))]
     fn new(
-        client_order_id: &str,
+        client_order_id: Text,
         filters: &PySymbolFilters,
         side: Side,
-        quantity: f64,
-        price: Option<f64>,
+        quantity: Float,
+        price: Option<Float>,
         order_type: OrderType,
         time_in_force: TimeInForce,
     ) -> PyResult<Self> {
+        let quantity = quantity.0;
+        let price = price.map(|f| f.0);
         Ok(PyOrder {
             inner: Order::new(
-                client_order_id,
+                &client_order_id.0,
                 &filters.inner,
                 side,
                 order_type,
@@ -131,8 +133,8 @@ impl PyOrder {
     }
 
     /// The exchange accepted the order with this id: PENDING_NEW -> NEW. False if no change.
-    fn acknowledge(&mut self, exchange_order_id: u64) -> PyResult<bool> {
-        Ok(self.inner.acknowledge(exchange_order_id)?)
+    fn acknowledge(&mut self, exchange_order_id: Int<u64>) -> PyResult<bool> {
+        Ok(self.inner.acknowledge(exchange_order_id.0)?)
     }
 
     /// The exchange refused a cancel request: back from PENDING_CANCEL.
@@ -141,16 +143,22 @@ impl PyOrder {
     }
 
     /// Applies a fill; False for a trade id already applied. Raises Overfill past the quantity.
-    #[pyo3(signature = (trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=0))]
+    #[pyo3(signature = (trade_id, quantity, price, fee=Float(0.0), fee_asset=None, time_ms=Int(0)),
+        text_signature = "($self, trade_id, quantity, price, fee=0.0, fee_asset=None, time_ms=0)")]
     fn apply_fill(
         &mut self,
-        trade_id: u64,
-        quantity: f64,
-        price: f64,
-        fee: f64,
-        fee_asset: Option<&str>,
-        time_ms: i64,
+        trade_id: Int<u64>,
+        quantity: Float,
+        price: Float,
+        fee: Float,
+        fee_asset: Option<Text>,
+        time_ms: Int<i64>,
     ) -> PyResult<bool> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let fee = fee.0;
+        let (trade_id, time_ms) = (trade_id.0, time_ms.0);
+        let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
             .apply_fill_f64(trade_id, quantity, price, fee, fee_asset, time_ms)?)
@@ -197,21 +205,26 @@ pub struct PyPosition {
 impl PyPosition {
     #[new]
     #[pyo3(signature = (filters, quote_asset=None))]
-    fn new(filters: &PySymbolFilters, quote_asset: Option<&str>) -> Self {
+    fn new(filters: &PySymbolFilters, quote_asset: Option<Text>) -> Self {
         PyPosition {
-            inner: Position::new(&filters.inner, quote_asset),
+            inner: Position::new(&filters.inner, quote_asset.as_ref().map(|t| t.0.as_str())),
         }
     }
     /// Applies a fill and returns the PnL it realized.
-    #[pyo3(signature = (side, quantity, price, fee=0.0, fee_asset=None))]
+    #[pyo3(signature = (side, quantity, price, fee=Float(0.0), fee_asset=None),
+        text_signature = "($self, side, quantity, price, fee=0.0, fee_asset=None)")]
     fn apply_fill(
         &mut self,
         side: Side,
-        quantity: f64,
-        price: f64,
-        fee: f64,
-        fee_asset: Option<&str>,
+        quantity: Float,
+        price: Float,
+        fee: Float,
+        fee_asset: Option<Text>,
     ) -> PyResult<f64> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let fee = fee.0;
+        let fee_asset = fee_asset.as_ref().map(|t| t.0.as_str());
         Ok(self
             .inner
             .apply_fill(side, quantity, price, fee, fee_asset)?)
@@ -252,13 +265,16 @@ impl PyPosition {
     fn fill_count(&self) -> u64 {
         self.inner.fill_count()
     }
-    fn unrealized_pnl(&self, mark: f64) -> f64 {
+    fn unrealized_pnl(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.unrealized_pnl(mark)
     }
-    fn notional(&self, mark: f64) -> f64 {
+    fn notional(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.notional(mark)
     }
-    fn exposure(&self, mark: f64) -> f64 {
+    fn exposure(&self, mark: Float) -> f64 {
+        let mark = mark.0;
         self.inner.exposure(mark)
     }
     fn to_json(&self) -> String {
@@ -284,14 +300,14 @@ impl PyPosition {
 
 /// Deterministic Binance-valid client order id `"{strategy}.{session:base36}.{seq:base36}"`.
 #[pyfunction]
-pub fn client_order_id(strategy: &str, session: u64, seq: u64) -> PyResult<String> {
-    Ok(client_id::client_order_id(strategy, session, seq)?)
+pub fn client_order_id(strategy: Text, session: Int<u64>, seq: Int<u64>) -> PyResult<String> {
+    Ok(client_id::client_order_id(&strategy.0, session.0, seq.0)?)
 }
 
 /// (strategy, session, seq) of an id made by `client_order_id`.
 #[pyfunction]
-pub fn parse_client_order_id(client_order_id: &str) -> PyResult<(String, u64, u64)> {
-    Ok(client_id::parse_client_order_id(client_order_id)?)
+pub fn parse_client_order_id(client_order_id: Text) -> PyResult<(String, u64, u64)> {
+    Ok(client_id::parse_client_order_id(&client_order_id.0)?)
 }
 
 /// Whether the order status table allows `from_status -> to_status`.

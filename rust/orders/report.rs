@@ -10,6 +10,9 @@
 //! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
 //! trades, then apply the report again) rather than a silently wrong position. A report behind
 //! the applied fills (a replayed stream) and a repeated trade id are no-ops returning false.
+//! Reports Binance cannot produce are refused before anything changes: an amend that raises
+//! the quantity or leaves a status that disagrees with it, a trade outside the limit price; the
+//! order a report would leave must pass `Order::validate`.
 
 use std::borrow::Cow;
 
@@ -171,7 +174,16 @@ impl Order {
         let mut next = self.clone();
         next.exchange_order_id = Some(r.i);
         if r.x == "REPLACED" || r.x == "AMENDMENT" {
-            // Binance's order amend (keep priority) lowers the quantity.
+            // Binance's order amend (keep priority) only lowers the quantity ("newQty must be
+            // greater than 0 and less than the order's quantity"), never below what is filled;
+            // the status the report carries must then agree with the new quantity (validate).
+            if quantity > next.quantity_steps {
+                return Err(CoreError::invalid(format!(
+                    "amended quantity {} is above the order's {}: an amend only lowers it",
+                    r.q,
+                    next.quantity()
+                )));
+            }
             if quantity < next.filled_steps || quantity <= 0 {
                 return Err(CoreError::invalid(format!(
                     "amended quantity {} is below the filled {}",
@@ -238,6 +250,10 @@ impl Order {
             return Ok(false);
         }
         next.updated_ms = next.updated_ms.max(r.time_ms);
+        // The report is applied only if the order it leaves holds every invariant (an amend to
+        // the filled quantity under PARTIALLY_FILLED, a fill outside the limit, ...).
+        next.validate()
+            .map_err(|e| CoreError::invalid(format!("execution report refused: {e}")))?;
         *self = next;
         Ok(true)
     }

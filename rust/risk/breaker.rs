@@ -35,6 +35,7 @@ impl TradingState {
 
 /// Follows equity against its high-water mark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DrawdownBreaker {
     reduce_drawdown: f64,
     halt_drawdown: f64,
@@ -96,20 +97,25 @@ impl DrawdownBreaker {
                 "equity must be finite, got {equity}"
             )));
         }
+        // The mark is never negative: equity at or below 0 halts whatever the mark says.
         if self.last_equity.is_none() || equity > self.high_water_mark {
-            self.high_water_mark = equity;
+            self.high_water_mark = equity.max(0.0);
         }
         self.last_equity = Some(equity);
+        self.state = self.state.max(self.level());
+        Ok(self.state)
+    }
+
+    /// The state the last equity value calls for on its own (the state is at least this).
+    fn level(&self) -> TradingState {
         let dd = self.drawdown();
-        let level = if dd >= self.halt_drawdown || equity <= 0.0 {
+        if dd >= self.halt_drawdown || self.last_equity.is_some_and(|e| e <= 0.0) {
             TradingState::HALTED
         } else if dd >= self.reduce_drawdown {
             TradingState::REDUCING
         } else {
             TradingState::ACTIVE
-        };
-        self.state = self.state.max(level);
-        Ok(self.state)
+        }
     }
 
     /// Back to ACTIVE with the last equity (or `equity` when given) as the new high-water mark.
@@ -122,15 +128,58 @@ impl DrawdownBreaker {
             }
             self.last_equity = Some(e);
         }
-        self.high_water_mark = self.last_equity.unwrap_or(0.0);
+        if let Some(e) = self.last_equity.filter(|&e| e <= 0.0) {
+            return Err(CoreError::invalid(format!(
+                "cannot reset to ACTIVE at equity {e}: pass the positive equity to resume from"
+            )));
+        }
+        self.high_water_mark = self.last_equity.unwrap_or(0.0).max(0.0);
         self.state = TradingState::ACTIVE;
         Ok(())
     }
 
+    /// Reads `serde_json` text back through `validate` (unknown fields refused).
+    pub fn from_json(raw: &str) -> CoreResult<DrawdownBreaker> {
+        let breaker: DrawdownBreaker = serde_json::from_str(raw)
+            .map_err(|e| CoreError::invalid(format!("not a DrawdownBreaker JSON: {e}")))?;
+        breaker.validate()?;
+        Ok(breaker)
+    }
+
+    /// What `new`, `update` and `reset` keep, for state read back from disk: levels as `new`
+    /// checks them, a finite non-negative mark at or above the last equity, and a state at least
+    /// the one the drawdown calls for (a breaker past its halt level is never ACTIVE).
     pub fn validate(&self) -> CoreResult<()> {
         DrawdownBreaker::new(self.reduce_drawdown, self.halt_drawdown)?;
-        if !self.high_water_mark.is_finite() || self.last_equity.is_some_and(|e| !e.is_finite()) {
-            return Err(CoreError::invalid("breaker equity values must be finite"));
+        let hwm = self.high_water_mark;
+        if !hwm.is_finite() || hwm < 0.0 || self.last_equity.is_some_and(|e| !e.is_finite()) {
+            return Err(CoreError::invalid(format!(
+                "breaker high-water mark must be finite and >= 0 and equity finite, got \
+                 {hwm} and {:?}",
+                self.last_equity
+            )));
+        }
+        match self.last_equity {
+            Some(e) if e > hwm => {
+                return Err(CoreError::invalid(format!(
+                    "breaker last equity {e} is above its high-water mark {hwm}"
+                )))
+            }
+            None if hwm != 0.0 || self.state != TradingState::ACTIVE => {
+                return Err(CoreError::invalid(
+                    "breaker without an equity value must be ACTIVE with mark 0",
+                ))
+            }
+            _ => {}
+        }
+        let level = self.level();
+        if self.state < level {
+            return Err(CoreError::invalid(format!(
+                "breaker is {} but a drawdown of {} calls for {}",
+                self.state.name(),
+                self.drawdown(),
+                level.name()
+            )));
         }
         Ok(())
     }
@@ -159,6 +208,36 @@ mod tests {
         assert!(DrawdownBreaker::new(0.0, 0.1).is_err());
     }
 
+    /// Issue 12: a breaker restored ACTIVE past its halt level (orders then approved), with a
+    /// negative or sub-equity high-water mark, or an unknown field is refused.
+    #[test]
+    fn tampered_breakers_are_refused() {
+        let mut b = DrawdownBreaker::new(0.05, 0.10).unwrap();
+        b.update(1000.0).unwrap();
+        b.update(850.0).unwrap();
+        assert_eq!(b.state(), TradingState::HALTED);
+        let json = serde_json::to_string(&b).unwrap();
+        assert_eq!(DrawdownBreaker::from_json(&json).unwrap(), b);
+        for bad in [
+            json.replace("\"HALTED\"", "\"ACTIVE\""),
+            json.replace("\"HALTED\"", "\"REDUCING\""),
+            json.replace("\"high_water_mark\":1000.0", "\"high_water_mark\":-1000.0"),
+            json.replace("\"high_water_mark\":1000.0", "\"high_water_mark\":800.0"),
+            json.replace("{", "{\"extra\":0,"),
+        ] {
+            assert_ne!(bad, json);
+            assert!(DrawdownBreaker::from_json(&bad).is_err(), "{bad}");
+        }
+        // A negative first equity halts without a negative mark, and reset needs a positive one.
+        let mut n = DrawdownBreaker::new(0.05, 0.10).unwrap();
+        assert_eq!(n.update(-5.0).unwrap(), TradingState::HALTED);
+        assert_eq!(n.high_water_mark(), 0.0);
+        assert!(n.reset(None).is_err());
+        n.reset(Some(10.0)).unwrap();
+        let json = serde_json::to_string(&n).unwrap();
+        assert_eq!(DrawdownBreaker::from_json(&json).unwrap(), n);
+    }
+
     proptest! {
         #[test]
         fn monotone_until_reset(equities in proptest::collection::vec(-10.0f64..1000.0, 1..60)) {
@@ -171,7 +250,7 @@ mod tests {
                 prev = s;
             }
             let json = serde_json::to_string(&b).unwrap();
-            let back: DrawdownBreaker = serde_json::from_str(&json).unwrap();
+            let back = DrawdownBreaker::from_json(&json).unwrap();
             prop_assert_eq!(back, b);
         }
     }

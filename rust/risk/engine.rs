@@ -102,6 +102,7 @@ pub struct OrderCheck {
 /// Timestamps of the last `capacity` orders: an order is allowed when fewer than `capacity`
 /// orders went out in the second before it (a sliding window, as strict as any fixed window).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RateWindow {
     capacity: usize,
     sent_ns: VecDeque<i64>,
@@ -127,6 +128,7 @@ impl RateWindow {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RiskEngine {
     limits: RiskLimits,
     filters: SymbolFilters,

@@ -207,3 +207,20 @@ proptest! {
         }
     }
 }
+
+/// Issue 12: a RiskEngine restored ACTIVE while its drawdown is past the halt level would
+/// approve orders; restoring runs the breaker's validation and refuses it.
+#[test]
+fn engine_restored_active_past_halt_is_refused() {
+    let mut e = engine();
+    e.update_equity(1000.0).unwrap();
+    e.update_equity(500.0).unwrap();
+    assert_eq!(e.state(), TradingState::HALTED);
+    let json = e.to_json();
+    assert_eq!(RiskEngine::from_json(&json).unwrap(), e);
+    let active = json.replace("\"HALTED\"", "\"ACTIVE\"");
+    assert_ne!(active, json);
+    assert!(RiskEngine::from_json(&active).is_err());
+    let extra = json.replacen("{", "{\"extra\":true,", 1);
+    assert!(RiskEngine::from_json(&extra).is_err());
+}

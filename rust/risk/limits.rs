@@ -9,6 +9,7 @@ use crate::errors::{CoreError, CoreResult};
 
 /// The user's pre-trade limits. Notional values are in the quote asset, positions in the base.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RiskLimits {
     /// Largest `quantity * price` of one order.
     pub max_order_notional: f64,
@@ -60,6 +61,14 @@ impl RiskLimits {
             reduce_drawdown,
             halt_drawdown,
         };
+        limits.validate()?;
+        Ok(limits)
+    }
+
+    /// Reads `to_json` text back through `validate` (unknown fields refused).
+    pub fn from_json(raw: &str) -> CoreResult<RiskLimits> {
+        let limits: RiskLimits = serde_json::from_str(raw)
+            .map_err(|e| CoreError::invalid(format!("not a RiskLimits JSON: {e}")))?;
         limits.validate()?;
         Ok(limits)
     }

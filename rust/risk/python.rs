@@ -6,8 +6,7 @@ use pyo3::prelude::*;
 use super::breaker::TradingState;
 use super::engine::{Decision, OrderCheck, RejectReason, RiskEngine};
 use super::limits::RiskLimits;
-use crate::errors::CoreError;
-use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::python::{text_arg, Float, Int, PySymbolFilters};
 use crate::types::Side;
 
 /// The user's pre-trade limits (validated on construction).
@@ -24,15 +23,22 @@ impl PyRiskLimits {
         max_orders_per_second, price_band_bps, reduce_drawdown, halt_drawdown))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        max_order_notional: f64,
-        max_position: f64,
-        max_leverage: f64,
-        max_open_orders: u32,
-        max_orders_per_second: u32,
-        price_band_bps: f64,
-        reduce_drawdown: f64,
-        halt_drawdown: f64,
+        max_order_notional: Float,
+        max_position: Float,
+        max_leverage: Float,
+        max_open_orders: Int<u32>,
+        max_orders_per_second: Int<u32>,
+        price_band_bps: Float,
+        reduce_drawdown: Float,
+        halt_drawdown: Float,
     ) -> PyResult<Self> {
+        let max_order_notional = max_order_notional.0;
+        let max_position = max_position.0;
+        let max_leverage = max_leverage.0;
+        let price_band_bps = price_band_bps.0;
+        let reduce_drawdown = reduce_drawdown.0;
+        let halt_drawdown = halt_drawdown.0;
+        let (max_open_orders, max_orders_per_second) = (max_open_orders.0, max_orders_per_second.0);
         Ok(PyRiskLimits {
             inner: RiskLimits::new(
                 max_order_notional,
@@ -84,10 +90,9 @@ impl PyRiskLimits {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "RiskLimits JSON")?;
-        let inner: RiskLimits = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a RiskLimits JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PyRiskLimits { inner })
+        Ok(PyRiskLimits {
+            inner: RiskLimits::from_json(&text)?,
+        })
     }
     fn __repr__(&self) -> String {
         format!("RiskLimits({})", self.to_json())
@@ -179,15 +184,21 @@ impl PyRiskEngine {
         &self,
         py: Python<'_>,
         side: Side,
-        quantity: f64,
-        price: f64,
-        mid_or_mark: f64,
-        position: f64,
-        open_orders: i64,
-        equity: f64,
-        now_ns: i64,
+        quantity: Float,
+        price: Float,
+        mid_or_mark: Float,
+        position: Float,
+        open_orders: Int<i64>,
+        equity: Float,
+        now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let mid_or_mark = mid_or_mark.0;
+        let position = position.0;
+        let equity = equity.0;
+        let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check(&OrderCheck {
             side,
             quantity,
@@ -210,15 +221,21 @@ impl PyRiskEngine {
         &mut self,
         py: Python<'_>,
         side: Side,
-        quantity: f64,
-        price: f64,
-        mid_or_mark: f64,
-        position: f64,
-        open_orders: i64,
-        equity: f64,
-        now_ns: i64,
+        quantity: Float,
+        price: Float,
+        mid_or_mark: Float,
+        position: Float,
+        open_orders: Int<i64>,
+        equity: Float,
+        now_ns: Int<i64>,
         reduce_only: bool,
     ) -> PyResult<Py<PyDecision>> {
+        let quantity = quantity.0;
+        let price = price.0;
+        let mid_or_mark = mid_or_mark.0;
+        let position = position.0;
+        let equity = equity.0;
+        let (open_orders, now_ns) = (open_orders.0, now_ns.0);
         let d = self.inner.check_and_record(&OrderCheck {
             side,
             quantity,
@@ -233,14 +250,16 @@ impl PyRiskEngine {
         self.decision(py, d)
     }
 
-    fn record_order(&mut self, now_ns: i64) {
-        self.inner.record_order(now_ns);
+    fn record_order(&mut self, now_ns: Int<i64>) {
+        self.inner.record_order(now_ns.0);
     }
-    fn update_equity(&mut self, equity: f64) -> PyResult<TradingState> {
+    fn update_equity(&mut self, equity: Float) -> PyResult<TradingState> {
+        let equity = equity.0;
         Ok(self.inner.update_equity(equity)?)
     }
     #[pyo3(signature = (equity=None))]
-    fn reset(&mut self, equity: Option<f64>) -> PyResult<()> {
+    fn reset(&mut self, equity: Option<Float>) -> PyResult<()> {
+        let equity = equity.map(|f| f.0);
         Ok(self.inner.reset(equity)?)
     }
     #[getter]

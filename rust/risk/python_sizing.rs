@@ -5,8 +5,7 @@ use pyo3::prelude::*;
 
 use super::breaker::{DrawdownBreaker, TradingState};
 use super::sizing::{self, PositionSizer};
-use crate::errors::CoreError;
-use crate::types::python::{text_arg, PySymbolFilters};
+use crate::types::python::{text_arg, Float, PySymbolFilters};
 use crate::types::Side;
 
 /// Drawdown circuit breaker: ACTIVE -> REDUCING -> HALTED, back only through `reset`.
@@ -18,16 +17,20 @@ pub struct PyDrawdownBreaker {
 #[pymethods]
 impl PyDrawdownBreaker {
     #[new]
-    fn new(reduce_drawdown: f64, halt_drawdown: f64) -> PyResult<Self> {
+    fn new(reduce_drawdown: Float, halt_drawdown: Float) -> PyResult<Self> {
+        let reduce_drawdown = reduce_drawdown.0;
+        let halt_drawdown = halt_drawdown.0;
         Ok(PyDrawdownBreaker {
             inner: DrawdownBreaker::new(reduce_drawdown, halt_drawdown)?,
         })
     }
-    fn update(&mut self, equity: f64) -> PyResult<TradingState> {
+    fn update(&mut self, equity: Float) -> PyResult<TradingState> {
+        let equity = equity.0;
         Ok(self.inner.update(equity)?)
     }
     #[pyo3(signature = (equity=None))]
-    fn reset(&mut self, equity: Option<f64>) -> PyResult<()> {
+    fn reset(&mut self, equity: Option<Float>) -> PyResult<()> {
+        let equity = equity.map(|f| f.0);
         Ok(self.inner.reset(equity)?)
     }
     #[getter]
@@ -48,10 +51,9 @@ impl PyDrawdownBreaker {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "DrawdownBreaker JSON")?;
-        let inner: DrawdownBreaker = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a DrawdownBreaker JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PyDrawdownBreaker { inner })
+        Ok(PyDrawdownBreaker {
+            inner: DrawdownBreaker::from_json(&text)?,
+        })
     }
 }
 
@@ -64,15 +66,22 @@ pub struct PyPositionSizer {
 #[pymethods]
 impl PyPositionSizer {
     #[new]
-    #[pyo3(signature = (filters, *, kelly_fraction, target_vol, max_leverage, k_sl=2.0, k_tp=3.0))]
+    #[pyo3(signature = (filters, *, kelly_fraction, target_vol, max_leverage, k_sl=Float(2.0),
+        k_tp=Float(3.0)),
+        text_signature = "(filters, *, kelly_fraction, target_vol, max_leverage, k_sl=2.0, k_tp=3.0)")]
     fn new(
         filters: &PySymbolFilters,
-        kelly_fraction: f64,
-        target_vol: f64,
-        max_leverage: f64,
-        k_sl: f64,
-        k_tp: f64,
+        kelly_fraction: Float,
+        target_vol: Float,
+        max_leverage: Float,
+        k_sl: Float,
+        k_tp: Float,
     ) -> PyResult<Self> {
+        let kelly_fraction = kelly_fraction.0;
+        let target_vol = target_vol.0;
+        let max_leverage = max_leverage.0;
+        let k_sl = k_sl.0;
+        let k_tp = k_tp.0;
         Ok(PyPositionSizer {
             inner: PositionSizer::new(
                 filters.inner.clone(),
@@ -84,13 +93,21 @@ impl PyPositionSizer {
             )?,
         })
     }
-    fn leverage(&self, mu: f64, sigma: f64) -> PyResult<f64> {
+    fn leverage(&self, mu: Float, sigma: Float) -> PyResult<f64> {
+        let mu = mu.0;
+        let sigma = sigma.0;
         Ok(self.inner.leverage(mu, sigma)?)
     }
-    fn size(&self, mu: f64, sigma: f64, equity: f64, price: f64) -> PyResult<f64> {
+    fn size(&self, mu: Float, sigma: Float, equity: Float, price: Float) -> PyResult<f64> {
+        let mu = mu.0;
+        let sigma = sigma.0;
+        let equity = equity.0;
+        let price = price.0;
         Ok(self.inner.size(mu, sigma, equity, price)?)
     }
-    fn stops(&self, side: Side, entry: f64, sigma: f64) -> PyResult<(f64, f64)> {
+    fn stops(&self, side: Side, entry: Float, sigma: Float) -> PyResult<(f64, f64)> {
+        let entry = entry.0;
+        let sigma = sigma.0;
         Ok(self.inner.stops(side, entry, sigma)?)
     }
     #[getter]
@@ -125,24 +142,26 @@ impl PyPositionSizer {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "PositionSizer JSON")?;
-        let s: PositionSizer = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a PositionSizer JSON: {e}")))?;
-        let (f, t, l, sl, tp) = s.params();
-        s.filters().validate()?;
-        let inner = PositionSizer::new(s.filters().clone(), f, t, l, sl, tp)?;
-        Ok(PyPositionSizer { inner })
+        Ok(PyPositionSizer {
+            inner: PositionSizer::from_json(&text)?,
+        })
     }
 }
 
 /// Fractional Kelly leverage `fraction * mu / sigma**2`.
 #[pyfunction]
-#[pyo3(signature = (mu, sigma, fraction=1.0))]
-pub fn kelly_leverage(mu: f64, sigma: f64, fraction: f64) -> PyResult<f64> {
+#[pyo3(signature = (mu, sigma, fraction=Float(1.0)), text_signature = "(mu, sigma, fraction=1.0)")]
+pub fn kelly_leverage(mu: Float, sigma: Float, fraction: Float) -> PyResult<f64> {
+    let mu = mu.0;
+    let sigma = sigma.0;
+    let fraction = fraction.0;
     Ok(sizing::kelly_leverage(mu, sigma, fraction)?)
 }
 
 /// Volatility-targeting leverage `target_vol / predicted_vol`.
 #[pyfunction]
-pub fn vol_target_leverage(target_vol: f64, predicted_vol: f64) -> PyResult<f64> {
+pub fn vol_target_leverage(target_vol: Float, predicted_vol: Float) -> PyResult<f64> {
+    let target_vol = target_vol.0;
+    let predicted_vol = predicted_vol.0;
     Ok(sizing::vol_target_leverage(target_vol, predicted_vol)?)
 }

@@ -40,6 +40,7 @@ pub fn vol_target_leverage(target_vol: f64, predicted_vol: f64) -> CoreResult<f6
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct PositionSizer {
     filters: SymbolFilters,
     /// Fraction of full Kelly, in (0, 1].
@@ -53,6 +54,21 @@ pub struct PositionSizer {
 }
 
 impl PositionSizer {
+    /// Reads `serde_json` text back through `new`'s checks (unknown fields refused).
+    pub fn from_json(raw: &str) -> CoreResult<PositionSizer> {
+        let s: PositionSizer = serde_json::from_str(raw)
+            .map_err(|e| CoreError::invalid(format!("not a PositionSizer JSON: {e}")))?;
+        s.filters.validate()?;
+        PositionSizer::new(
+            s.filters,
+            s.kelly_fraction,
+            s.target_vol,
+            s.max_leverage,
+            s.k_sl,
+            s.k_tp,
+        )
+    }
+
     pub fn new(
         filters: SymbolFilters,
         kelly_fraction: f64,

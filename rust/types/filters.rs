@@ -14,6 +14,7 @@ use crate::fixed::Grid;
 /// quantity) and NOTIONAL / MIN_NOTIONAL (min notional). Prices are kept as tick counts and
 /// quantities as step counts so that multiples are checked exactly.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SymbolFilters {
     pub symbol: String,
     pub tick: Grid,
@@ -163,7 +164,18 @@ impl SymbolFilters {
         Ok(filters)
     }
 
+    /// Reads `to_json` text back; the same `validate` as `new` (unknown fields refused).
+    pub fn from_json(raw: &str) -> CoreResult<SymbolFilters> {
+        let filters: SymbolFilters = serde_json::from_str(raw)
+            .map_err(|e| CoreError::invalid(format!("not a SymbolFilters JSON: {e}")))?;
+        filters.validate()?;
+        Ok(filters)
+    }
+
     pub fn validate(&self) -> CoreResult<()> {
+        if self.symbol.is_empty() {
+            return Err(CoreError::invalid("symbol must not be empty"));
+        }
         if self.min_qty_steps > self.max_qty_steps || self.min_qty_steps < 1 {
             return Err(CoreError::invalid(format!(
                 "{}: min_qty is above max_qty",

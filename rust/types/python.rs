@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use numpy::PyReadonlyArrayDyn;
-use pyo3::exceptions::PyTypeError;
+use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyString};
 
@@ -17,7 +17,7 @@ use crate::errors::CoreError;
 /// argument through here, so all of them accept `str | bytes`.
 pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Cow<'a, str>> {
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Cow::Borrowed(s.to_str()?));
+        return Ok(Cow::Borrowed(str_text(s, what)?));
     }
     if let Ok(b) = obj.cast::<PyBytes>() {
         let text = std::str::from_utf8(b.as_bytes())
@@ -25,6 +25,79 @@ pub(crate) fn text_arg<'a>(obj: &'a Bound<'_, PyAny>, what: &str) -> PyResult<Co
         return Ok(Cow::Borrowed(text));
     }
     Err(PyTypeError::new_err(format!("{what} must be str or bytes")))
+}
+
+/// The UTF-8 text of a `str`; a string that has none (a lone surrogate) is `InvalidInput`.
+pub(crate) fn str_text<'a>(s: &'a Bound<'_, PyString>, what: &str) -> PyResult<&'a str> {
+    s.to_str()
+        .map_err(|_| CoreError::invalid(format!("{what} is not valid Unicode text")).into())
+}
+
+/// A `str` argument. PyO3's own `&str` raises `UnicodeEncodeError` (a bare `ValueError`) for a
+/// string without a UTF-8 form (a lone surrogate); this is `InvalidInput` like all bad input.
+pub struct Text(pub String);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Text {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        let s = obj.cast::<PyString>().map_err(|_| {
+            let kind = obj
+                .get_type()
+                .name()
+                .map_or_else(|_| "?".to_owned(), |n| n.to_string());
+            PyTypeError::new_err(format!("expected str, got {kind}"))
+        })?;
+        Ok(Text(str_text(&s, "a text argument")?.to_owned()))
+    }
+}
+
+/// An integer argument of type `T`. PyO3's own conversion raises `OverflowError` (outside
+/// gradtrade's error tree) for an int outside `T`'s range (a negative id, 2**64); this is
+/// `InvalidInput` naming the range.
+pub struct Int<T>(pub T);
+
+macro_rules! int_arg {
+    ($($t:ty),+) => {$(
+        impl<'a, 'py> FromPyObject<'a, 'py> for Int<$t> {
+            type Error = PyErr;
+
+            fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+                match obj.extract::<$t>() {
+                    Ok(v) => Ok(Int(v)),
+                    Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                        Err(CoreError::invalid(format!(
+                            "integer argument out of range: must be between {} and {}",
+                            <$t>::MIN,
+                            <$t>::MAX
+                        ))
+                        .into())
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    )+};
+}
+
+int_arg!(u64, i64, u32, usize);
+
+/// A float argument. PyO3's own conversion raises `OverflowError` for an int beyond the float
+/// range (10**400); this is `InvalidInput`. NaN and infinities pass: each method checks them.
+pub struct Float(pub f64);
+
+impl<'a, 'py> FromPyObject<'a, 'py> for Float {
+    type Error = PyErr;
+
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        match obj.extract::<f64>() {
+            Ok(v) => Ok(Float(v)),
+            Err(e) if e.is_instance_of::<PyOverflowError>(obj.py()) => {
+                Err(CoreError::invalid("number argument is beyond the float range").into())
+            }
+            Err(e) => Err(e),
+        }
+    }
 }
 
 /// A size or price argument: exact text ("0.01", preferred) or a number.
@@ -38,9 +111,14 @@ impl<'a, 'py> FromPyObject<'a, 'py> for DecimalArg {
 
     fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
         if let Ok(s) = obj.cast::<PyString>() {
-            return Ok(DecimalArg::Text(s.to_str()?.to_owned()));
+            return Ok(DecimalArg::Text(
+                str_text(&s, "a size or price")?.to_owned(),
+            ));
         }
-        obj.extract::<f64>().map(DecimalArg::Float).map_err(|_| {
+        obj.extract::<f64>().map(DecimalArg::Float).map_err(|e| {
+            if e.is_instance_of::<PyOverflowError>(obj.py()) {
+                return CoreError::invalid("a size or price is beyond the float range").into();
+            }
             let kind = obj
                 .get_type()
                 .name()
@@ -115,7 +193,7 @@ impl PySymbolFilters {
         base_asset=None, quote_asset=None))]
     #[allow(clippy::too_many_arguments)]
     fn new(
-        symbol: &str,
+        symbol: Text,
         tick_size: DecimalArg,
         step_size: DecimalArg,
         min_qty: DecimalArg,
@@ -123,8 +201,8 @@ impl PySymbolFilters {
         max_qty: DecimalArg,
         min_price: DecimalArg,
         max_price: DecimalArg,
-        base_asset: Option<String>,
-        quote_asset: Option<String>,
+        base_asset: Option<Text>,
+        quote_asset: Option<Text>,
     ) -> PyResult<Self> {
         let spec = FilterSpec {
             tick_size: tick_size.into(),
@@ -135,16 +213,16 @@ impl PySymbolFilters {
             min_price: min_price.into(),
             max_price: max_price.into(),
         };
-        let mut inner = SymbolFilters::new(symbol, &spec)?;
-        inner.base_asset = base_asset;
-        inner.quote_asset = quote_asset;
+        let mut inner = SymbolFilters::new(&symbol.0, &spec)?;
+        inner.base_asset = base_asset.map(|t| t.0);
+        inner.quote_asset = quote_asset.map(|t| t.0);
         Ok(PySymbolFilters { inner })
     }
     #[staticmethod]
-    fn from_exchange_info_json(raw: &Bound<'_, PyAny>, symbol: &str) -> PyResult<Self> {
+    fn from_exchange_info_json(raw: &Bound<'_, PyAny>, symbol: Text) -> PyResult<Self> {
         let text = text_arg(raw, "exchangeInfo")?;
         Ok(PySymbolFilters {
-            inner: filters::from_exchange_info_json(text.as_bytes(), symbol)?,
+            inner: filters::from_exchange_info_json(text.as_bytes(), &symbol.0)?,
         })
     }
     /// Filters of every symbol in an `exchangeInfo` response, by symbol.
@@ -204,10 +282,9 @@ impl PySymbolFilters {
     #[staticmethod]
     fn from_json(raw: &Bound<'_, PyAny>) -> PyResult<Self> {
         let text = text_arg(raw, "SymbolFilters JSON")?;
-        let inner: SymbolFilters = serde_json::from_str(&text)
-            .map_err(|e| CoreError::invalid(format!("not a SymbolFilters JSON: {e}")))?;
-        inner.validate()?;
-        Ok(PySymbolFilters { inner })
+        Ok(PySymbolFilters {
+            inner: SymbolFilters::from_json(&text)?,
+        })
     }
     fn __repr__(&self) -> String {
         format!(

@@ -4,6 +4,7 @@ invariants: symmetric PSD covariance, NaN = predict only, exact save/restore."""
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.stats import multivariate_normal
 from statsmodels.tsa.statespace.structural import UnobservedComponents
 
-from gradtrade.core import InvalidInput, KalmanFilter
+from gradtrade.core import InvalidInput, KalmanFilter, NumericalError
 
 RTOL = 1e-9
 
@@ -309,3 +310,21 @@ def test_observation_types_and_properties() -> None:
     a.reset()
     assert a.loglik == 0.0 and a.x[0] == 0.0 and a.P[0, 0] == 1.0
     assert "local_level(q=0.001, r=0.01)" in repr(a)
+
+
+def test_predict_only_overflow_is_refused_at_its_step() -> None:
+    """Issue 12: predict-only steps grew P to inf/NaN without an error and the filter's JSON
+    could not be read back; the step that leaves the finite range now raises NumericalError and
+    leaves the filter as it was."""
+    kf = KalmanFilter([[1e10]], [[1.0]], [[1.0]], [[1.0]], [1.0], [[1.0]])
+    for _ in range(100):
+        saved = kf.to_json()
+        try:
+            kf.update(math.nan)
+        except NumericalError:
+            assert kf.to_json() == saved
+            break
+        assert np.isfinite(kf.P).all()
+    else:
+        pytest.fail("P never overflowed")
+    assert KalmanFilter.from_json(kf.to_json()).to_json() == kf.to_json()

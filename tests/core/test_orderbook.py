@@ -52,16 +52,22 @@ def test_queries_after_a_snapshot(book: OrderBook) -> None:
     assert "BTCUSDT" in repr(book)
 
 
-def test_empty_book_answers_none() -> None:
+def test_unsynced_book_refuses_queries_and_empty_side_answers_none() -> None:
     b = OrderBook("ETHUSDT", 0.01, 0.0001, "usdm")
     assert b.market == Market.USDM
-    assert b.best_bid() is None and b.mid() is None and b.microprice() is None
     assert b.last_update_id is None and not b.is_valid
-    assert b.bids().shape == (0, 2)
+    for query in (b.best_bid, b.best_ask, b.mid, b.spread, b.microprice, b.is_crossed, b.bids):
+        with pytest.raises(BookNotSynced):
+            query()
     with pytest.raises(BookNotSynced):
         b.apply_depth_json(frame(1, 2, symbol="ETHUSDT"))
     with pytest.raises(BookNotSynced):
         b.features(3)
+    # A synced book with an empty side answers None (no level), not an error.
+    b.apply_snapshot(1, [(100.0, 1.0)], [])
+    assert b.best_ask() is None and b.mid() is None and b.microprice() is None
+    assert b.spread() is None and b.asks().shape == (0, 2)
+    assert b.best_bid() == (100.0, 1.0)
 
 
 def test_snapshot_takes_arrays_and_sequences() -> None:
@@ -89,8 +95,23 @@ def test_sequence_rules_from_json(book: OrderBook) -> None:
     assert not book.is_valid
     with pytest.raises(BookNotSynced):
         book.apply_depth_json(frame(106, 110))
+    # Issue 12: the gapped book used to answer its stale top; every query now refuses.
+    for query in (
+        book.best_bid,
+        book.best_ask,
+        book.mid,
+        book.spread,
+        book.microprice,
+        book.is_crossed,
+        book.bids,
+        book.asks,
+        book.features,
+    ):
+        with pytest.raises(BookNotSynced, match="sequence gap"):
+            query()
     book.apply_snapshot_json(SNAPSHOT)
     assert book.is_valid
+    assert book.best_bid() is not None
 
 
 def test_usdm_uses_pu() -> None:

@@ -375,3 +375,47 @@ def test_amend_keep_priority_lowers_the_quantity() -> None:
         o.apply_execution_report_json(report(x="REPLACED", X="PARTIALLY_FILLED", q="0.1", z="0.2"))
     with pytest.raises(Overfill):
         o.apply_fill(2, 0.4, 0.102644)
+
+
+def test_reports_binance_cannot_send_are_refused_with_the_order_intact() -> None:
+    """Issue 12: an amend to the filled quantity that stays PARTIALLY_FILLED (the order then
+    failed its own invariant on reload), an amend that raises the quantity, and a trade above
+    a BUY limit were accepted."""
+    o = order()
+    o.apply_execution_report_json(report())
+    o.apply_execution_report_json(trade(1, "0.2000", "0.102644", "0.2000", "PARTIALLY_FILLED", "0"))
+    snapshot = o.to_json()
+    impossible = [
+        report(x="REPLACED", X="PARTIALLY_FILLED", q="0.20000000", z="0.2000"),
+        report(x="REPLACED", X="PARTIALLY_FILLED", q="2.00000000", z="0.2000"),
+        trade(2, "0.1000", "0.102645", "0.3000", "PARTIALLY_FILLED", "0"),
+        trade(2, "0.1000", "0.200000", "0.3000", "PARTIALLY_FILLED", "0"),
+    ]
+    for raw in impossible:
+        with pytest.raises(InvalidInput):
+            o.apply_execution_report_json(raw)
+        assert o.to_json() == snapshot
+        assert Order.from_json(o.to_json()).to_json() == snapshot
+    # Binance's own amend down to the filled quantity completes the order.
+    assert o.apply_execution_report_json(
+        report(x="REPLACED", X="FILLED", q="0.20000000", z="0.2000")
+    )
+    assert o.status == OrderStatus.FILLED
+    assert Order.from_json(o.to_json()).to_json() == o.to_json()
+
+
+def test_accumulation_near_the_fixed_point_limit_is_refused_not_wrapped() -> None:
+    """Issue 12: two fills near the maximum quantity made filled_qty and remaining negative and
+    wrapped the fee total; the order's own JSON then failed to load."""
+    filters = SymbolFilters("BTCUSDT", "0.01", "0.00000001")
+    big = 9.0e9  # 9e17 steps of 1e-8
+    o = Order(CID, filters, Side.BUY, big, None, OrderType.MARKET)
+    assert o.apply_fill(1, big / 2, 1.0, 8.9e8, "USDT")
+    snapshot = o.to_json()
+    with pytest.raises(InvalidInput, match="fee total"):
+        o.apply_fill(2, big / 4, 1.0, 8.9e8, "USDT")
+    with pytest.raises(Overfill):
+        o.apply_fill(3, big, 1.0, 0.0)
+    assert o.to_json() == snapshot
+    assert o.filled_qty > 0 and o.remaining_qty > 0
+    assert Order.from_json(o.to_json()).to_json() == snapshot

@@ -138,3 +138,22 @@ def test_pnl_equals_the_cash_flow(fills: list[tuple[bool, int, int]]) -> None:
     assert round(p.quantity * 1000) == net_steps
     assert p.is_flat == (net_steps == 0)
     assert Position.from_json(p.to_json()).to_json() == p.to_json()
+
+
+def test_cost_pnl_and_fees_that_overflow_are_refused() -> None:
+    """Issue 12 (accumulation is checked): a fill whose cost, PnL or fee total would leave the
+    finite range is refused before anything changes, so the position still saves and loads."""
+    p = Position(FILTERS)
+    p.apply_fill(Side.BUY, 10.0, 1e307, 1e307, "USDT")
+    snapshot = p.to_json()
+    for side, qty, price, fee in (
+        (Side.BUY, 100.0, 1e307, 0.0),  # cost overflows
+        (Side.SELL, 1.0, 1e307, 1.7e308),  # fee total overflows
+        (Side.SELL, 10.0, 1.7e308, 0.0),  # realized PnL overflows
+    ):
+        with pytest.raises(InvalidInput, match="overflows"):
+            p.apply_fill(side, qty, price, fee, "USDT")
+        assert p.to_json() == snapshot
+    assert Position.from_json(p.to_json()).to_json() == snapshot
+    with pytest.raises(InvalidInput):
+        Position.from_json(json.dumps(dict(json.loads(snapshot), extra=1)))

@@ -1,0 +1,217 @@
+"""No public entry point of ``gradtrade._core`` panics or aborts, whatever its arguments.
+
+Invariant: calling any method, static method, property or constructor of any class of the
+extension (and any module-level function) with extreme arguments raises only the classes of
+``gradtrade.errors`` (an int outside an integer parameter's range or beyond the float range,
+a string without a UTF-8 form are ``InvalidInput``) or ``TypeError`` for an argument of the wrong type. Never
+``PanicException`` (a ``BaseException`` that ``except Exception`` misses), ``OverflowError``,
+``MemoryError``, a bare ``ValueError``, or an abort of the process.
+
+Everything is enumerated by introspection, so a new method or class is called without a change
+here; a new class needs sample instances in ``SAMPLES`` (the test fails until it has them).
+The calls run in a child process with a capped address space: an abort, or an allocation sized
+by an argument, ends the child and fails the test instead of killing pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+CHILD = textwrap.dedent(
+    r"""
+    import inspect, json, resource, sys
+
+    # An argument-sized allocation must fail the run, not swap the machine.
+    resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
+
+    import numpy as np
+    import gradtrade._core as core
+    from gradtrade.errors import GradtradeError
+
+    EXTREMES = [
+        0, 1, -1, 2**31, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30, -(10**30), 10**400,
+        float("nan"), float("inf"), float("-inf"), 1e308, -1e308, 5e-324, -0.0,
+        True, "", "0", "-1", "nan", "1e400", "x" * 200_000, "\x00", "\ud800",
+        b"", b"\xff\xfe", b"{" * 10_000, bytearray(b"[]"), None, [], [[]],
+        [[1e308, 1e308]], [("1", "1")] * 3, {}, object(),
+        np.array([]), np.full((3, 2), np.nan), np.zeros((0, 2)), np.ones((2, 2)) * 1e308,
+        np.array([1.0, np.inf]), core.Side.BUY, core.OrderStatus.NEW,
+    ]
+
+    def filters():
+        return core.SymbolFilters("BTCUSDT", "0.01", "0.00001", min_qty="0.00001",
+                                  quote_asset="USDT", base_asset="BTC")
+
+    def limits():
+        return core.RiskLimits(max_order_notional=1e5, max_position=1.0, max_leverage=3.0,
+                               max_open_orders=10, max_orders_per_second=5,
+                               price_band_bps=50.0, reduce_drawdown=0.05, halt_drawdown=0.1)
+
+    def synced_book():
+        b = core.OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
+        b.apply_snapshot(10, [("100.00", "1.0")], [("100.02", "2.0")])
+        return b
+
+    def gapped_book():
+        b = synced_book()
+        try:
+            b.apply_diff(50, 60, [], [])
+        except GradtradeError:
+            pass
+        return b
+
+    def filled_order():
+        o = core.Order("t-1-1", filters(), core.Side.BUY, 1.0, 100.0)
+        o.acknowledge(7)
+        o.apply_fill(1, 0.5, 100.0, 0.001, "BTC", 1)
+        return o
+
+    def position():
+        p = core.Position(filters())
+        p.apply_fill(core.Side.BUY, 1.0, 100.0, 0.1, "USDT")
+        return p
+
+    def kalman():
+        k = core.KalmanFilter.local_level(1e-4, 1e-2)
+        k.update(1.0)
+        return k
+
+    SAMPLES = {
+        "OrderBook": [lambda: core.OrderBook("BTCUSDT", "0.01", "0.00001"), synced_book,
+                      gapped_book],
+        "KalmanFilter": [kalman, lambda: core.KalmanFilter.local_linear_trend(1e-4, 1e-6, 1e-2)],
+        "KalmanFit": [lambda: core.KalmanFilter.local_level(1e-4, 1e-2).fit(
+            np.cumsum(np.random.default_rng(0).normal(size=64)))],
+        "StreamingFeatures": [lambda: core.StreamingFeatures()],
+        "Ewma": [lambda: core.Ewma(10.0)],
+        "RollingVolatility": [lambda: core.RollingVolatility(5)],
+        "RiskLimits": [limits],
+        "SymbolFilters": [filters],
+        "Decision": [lambda: core.RiskEngine(limits(), filters()).check(
+            core.Side.BUY, 0.01, 100.0, 100.0, 0.0, 0, 1e4, 0)],
+        "DrawdownBreaker": [lambda: core.DrawdownBreaker(0.05, 0.1)],
+        "RiskEngine": [lambda: core.RiskEngine(limits(), filters())],
+        "PositionSizer": [lambda: core.PositionSizer(filters(), kelly_fraction=0.5,
+                                                     target_vol=0.2, max_leverage=3.0)],
+        "Order": [lambda: core.Order("t-1-1", filters(), core.Side.SELL, 1.0, 100.0),
+                  filled_order],
+        "Position": [lambda: core.Position(filters()), position],
+        "Market": [lambda: core.Market.SPOT],
+        "TradingState": [lambda: core.TradingState.ACTIVE],
+        "RejectReason": [lambda: core.RejectReason.HALTED],
+        "Side": [lambda: core.Side.BUY],
+        "OrderType": [lambda: core.OrderType.LIMIT],
+        "TimeInForce": [lambda: core.TimeInForce.GTC],
+        "OrderStatus": [lambda: core.OrderStatus.NEW],
+    }
+
+    ALLOWED = (GradtradeError, TypeError)
+    SKIP = {"__class__", "__init_subclass__", "__subclasshook__", "__new__", "__init__",
+            "__getattribute__", "__setattr__", "__delattr__", "__reduce__", "__reduce_ex__",
+            "__getstate__", "__dir__", "__format__", "__sizeof__", "__doc__", "__module__",
+            "__text_signature__", "__dict__", "__weakref__"}
+    failures = []
+    calls = 0
+
+    def attempt(label, fn, *args, **kwargs):
+        global calls
+        calls += 1
+        try:
+            fn(*args, **kwargs)
+        except ALLOWED:
+            pass
+        except BaseException as exc:  # PanicException, MemoryError, a bare ValueError, ...
+            failures.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def params(fn):
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            return None
+        return [p for p in sig.parameters.values() if p.name not in ("self", "cls", "$self")]
+
+    def sane(p):
+        if p.default is not inspect.Parameter.empty:
+            return p.default
+        return 1
+
+    def call_all_ways(label, fn):
+        ps = params(fn)
+        if ps is None:
+            for n in range(4):
+                for e in EXTREMES:
+                    attempt(f"{label}({n} x {e!r:.40})", fn, *([e] * n))
+            return
+        def invoke(values):
+            args = [v for p, v in zip(ps, values) if p.kind is not p.KEYWORD_ONLY]
+            kwargs = {p.name: v for p, v in zip(ps, values) if p.kind is p.KEYWORD_ONLY}
+            attempt(f"{label}{tuple(values)!r:.120}", fn, *args, **kwargs)
+        base = [sane(p) for p in ps]
+        invoke(base)
+        for e in EXTREMES:
+            invoke([e] * len(ps))
+            for i in range(len(ps)):
+                values = list(base)
+                values[i] = e
+                invoke(values)
+
+    missing = [name for name in dir(core) if isinstance(getattr(core, name), type)
+               and name not in SAMPLES]
+    if missing:
+        failures.append(f"classes without SAMPLES: {missing}")
+
+    for name in dir(core):
+        obj = getattr(core, name)
+        if callable(obj) and not isinstance(obj, type):
+            call_all_ways(name, obj)
+
+    for cls_name, factories in SAMPLES.items():
+        cls = getattr(core, cls_name)
+        if "__new__" in cls.__dict__ and cls.__text_signature__ is not None:
+            call_all_ways(f"{cls_name}()", cls)
+        for attr in sorted(set(dir(cls)) - SKIP):
+            static = isinstance(inspect.getattr_static(cls, attr), staticmethod)
+            for factory in factories:
+                instance = factory()
+                try:
+                    member = getattr(instance, attr)
+                except ALLOWED:
+                    continue
+                except BaseException as exc:
+                    failures.append(f"{cls_name}.{attr} (get): {type(exc).__name__}: {exc}")
+                    continue
+                if callable(member) and not isinstance(member, type):
+                    call_all_ways(f"{cls_name}.{attr}", member)
+                    if not static:
+                        # A shared instance too: a refused call must leave it usable.
+                        for other in ("to_json", "__repr__"):
+                            if hasattr(instance, other):
+                                attempt(f"{cls_name}.{attr} then {other}",
+                                        getattr(instance, other))
+    print(json.dumps({"calls": calls, "failures": failures}))
+    """
+)
+
+
+@pytest.mark.timeout(900)
+def test_no_entry_point_panics_or_aborts() -> None:
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2] / "python")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD], capture_output=True, text=True, env=env, timeout=850
+    )
+    assert proc.returncode == 0, (
+        f"the child process died (rc={proc.returncode}): an entry point aborted\n"
+        f"{proc.stderr[-3000:]}"
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["calls"] > 5000, report["calls"]
+    assert report["failures"] == [], "\n".join(report["failures"][:50])
