@@ -4,6 +4,7 @@ and the helpers sources use to change the market and publish Binance frames abou
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -80,7 +81,9 @@ class ExchangeState:
                 prev = target.get(desc.interval)
                 old = (prev.open_ms, prev.ohlcv) if prev else None
                 t, v = merge(old, (times, values), tol_ms=1)
-                target[desc.interval] = KlineSeries(step, t, v, numbers=m.numbers)
+                # mark prices are an average: Binance prints them with 8 decimals
+                numbers = m.numbers if desc.kind == "klines" else replace(m.numbers, price=8)
+                target[desc.interval] = KlineSeries(step, t, v, numbers=numbers)
             loaded.append(f"{desc.venue} {desc.symbol} {desc.kind} {desc.interval}: {file}")
         return loaded
 
