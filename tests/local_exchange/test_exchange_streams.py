@@ -185,6 +185,19 @@ async def test_replayed_diffs_are_the_recorded_ones(
     assert all((f.encode() if isinstance(f, str) else f) in recorded for f in frames)
 
 
+async def test_replayed_trades_make_the_rest_candles(recording_server: ServerThread) -> None:
+    """A recording's candles are built from its trades at their recorded times, and REST and
+    the kline stream show the same candle."""
+    url = recording_server.url
+    async with websockets.connect(ws_url(url, "/ws/btcusdt@kline_1m")) as ws:
+        k = orjson.loads(await asyncio.wait_for(ws.recv(), 10))["k"]
+    assert k["t"] // 86_400_000 in (19943, 19944)  # 2024-08-08 / 09, the recording's days
+    async with aiohttp.ClientSession() as s:
+        async with s.get(f"{url}/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime={k['t']}") as r:
+            rows = await r.json()
+    assert rows[0][0] == k["t"] and rows[0][1] == k["o"] and rows[0][8] >= k["n"] > 0
+
+
 @pytest.mark.parametrize(("market", "symbol"), [("spot", "BTC/USDT"), ("usdm", "BTC/USDT:USDT")])
 async def test_watch_order_book_on_replay(
     make_ccxt: Callable[..., Any], recording_server: ServerThread, market: str, symbol: str

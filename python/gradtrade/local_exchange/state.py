@@ -4,8 +4,8 @@ and the helpers sources use to change the market and publish Binance frames abou
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import orjson

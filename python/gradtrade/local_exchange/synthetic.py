@@ -212,6 +212,21 @@ class SyntheticMarket:
                 self.state.apply_depth(m, diff_b, diff_a)
 
     async def run(self) -> None:
+        clock = asyncio.get_running_loop().create_task(self._candle_clock())
+        try:
+            await self._steps()
+        finally:
+            clock.cancel()
+
+    async def _candle_clock(self) -> None:
+        """Close candles on the server clock even when the market steps slowly (speed < 1)."""
+        while True:
+            await asyncio.sleep(0.5)
+            now = self.state.now_ms()
+            for m, _ in self.models:
+                self.state.candles.roll(m, now)
+
+    async def _steps(self) -> None:
         ticks = 0
         while True:
             await asyncio.sleep(STEP_S / self.speed)
