@@ -49,6 +49,7 @@ async def test_market_order_by_quote_amount(
     assert status == 200, body
     # 0.1 at 60000 (6000 USDT), then 5999.99... / 60010 = 0.09998 after rounding down the step
     assert body["status"] == "FILLED" and body["executedQty"] == "0.19998000"
+    assert body["origQuoteOrderQty"] == "12000.00000000"
     assert float(body["cummulativeQuoteQty"]) <= 12000
     both = {**params, "quantity": "0.1"}
     status, body, _ = await client.request("POST", "/api/v3/order", both)

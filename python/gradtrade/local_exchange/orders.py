@@ -22,6 +22,7 @@ class OrderSpec:
     tif: str
     price: Decimal
     qty: Decimal
+    quote_qty: Decimal = ZERO  # quoteOrderQty of a spot MARKET order (qty derived from it)
 
 
 def _on_step(x: Decimal, origin: Decimal, step: Decimal) -> bool:
@@ -107,7 +108,7 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
                 "(unless you choose reduce only).",
             )
         raise filter_failure(r.notional_filter)
-    return OrderSpec(SIDES[side], kind, tif, price, qty)
+    return OrderSpec(SIDES[side], kind, tif, price, qty, quote_qty or ZERO)
 
 
 def qty_for_quote(m: SymbolMarket, side: Side, quote: Decimal) -> Decimal:

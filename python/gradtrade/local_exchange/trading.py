@@ -125,6 +125,7 @@ class Trading:
             now,
             update_ms=now,
             reduce_only=params.get("reduceOnly", "").lower() == "true",
+            quote_qty=spec.quote_qty,
         )
         self.next_order_id += 1
         self.orders[order.order_id] = order
