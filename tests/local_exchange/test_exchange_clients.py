@@ -65,7 +65,12 @@ def test_python_binance_rest(process_server: str, api_key: str, api_secret: str)
     got = client.get_order(symbol="BTCUSDT", orderId=bought["orderId"])
     assert got["executedQty"] == bought["executedQty"]
     assert client.get_my_trades(symbol="BTCUSDT")[-1]["orderId"] == bought["orderId"]
-    assert client.get_historical_trades(symbol="BTCUSDT", limit=3)
+    deadline = time.monotonic() + 10
+    while not (recent := client.get_recent_trades(symbol="BTCUSDT", limit=3)):
+        assert time.monotonic() < deadline, "the market never traded"
+        time.sleep(0.2)
+    older = client.get_historical_trades(symbol="BTCUSDT", fromId=recent[0]["id"], limit=2)
+    assert [t["id"] for t in older] == [t["id"] for t in recent[:2]]
     ticker = client.get_ticker(symbol="BTCUSDT")
     assert ticker["count"] == ticker["lastId"] - ticker["firstId"] + 1
     commission = client.v3_get_account_commission(symbol="BTCUSDT")

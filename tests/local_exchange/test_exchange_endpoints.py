@@ -4,6 +4,7 @@ validation, oversized bodies and the fault endpoint's switch and bounds."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -21,10 +22,20 @@ async def _get(url: str) -> tuple[int, Any]:
         return r.status, await r.json(content_type=None)
 
 
+async def _traded(url: str) -> list[Any]:
+    """The last trades of BTCUSDT, once the synthetic market has traded (it starts empty)."""
+    for _ in range(100):
+        _, recent = await _get(f"{url}/api/v3/trades?symbol=BTCUSDT&limit=5")
+        if recent:
+            return list(recent)
+        await asyncio.sleep(0.1)
+    raise AssertionError("the market never traded")
+
+
 async def test_numbers_are_fixed_width_per_symbol(synthetic_server: ServerThread) -> None:
     url = synthetic_server.url
     _, depth = await _get(f"{url}/api/v3/depth?symbol=BTCUSDT&limit=5")
-    _, trades = await _get(f"{url}/api/v3/trades?symbol=BTCUSDT&limit=5")
+    trades = await _traded(url)
     _, kl = await _get(f"{url}/api/v3/klines?symbol=BTCUSDT&interval=1m&limit=2")
     _, tick = await _get(f"{url}/api/v3/ticker/24hr?symbol=BTCUSDT")
     spot = [x for side in ("bids", "asks") for lvl in depth[side] for x in lvl]
@@ -61,7 +72,7 @@ async def test_market_order_by_quote_amount(
 
 async def test_extra_public_endpoints(synthetic_server: ServerThread) -> None:
     url = synthetic_server.url
-    status, recent = await _get(f"{url}/api/v3/trades?symbol=BTCUSDT&limit=5")
+    recent = await _traded(url)
     status, hist = await _get(
         f"{url}/api/v3/historicalTrades?symbol=BTCUSDT&fromId={recent[0]['id']}&limit=3"
     )
@@ -75,6 +86,7 @@ async def test_extra_public_endpoints(synthetic_server: ServerThread) -> None:
 
 
 async def test_ticker_fields_agree(synthetic_server: ServerThread) -> None:
+    await _traded(synthetic_server.url)
     _, t = await _get(f"{synthetic_server.url}/api/v3/ticker/24hr?symbol=BTCUSDT")
     assert t["count"] > 0 and t["count"] == t["lastId"] - t["firstId"] + 1
     assert float(t["lowPrice"]) <= float(t["lastPrice"]) <= float(t["highPrice"])

@@ -119,7 +119,7 @@ async def test_everything_is_freed_when_a_client_leaves(quiet_server: ServerThre
 
     def census() -> tuple[int, int, int]:
         gc.collect()
-        live = sum(1 for o in gc.get_objects() if isinstance(o, Conn))
+        live = sum(1 for o in gc.get_objects() if type(o) is Conn)
         return len(hub.subs), len(hub.conns), live
 
     quiet_server.run(add_markets)
