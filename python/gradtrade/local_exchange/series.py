@@ -100,9 +100,6 @@ class KlineSeries:
                 cache[i] = orjson.dumps(kline_row(self, t, self.ohlcv[i], extra[i]))
         return [row for row in cache[lo:hi] if row is not None]
 
-    def rows_json(self, lo: int, hi: int) -> bytes:
-        return b"[" + b",".join(self.rows(lo, hi)) + b"]"
-
     def append(self, open_ms: int, ohlcv: np.ndarray, more: np.ndarray) -> None:
         """Add one closed candle after the last one (the live market closed it)."""
         if len(self.open_ms) and open_ms <= int(self.open_ms[-1]):
