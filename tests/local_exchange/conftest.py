@@ -3,6 +3,9 @@ loop), ccxt clients pointed at them by URL, and a bare signed REST client."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -103,12 +106,13 @@ def replay_server(data_dir: Path) -> Iterator[ServerThread]:
 @pytest.fixture
 def quiet_server() -> Iterator[ServerThread]:
     """A synthetic market frozen in place (one step per ~1000 s) whose book tests set by hand;
-    maker fee 0.05 %, taker fee 0.1 %."""
+    maker fee 0.05 %, taker fee 0.1 %; the fault endpoint is on."""
     server = ExchangeServer(
         synthetic=True,
         seed=1,
         speed=1e-4,
         fees={"spot": ("0.0005", "0.001"), "usdm": ("0.0002", "0.0005")},
+        faults_endpoint=True,
     )
     with ServerThread(server) as st:
         yield st
@@ -163,3 +167,37 @@ def spot_1m_file(data_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def funding_8h_file(data_dir: Path) -> Path:
     return data_dir / FUNDING_8H
+
+
+@pytest.fixture(scope="session")
+def exchange_process(templates_dir: Path | None) -> Iterator[Callable[..., str]]:
+    """``start(*args)``: ``gradtrade exchange serve --synthetic --faults ...`` in its own
+    process (what a third-party client meets); returns its URL. Every process started is
+    stopped with SIGTERM when the session ends."""
+    procs: list[subprocess.Popen[str]] = []
+
+    def start(*args: str) -> str:
+        cmd = [sys.executable, "-m", "gradtrade", "exchange", "serve", "--synthetic"]
+        cmd += ["--port", "0", "--faults", *args]
+        if templates_dir is not None:
+            cmd += ["--templates", str(templates_dir)]
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")}
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True
+        )
+        procs.append(proc)
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), proc.stderr.read() if proc.stderr else url
+        return url
+
+    yield start
+    for proc in procs:
+        proc.terminate()
+        proc.communicate(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def process_server(exchange_process: Callable[..., str]) -> str:
+    """One server process (seed 5) shared by a test module."""
+    return exchange_process("--seed", "5")

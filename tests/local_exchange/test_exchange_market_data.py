@@ -74,10 +74,15 @@ async def test_klines_limits_and_end_time(
         async with s.get(f"{url}&limit=3&endTime={times[500]}") as r:
             rows = await r.json()  # no startTime: the last `limit` up to endTime
             assert [row[0] for row in rows] == list(times[498:501])
-        async with s.get(f"{url}&limit=2") as r:
-            rows = await r.json()
-            assert [row[0] for row in rows] == list(times[-2:])
+        async with s.get(f"{url}&limit=3&startTime={times[-2]}") as r:
+            rows = await r.json()  # the file's last candles, then the live market's first one
+            assert [row[0] for row in rows[:2]] == list(times[-2:])
             assert rows[0][6] == times[-2] + 59_999
+            assert rows[2][0] > times[-1] and rows[2][1] == rows[1][4]  # it opens at that close
+        async with s.get(f"{url}&limit=1") as r:
+            (last,) = await r.json()  # no startTime/endTime: the open candle of now
+            now = replay_server.run(replay_server.server.state.now_ms)
+            assert last[0] == now // 60_000 * 60_000
         async with s.get(f"{url.replace('1m', '1h')}&limit=2&startTime={times[0]}") as r:
             rows = await r.json()  # 1h built from the 1m file
             assert rows[0][0] % 3_600_000 == 0 and len(rows) == 2

@@ -306,7 +306,7 @@ async def test_cli_sets_the_limits_of_a_server_in_another_process() -> None:
         [
             *(sys.executable, "-m", "gradtrade", "exchange", "serve", "--synthetic"),
             *("--port", "0", "--weight-limit-spot", "25", "--weight-limit-usdm", "3"),
-            *("--ban-after", "1"),
+            *("--ban-after", "1", "--faults"),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

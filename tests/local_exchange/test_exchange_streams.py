@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -145,8 +146,8 @@ async def test_watch_trades_ohlcv_ticker(spot: Any) -> None:
     assert candles and candles[-1][4] > 0
     ticker = await asyncio.wait_for(spot.watch_ticker("BTC/USDT"), 5)
     assert ticker["symbol"] == "BTC/USDT" and ticker["last"] > 0
-    with pytest.raises(ccxt.ExchangeError):  # live candles are 1m only: refused, not silent
-        await asyncio.wait_for(spot.watch_ohlcv("ETH/USDT", "1h"), 5)
+    hourly = await asyncio.wait_for(spot.watch_ohlcv("ETH/USDT", "1h"), 5)
+    assert hourly and hourly[-1][0] % 3_600_000 == 0  # every kline interval is live
 
 
 # --- replays of the real websocket recordings ---
@@ -201,3 +202,23 @@ async def test_watch_order_book_on_replay(
         assert top > 50_000
     finally:
         await ex.close()
+
+
+async def test_replayed_trades_make_the_rest_candles(recording_server: ServerThread) -> None:
+    """A recording's candles are built from its trades at their recorded times (REST only:
+    the paced replay may have ended by now; the candles it closed stay)."""
+    async with aiohttp.ClientSession() as s:
+        for _ in range(100):  # at least one recorded minute has passed (20x: 3 s)
+            url = f"{recording_server.url}/api/v3/klines?symbol=BTCUSDT&interval=1m&startTime=0"
+            async with s.get(url) as r:
+                rows = await r.json()
+            if len(rows) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    assert len(rows) >= 2, rows
+    assert all(r[0] // 86_400_000 in (19943, 19944) for r in rows)  # 2024-08-08/09, recorded
+    assert [r[0] for r in rows] == list(range(rows[0][0], rows[-1][0] + 1, 60_000))
+    assert all(r[8] > 0 for r in rows[:-1])  # every closed minute of the recording traded
+    for prev, row in itertools.pairwise(rows):
+        assert float(prev[3]) <= float(prev[4]) <= float(prev[2])  # low <= close <= high
+        assert row[6] == row[0] + 59_999

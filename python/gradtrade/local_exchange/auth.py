@@ -98,15 +98,16 @@ def verify_ws_params(keys: Mapping[str, str], params: Mapping[str, object], now_
     signature = params.get("signature")
     if not isinstance(signature, str) or not signature:
         raise mandatory("signature")
-    payload = "&".join(f"{k}={_ws_value(v)}" for k, v in sorted(params.items()) if k != "signature")
+    payload = "&".join(f"{k}={ws_text(v)}" for k, v in sorted(params.items()) if k != "signature")
     if not hmac.compare_digest(sign(secret, payload), signature.lower()):
         raise ApiError(INVALID_SIGNATURE, "Signature for this request is not valid.")
-    check_timestamp({k: _ws_value(v) for k, v in params.items()}, now_ms)
+    check_timestamp({k: ws_text(v) for k, v in params.items()}, now_ms)
     assert isinstance(api_key, str)
     return api_key
 
 
-def _ws_value(v: object) -> str:
+def ws_text(v: object) -> str:
+    """A websocket-API parameter as the text it is signed (and validated) as."""
     if isinstance(v, bool):
         return "true" if v else "false"
     return str(v)

@@ -96,6 +96,12 @@ def exchange() -> None:
     type=click.IntRange(min=1),
     help="429s an IP may ignore within one minute before it gets a 418 ban (2 min, doubling).",
 )
+@click.option(
+    "--faults",
+    "faults_endpoint",
+    is_flag=True,
+    help="turn on POST /_gradtrade/faults (fault injection for tests; off by default).",
+)
 def serve(
     replay: tuple[Path, ...],
     recordings: tuple[Path, ...],
@@ -109,6 +115,7 @@ def serve(
     weight_limit_spot: int,
     weight_limit_usdm: int,
     ban_after: int,
+    faults_endpoint: bool,
 ) -> None:
     """Serve market data and trading until interrupted; prints the bound URL first.
 
@@ -118,6 +125,7 @@ def serve(
       gradtrade exchange serve --replay ../shared/data/klines/spot
       gradtrade exchange serve --recording ../shared/data/recordings/hftbacktest/spot --speed 10
       gradtrade exchange serve --weight-limit-spot 200     # hit 429 after 200 weight a minute
+      gradtrade exchange serve --faults    # tests may POST /_gradtrade/faults {"kind": ...}
 
     \b
     Every REST answer carries X-MBX-USED-WEIGHT-1M (Binance's weights, per client IP, per
@@ -139,6 +147,7 @@ def serve(
             templates_dir=templates,
             weight_limits={"spot": weight_limit_spot, "usdm": weight_limit_usdm},
             ban_after=ban_after,
+            faults_endpoint=faults_endpoint,
         )
     except (GradtradeError, OSError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc

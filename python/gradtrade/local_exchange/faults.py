@@ -110,27 +110,84 @@ class Faults:
         self.depth_gaps.clear()
 
     def arm(self, spec: dict[str, Any]) -> None:
-        """Arm a fault from its JSON description (the control endpoint's body)."""
-        kind = spec.get("kind")
+        """Arm a fault from its JSON description (the control endpoint's body). Every value is
+        checked against ``BOUNDS`` and unknown fields are refused, so a typo or an absurd
+        value (``count=-1``, ``seconds=1e308``) is an InvalidInput naming it."""
+        raw_kind = spec.get("kind")
         args = {k: v for k, v in spec.items() if k != "kind"}
-        try:
-            if kind == "rest":
-                self.fail_rest(**args)
-            elif kind == "clock_skew":
-                self.skew_clock(int(args["ms"]))
-            elif kind == "ack_delay":
-                self.delay_acks(float(args["seconds"]))
-            elif kind == "reject_orders":
-                self.reject_next_orders(int(args.get("count", 1)))
-            elif kind == "depth_gap":
-                self.skip_depth_diff(**args)
-            elif kind == "drop_ws":
-                self.drop_websockets(str(args.get("path_prefix", "")))
-            elif kind == "stall_ws":
-                self.stall_websockets(float(args["seconds"]), str(args.get("path_prefix", "")))
-            elif kind == "clear":
-                self.clear()
-            else:
-                raise InvalidInput(f"unknown fault kind {kind!r}")
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InvalidInput(f"bad fault {spec!r}: {exc}") from exc
+        allowed = FIELDS.get(raw_kind) if isinstance(raw_kind, str) else None
+        if allowed is None or not isinstance(raw_kind, str):
+            raise InvalidInput(f"unknown fault kind {raw_kind!r}; one of {', '.join(FIELDS)}")
+        kind = raw_kind
+        unknown = set(args) - set(allowed)
+        if unknown:
+            raise InvalidInput(f"fault {kind!r} takes {sorted(allowed)}, not {sorted(unknown)}")
+        missing = [k for k in REQUIRED.get(kind, ()) if k not in args]
+        if missing:
+            raise InvalidInput(f"fault {kind!r} needs {missing}")
+        v: dict[str, Any] = {k: _checked(kind, k, x) for k, x in args.items()}
+        if kind == "rest":
+            self.fail_rest(**v)
+        elif kind == "clock_skew":
+            self.skew_clock(int(v["ms"]))
+        elif kind == "ack_delay":
+            self.delay_acks(float(v["seconds"]))
+        elif kind == "reject_orders":
+            self.reject_next_orders(int(v.get("count", 1)))
+        elif kind == "depth_gap":
+            self.skip_depth_diff(**v)
+        elif kind == "drop_ws":
+            self.drop_websockets(str(v.get("path_prefix", "")))
+        elif kind == "stall_ws":
+            self.stall_websockets(float(v["seconds"]), str(v.get("path_prefix", "")))
+        else:
+            self.clear()
+
+
+# fault kind -> the fields it takes; REQUIRED: those without a default
+FIELDS: dict[str, tuple[str, ...]] = {
+    "rest": ("status", "count", "retry_after", "path_prefix"),
+    "clock_skew": ("ms",),
+    "ack_delay": ("seconds",),
+    "reject_orders": ("count",),
+    "depth_gap": ("symbol", "venue", "count"),
+    "drop_ws": ("path_prefix",),
+    "stall_ws": ("seconds", "path_prefix"),
+    "clear": (),
+}
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "clock_skew": ("ms",),
+    "ack_delay": ("seconds",),
+    "depth_gap": ("symbol",),
+    "stall_ws": ("seconds",),
+}
+# field -> (type, lowest, highest) for numbers, (str, max length) for text
+BOUNDS: dict[str, tuple[Any, ...]] = {
+    "status": (int, 418, 599),
+    "count": (int, 1, 100_000),
+    "retry_after": (int, 0, 86_400),
+    "ms": (int, -86_400_000, 86_400_000),
+    "seconds": (float, 0.0, 600.0),
+    "path_prefix": (str, 200),
+    "symbol": (str, 20),
+    "venue": (str, 4),
+}
+
+
+def _checked(kind: str, name: str, value: Any) -> Any:
+    bound = BOUNDS[name]
+    if bound[0] is str:
+        if not isinstance(value, str) or len(value) > bound[1]:
+            raise InvalidInput(f"fault {kind!r}: {name} must be text of at most {bound[1]} chars")
+        if name == "venue" and value not in ("spot", "usdm"):
+            raise InvalidInput(f"fault {kind!r}: venue must be 'spot' or 'usdm', not {value!r}")
+        return value
+    typ, lo, hi = bound
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if typ is int:
+        ok = ok and float(value).is_integer()
+    if not ok or not lo <= value <= hi:
+        raise InvalidInput(
+            f"fault {kind!r}: {name} must be a number in [{lo}, {hi}], not {value!r}"
+        )
+    return typ(value)

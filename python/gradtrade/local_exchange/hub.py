@@ -11,31 +11,56 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import time
 from collections import deque
+from collections.abc import Callable
 
 from aiohttp import web
 
 MAX_QUEUE = 50_000
 BATCH = 256
 HIGH_WATER = 4 << 20
+MAX_STREAMS = 1024  # Binance: streams one connection may listen to (spot and USD-M)
 
-_DEPTH_RATES = {"", "100ms", "0ms", "250ms", "500ms", "1000ms"}
+_DEPTH_RATES = {"spot": ("100ms", "1000ms"), "usdm": ("0ms", "100ms", "250ms", "500ms")}
+# partial book depth: the default update speed per venue, then the ones a client may ask for
+PARTIAL_RATES = {"spot": ("1000ms", "100ms"), "usdm": ("250ms", "100ms", "500ms")}
+PARTIAL_LEVELS = (5, 10, 20)
+KLINE_INTERVALS = (
+    *("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "8h", "12h"),
+    *("1d", "3d", "1w"),
+)
+_PLAIN = ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker")
 
 
-def canonical(name: str) -> str | None:
-    """The hub key of a Binance stream name, or None when the name is not a stream we serve."""
+class Subscribe(enum.Enum):
+    """The outcome of one SUBSCRIBE name."""
+
+    OK = enum.auto()
+    UNKNOWN = enum.auto()  # not a stream name this venue serves
+    TOO_MANY = enum.auto()  # the connection already listens to MAX_STREAMS streams
+
+
+def canonical(name: str, venue: str = "spot") -> str | None:
+    """The hub key of a Binance stream name, or None when the name is not a stream we serve
+    (the symbol is not checked here; see ``Hub.subscribe``)."""
     parts = name.split("@")
-    if len(parts) < 2 or not parts[0]:
+    if len(parts) < 2 or not parts[0] or len(parts) > 3:
         return None
     sym, kind, rest = parts[0].lower(), parts[1], parts[2:]
-    if kind == "depth" and (not rest or rest[0] in _DEPTH_RATES):
+    rates = _DEPTH_RATES.get(venue, _DEPTH_RATES["spot"])
+    if kind == "depth" and (not rest or rest[0] in rates):
         return f"{sym}@depth"
-    if kind in ("trade", "aggTrade", "bookTicker", "ticker", "miniTicker") and not rest:
+    if kind.startswith("depth") and kind[5:].isdigit() and int(kind[5:]) in PARTIAL_LEVELS:
+        allowed = PARTIAL_RATES.get(venue, PARTIAL_RATES["spot"])
+        rate = rest[0] if rest else allowed[0]
+        return f"{sym}@{kind}@{rate}" if rate in allowed else None
+    if kind in _PLAIN and not rest:
         return f"{sym}@{kind}"
-    if kind == "kline_1m" and not rest:  # live candles are 1m; history is REST klines
+    if kind.startswith("kline_") and kind[6:] in KLINE_INTERVALS and not rest:
         return f"{sym}@{kind}"
-    if kind == "markPrice" and (not rest or rest[0] in ("1s", "3s")):
+    if venue == "usdm" and kind == "markPrice" and (not rest or rest[0] in ("1s", "3s")):
         return f"{sym}@markPrice"
     return None
 
@@ -107,10 +132,19 @@ def _text_header(n: int) -> bytes:
 class Hub:
     """Stream key -> subscribed connections, for every venue."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: Callable[[str, str], bool] | None = None) -> None:
+        """``known(venue, symbol)``: whether a stream's (lowercase) symbol is a market."""
         self.subs: dict[tuple[str, str], dict[Conn, str]] = {}
         self.conns: set[Conn] = set()
         self.published = 0
+        self.known = known or (lambda venue, symbol: True)
+
+    def key(self, venue: str, name: str) -> str | None:
+        """The hub key of ``name`` on ``venue`` when it names a served stream of a market."""
+        key = canonical(name, venue)
+        if key is None or not self.known(venue, key.split("@", 1)[0]):
+            return None
+        return key
 
     def attach(self, conn: Conn) -> None:
         self.conns.add(conn)
@@ -123,16 +157,18 @@ class Hub:
         if conn.sender is not None:
             conn.sender.cancel()
 
-    def subscribe(self, conn: Conn, name: str) -> bool:
-        key = canonical(name)
+    def subscribe(self, conn: Conn, name: str) -> Subscribe:
+        key = self.key(conn.venue, name)
         if key is None:
-            return False
+            return Subscribe.UNKNOWN
+        if key not in conn.streams and len(conn.streams) >= MAX_STREAMS:
+            return Subscribe.TOO_MANY
         conn.streams[key] = name
         self.subs.setdefault((conn.venue, key), {})[conn] = name
-        return True
+        return Subscribe.OK
 
     def unsubscribe(self, conn: Conn, name: str) -> None:
-        key = canonical(name)
+        key = canonical(name, conn.venue)
         if key is None or key not in conn.streams:
             return
         del conn.streams[key]

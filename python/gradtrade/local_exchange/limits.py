@@ -87,6 +87,10 @@ WEIGHTS: dict[str, dict[tuple[str, str], Weight]] = {
         ("GET", "allOrders"): 20,
         ("GET", "myTrades"): 20,
         ("GET", "account"): 20,
+        ("GET", "historicalTrades"): 25,
+        ("GET", "ticker"): _per_symbol(4, 200),
+        ("GET", "rateLimit/order"): 40,
+        ("GET", "account/commission"): 20,
     },
     "usdm": {
         ("GET", "ping"): 1,
@@ -114,6 +118,13 @@ WEIGHTS: dict[str, dict[tuple[str, str], Weight]] = {
         ("GET", "positionRisk"): 5,
         ("POST", "leverage"): 1,
         ("GET", "leverageBracket"): 1,
+        ("GET", "historicalTrades"): 20,
+        ("GET", "openOrder"): 1,
+        ("GET", "openInterest"): 1,
+        ("GET", "income"): 30,
+        ("GET", "commissionRate"): 20,
+        ("GET", "positionSide/dual"): 30,
+        ("POST", "positionSide/dual"): 1,
     },
     "sapi": {
         ("GET", "capital/config/getall"): 10,
@@ -218,6 +229,22 @@ class RateLimits:
         return {
             f"X-MBX-ORDER-COUNT-{w[1]}": str(n) for w, (_, n) in zip(windows, counts, strict=True)
         }
+
+    def order_usage(self, venue: str, api_key: str, now_ms: int) -> list[dict[str, Any]]:
+        """``GET /api/v3/rateLimit/order``: each order window's limit and this key's count."""
+        counts = self._orders.get((venue, api_key), [(-1, 0)] * len(ORDER_WINDOWS[venue]))
+        return [
+            {
+                "rateLimitType": "ORDERS",
+                "interval": interval,
+                "intervalNum": num,
+                "limit": limit,
+                "count": n if start == now_ms // window else 0,
+            }
+            for (window, _, interval, num, limit), (start, n) in zip(
+                ORDER_WINDOWS[venue], counts, strict=True
+            )
+        ]
 
     def rate_limits(self, venue: str) -> list[dict[str, Any]]:
         """The ``rateLimits`` of ``exchangeInfo``: what this server actually enforces."""

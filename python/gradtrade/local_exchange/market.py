@@ -19,7 +19,7 @@ import numpy as np
 from gradtrade.core import OrderBook
 from gradtrade.errors import InvalidInput
 from gradtrade.local_exchange.exchange_info import Rules
-from gradtrade.local_exchange.series import FundingSeries, KlineSeries
+from gradtrade.local_exchange.series import FundingSeries, KlineSeries, Numbers
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,17 @@ class L2Book:
         return (bid[0] + ask[0]) / 2.0
 
 
+def numbers_of(venue: str, entry: dict[str, Any]) -> Numbers:
+    """How Binance prints this symbol's numbers: spot at the asset precisions, USD-M at
+    ``pricePrecision`` / ``quantityPrecision`` (quote amounts at the quote precision)."""
+    quote = int(entry.get("quoteAssetPrecision", entry.get("quotePrecision", 8)))
+    if venue == "usdm":
+        return Numbers(
+            int(entry.get("pricePrecision", 2)), int(entry.get("quantityPrecision", 3)), quote
+        )
+    return Numbers(quote, int(entry.get("baseAssetPrecision", 8)), quote)
+
+
 @dataclass
 class SymbolMarket:
     """Everything the exchange knows about one symbol on one venue ("spot" or "usdm")."""
@@ -151,6 +162,14 @@ class SymbolMarket:
     next_trade_id: int = 1
     live: bool = False  # a source (synthetic or replay) drives the book and trades
     depth_cache: dict[int, tuple[int, bytes]] = field(default_factory=dict)  # limit -> (uid, body)
+    # interval -> (rows of the native series it was built from, the resampled series)
+    derived: dict[str, tuple[int, KlineSeries]] = field(default_factory=dict)
+    recorded_streams: set[str] = field(default_factory=set)  # hub keys a replay publishes as is
+    partial_sent: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (ms, uid)
+    numbers: Numbers = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.numbers = numbers_of(self.venue, self.entry)
 
     @property
     def lower(self) -> str:

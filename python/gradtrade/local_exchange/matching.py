@@ -78,6 +78,7 @@ class Order:
     locked: Decimal = ZERO  # spot: funds reserved for the unfilled part
     fills: list[Fill] = field(default_factory=list)
     reduce_only: bool = False
+    quote_qty: Decimal = ZERO  # spot MARKET by quoteOrderQty: the amount asked for
 
     @property
     def remaining(self) -> Decimal:

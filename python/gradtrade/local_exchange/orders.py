@@ -22,6 +22,7 @@ class OrderSpec:
     tif: str
     price: Decimal
     qty: Decimal
+    quote_qty: Decimal = ZERO  # quoteOrderQty of a spot MARKET order (qty derived from it)
 
 
 def _on_step(x: Decimal, origin: Decimal, step: Decimal) -> bool:
@@ -54,9 +55,20 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
         raise ApiError(-1106, "Parameter 'timeInForce' sent when not required.")
     else:
         tif = "GTC"
+    quote_qty = opt_decimal(params, "quoteOrderQty")
+    if quote_qty is not None and (kind != "MARKET" or venue != "spot" or qty is not None):
+        raise ApiError(-1106, "Parameter 'quoteOrderQty' sent when not required.")
+    if quote_qty is not None:
+        if quote_qty <= 0:
+            raise ApiError(-1013, "Invalid quantity.")
+        qty = qty_for_quote(m, SIDES[side], quote_qty)
+        if qty <= 0:
+            raise filter_failure("MARKET_LOT_SIZE")
     if qty is None:
-        if kind == "MARKET" and params.get("quoteOrderQty"):
-            raise ApiError(-1106, "Parameter 'quoteOrderQty' sent when not required.")
+        if kind == "MARKET" and venue == "spot":
+            raise ApiError(
+                -1102, "Param 'quantity' or 'quoteOrderQty' must be sent, but both were empty/null!"
+            )
         raise mandatory("quantity")
     if qty <= 0:
         raise ApiError(-1013, "Invalid quantity.")
@@ -78,6 +90,8 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
         if (r.min_price and price < r.min_price) or (r.max_price and price > r.max_price):
             raise filter_failure("PRICE_FILTER")
         if not _on_step(price, r.min_price, r.tick):
+            if venue == "usdm":
+                raise ApiError(-4014, "Price not increased by tick size.")
             raise filter_failure("PRICE_FILTER")
         ref = dec(m.reference_price())
         if ref > 0 and not (ref * r.percent_down <= price <= ref * r.percent_up):
@@ -94,4 +108,21 @@ def validate(m: SymbolMarket, venue: str, params: Params) -> OrderSpec:
                 "(unless you choose reduce only).",
             )
         raise filter_failure(r.notional_filter)
-    return OrderSpec(SIDES[side], kind, tif, price, qty)
+    return OrderSpec(SIDES[side], kind, tif, price, qty, quote_qty or ZERO)
+
+
+def qty_for_quote(m: SymbolMarket, side: Side, quote: Decimal) -> Decimal:
+    """The base quantity a MARKET order with ``quoteOrderQty`` trades: as much as ``quote``
+    buys (or, selling, fetches) walking the book from the touch, rounded down to the lot
+    step; the order then fills like a MARKET order of that quantity."""
+    levels = m.book.top_asks(1000) if side == Side.BUY else m.book.top_bids(1000)
+    left, qty = quote, ZERO
+    for price, size in levels:
+        p, q = dec(price), dec(size)
+        take = min(q, left / p)
+        qty += take
+        left -= take * p
+        if left <= 0:
+            break
+    step = m.rules.market_step or m.rules.step
+    return (qty // step) * step if step > 0 else qty

@@ -9,7 +9,7 @@ from gradtrade.local_exchange.errors import ILLEGAL_CHARS, ApiError, mandatory
 
 Params = dict[str, str]
 
-_INT = re.compile(r"^-?[0-9]{1,20}$")
+_INT = re.compile(r"^[0-9]{1,20}$")  # Binance's integers are unsigned: "-1" is illegal
 _DECIMAL = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
 
 
@@ -30,6 +30,11 @@ def opt_int(params: Params, name: str, default: int | None = None) -> int | None
             f"Illegal characters found in parameter '{name}'; legal range is '^[0-9]{{1,20}}$'.",
         )
     return int(value)
+
+
+def limit_param(params: Params, default: int) -> int:
+    """``limit``: unsigned (else -1100); 0 or absent means the endpoint's default."""
+    return opt_int(params, "limit", default) or default
 
 
 def req_int(params: Params, name: str) -> int:

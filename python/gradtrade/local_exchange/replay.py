@@ -143,8 +143,10 @@ class RecordingReplay:
         else:
             if b'"e":"markPriceUpdate"' in body:
                 m.mark_price = float(orjson.loads(body)["p"])
-            key = canonical(stream) if stream else None
+            key = canonical(stream, self.venue) if stream else None
             if key is not None:
+                if "@kline_" in key:  # the recorded candles replace the ones built from trades
+                    m.recorded_streams.add(key)
                 self.state.hub.publish(m.venue, key, body)
         self.published += 1
 

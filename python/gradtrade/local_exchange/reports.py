@@ -51,7 +51,7 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
     }
     if full:
         body["transactTime"] = o.update_ms
-        body["origQuoteOrderQty"] = "0.00000000"
+        body["origQuoteOrderQty"] = d8(o.quote_qty)
         body["fills"] = [
             {
                 "price": d8(f.price),
@@ -69,7 +69,7 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
             time=o.time_ms,
             updateTime=o.update_ms,
             isWorking=True,
-            origQuoteOrderQty="0.00000000",
+            origQuoteOrderQty=d8(o.quote_qty),
         )
     return body
 

@@ -14,12 +14,20 @@ from typing import Any
 import numpy as np
 import orjson
 
-from gradtrade.local_exchange.errors import ApiError, bad_symbol, invalid_param
+from gradtrade.local_exchange import candles
+from gradtrade.local_exchange.errors import ApiError, bad_symbol
 from gradtrade.local_exchange.exchange_info import exchange_info_body
 from gradtrade.local_exchange.market import SymbolMarket
-from gradtrade.local_exchange.params import Params, opt_int, req
-from gradtrade.local_exchange.series import KlineSeries, fmt
+from gradtrade.local_exchange.params import Params, limit_param, opt_int, req
+from gradtrade.local_exchange.series import KlineSeries, fixed
 from gradtrade.local_exchange.state import ExchangeState
+from gradtrade.local_exchange.tickers import (
+    avg_price,
+    book_ticker,
+    rolling_ticker,
+    ticker_24hr,
+    ticker_price,
+)
 from gradtrade.timeframes import INTERVAL_MS
 
 KLINE_MAX = {"spot": 1000, "usdm": 1500}
@@ -64,10 +72,7 @@ def empty_exchange_info(state: ExchangeState, venue: str, params: Params) -> Any
 
 def depth(state: ExchangeState, venue: str, params: Params) -> Any:
     m = find_market(state, venue, params)
-    limit = opt_int(params, "limit", 100) or 100
-    if limit <= 0:
-        raise invalid_param("limit")
-    limit = min(limit, DEPTH_MAX[venue])
+    limit = min(limit_param(params, 100), DEPTH_MAX[venue])
     book = m.book
     cached = m.depth_cache.get(limit)
     if venue == "spot" and cached is not None and cached[0] == book.last_update_id:
@@ -76,204 +81,133 @@ def depth(state: ExchangeState, venue: str, params: Params) -> Any:
     if venue == "usdm":
         now = state.now_ms()
         body.update(E=now, T=now)
-    body["bids"] = [[fmt(p), fmt(q)] for p, q in book.top_bids(limit)]
-    body["asks"] = [[fmt(p), fmt(q)] for p, q in book.top_asks(limit)]
+    n = m.numbers
+    body["bids"] = [[n.px(p), n.q(q)] for p, q in book.top_bids(limit)]
+    body["asks"] = [[n.px(p), n.q(q)] for p, q in book.top_asks(limit)]
     data = orjson.dumps(body)
     if venue == "spot":
         m.depth_cache[limit] = (book.last_update_id, data)
     return data
 
 
-def series_for(m: SymbolMarket, interval: str, mark: bool = False) -> KlineSeries:
-    store = m.mark_klines if mark else m.klines
+def series_for(m: SymbolMarket, interval: str, mark: bool = False) -> KlineSeries | None:
+    """The closed candles of ``interval``: a native series, else one resampled from the
+    coarsest native series that divides it (rebuilt when that one has grown); None: no data."""
     if interval not in INTERVAL_MS:
         raise ApiError(-1120, "Invalid interval.")
+    store = m.mark_klines if mark else m.klines
     found = store.get(interval)
     if found is not None:
         return found
     step = INTERVAL_MS[interval]
     finer = [s for s in store.values() if step % s.interval_ms == 0 and len(s.open_ms)]
     if not finer:
-        raise ApiError(-1120, "Invalid interval.")
-    built = max(finer, key=lambda s: s.interval_ms).resample(step)
-    store[interval] = built
+        return None
+    base = max(finer, key=lambda s: s.interval_ms)
+    key = ("mark:" if mark else "") + interval
+    cached = m.derived.get(key)
+    if cached is not None and cached[0] == len(base.open_ms):
+        return cached[1]
+    built = base.resample(step)
+    m.derived[key] = (len(base.open_ms), built)
     return built
 
 
 def klines(state: ExchangeState, venue: str, params: Params, mark: bool = False) -> Any:
+    """Closed candles, then the open one (as Binance: the last row of a window that reaches
+    now is the candle still in progress, the same numbers the kline stream sends)."""
     m = find_market(state, venue, params)
-    series = series_for(m, req(params, "interval"), mark)
-    limit = opt_int(params, "limit", 500) or 500
-    if limit <= 0:
-        raise invalid_param("limit")
+    interval = req(params, "interval")
+    series = series_for(m, interval, mark)
+    limit = min(limit_param(params, 500), KLINE_MAX[venue])
     start, end = opt_int(params, "startTime"), opt_int(params, "endTime")
     if start is not None and end is not None and start > end:
         raise ApiError(-1023, "Start time is greater than end time.")
-    lo, hi = series.window(start, end, min(limit, KLINE_MAX[venue]))
-    return series.rows_json(lo, hi)
+    live = None if mark else state.candles.current(m, INTERVAL_MS[interval])
+    if live is not None and not (
+        (end is None or end >= live.open_ms)
+        and (start is None or start < live.open_ms + live.interval_ms)
+    ):
+        live = None
+    rows: list[bytes] = []
+    if series is not None:
+        n = len(series.open_ms)
+        if live is not None:  # a resampled bucket still in progress is the open candle
+            n = int(np.searchsorted(series.open_ms, live.open_ms, side="left"))
+        hi = n if end is None else min(n, int(np.searchsorted(series.open_ms, end, "right")))
+        if start is not None:
+            lo = int(np.searchsorted(series.open_ms, start, side="left"))
+            hi = max(lo, min(hi, lo + limit))
+        else:
+            lo = max(0, hi - (limit - 1 if live is not None else limit))
+        rows = series.rows(lo, hi)
+    if live is not None and len(rows) < limit:
+        rows = [*rows, candles.kline_row(m, live)]
+    return b"[" + b",".join(rows) + b"]"
 
 
 def mark_klines(state: ExchangeState, venue: str, params: Params) -> Any:
     return klines(state, venue, params, mark=True)
 
 
-def agg_trades(state: ExchangeState, venue: str, params: Params) -> Any:
-    m = find_market(state, venue, params)
-    limit = min(opt_int(params, "limit", 500) or 500, 1000)
+def _trade_window(m: SymbolMarket, params: Params, default: int) -> list[Any]:
+    limit = min(limit_param(params, default), 1000)
     from_id, start = opt_int(params, "fromId"), opt_int(params, "startTime")
     end = opt_int(params, "endTime")
+    if start is not None and end is not None and start > end:
+        raise ApiError(-1023, "Start time is greater than end time.")
     trades = list(m.trades)
     if from_id is not None:
-        trades = [t for t in trades if t.id >= from_id][:limit]
-    elif start is not None or end is not None:
+        return [t for t in trades if t.id >= from_id][:limit]
+    if start is not None or end is not None:
         lo, hi = start or 0, end if end is not None else 2**62
-        trades = [t for t in trades if lo <= t.time_ms <= hi][:limit]
-    else:
-        trades = trades[-limit:]
+        return [t for t in trades if lo <= t.time_ms <= hi][:limit]
+    return trades[-limit:]
+
+
+def agg_trades(state: ExchangeState, venue: str, params: Params) -> Any:
+    m = find_market(state, venue, params)
+    n = m.numbers
     return [
         {
             "a": t.id,
-            "p": fmt(t.price),
-            "q": fmt(t.qty),
+            "p": n.px(t.price),
+            "q": n.q(t.qty),
             "f": t.id,
             "l": t.id,
             "T": t.time_ms,
             "m": t.buyer_maker,
             "M": True,
         }
-        for t in trades
+        for t in _trade_window(m, params, 500)
     ]
 
 
 def recent_trades(state: ExchangeState, venue: str, params: Params) -> Any:
+    """``trades`` (the last ``limit``) and ``historicalTrades`` (from ``fromId``; only the
+    last 1000 trades are kept, older ids answer from the oldest kept)."""
     m = find_market(state, venue, params)
-    limit = min(opt_int(params, "limit", 500) or 500, 1000)
+    n = m.numbers
+    limit = min(limit_param(params, 500), 1000)
+    from_id = opt_int(params, "fromId")
+    trades = list(m.trades)
+    chosen = [t for t in trades if t.id >= from_id][:limit] if from_id else trades[-limit:]
     return [
         {
             "id": t.id,
-            "price": fmt(t.price),
-            "qty": fmt(t.qty),
-            "quoteQty": fmt(t.price * t.qty),
+            "price": n.px(t.price),
+            "qty": n.q(t.qty),
+            "quoteQty": n.quote_amount(t.price * t.qty),
             "time": t.time_ms,
             "isBuyerMaker": t.buyer_maker,
             "isBestMatch": True,
         }
-        for t in list(m.trades)[-limit:]
+        for t in chosen
     ]
 
 
-def ticker_event(state: ExchangeState, m: SymbolMarket) -> dict[str, Any]:
-    """The ``<symbol>@ticker`` stream's 24hrTicker event (the REST ticker's numbers)."""
-    t = _ticker(state, m)
-    return {
-        "e": "24hrTicker",
-        "E": t["closeTime"],
-        "s": m.symbol,
-        "p": t["priceChange"],
-        "P": t["priceChangePercent"],
-        "w": t["weightedAvgPrice"],
-        "x": t["prevClosePrice"],
-        "c": t["lastPrice"],
-        "Q": t["lastQty"],
-        "b": t["bidPrice"],
-        "B": t["bidQty"],
-        "a": t["askPrice"],
-        "A": t["askQty"],
-        "o": t["openPrice"],
-        "h": t["highPrice"],
-        "l": t["lowPrice"],
-        "v": t["volume"],
-        "q": t["quoteVolume"],
-        "O": t["openTime"],
-        "C": t["closeTime"],
-        "F": t["firstId"],
-        "L": t["lastId"],
-        "n": t["count"],
-    }
-
-
-def _ticker(state: ExchangeState, m: SymbolMarket) -> dict[str, Any]:
-    last = m.last_price or m.reference_price()
-    now = state.now_ms()
-    open_, high, low, volume = last, last, last, 0.0
-    if m.klines:
-        s = min(m.klines.values(), key=lambda k: k.interval_ms)
-        if len(s.open_ms):
-            lo = int(np.searchsorted(s.open_ms, s.open_ms[-1] - 86_400_000, side="right"))
-            window = s.ohlcv[lo:]
-            open_, high, low = (
-                float(window[0, 0]),
-                float(window[:, 1].max()),
-                float(window[:, 2].min()),
-            )
-            volume = float(window[:, 4].sum())
-            last = m.last_price or float(window[-1, 3])
-    high, low = max(high, last), min(low, last)
-    bid, ask = m.book.best_bid() or (last, 0.0), m.book.best_ask() or (last, 0.0)
-    change = last - open_
-    return {
-        "symbol": m.symbol,
-        "priceChange": fmt(change),
-        "priceChangePercent": fmt(round(100 * change / open_, 3) if open_ else 0.0),
-        "weightedAvgPrice": fmt((open_ + last) / 2),
-        "prevClosePrice": fmt(open_),
-        "lastPrice": fmt(last),
-        "lastQty": fmt(m.trades[-1].qty if m.trades else 0.0),
-        "bidPrice": fmt(bid[0]),
-        "bidQty": fmt(bid[1]),
-        "askPrice": fmt(ask[0]),
-        "askQty": fmt(ask[1]),
-        "openPrice": fmt(open_),
-        "highPrice": fmt(high),
-        "lowPrice": fmt(low),
-        "volume": fmt(volume),
-        "quoteVolume": fmt(volume * last),
-        "openTime": now - 86_400_000,
-        "closeTime": now,
-        "firstId": 1,
-        "lastId": m.next_trade_id - 1,
-        "count": len(m.trades),
-    }
-
-
-def ticker_24hr(state: ExchangeState, venue: str, params: Params) -> Any:
-    if "symbol" in params:
-        return _ticker(state, find_market(state, venue, params))
-    return [_ticker(state, m) for m in state.markets[venue].values()]
-
-
-def ticker_price(state: ExchangeState, venue: str, params: Params) -> Any:
-    def one(m: SymbolMarket) -> dict[str, Any]:
-        return {"symbol": m.symbol, "price": fmt(m.last_price or m.reference_price())}
-
-    if "symbol" in params:
-        return one(find_market(state, venue, params))
-    return [one(m) for m in state.markets[venue].values()]
-
-
-def book_ticker(state: ExchangeState, venue: str, params: Params) -> Any:
-    def one(m: SymbolMarket) -> dict[str, Any]:
-        bid, ask = m.book.best_bid() or (0.0, 0.0), m.book.best_ask() or (0.0, 0.0)
-        return {
-            "symbol": m.symbol,
-            "bidPrice": fmt(bid[0]),
-            "bidQty": fmt(bid[1]),
-            "askPrice": fmt(ask[0]),
-            "askQty": fmt(ask[1]),
-        }
-
-    if "symbol" in params:
-        return one(find_market(state, venue, params))
-    return [one(m) for m in state.markets[venue].values()]
-
-
-def avg_price(state: ExchangeState, venue: str, params: Params) -> Any:
-    m = find_market(state, venue, params)
-    return {"mins": 5, "price": fmt(m.reference_price()), "closeTime": state.now_ms()}
-
-
 def funding_rate(state: ExchangeState, venue: str, params: Params) -> Any:
-    limit = min(opt_int(params, "limit", 100) or 100, 1000)
+    limit = min(limit_param(params, 100), 1000)
     start, end = opt_int(params, "startTime"), opt_int(params, "endTime")
     markets = (
         [find_market(state, venue, params)]
@@ -295,7 +229,7 @@ def funding_rate(state: ExchangeState, venue: str, params: Params) -> Any:
             {
                 "symbol": m.symbol,
                 "fundingTime": int(f.time_ms[i]),
-                "fundingRate": fmt(float(f.rate[i])),
+                "fundingRate": fixed(float(f.rate[i]), 8),
                 "markPrice": "",
             }
             for i in range(lo, hi)
@@ -310,10 +244,10 @@ def _premium(state: ExchangeState, m: SymbolMarket) -> dict[str, Any]:
     rate = m.funding_rate if m.funding is None or m.live else float(m.funding.rate[-1])
     return {
         "symbol": m.symbol,
-        "markPrice": fmt(mark),
-        "indexPrice": fmt(mark),
-        "estimatedSettlePrice": fmt(mark),
-        "lastFundingRate": fmt(rate),
+        "markPrice": fixed(mark, 8),
+        "indexPrice": fixed(mark, 8),
+        "estimatedSettlePrice": fixed(mark, 8),
+        "lastFundingRate": fixed(rate, 8),
         "interestRate": "0.00010000",
         "nextFundingTime": next_funding,
         "time": now,
@@ -326,6 +260,14 @@ def premium_index(state: ExchangeState, venue: str, params: Params) -> Any:
     return [_premium(state, m) for m in state.markets[venue].values()]
 
 
+def open_interest(state: ExchangeState, venue: str, params: Params) -> Any:
+    """Open interest: the long positions the server's accounts hold (the simulated market is
+    the other side of each)."""
+    m = find_market(state, venue, params)
+    total = state.open_interest.get(m.symbol, 0.0)
+    return {"openInterest": m.numbers.q(total), "symbol": m.symbol, "time": state.now_ms()}
+
+
 SPOT: dict[str, Handler] = {
     "ping": ping,
     "time": server_time,
@@ -335,7 +277,10 @@ SPOT: dict[str, Handler] = {
     "uiKlines": klines,
     "aggTrades": agg_trades,
     "trades": recent_trades,
+    "historicalTrades": recent_trades,
+    "ticker": rolling_ticker,
     "ticker/24hr": ticker_24hr,
+    "ticker/tradingDay": ticker_24hr,
     "ticker/price": ticker_price,
     "ticker/bookTicker": book_ticker,
     "avgPrice": avg_price,
@@ -349,9 +294,11 @@ USDM: dict[str, Handler] = {
     "markPriceKlines": mark_klines,
     "aggTrades": agg_trades,
     "trades": recent_trades,
+    "historicalTrades": recent_trades,
     "ticker/24hr": ticker_24hr,
     "ticker/price": ticker_price,
     "ticker/bookTicker": book_ticker,
+    "openInterest": open_interest,
     "fundingRate": funding_rate,
     "premiumIndex": premium_index,
 }

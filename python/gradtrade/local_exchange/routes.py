@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from gradtrade.local_exchange import reports, usdm
-from gradtrade.local_exchange.auth import check_api_key, verify_request, verify_ws_params
+from gradtrade.local_exchange import account_extras, reports, usdm
+from gradtrade.local_exchange.auth import check_api_key, verify_request, verify_ws_params, ws_text
 from gradtrade.local_exchange.hub import Conn
 from gradtrade.local_exchange.params import Params
 from gradtrade.local_exchange.trading import Trading
@@ -52,6 +52,17 @@ def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Priv
         ("usdm", "GET", "positionRisk"): lambda k, p: usdm.position_risk(t, k, p),
         ("usdm", "POST", "leverage"): lambda k, p: usdm.set_leverage(t, k, p),
         ("usdm", "GET", "leverageBracket"): lambda k, p: usdm.brackets(t, p),
+        ("spot", "GET", "account/commission"): lambda k, p: account_extras.spot_commission(t, k, p),
+        ("spot", "GET", "rateLimit/order"): lambda k, p: account_extras.spot_order_count(t, k, p),
+        ("usdm", "GET", "openOrder"): lambda k, p: account_extras.usdm_open_order(t, k, p),
+        ("usdm", "GET", "income"): lambda k, p: account_extras.usdm_income(t, k, p),
+        ("usdm", "GET", "commissionRate"): lambda k, p: account_extras.usdm_commission(t, k, p),
+        ("usdm", "GET", "positionSide/dual"): lambda k, p: account_extras.position_mode(
+            t, k, p, "GET"
+        ),
+        ("usdm", "POST", "positionSide/dual"): lambda k, p: account_extras.position_mode(
+            t, k, p, "POST"
+        ),
     }
     handler = table.get((venue, method, endpoint))
     if handler is None:
@@ -84,7 +95,36 @@ def _unsigned(t: Trading, handler: Callable[[str, Params], Any]) -> Private:
     return call
 
 
-def ws_api_methods(t: Trading) -> dict[str, Callable[[Conn, str, dict[str, Any]], Any]]:
+# the websocket API's request weights (Binance's, spot and USD-M alike for these methods)
+WS_API_WEIGHTS = {
+    "order.place": 1,
+    "order.cancel": 1,
+    "order.status": 4,
+    "openOrders.status": 6,
+    "account.status": 20,
+    "userDataStream.subscribe.signature": 2,
+    "ping": 1,
+    "time": 1,
+}
+
+
+def ws_api_methods(t: Trading, venue: str) -> dict[str, Callable[[Conn, str, dict[str, Any]], Any]]:
+    """The websocket API of ``venue`` ("spot" on ``/ws-api/v3``, "usdm" on ``/ws-fapi/v1``):
+    user-data subscription and the signed trading methods, each checked exactly as the REST
+    endpoint it mirrors (same signature rule as ``userDataStream.subscribe.signature``, same
+    filters and errors, new orders counted against the same order limits)."""
+
+    def signed(handler: Callable[[str, Params], Any]) -> Callable[[Conn, str, dict[str, Any]], Any]:
+        def call(conn: Conn, method: str, params: dict[str, Any]) -> Any:
+            now = t.state.now_ms()
+            key = verify_ws_params(t.keys, params, now)
+            text = {k: ws_text(v) for k, v in params.items() if k not in ("apiKey", "signature")}
+            if method == "order.place":
+                t.state.limits.count_order(venue, key, now)
+            return handler(key, text)
+
+        return call
+
     def subscribe(conn: Conn, method: str, params: dict[str, Any]) -> Any:
         key = verify_ws_params(t.keys, params, t.state.now_ms())
         return {"subscriptionId": t.users.subscribe_ws_api(key, conn)}
@@ -93,11 +133,21 @@ def ws_api_methods(t: Trading) -> dict[str, Callable[[Conn, str, dict[str, Any]]
         t.users.forget(conn)
         return {}
 
+    def account(key: str, p: Params) -> Any:
+        if venue == "usdm":
+            return usdm.account(t, key)
+        return reports.spot_account(t.accounts[key], *t.fees["spot"], t.state.now_ms())
+
     return {
         "userDataStream.subscribe.signature": subscribe,
         "userDataStream.unsubscribe": unsubscribe,
         "ping": lambda c, m, p: {},
         "time": lambda c, m, p: {"serverTime": t.state.now_ms()},
+        "order.place": signed(lambda k, p: t.new_order(k, venue, p)),
+        "order.cancel": signed(lambda k, p: t.cancel(k, venue, p)),
+        "order.status": signed(lambda k, p: t.query(k, venue, p)),
+        "openOrders.status": signed(lambda k, p: t.open_orders(k, venue, p)),
+        "account.status": signed(account),
     }
 
 

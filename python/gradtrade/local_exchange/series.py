@@ -3,8 +3,9 @@
 Files follow freqtrade's layout (``date`` + OHLCV; funding rate in ``open``). The file name says
 what the file holds: ``BTC_USDT-1h.feather`` (spot klines), ``BTC_USDT_USDT-1h-futures.feather``
 (USD-M klines), ``...-mark.feather`` (mark-price klines) and ``...-funding_rate.feather``.
-Values are served as the shortest decimal text that round-trips to the stored float64, so a
-client parsing them gets back the file's numbers bit for bit.
+Values are served as Binance does, fixed-width decimal text at the symbol's precision (spot
+``"61830.01000000"``; USD-M ``"61830.10"``); Binance's own numbers have at most that many decimals,
+so a client parsing the text gets back the file's float64 values bit for bit.
 """
 
 from __future__ import annotations
@@ -28,40 +29,87 @@ def fmt(x: float) -> str:
     return text
 
 
+def fixed(x: float, decimals: int) -> str:
+    """Binance's number text: fixed ``decimals`` places, ``"0.00000000"`` for zero, no "-0"."""
+    text = f"{float(x):.{decimals}f}"
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+WEEK_OFFSET_MS = 4 * 86_400_000  # Binance's weekly candles open on Mondays; 1970-01-01 was a Thu
+WEEK_MS = 7 * 86_400_000
+
+
+def bucket_start(t_ms: np.ndarray | int, interval_ms: int) -> np.ndarray | int:
+    """Open time of the ``interval_ms`` candle holding ``t_ms`` (epoch-aligned; weeks on Monday)."""
+    offset = WEEK_OFFSET_MS if interval_ms == WEEK_MS else 0
+    return (t_ms - offset) // interval_ms * interval_ms + offset
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Decimal places of one symbol's prices, quantities and quote amounts as Binance prints
+    them (spot: the asset precisions, 8 for USDT pairs; USD-M: ``pricePrecision`` /
+    ``quantityPrecision``)."""
+
+    price: int = 8
+    qty: int = 8
+    quote: int = 8
+
+    def px(self, x: float) -> str:
+        return fixed(x, self.price)
+
+    def q(self, x: float) -> str:
+        return fixed(x, self.qty)
+
+    def quote_amount(self, x: float) -> str:
+        return fixed(x, self.quote)
+
+
 @dataclass
 class KlineSeries:
-    """Candles of one symbol and interval: open times (ms, ascending, unique) and OHLCV."""
+    """Closed candles of one symbol and interval: open times (ms, ascending, unique), OHLCV and
+    the other kline columns (quote volume, trade count, taker buy base and quote volume; derived
+    from OHLCV for history files, exact for candles the live market closed)."""
 
     interval_ms: int
     open_ms: np.ndarray
     ohlcv: np.ndarray  # shape (n, 5) float64
-    _rows: list[bytes] | None = field(default=None, repr=False)
+    more: np.ndarray | None = None  # shape (n, 4) float64, or None: derived from ohlcv
+    numbers: Numbers = field(default_factory=Numbers)
+    _rows: list[bytes | None] | None = field(default=None, repr=False)
 
-    def rows_json(self, lo: int, hi: int) -> bytes:
-        """The JSON array of Binance kline rows ``lo:hi``; each row is serialized once, on first
-        use of the series, so a request only joins bytes."""
+    def extra(self) -> np.ndarray:
+        """The (n, 4) quote volume / trades / taker buy base / taker buy quote columns."""
+        if self.more is None:
+            o, h, low, c, v = (self.ohlcv[:, i] for i in range(5))
+            quote = v * (o + h + low + c) / 4.0
+            self.more = np.column_stack([quote, np.zeros(len(v)), v / 2.0, quote / 2.0])
+        return self.more
+
+    def rows(self, lo: int, hi: int) -> list[bytes]:
+        """Serialized Binance kline rows ``lo:hi``; each row is serialized once, when first
+        asked for, so a repeated request only joins bytes."""
+        n = len(self.open_ms)
         if self._rows is None:
-            self._rows = [orjson.dumps(self._row(i)) for i in range(len(self.open_ms))]
-        return b"[" + b",".join(self._rows[lo:hi]) + b"]"
+            self._rows = [None] * n
+        cache, extra = self._rows, self.extra()
+        lo, hi = max(0, min(lo, n)), max(0, min(hi, n))
+        for i in range(lo, hi):
+            if cache[i] is None:
+                t = int(self.open_ms[i])
+                cache[i] = orjson.dumps(kline_row(self, t, self.ohlcv[i], extra[i]))
+        return [row for row in cache[lo:hi] if row is not None]
 
-    def _row(self, i: int) -> list[object]:
-        t = int(self.open_ms[i])
-        o, h, low, c, v = (float(x) for x in self.ohlcv[i])
-        quote = v * (o + h + low + c) / 4.0
-        return [
-            t,
-            fmt(o),
-            fmt(h),
-            fmt(low),
-            fmt(c),
-            fmt(v),
-            t + self.interval_ms - 1,
-            fmt(quote),
-            0,
-            fmt(v / 2.0),
-            fmt(quote / 2.0),
-            "0",
-        ]
+    def append(self, open_ms: int, ohlcv: np.ndarray, more: np.ndarray) -> None:
+        """Add one closed candle after the last one (the live market closed it)."""
+        if len(self.open_ms) and open_ms <= int(self.open_ms[-1]):
+            raise InvalidInput(f"candle {open_ms} does not follow {int(self.open_ms[-1])}")
+        extra = self.extra()
+        self.open_ms = np.r_[self.open_ms, np.int64(open_ms)]
+        self.ohlcv = np.vstack([self.ohlcv, ohlcv[None, :]])
+        self.more = np.vstack([extra, more[None, :]])
+        if self._rows is not None:
+            self._rows.append(None)
 
     def window(self, start: int | None, end: int | None, limit: int) -> tuple[int, int]:
         """Binance's selection: from ``start`` forward, else the last ``limit`` up to ``end``."""
@@ -73,10 +121,12 @@ class KlineSeries:
         return max(0, hi - limit), hi
 
     def resample(self, interval_ms: int) -> KlineSeries:
-        """Aggregate to a coarser interval (epoch-aligned buckets; partial buckets kept)."""
+        """Aggregate to a coarser interval (Binance's buckets; partial buckets kept)."""
         if interval_ms % self.interval_ms:
             raise InvalidInput(f"cannot build {interval_ms} ms candles from {self.interval_ms} ms")
-        bucket = self.open_ms // interval_ms * interval_ms
+        bucket = np.asarray(bucket_start(self.open_ms, interval_ms))
+        if not len(bucket):
+            return KlineSeries(interval_ms, bucket, np.empty((0, 5)), numbers=self.numbers)
         starts = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
         ends = np.r_[starts[1:], len(bucket)]
         x = self.ohlcv
@@ -86,7 +136,29 @@ class KlineSeries:
         out[:, 2] = np.minimum.reduceat(x[:, 2], starts)
         out[:, 3] = x[ends - 1, 3]
         out[:, 4] = np.add.reduceat(x[:, 4], starts)
-        return KlineSeries(interval_ms, bucket[starts].copy(), out)
+        more = np.add.reduceat(self.extra(), starts, axis=0)
+        return KlineSeries(interval_ms, bucket[starts].copy(), out, more, self.numbers)
+
+
+def kline_row(s: KlineSeries, t: int, ohlcv: np.ndarray, more: np.ndarray) -> list[object]:
+    """One REST kline row as Binance sends it."""
+    n = s.numbers
+    o, h, low, c, v = (float(x) for x in ohlcv)
+    quote, trades, taker_base, taker_quote = (float(x) for x in more)
+    return [
+        t,
+        n.px(o),
+        n.px(h),
+        n.px(low),
+        n.px(c),
+        n.q(v),
+        t + s.interval_ms - 1,
+        n.quote_amount(quote),
+        int(trades),
+        n.q(taker_base),
+        n.quote_amount(taker_quote),
+        "0",
+    ]
 
 
 @dataclass

@@ -19,9 +19,10 @@ import orjson
 from aiohttp import web
 
 from gradtrade.errors import InvalidInput
-from gradtrade.local_exchange import rest_public, routes
+from gradtrade.local_exchange import rest_public, routes, tickers
 from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.faults import Faults
+from gradtrade.local_exchange.hub import MAX_STREAMS
 from gradtrade.local_exchange.limits import RateLimits, request_weight
 from gradtrade.local_exchange.params import Params
 from gradtrade.local_exchange.replay import RecordingReplay
@@ -69,6 +70,7 @@ class ExchangeServer:
         balances: dict[str, str] | None = None,
         weight_limits: dict[str, int] | None = None,
         ban_after: int = 10,
+        faults_endpoint: bool = False,
     ) -> None:
         """Market sources: ``replay`` (feather klines/funding files or folders), ``recordings``
         (raw websocket recordings) and ``synthetic`` (the default when no data is given).
@@ -76,7 +78,10 @@ class ExchangeServer:
         starting spot balances (asset -> amount text). ``weight_limits`` overrides Binance's
         per-IP request-weight budgets per API ("spot" 6000, "usdm" 2400, "sapi", "dapi") and
         ``ban_after`` is how many 429s in one minute an IP may ignore before a 418 ban (see
-        :mod:`gradtrade.local_exchange.limits`)."""
+        :mod:`gradtrade.local_exchange.limits`). ``faults_endpoint`` turns on
+        ``POST /_gradtrade/faults`` (off: 404, as for any unknown path); ``server.faults``
+        works in-process either way."""
+        self.faults_endpoint = faults_endpoint
         self.state = ExchangeState(templates_dir)
         self.state.limits = RateLimits(weight_limits, ban_after)
         self.loaded: list[str] = []
@@ -133,7 +138,7 @@ class ExchangeServer:
             for m in self.state.all_markets():
                 full, mini = f"{m.lower}@ticker", f"{m.lower}@miniTicker"
                 if self.state.hub.wants(m.venue, full) or self.state.hub.wants(m.venue, mini):
-                    event = rest_public.ticker_event(self.state, m)
+                    event = tickers.ticker_event(self.state, m)
                     self.state.hub.publish(m.venue, full, orjson.dumps(event))
                     small = {k: event[k] for k in ("E", "s", "c", "o", "h", "l", "v", "q")}
                     small["e"] = "24hrMiniTicker"
@@ -158,6 +163,8 @@ class ExchangeServer:
             return await self.rest(request, path, weight_headers)
         except ApiError as exc:
             return _json(exc.body(), exc.status, {**weight_headers, **exc.headers})
+        except web.HTTPRequestEntityTooLarge:  # the body is over client_max_size (1 MiB)
+            return _json({"code": -1000, "msg": "Request body too large."}, 413)
         except Exception:  # a bug must not take the server down nor leak a trace to the client
             log.exception("internal error on %s %s", request.method, request.path)
             return _json(
@@ -210,8 +217,14 @@ class ExchangeServer:
     async def websocket(self, request: web.Request, path: str) -> web.StreamResponse:
         parts = path.split("/")
         if path in ("ws-api/v3", "ws-fapi/v1"):
+            api = "spot" if path == "ws-api/v3" else "usdm"
             return await serve_ws_api(
-                request, self.state, routes.ws_api_methods(self.trading), self.trading.users
+                request,
+                self.state,
+                routes.ws_api_methods(self.trading, api),
+                self.trading.users,
+                api,
+                routes.WS_API_WEIGHTS,
             )
         venue = "spot"
         if parts[0] == "fapi":
@@ -225,14 +238,25 @@ class ExchangeServer:
         combined = parts[0] == "stream"
         streams = [s for s in request.query.get("streams", "").split("/") if s]
         if not combined and len(parts) > 1 and "@" in parts[1]:
-            streams.append(parts[1])  # /ws/btcusdt@trade
+            streams.append(parts[1])  # /ws/btcusdt@trade; /ws/<id> (ccxt) names no stream
+        users = self.trading.users
         listen_key = request.query.get("listenKey") or (parts[1] if len(parts) > 1 else "")
-        if venue == "usdm" and listen_key in self.trading.users.listen_keys:
+        if venue == "usdm" and listen_key in users.listen_keys:
             return await routes.serve_listen_key(self.trading, request, listen_key)
-        return await serve_socket(request, self.state, venue, combined, streams)
+        # a stream name the venue does not serve is refused at the handshake, as SUBSCRIBE
+        # refuses it, rather than a connection that never sends anything
+        bad = [s for s in streams if self.state.hub.key(venue, s) is None]
+        if bad:
+            raise ApiError(-1100, f"Invalid stream name '{bad[0]}'.", 400)
+        if len(streams) > MAX_STREAMS:
+            raise ApiError(-1100, f"Too many streams; the limit is {MAX_STREAMS}.", 400)
+        user = users.by_listen_key if venue == "usdm" else None
+        return await serve_socket(
+            request, self.state, venue, combined, streams, None, users.forget, None, user
+        )
 
     async def control(self, request: web.Request, path: str) -> web.StreamResponse:
-        if path == "_gradtrade/faults" and request.method == "POST":
+        if path == "_gradtrade/faults" and request.method == "POST" and self.faults_endpoint:
             try:
                 spec = orjson.loads(await request.read())
                 if not isinstance(spec, dict):

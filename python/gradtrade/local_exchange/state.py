@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
 
 from gradtrade.errors import InvalidInput
+from gradtrade.local_exchange.candles import LiveCandles
 from gradtrade.local_exchange.exchange_info import Rules, load_templates, symbol_entry
 from gradtrade.local_exchange.faults import Faults
-from gradtrade.local_exchange.hub import Hub
+from gradtrade.local_exchange.hub import PARTIAL_LEVELS, PARTIAL_RATES, Hub
 from gradtrade.local_exchange.limits import RateLimits
 from gradtrade.local_exchange.market import SymbolMarket, Trade
 from gradtrade.local_exchange.series import (
     FundingSeries,
     KlineSeries,
     describe_file,
-    fmt,
+    fixed,
     merge,
     read_feather,
 )
@@ -35,12 +37,13 @@ class ExchangeState:
     def __init__(self, recordings_dir: Path | None = None) -> None:
         self.markets: dict[str, dict[str, SymbolMarket]] = {v: {} for v in VENUES}
         self.templates = load_templates(recordings_dir)
-        self.hub = Hub()
+        self.hub = Hub(lambda venue, symbol: symbol.upper() in self.markets.get(venue, {}))
         self.faults = Faults(on_drop=self.hub.drop, on_stall=self.hub.stall)
         self.limits = RateLimits()  # the server replaces it with its configured one
         self.trade_listeners: list[Callable[[SymbolMarket, Trade], None]] = []
         self.book_listeners: list[Callable[[SymbolMarket], None]] = []
-        self.live_candles: dict[tuple[str, str], list[float]] = {}
+        self.candles = LiveCandles(self.hub)
+        self.open_interest: dict[str, float] = {}  # USD-M symbol -> contracts held long
 
     def now_ms(self) -> int:
         """Server time, including an injected clock skew."""
@@ -78,7 +81,9 @@ class ExchangeState:
                 prev = target.get(desc.interval)
                 old = (prev.open_ms, prev.ohlcv) if prev else None
                 t, v = merge(old, (times, values), tol_ms=1)
-                target[desc.interval] = KlineSeries(step, t, v)
+                # mark prices are an average: Binance prints them with 8 decimals
+                numbers = m.numbers if desc.kind == "klines" else replace(m.numbers, price=8)
+                target[desc.interval] = KlineSeries(step, t, v, numbers=numbers)
             loaded.append(f"{desc.venue} {desc.symbol} {desc.kind} {desc.interval}: {file}")
         return loaded
 
@@ -99,8 +104,9 @@ class ExchangeState:
             frame.update(T=now, s=m.symbol, U=first, u=last, pu=prev)
         else:
             frame.update(s=m.symbol, U=first, u=last)
-        frame["b"] = [[fmt(p), fmt(q)] for p, q in bids]
-        frame["a"] = [[fmt(p), fmt(q)] for p, q in asks]
+        n = m.numbers
+        frame["b"] = [[n.px(p), n.q(q)] for p, q in bids]
+        frame["a"] = [[n.px(p), n.q(q)] for p, q in asks]
         self.publish_depth(m, orjson.dumps(frame))
         self.publish_book_ticker(m, now)
 
@@ -108,8 +114,33 @@ class ExchangeState:
         """Publish a diff already applied to ``m.book`` (unless a gap fault swallows it)."""
         if not self.faults.take_depth_gap(m.venue, m.symbol):
             self.hub.publish(m.venue, f"{m.lower}@depth", data)
+        self.publish_partial_depth(m)
         for listener in self.book_listeners:
             listener(m)
+
+    def publish_partial_depth(self, m: SymbolMarket) -> None:
+        """``<symbol>@depth<N>[@rate]``: the top N levels, at most once per the stream's rate
+        (spot: ``lastUpdateId`` + ``bids``/``asks``; USD-M: a depthUpdate of the top levels)."""
+        now = self.now_ms()
+        for levels in PARTIAL_LEVELS:
+            for rate in PARTIAL_RATES[m.venue]:
+                key = f"{m.lower}@depth{levels}@{rate}"
+                if not self.hub.wants(m.venue, key):
+                    continue
+                last_sent, last_u = m.partial_sent.get(key, (0, 0))
+                if now - last_sent < int(rate[:-2]):
+                    continue
+                n, uid = m.numbers, m.book.last_update_id
+                bids = [[n.px(p), n.q(q)] for p, q in m.book.top_bids(levels)]
+                asks = [[n.px(p), n.q(q)] for p, q in m.book.top_asks(levels)]
+                frame: dict[str, object]
+                if m.venue == "usdm":
+                    frame = {"e": "depthUpdate", "E": now, "T": now, "s": m.symbol}
+                    frame.update(U=last_u + 1, u=uid, pu=last_u, b=bids, a=asks)
+                else:
+                    frame = {"lastUpdateId": uid, "bids": bids, "asks": asks}
+                m.partial_sent[key] = (now, uid)
+                self.hub.publish(m.venue, key, orjson.dumps(frame))
 
     def publish_book_ticker(self, m: SymbolMarket, now: int) -> None:
         key = f"{m.lower}@bookTicker"
@@ -127,7 +158,8 @@ class ExchangeState:
                 "T": now,
                 "s": m.symbol,
             }
-        frame.update(b=fmt(bid[0]), B=fmt(bid[1]), a=fmt(ask[0]), A=fmt(ask[1]))
+        n = m.numbers
+        frame.update(b=n.px(bid[0]), B=n.q(bid[1]), a=n.px(ask[0]), A=n.q(ask[1]))
         self.hub.publish(m.venue, key, orjson.dumps(frame))
 
     def trade(
@@ -146,7 +178,7 @@ class ExchangeState:
         its own stream, and the other of trade/aggTrade is built from its fields."""
         now = event_ms if event_ms is not None else self.now_ms()
         t = m.record_trade(price, qty, now, buyer_maker, trade_id)
-        p, q = fmt(price), fmt(qty)
+        p, q = m.numbers.px(price), m.numbers.q(qty)
         trade_key, agg_key = f"{m.lower}@trade", f"{m.lower}@aggTrade"
         if recorded is not None:
             self.hub.publish(m.venue, f"{m.lower}@{recorded[0]}", recorded[1])
@@ -179,44 +211,10 @@ class ExchangeState:
                 "M": True,
             }
             self.hub.publish(m.venue, agg_key, orjson.dumps(agg))
-        self._candle(m, t)
+        self.candles.on_trade(m, t)
         for listener in self.trade_listeners:
             listener(m, t)
         return t
-
-    def _candle(self, m: SymbolMarket, t: Trade) -> None:
-        start = t.time_ms // 60_000 * 60_000
-        key = (m.venue, m.symbol)
-        c = self.live_candles.get(key)
-        if c is None or c[0] != start:
-            c = [start, t.price, t.price, t.price, t.price, 0.0, 0.0]
-            self.live_candles[key] = c
-        c[2], c[3], c[4] = max(c[2], t.price), min(c[3], t.price), t.price
-        c[5] += t.qty
-        c[6] += 1
-        kline_key = f"{m.lower}@kline_1m"
-        if self.hub.wants(m.venue, kline_key):
-            k = {
-                "t": int(start),
-                "T": int(start) + 59_999,
-                "s": m.symbol,
-                "i": "1m",
-                "f": t.id,
-                "L": t.id,
-                "o": fmt(c[1]),
-                "c": fmt(c[4]),
-                "h": fmt(c[2]),
-                "l": fmt(c[3]),
-                "v": fmt(c[5]),
-                "n": int(c[6]),
-                "x": False,
-                "q": fmt(c[5] * c[4]),
-                "V": "0",
-                "Q": "0",
-                "B": "0",
-            }
-            frame = {"e": "kline", "E": t.time_ms, "s": m.symbol, "k": k}
-            self.hub.publish(m.venue, kline_key, orjson.dumps(frame))
 
     def mark_price(self, m: SymbolMarket, mark: float, next_funding_ms: int) -> None:
         m.mark_price = mark
@@ -227,10 +225,10 @@ class ExchangeState:
                 "e": "markPriceUpdate",
                 "E": now,
                 "s": m.symbol,
-                "p": fmt(mark),
-                "i": fmt(mark),
-                "P": fmt(mark),
-                "r": fmt(m.funding_rate),
+                "p": fixed(mark, 8),
+                "i": fixed(mark, 8),
+                "P": fixed(mark, 8),
+                "r": fixed(m.funding_rate, 8),
                 "T": next_funding_ms,
             }
             self.hub.publish(m.venue, key, orjson.dumps(frame))

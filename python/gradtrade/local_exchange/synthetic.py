@@ -175,10 +175,11 @@ class SyntheticMarket:
                 self.seed, f"{m.venue}:{m.symbol}", price, float(m.rules.tick), float(m.rules.step)
             )
             if not m.klines:
+                # closed candles up to the current minute, which the live market opens
                 minute = now // 60_000 * 60_000
                 bars = model.history(3 * 24 * 60, int(60 / STEP_S))
-                times = minute - 60_000 * np.arange(len(bars) - 1, -1, -1, dtype=np.int64)
-                m.klines["1m"] = KlineSeries(60_000, times, bars)
+                times = minute - 60_000 * np.arange(len(bars), 0, -1, dtype=np.int64)
+                m.klines["1m"] = KlineSeries(60_000, times, bars, numbers=m.numbers)
             if m.venue == "usdm" and m.funding is None:
                 t8 = now // 28_800_000 * 28_800_000 - 28_800_000 * np.arange(269, -1, -1)
                 rates = np.round(1e-4 + 2e-4 * np.tanh(model.rng.normal(0, 1, 270)), 8)
@@ -188,10 +189,13 @@ class SyntheticMarket:
             m.live = True
             m.last_price = model.price
             m.mark_price = model.price
+            self.state.candles.roll(m, now, model.price)  # the open candle follows history
             self.models.append((m, model))
 
     def step(self) -> None:
+        now = self.state.now_ms()
         for m, model in self.models:
+            self.state.candles.roll(m, now)  # candles close on time, traded or not
             bid, ask = m.book.best_bid(), m.book.best_ask()
             _, trades = model.advance()
             for is_buy, qty in trades:
@@ -208,6 +212,21 @@ class SyntheticMarket:
                 self.state.apply_depth(m, diff_b, diff_a)
 
     async def run(self) -> None:
+        clock = asyncio.get_running_loop().create_task(self._candle_clock())
+        try:
+            await self._steps()
+        finally:
+            clock.cancel()
+
+    async def _candle_clock(self) -> None:
+        """Close candles on the server clock even when the market steps slowly (speed < 1)."""
+        while True:
+            await asyncio.sleep(0.5)
+            now = self.state.now_ms()
+            for m, _ in self.models:
+                self.state.candles.roll(m, now)
+
+    async def _steps(self) -> None:
         ticks = 0
         while True:
             await asyncio.sleep(STEP_S / self.speed)

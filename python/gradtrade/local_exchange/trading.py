@@ -125,6 +125,7 @@ class Trading:
             now,
             update_ms=now,
             reduce_only=params.get("reduceOnly", "").lower() == "true",
+            quote_qty=spec.quote_qty,
         )
         self.next_order_id += 1
         self.orders[order.order_id] = order
@@ -194,6 +195,13 @@ class Trading:
         else:
             pos = acct.positions.setdefault(m.symbol, Position())
             realized = pos.trade(qty if o.side == Side.BUY else -qty, price)
+            self.state.open_interest[m.symbol] = float(
+                sum(
+                    max(a.positions[m.symbol].amount, ZERO)
+                    for a in self.accounts.values()
+                    if m.symbol in a.positions
+                )
+            )
             fee, asset = (price * qty * rate).quantize(EIGHT, ROUND_HALF_UP), m.quote
             acct.usdm_wallet += realized - fee
         fill = Fill(self.next_trade_id, price, qty, fee, asset, maker, now, realized)
