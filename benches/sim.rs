@@ -15,11 +15,12 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughpu
 
 use _core::fixed::Grid;
 use _core::orderbook::{Market, OrderBook};
-use _core::orders::{OrderStatus, OrderType, Side};
+use _core::orders::OrderStatus;
 use _core::sim::{
     parse_trade, BarArrays, CandleFillConfig, FrameKind, L2Config, L2Venue, Latency, OrderRequest,
     QueueModel, Recording,
 };
+use _core::types::{OrderType, Side};
 
 fn data_dir() -> PathBuf {
     std::env::var_os("GRADTRADE_TEST_DATA")
