@@ -287,3 +287,32 @@ async def test_post_only_fills_as_maker(client: LiveExecutionClient, oracle: Any
     trades = await oracle.privateGetMyTrades({"symbol": SYMBOL})
     ids = {int(t["id"]) for t in trades if t["isMaker"]}
     assert {f.trade_id for f in fills} <= ids
+
+
+async def test_usdm_market_order_over_listen_key(exchange_url: str, oracle: Any) -> None:
+    """USD-M: the answer carries no fills (userTrades fills them in), fees in USDT at 0.05 %,
+    and the listenKey stream's ORDER_TRADE_UPDATE copies change nothing."""
+    await arm(exchange_url, kind="clear")
+    info = await oracle.fapiPublicGetExchangeInfo()
+    tick, step = symbol_filters(info, SYMBOL)
+    filters = {SYMBOL: SymbolFilters(SYMBOL, tick, step, base_asset="BTC", quote_asset="USDT")}
+    connector = ConnectorConfig.for_url(
+        exchange_url, "usdm", api_key=KEY, api_secret=SECRET, timeout_s=2.0
+    )
+    live = LiveExecutionClient(connector, filters, LiveClientConfig(poll_interval_s=0.2))
+    await live.start()
+    try:
+        req = request(Side.BUY, 0.002)
+        live.submit(req)
+        events = await until(live, filled(req.client_order_id, 0.002))
+        await asyncio.sleep(0.5)
+        events += live.poll()
+        assert isinstance(events[0], Ack)
+        fills = fills_of(events, req.client_order_id)
+        assert len({f.trade_id for f in fills}) == len(fills)
+        assert live.reports > 0
+        for f in fills:
+            assert f.fee_asset == "USDT"
+            assert f.fee == pytest.approx(0.0005 * f.qty * f.price, rel=1e-6)
+    finally:
+        await live.close()
