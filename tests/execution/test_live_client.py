@@ -134,6 +134,12 @@ async def exchange_orders(oracle: Any, cid: str) -> list[dict[str, Any]]:
     return [o for o in orders if o["clientOrderId"] == cid]
 
 
+async def trades_of(oracle: Any, order_id: int) -> list[dict[str, Any]]:
+    """The exchange's trades of one order (the local exchange ignores myTrades' orderId)."""
+    trades = await oracle.privateGetMyTrades({"symbol": SYMBOL, "orderId": order_id})
+    return [t for t in trades if int(t["orderId"]) == int(order_id)]
+
+
 async def best(oracle: Any) -> tuple[float, float]:
     book = await oracle.publicGetDepth({"symbol": SYMBOL, "limit": 5})
     return float(book["bids"][0][0]), float(book["asks"][0][0])
@@ -164,9 +170,7 @@ async def test_market_order_acked_filled_with_fees_once(
     fills = fills_of(events, req.client_order_id)
     assert client.reports > 0  # the websocket did deliver executionReports too
     assert len({f.trade_id for f in fills}) == len(fills)  # REST and websocket: each trade once
-    trades = await oracle.privateGetMyTrades(
-        {"symbol": SYMBOL, "orderId": events[0].exchange_order_id}
-    )
+    trades = await trades_of(oracle, events[0].exchange_order_id)
     assert sorted(int(t["id"]) for t in trades) == sorted(f.trade_id for f in fills)
     for f in fills:
         t = next(t for t in trades if int(t["id"]) == f.trade_id)
@@ -315,4 +319,46 @@ async def test_usdm_market_order_over_listen_key(exchange_url: str, oracle: Any)
             assert f.fee_asset == "USDT"
             assert f.fee == pytest.approx(0.0005 * f.qty * f.price, rel=1e-6)
     finally:
+        await live.close()
+
+
+async def test_resting_order_fills_while_stream_is_down(
+    exchange_url: str, oracle: Any, filters: dict[str, SymbolFilters]
+) -> None:
+    """The user-data stream is dropped (and kept down: the client waits 30 s to reconnect)
+    while two post-only orders rest; the one the market fills is learned by REST polling, once."""
+    await arm(exchange_url, kind="clear")
+    connector = ConnectorConfig.for_url(exchange_url, api_key=KEY, api_secret=SECRET)
+    live = LiveExecutionClient(
+        connector, filters, LiveClientConfig(poll_interval_s=0.2, min_reconnect_s=30.0)
+    )
+    await live.start()
+    try:
+        bid, ask = await best(oracle)
+        buy = request(Side.BUY, 0.001, OrderStyle.POST_ONLY, bid)
+        sell = request(Side.SELL, 0.001, OrderStyle.POST_ONLY, ask)
+        live.submit(buy)
+        live.submit(sell)
+        events = await until(live, lambda ev: sum(isinstance(e, Ack) for e in ev) == 2)
+        await arm(exchange_url, kind="drop_ws", path_prefix="/ws-api")
+        await until(live, lambda ev: not live.stream.connected)
+        reports_before = live.reports
+
+        def one_filled(ev: list[ExecutionEvent]) -> bool:
+            return filled(buy.client_order_id, 0.001)(ev) or filled(sell.client_order_id, 0.001)(ev)
+
+        events += await until(live, one_filled, timeout=25.0)
+        assert not live.stream.connected and live.reports == reports_before
+        assert live.recovered_fills > 0 and live.catch_ups > 0
+        done = buy if filled(buy.client_order_id, 0.001)(events) else sell
+        fills = fills_of(events, done.client_order_id)
+        assert len({f.trade_id for f in fills}) == len(fills)
+        (o,) = await exchange_orders(oracle, done.client_order_id)
+        trades = await trades_of(oracle, o["orderId"])
+        assert sorted(int(t["id"]) for t in trades) == sorted(f.trade_id for f in fills)
+        assert all(f.liquidity is Liquidity.MAKER for f in fills)
+    finally:
+        for cid in (buy.client_order_id, sell.client_order_id):
+            live.cancel(cid, time.time_ns())
+        await live.settle()
         await live.close()

@@ -101,6 +101,7 @@ class LiveClientConfig:
     recv_window_ms: int = 5000
     connect_timeout_s: float = 10.0
     keep_finished: int = 256  # finished orders kept for late reports
+    min_reconnect_s: float = 0.0  # the user-data stream waits at least this before reconnecting
 
     def __post_init__(self) -> None:
         for name in ("poll_interval_s", "resolve_interval_s", "connect_timeout_s"):
@@ -134,12 +135,19 @@ class LiveExecutionClient:
         self.config = config or LiveClientConfig()
         self.clock_ns = clock_ns
         self.gateway = OrderGateway(connector, recv_window_ms=self.config.recv_window_ms)
-        self.stream = UserDataStream(connector, self.gateway, self._on_frame, self._on_stream)
+        self.stream = UserDataStream(
+            connector,
+            self.gateway,
+            self._on_frame,
+            self._on_stream,
+            min_reconnect_s=self.config.min_reconnect_s,
+        )
         self.orders: dict[str, _Tracked] = {}
         self.events: deque[ExecutionEvent] = deque()
         self.ready = asyncio.Event()  # set whenever events are waiting for poll()
         self.catch_ups = 0
         self.reports = 0  # websocket reports an order took (duplicates included)
+        self.recovered_fills = 0  # fills first learned from a REST query (catch-up, resolution)
         self.unrouted_frames = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._stream_task: asyncio.Task[None] | None = None
@@ -328,10 +336,18 @@ class LiveExecutionClient:
         if not isinstance(outcome, Answered):
             log.warning("trades of %s: %s", t.request.client_order_id, outcome)
             return
-        for tr in sorted(outcome.body, key=lambda x: int(x["id"])):
+        # Binance filters by orderId; the check here keeps a venue that does not (the local
+        # exchange returns the account's last trades) from lending us another order's fills.
+        ours = [tr for tr in outcome.body if int(tr.get("orderId", -1)) == oid]
+        for tr in sorted(ours, key=lambda x: int(x["id"])):
             maker = bool(tr.get("isMaker", tr.get("maker", False)))
-            self._fill(t, int(tr["id"]), tr["qty"], tr["price"], tr["commission"],
-                       tr["commissionAsset"], int(tr["time"]), maker)  # fmt: skip
+            try:
+                applied = self._fill(t, int(tr["id"]), tr["qty"], tr["price"], tr["commission"],
+                                     tr["commissionAsset"], int(tr["time"]), maker)  # fmt: skip
+            except GradtradeError as exc:  # an overfill or a fill after cancel: state unchanged
+                log.error("trade %s of %s refused: %s", tr["id"], t.request.client_order_id, exc)
+                continue
+            self.recovered_fills += applied
 
     def _fill(
         self,
@@ -343,15 +359,17 @@ class LiveExecutionClient:
         fee_asset: str | None,
         time_ms: int,
         maker: bool | None,
-    ) -> None:
+    ) -> bool:
+        """Apply and report one REST fill; False when the trade was known already."""
         if trade_id in t.trades:
-            return
+            return False
         if not t.shadow.apply_fill(trade_id, float(qty), float(price), float(fee), fee_asset,
                                    time_ms):  # fmt: skip
-            return
+            return False
         self._sync(t)  # the Ack first
         self._emit_fill(t, trade_id, float(qty), float(price), float(fee), fee_asset or "",
                         time_ms, maker)  # fmt: skip
+        return True
 
     def _emit_fill(
         self,

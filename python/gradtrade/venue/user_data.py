@@ -60,12 +60,14 @@ class UserDataStream:
         on_frame: Callable[[bytes], None],
         on_state: Callable[[bool], None],
         keepalive_s: float = 1800.0,
+        min_reconnect_s: float = 0.0,
     ) -> None:
         if config.api_key is None or config.api_secret is None:
             raise AuthenticationFailed("the user-data stream needs api_key and api_secret")
         self.config, self.gateway = config, gateway
         self.on_frame, self.on_state = on_frame, on_state
         self.keepalive_s = keepalive_s
+        self.min_reconnect_s = min_reconnect_s  # at least this long between a loss and a retry
         self.connected = False
         self.connects = 0
         self._stop = asyncio.Event()
@@ -95,7 +97,8 @@ class UserDataStream:
             if self._stop.is_set():
                 break
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stop.wait(), self._backoff.next_delay())
+                delay = max(self.min_reconnect_s, self._backoff.next_delay())
+                await asyncio.wait_for(self._stop.wait(), delay)
 
     async def _forward(self, ws: websockets.ClientConnection) -> None:
         """Hand every frame on until the connection fails (the task is cancelled to stop)."""
