@@ -8,6 +8,7 @@ exchange's own account of the orders (``allOrders``, ``myTrades``) read with ccx
 from __future__ import annotations
 
 import asyncio
+import logging
 import subprocess
 import sys
 import time
@@ -17,6 +18,8 @@ from typing import Any
 import aiohttp
 import ccxt.async_support as ccxt_async
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gradtrade.core import Side, SymbolFilters
 from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderStyle
@@ -158,6 +161,14 @@ def test_protocol_and_code_mapping() -> None:
     assert VenueRejectReason.BANNED.retryable
 
 
+@given(st.one_of(st.none(), st.integers(-5000, 0)), st.integers(400, 599))
+def test_only_rate_limits_and_bans_are_retryable(code: int | None, status: int) -> None:
+    """A refusal for cause is never resent: only 429 / 418 / -1003 / -1015 are retryable."""
+    reason = reject_reason(code, status)
+    limited = status in (418, 429) or code in (-1003, -1015)
+    assert reason.retryable == limited
+
+
 async def test_market_order_acked_filled_with_fees_once(
     client: LiveExecutionClient, oracle: Any
 ) -> None:
@@ -223,8 +234,9 @@ async def test_5xx_on_submit_resolves_by_query_not_placed(
 
 
 async def test_delayed_ack_resolves_by_query_without_duplicate(
-    client: LiveExecutionClient, exchange_url: str, oracle: Any
+    client: LiveExecutionClient, exchange_url: str, oracle: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     await arm(exchange_url, kind="ack_delay", seconds=1.2)  # past the 0.6 s client timeout
     req = request(Side.SELL, 0.001)
     client.submit(req)
@@ -238,11 +250,15 @@ async def test_delayed_ack_resolves_by_query_without_duplicate(
     assert len({f.trade_id for f in fills}) == len(fills)
     assert all(f.fee_asset == "USDT" for f in fills)
     assert len(await exchange_orders(oracle, req.client_order_id)) == 1
+    assert "status unknown" in caplog.text  # the timeout was seen, and resolved
+    for secret in (KEY, SECRET):
+        assert secret not in caplog.text and secret not in repr(events)
 
 
 async def test_stream_dropped_while_order_fills(
-    client: LiveExecutionClient, exchange_url: str, oracle: Any
+    client: LiveExecutionClient, exchange_url: str, oracle: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)  # ccxt and websockets log requests and frames at DEBUG
     await arm(exchange_url, kind="ack_delay", seconds=1.0)  # the REST answer is lost as well
     await arm(exchange_url, kind="drop_ws", path_prefix="/ws-api")
     req = request(Side.BUY, 0.001)
@@ -256,6 +272,9 @@ async def test_stream_dropped_while_order_fills(
     assert len({f.trade_id for f in fills}) == len(fills)
     assert client.stream.connects >= 2
     assert len(await exchange_orders(oracle, req.client_order_id)) == 1
+    assert "userDataStream.subscribe" in caplog.text  # the resubscription frame was logged
+    for secret in (KEY, SECRET):
+        assert secret not in caplog.text and secret not in repr(events)
 
 
 async def test_post_only_fills_as_maker(client: LiveExecutionClient, oracle: Any) -> None:
