@@ -381,3 +381,25 @@ async def test_resting_order_fills_while_stream_is_down(
             live.cancel(cid, time.time_ns())
         await live.settle()
         await live.close()
+
+
+async def test_cancel_through_5xx_is_canceled_only_when_the_venue_says(
+    client: LiveExecutionClient, exchange_url: str, oracle: Any
+) -> None:
+    """The cancel request and the queries after it get 5xx: the order stays pending cancel (no
+    Canceled, no refusal) until the venue answers, then Canceled is reported exactly once."""
+    bid, _ = await best(oracle)
+    tick = client.filters[SYMBOL].tick_size
+    req = request(Side.BUY, 0.001, OrderStyle.POST_ONLY, round(bid * 0.95 / tick) * tick)
+    client.submit(req)
+    await until(client, lambda ev: any(isinstance(e, Ack) for e in ev))
+    errors = client.gateway.rest.metrics.server_errors
+    await arm(exchange_url, kind="rest", status=503, count=4, path_prefix="/api/v3/order")
+    client.cancel(req.client_order_id, time.time_ns())
+    events = await until(client, lambda ev: any(isinstance(e, Canceled) for e in ev))
+    await asyncio.sleep(0.3)
+    events += client.poll()
+    assert [type(e) for e in events] == [Canceled]
+    assert client.gateway.rest.metrics.server_errors - errors == 4
+    (o,) = await exchange_orders(oracle, req.client_order_id)
+    assert o["status"] == "CANCELED"
