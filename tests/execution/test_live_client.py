@@ -344,8 +344,9 @@ async def test_usdm_market_order_over_listen_key(exchange_url: str, oracle: Any)
 async def test_resting_order_fills_while_stream_is_down(
     exchange_url: str, oracle: Any, filters: dict[str, SymbolFilters]
 ) -> None:
-    """The user-data stream is dropped (and kept down: the client waits 30 s to reconnect)
-    while two post-only orders rest; the one the market fills is learned by REST polling, once."""
+    """The user-data stream is dropped (and kept down: the client waits 30 s to reconnect),
+    then two post-only orders go out at the touch; the one the market fills is learned by REST
+    polling of the open orders, once."""
     await arm(exchange_url, kind="clear")
     connector = ConnectorConfig.for_url(exchange_url, api_key=KEY, api_secret=SECRET)
     live = LiveExecutionClient(
@@ -353,20 +354,22 @@ async def test_resting_order_fills_while_stream_is_down(
     )
     await live.start()
     try:
+        # down before the orders go out: nothing about them can come over the websocket
+        await arm(exchange_url, kind="drop_ws", path_prefix="/ws-api")
+        await until(live, lambda ev: not live.stream.connected)
+        reports_before = live.reports
         bid, ask = await best(oracle)
         buy = request(Side.BUY, 0.001, OrderStyle.POST_ONLY, bid)
         sell = request(Side.SELL, 0.001, OrderStyle.POST_ONLY, ask)
         live.submit(buy)
         live.submit(sell)
-        events = await until(live, lambda ev: sum(isinstance(e, Ack) for e in ev) == 2)
-        await arm(exchange_url, kind="drop_ws", path_prefix="/ws-api")
-        await until(live, lambda ev: not live.stream.connected)
-        reports_before = live.reports
+        events: list[ExecutionEvent] = []
 
         def one_filled(ev: list[ExecutionEvent]) -> bool:
             return filled(buy.client_order_id, 0.001)(ev) or filled(sell.client_order_id, 0.001)(ev)
 
         events += await until(live, one_filled, timeout=25.0)
+        assert sum(isinstance(e, Ack) for e in events) == 2  # from the REST answers
         assert not live.stream.connected and live.reports == reports_before
         assert live.recovered_fills > 0 and live.catch_ups > 0
         done = buy if filled(buy.client_order_id, 0.001)(events) else sell
