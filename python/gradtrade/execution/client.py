@@ -6,6 +6,12 @@ venue says comes back from ``poll`` as typed events, in the order it happened, e
 (a fill may be reported twice by a live venue: the ``OrderManager`` deduplicates by trade id).
 A refusal is a ``VenueReject`` whose ``VenueRejectReason`` tells the caller whether retrying the
 same request later is safe.
+
+A live venue can also leave an order's fate open (a timeout, a 5xx, Binance's "execution status
+unknown"). That is never a refusal: the client resolves it by querying the order by its client id
+(and its trades) and reports what it finds as the events above. Only while those queries cannot
+tell either does it report ``StatusUnknown`` (once per order): the order stays in flight, its slot
+busy, and a later Ack, fill, Canceled or VenueReject settles it.
 """
 
 from __future__ import annotations
@@ -24,13 +30,18 @@ class VenueRejectReason(Enum):
     WOULD_TAKE = "would_take"  # a post-only order that would cross: reprice, do not resend
     UNSUPPORTED = "unsupported"  # the venue or its fill model cannot work this order type
     RATE_LIMITED = "rate_limited"
+    BANNED = "banned"  # HTTP 418: the IP is banned until Retry-After; retry after it only
     UNAVAILABLE = "unavailable"  # disconnected or overloaded
     UNKNOWN_ORDER = "unknown_order"  # a cancel for an order the venue does not have
 
     @property
     def retryable(self) -> bool:
         """Resending the identical request after a backoff cannot double an exposure."""
-        return self in (VenueRejectReason.RATE_LIMITED, VenueRejectReason.UNAVAILABLE)
+        return self in (
+            VenueRejectReason.RATE_LIMITED,
+            VenueRejectReason.BANNED,
+            VenueRejectReason.UNAVAILABLE,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +83,17 @@ class Canceled:
     ts_ns: int
 
 
-ExecutionEvent = Ack | VenueReject | Canceled | FillEvent
+@dataclass(frozen=True, slots=True)
+class StatusUnknown:
+    """The venue has not said whether this order (or its cancel) took effect, and queries could
+    not tell yet: not a rejection, not a cancel. Informational; the order stays in flight."""
+
+    client_order_id: str
+    message: str
+    ts_ns: int
+
+
+ExecutionEvent = Ack | VenueReject | Canceled | FillEvent | StatusUnknown
 
 
 @runtime_checkable
@@ -92,6 +113,7 @@ __all__ = [
     "ExecutionClient",
     "ExecutionEvent",
     "OrderRequest",
+    "StatusUnknown",
     "VenueReject",
     "VenueRejectReason",
 ]
