@@ -17,14 +17,14 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gradtrade.backtest.runner import BacktestResult, BacktestRun
+from gradtrade.backtest.runner import BacktestResult, BacktestRun, MarketData
 from gradtrade.evaluation import metrics as m
 from gradtrade.evaluation.baselines import ewma_variance, strategy_pnl, vol_scale
 
@@ -191,7 +191,15 @@ def _html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
     return f"<table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"
 
 
-def figure(result: BacktestResult, summary: dict[str, Any]) -> go.Figure:
+class ReportRuns(Protocol):
+    """What the figure reads: a candle ``BacktestResult`` or an L2 ``L2Result``."""
+
+    data: MarketData
+    main: BacktestRun
+    variants: dict[str, BacktestRun]
+
+
+def figure(result: ReportRuns, summary: dict[str, Any]) -> go.Figure:
     t0 = result.data.trade_from_ns
     eq = equity_frame(result.main, t0)
     dates = pd.to_datetime(eq["ts_ns"], utc=True)
@@ -316,4 +324,14 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
     return paths
 
 
-__all__ = ["benchmarks", "calibration", "run_metrics", "summarize", "write_report"]
+__all__ = [
+    "ReportRuns",
+    "benchmarks",
+    "calibration",
+    "equity_frame",
+    "figure",
+    "fills_frame",
+    "run_metrics",
+    "summarize",
+    "write_report",
+]
