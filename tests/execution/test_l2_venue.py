@@ -26,7 +26,7 @@ def recording(data_dir: Path) -> tuple[Recording, int]:
 def venue(recording: tuple[Recording, int]) -> L2SimulatedVenue:
     rec, _ = recording
     rec.rewind()
-    filters = SymbolFilters("BTCUSDT", "0.01", "0.00001", "0", "0")
+    filters = SymbolFilters("BTCUSDT", "0.01", "0.00000001", "0", "0")
     config = L2VenueConfig(
         maker_fee_rate=0.0002, taker_fee_rate=0.001,
         entry_latency=Latency.constant(5_000_000), cancel_latency=Latency.constant(3_000_000),
@@ -65,7 +65,7 @@ def test_refusals_are_typed_and_change_nothing(venue, recording) -> None:
     venue.advance(now)
     _, bid, ask = venue.top()
     assert bid is not None and ask is not None
-    venue.submit(req("a.0.1", Side.BUY, 0.000011, OrderStyle.MARKET, now))
+    venue.submit(req("a.0.1", Side.BUY, 0.0000000115, OrderStyle.MARKET, now))
     venue.submit(req("a.0.2", Side.SELL, 0.001, OrderStyle.STOP_MARKET, now, price=50_000.0))
     venue.submit(req("a.0.3", Side.BUY, 0.001, OrderStyle.POST_ONLY, now, price=ask[0] + 10))
     venue.cancel("a.0.9", now)

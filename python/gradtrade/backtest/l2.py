@@ -145,10 +145,7 @@ def build_session(
     filters = l2_filters(cfg.market)
     data.recording.rewind()
     v = venue or cfg.venue
-    l2 = L2SimulatedVenue(
-        data.recording, filters, venue_config(v), cfg.market.quote_asset,
-        book_step=v.book_step_size,
-    )  # fmt: skip
+    l2 = L2SimulatedVenue(data.recording, filters, venue_config(v), cfg.market.quote_asset)
     every_ns = int(cfg.output.equity_every_s * 1e9)
     manager = RiskManager(
         cfg.risk, filters, periods_per_year=SECONDS_PER_YEAR / cfg.output.equity_every_s

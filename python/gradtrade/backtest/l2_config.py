@@ -55,7 +55,6 @@ class VenueSection(_Strict):
     entry_latency_ms: float = Field(default=5.0, ge=0, le=60_000)
     cancel_latency_ms: float = Field(default=3.0, ge=0, le=60_000)
     latency_table: str | None = None
-    book_step_size: str = Field(default="0.00000001", pattern=r"^0\.0*1$")  # recorded precision
 
     def doubled(self) -> VenueSection:
         return self.model_copy(
@@ -75,7 +74,9 @@ class L2OutputSection(OutputSection):
 class L2BacktestConfig(_Strict):
     recording: RecordingSection
     strategy: L2StrategySection = L2StrategySection()
-    market: MarketSection = MarketSection()
+    # the step is the recording's quantity precision: the L2 venue fills resting orders by what
+    # passes the displayed queue ahead of them, in displayed units (rust/sim/queue.rs)
+    market: MarketSection = MarketSection(step_size="0.00000001")
     venue: VenueSection = VenueSection()
     risk: RiskConfig = RiskConfig()
     execution: ExecutionConfig = ExecutionConfig(style="post_only")

@@ -1,7 +1,8 @@
 """Replaying a recorded session: the strategy's cadence as events, backtest or paper-style.
 
 Invariants: ``book_ticks`` is the only place the L2 cadence is decided (one ``BookTick`` every
-``interval_ns`` on the grid ``start + k * interval``, the last one at or before ``end``), so a
+``interval_ns`` on the grid ``start + k * interval``, and one at ``end`` if the grid misses it,
+so the whole recording up to ``end`` is replayed), so a
 backtest and a paper replay of the same recording see the same ticks. ``paper_replay`` streams
 events through the very path a paper or live session uses: a producer task puts them on a
 bounded ``asyncio.Queue`` and ``drive`` hands them to ``Engine.handle``; the clock is the
@@ -27,8 +28,11 @@ def book_ticks(symbol: str, start_ns: int, end_ns: int, interval_ns: int) -> Ite
         raise InvalidInput(f"book tick interval must be positive, got {interval_ns} ns")
     if end_ns < start_ns:
         raise InvalidInput(f"replay end {end_ns} is before its start {start_ns}")
+    ts = start_ns
     for ts in range(start_ns, end_ns + 1, interval_ns):
         yield BookTick(symbol, ts)
+    if ts != end_ns:
+        yield BookTick(symbol, end_ns)
 
 
 def backtest_replay(

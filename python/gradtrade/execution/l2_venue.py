@@ -59,16 +59,15 @@ class L2SimulatedVenue:
         filters: SymbolFilters,
         config: L2VenueConfig,
         quote_asset: str = "USDT",
-        *,
-        book_step: str | float = "0.00000001",
     ) -> None:
-        """``book_step``: the quantity precision of the recorded book (Binance prints 8
-        decimals), finer than the symbol's lot step that our own quantities keep to."""
+        """``filters.step_size`` is the book's grid too: it must be the recording's quantity
+        precision (Binance prints 8 decimals), since a resting order's fills are what passes the
+        queue ahead of it, in displayed units (rust/sim/queue.rs), not whole lots."""
         self.symbol = filters.symbol
         self.filters = filters
         self.quote_asset = quote_asset
         self.recording = recording
-        self.venue = L2Venue(filters.symbol, filters.tick_size, book_step, config)
+        self.venue = L2Venue(filters.symbol, filters.tick_size, filters.step_size, config)
         self.gaps = 0
         self.frames = 0
         self._requests: dict[str, OrderRequest] = {}
