@@ -18,12 +18,12 @@ import pandas as pd
 
 from gradtrade.backtest.l2 import L2Result
 from gradtrade.backtest.report import (
-    _html_table,
-    _public,
     benchmarks,
     equity_frame,
     figure,
     fills_frame,
+    html_table,
+    public_summary,
     run_metrics,
 )
 
@@ -68,7 +68,7 @@ def write_l2_report(result: L2Result, out_dir: Path, *, html: bool = True) -> di
         "fills": out_dir / "fills.csv",
         "equity": out_dir / "equity.csv",
     }
-    paths["json"].write_text(json.dumps(_public(summary), indent=2, default=str))
+    paths["json"].write_text(json.dumps(public_summary(summary), indent=2, default=str))
     fills = fills_frame(result.main)
     fills.to_csv(paths["fills"], index=False)
     equity_frame(result.main, result.data.trade_from_ns).to_csv(paths["equity"], index=False)
@@ -87,9 +87,9 @@ def write_l2_report(result: L2Result, out_dir: Path, *, html: bool = True) -> di
             f"{summary['sequence_gaps']} sequence gaps; venue: "
             + json.dumps(summary["venue"])
             + "</p><h2>Metrics (main run, twice the fees)</h2>"
-            + _html_table(runs, METRIC_KEYS)
+            + html_table(runs, METRIC_KEYS)
             + "<h2>Benchmarks</h2>"
-            + _html_table(bench, ["total_return", "sharpe", "max_drawdown"])
+            + html_table(bench, ["total_return", "sharpe", "max_drawdown"])
             + body
             + "<h2>Trades (last 500 fills)</h2>"
             + fills.tail(500).to_html(index=False)

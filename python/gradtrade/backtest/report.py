@@ -174,15 +174,15 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-def _public(obj: Any) -> Any:
+def public_summary(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _public(v) for k, v in obj.items() if not str(k).startswith("_")}
+        return {k: public_summary(v) for k, v in obj.items() if not str(k).startswith("_")}
     if isinstance(obj, np.ndarray):
         return None
     return obj
 
 
-def _html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
+def html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
     head = "".join(f"<th>{k}</th>" for k in ["run", *keys])
     body = "".join(
         "<tr>" + f"<td>{name}</td>" + "".join(f"<td>{row.get(k)}</td>" for k in keys) + "</tr>"
@@ -277,7 +277,7 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
         "fills": out_dir / "fills.csv",
         "equity": out_dir / "equity.csv",
     }
-    paths["json"].write_text(json.dumps(_public(summary), indent=2, default=str))
+    paths["json"].write_text(json.dumps(public_summary(summary), indent=2, default=str))
     fills_frame(result.main).to_csv(paths["fills"], index=False)
     equity_frame(result.main, result.data.trade_from_ns).to_csv(paths["equity"], index=False)
     if html:
@@ -300,7 +300,7 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
             k: {kk: vv for kk, vv in v.items() if kk != "returns"}
             for k, v in summary["benchmarks"].items()
         }
-        cal = _public(summary["calibration"]) or {}
+        cal = public_summary(summary["calibration"]) or {}
         trades = fills_frame(result.main).tail(500).to_html(index=False)
         paths["html"] = out_dir / "report.html"
         body = figure(result, summary).to_html(include_plotlyjs=True, full_html=False)
@@ -310,9 +310,9 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
             f"<p>{' → '.join(summary['span'])}; candle fill model, market orders at "
             f"{summary['fill_model']}: " + json.dumps(result.config.fill.model_dump()) + "</p>"
             "<h2>Metrics (main run, sizing modes on the same decisions, twice the costs)</h2>"
-            + _html_table(runs, keys)
+            + html_table(runs, keys)
             + "<h2>Benchmarks</h2>"
-            + _html_table(bench, ["total_return", "sharpe", "max_drawdown"])
+            + html_table(bench, ["total_return", "sharpe", "max_drawdown"])
             + "<h2>Calibration</h2><pre>"
             + json.dumps(cal, indent=2)
             + "</pre>"
@@ -331,6 +331,8 @@ __all__ = [
     "equity_frame",
     "figure",
     "fills_frame",
+    "html_table",
+    "public_summary",
     "run_metrics",
     "summarize",
     "write_report",
