@@ -11,7 +11,9 @@ import yaml
 from click.testing import CliRunner
 
 from gradtrade.backtest.cli import backtest_command
+from gradtrade.backtest.l2 import venue_config
 from gradtrade.backtest.l2_config import load_l2_config
+from gradtrade.errors import InvalidInput
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,3 +89,14 @@ def test_a_missing_recording_is_named(tmp_path: Path, data_dir: Path) -> None:
     path.write_text(yaml.safe_dump(raw))
     result = CliRunner().invoke(backtest_command, ["--config", str(path), "--no-progress"])
     assert result.exit_code != 0 and "recording.paths[1]" in result.output
+
+
+def test_a_recorded_latency_table_is_read(tmp_path: Path, data_dir: Path) -> None:
+    table = tmp_path / "acks.csv"
+    table.write_text("ts_ns,delay_ns\n0,4000000\n2000000000000000000,8000000\n")
+    cfg = load_l2_config(l2_yaml(tmp_path, data_dir, venue={"latency_table": str(table)}))
+    latency = venue_config(cfg.venue).entry_latency
+    assert latency.at(0) == 4_000_000 and latency.at(1_000_000_000_000_000_000) == 6_000_000
+    table.write_text("ts,delay\n1,2\n")
+    with pytest.raises(InvalidInput, match=r"venue\.latency_table"):
+        venue_config(cfg.venue)

@@ -16,6 +16,7 @@ from gradtrade.backtest.l2_config import L2BacktestConfig, parse_l2_config
 from gradtrade.core import OrderBook, Recording
 from gradtrade.data.recordings import read_hftbacktest
 from gradtrade.engine.replay import backtest_replay, book_ticks, paper_replay
+from gradtrade.errors import InvalidInput
 from gradtrade.events import Decision, FillEvent, Timer
 from gradtrade.execution.client import VenueRejectReason
 from gradtrade.strategy import StrategyContext
@@ -72,8 +73,9 @@ def run_both(cfg: L2BacktestConfig, data: L2Data) -> tuple[Any, Any]:
     return out[0], out[1]
 
 
-def test_paper_replay_gives_the_backtest_exactly(l2_config, spot) -> None:
-    cfg = l2_config(strategy={"interval_ms": 500})
+@pytest.mark.parametrize("queue", ["risk_averse", "probabilistic"])
+def test_paper_replay_gives_the_backtest_exactly(l2_config, spot, queue) -> None:
+    cfg = l2_config(strategy={"interval_ms": 500}, venue={"queue": queue, "power": 3.0})
     data = window(spot, 400)
     (blog, bstrat, bsess), (plog, pstrat, psess) = run_both(cfg, data)
     assert len(blog.fills) >= 5, "the window must trade for the comparison to mean something"
@@ -159,3 +161,13 @@ def test_memory_stays_flat_over_the_whole_replay(l2_config, spot) -> None:
     grown = rss_bytes() - before
     assert session.venue.frames == spot.frames  # the whole recording went through
     assert grown < 16 * 2**20, f"RSS grew {grown / 2**20:.1f} MiB over 90% of the replay"
+
+
+def test_an_event_past_the_end_is_refused_on_both_paths(l2_config, spot) -> None:
+    cfg = l2_config()
+    late = [*book_ticks(spot.symbol, spot.start_ns, spot.start_ns + 10 * S, S)]
+    end = spot.start_ns + 5 * S
+    with pytest.raises(InvalidInput, match="after the replay's end"):
+        backtest_replay(build_session(cfg, spot, NoOp()).engine, late, end)
+    with pytest.raises(InvalidInput, match="after the replay's end"):
+        asyncio.run(paper_replay(build_session(cfg, spot, NoOp()).engine, late, end, maxsize=2))

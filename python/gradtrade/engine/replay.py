@@ -57,11 +57,13 @@ async def paper_replay(
     queue: asyncio.Queue[MarketEvent | None] = asyncio.Queue(maxsize=maxsize)
 
     async def produce() -> None:
-        for ev in events:
-            if ev.ts_ns > until_ns:
-                raise InvalidInput(f"an event lies after the replay's end {until_ns}")
-            await queue.put(ev)  # type: ignore[arg-type]
-        await queue.put(None)
+        try:
+            for ev in events:
+                if ev.ts_ns > until_ns:
+                    raise InvalidInput(f"an event lies after the replay's end {until_ns}")
+                await queue.put(ev)  # type: ignore[arg-type]
+        finally:  # the consumer always ends; a producer error is raised once it has
+            await queue.put(None)
 
     producer = asyncio.create_task(produce())
     log = await drive(engine, queue)
