@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from gradtrade.backtest.config import BacktestConfig, parse_backtest_config
+from gradtrade.backtest.l2_config import L2BacktestConfig, parse_l2_config
 from gradtrade.backtest.runner import MarketData, fill_model, load_market_data, symbol_filters
 from gradtrade.core import OrderBook
 from gradtrade.engine import Engine, SimulatedClock
@@ -94,3 +95,23 @@ def build_engine() -> Callable[..., Engine]:
 @pytest.fixture
 def load_data() -> Callable[[BacktestConfig], MarketData]:
     return load_market_data
+
+
+@pytest.fixture
+def l2_config(data_dir: Path) -> Callable[..., L2BacktestConfig]:
+    """An L2 backtest config over the hftbacktest spot BTCUSDT recording (both days)."""
+    spot = data_dir / "recordings" / "hftbacktest" / "spot"
+
+    def make(**over: Any) -> L2BacktestConfig:
+        raw: dict[str, Any] = {
+            "recording": {"paths": [str(spot / "btcusdt_20240808.gz"),
+                                    str(spot / "btcusdt_20240809.gz")]},
+            "execution": {"style": "post_only", "post_only_timeout_s": 20,
+                          "on_timeout": "reprice"},
+            "output": {"double_costs": False, "html": False},
+        }  # fmt: skip
+        for key, value in over.items():
+            raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+        return parse_l2_config(raw)
+
+    return make

@@ -9,8 +9,12 @@ from pathlib import Path
 import click
 
 from gradtrade.backtest.config import load_backtest_config
+from gradtrade.backtest.l2 import run_l2_backtest
+from gradtrade.backtest.l2_config import is_l2_config, parse_l2_config
+from gradtrade.backtest.l2_report import write_l2_report
 from gradtrade.backtest.report import write_report
 from gradtrade.backtest.runner import run_backtest
+from gradtrade.config import read_yaml
 from gradtrade.errors import GradtradeError
 
 
@@ -53,11 +57,38 @@ def backtest_command(config_path: Path, out: Path | None, no_progress: bool) -> 
     modes, side by side.
 
     \b
+    A config with a `recording` section is an L2 backtest (configs/backtest_l2_btcusdt.yaml):
+    the Rust L2 venue replays the recorded depth diffs, trades and snapshots, the strategy
+    (quote_at_best or noop) sees the book every strategy.interval_ms, post-only orders get a
+    queue position (venue.queue: risk_averse | probabilistic with venue.power) and latencies
+    (venue.entry_latency_ms, cancel_latency_ms, or a latency_table CSV); same outputs.
+
+    \b
     Example:
       gradtrade train --config configs/btc_1h.yaml
       gradtrade backtest --config configs/backtest_btc_1h.yaml
+      gradtrade backtest --config configs/backtest_l2_btcusdt.yaml
     """
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, force=True)
+    try:
+        raw = read_yaml(config_path)
+        if is_l2_config(raw):
+            l2 = parse_l2_config(raw, str(config_path))
+            l2_result = run_l2_backtest(l2)
+            l2_paths = write_l2_report(l2_result, out or Path(l2.output.dir), html=l2.output.html)
+    except GradtradeError as err:
+        raise click.ClickException(str(err)) from None
+    if is_l2_config(raw):
+        m = l2_result.main
+        click.echo(
+            f"{l2_result.frames} frames, {l2_result.gaps} sequence gaps; {len(m.log.fills)} "
+            f"fills; equity {l2.initial_cash:.2f} -> {m.portfolio.equity():.2f}; "
+            f"fees {m.portfolio.fee_value:.2f}"
+        )
+        for name, run in l2_result.variants.items():
+            click.echo(f"  {name}: equity {run.portfolio.equity():.2f}, {len(run.log.fills)} fills")
+        click.echo("wrote " + ", ".join(str(p) for p in l2_paths.values()))
+        return
     try:
         cfg = load_backtest_config(config_path)
         result = run_backtest(cfg, progress=not no_progress)

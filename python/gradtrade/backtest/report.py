@@ -17,14 +17,14 @@ import itertools
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gradtrade.backtest.runner import BacktestResult, BacktestRun
+from gradtrade.backtest.runner import BacktestResult, BacktestRun, MarketData
 from gradtrade.evaluation import metrics as m
 from gradtrade.evaluation.baselines import ewma_variance, strategy_pnl, vol_scale
 
@@ -174,15 +174,15 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
     }
 
 
-def _public(obj: Any) -> Any:
+def public_summary(obj: Any) -> Any:
     if isinstance(obj, dict):
-        return {k: _public(v) for k, v in obj.items() if not str(k).startswith("_")}
+        return {k: public_summary(v) for k, v in obj.items() if not str(k).startswith("_")}
     if isinstance(obj, np.ndarray):
         return None
     return obj
 
 
-def _html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
+def html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
     head = "".join(f"<th>{k}</th>" for k in ["run", *keys])
     body = "".join(
         "<tr>" + f"<td>{name}</td>" + "".join(f"<td>{row.get(k)}</td>" for k in keys) + "</tr>"
@@ -191,7 +191,15 @@ def _html_table(rows: dict[str, dict[str, Any]], keys: list[str]) -> str:
     return f"<table border=1 cellpadding=4><tr>{head}</tr>{body}</table>"
 
 
-def figure(result: BacktestResult, summary: dict[str, Any]) -> go.Figure:
+class ReportRuns(Protocol):
+    """What the figure reads: a candle ``BacktestResult`` or an L2 ``L2Result``."""
+
+    data: MarketData
+    main: BacktestRun
+    variants: dict[str, BacktestRun]
+
+
+def figure(result: ReportRuns, summary: dict[str, Any]) -> go.Figure:
     t0 = result.data.trade_from_ns
     eq = equity_frame(result.main, t0)
     dates = pd.to_datetime(eq["ts_ns"], utc=True)
@@ -269,7 +277,7 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
         "fills": out_dir / "fills.csv",
         "equity": out_dir / "equity.csv",
     }
-    paths["json"].write_text(json.dumps(_public(summary), indent=2, default=str))
+    paths["json"].write_text(json.dumps(public_summary(summary), indent=2, default=str))
     fills_frame(result.main).to_csv(paths["fills"], index=False)
     equity_frame(result.main, result.data.trade_from_ns).to_csv(paths["equity"], index=False)
     if html:
@@ -292,7 +300,7 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
             k: {kk: vv for kk, vv in v.items() if kk != "returns"}
             for k, v in summary["benchmarks"].items()
         }
-        cal = _public(summary["calibration"]) or {}
+        cal = public_summary(summary["calibration"]) or {}
         trades = fills_frame(result.main).tail(500).to_html(index=False)
         paths["html"] = out_dir / "report.html"
         body = figure(result, summary).to_html(include_plotlyjs=True, full_html=False)
@@ -302,9 +310,9 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
             f"<p>{' → '.join(summary['span'])}; candle fill model, market orders at "
             f"{summary['fill_model']}: " + json.dumps(result.config.fill.model_dump()) + "</p>"
             "<h2>Metrics (main run, sizing modes on the same decisions, twice the costs)</h2>"
-            + _html_table(runs, keys)
+            + html_table(runs, keys)
             + "<h2>Benchmarks</h2>"
-            + _html_table(bench, ["total_return", "sharpe", "max_drawdown"])
+            + html_table(bench, ["total_return", "sharpe", "max_drawdown"])
             + "<h2>Calibration</h2><pre>"
             + json.dumps(cal, indent=2)
             + "</pre>"
@@ -316,4 +324,16 @@ def write_report(result: BacktestResult, out_dir: Path, *, html: bool = True) ->
     return paths
 
 
-__all__ = ["benchmarks", "calibration", "run_metrics", "summarize", "write_report"]
+__all__ = [
+    "ReportRuns",
+    "benchmarks",
+    "calibration",
+    "equity_frame",
+    "figure",
+    "fills_frame",
+    "html_table",
+    "public_summary",
+    "run_metrics",
+    "summarize",
+    "write_report",
+]

@@ -11,6 +11,11 @@ Invariants:
   equity (the equity record is taken here, *before* the decision) -> the strategy decides ->
   risk sizes and caps -> the order manager plans -> every order passes the pre-trade check ->
   the venue -> fills -> portfolio. A HALTED breaker flattens whatever the strategy says.
+* A ``BookTick`` (the L2 path) goes through the same chain: the venue replays the recording up
+  to it, fills are accounted, the portfolio is marked at the mid, the strategy gets the venue's
+  ``BookTop``; on an unsynced book it is told (``is_valid`` False), no mark or equity is taken
+  and the tick is counted in ``log.skips["book_not_synced"]``. A post-only order rests at our
+  side's best price of that book. Equity is recorded at most every ``book_equity_every_ns``.
 * Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
   A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
 * A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
@@ -46,9 +51,11 @@ from gradtrade.execution.client import ExecutionClient
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.risk.manager import OrderCheck, RiskManager, SizingSkip
+from gradtrade.strategy.book import BookTick, BookTop
 from gradtrade.strategy.protocol import Strategy, StrategyContext
 
 log = logging.getLogger("gradtrade.engine")
+EngineEvent = MarketEvent | BookTick  # what ``handle`` takes: market events and L2 cadence ticks
 FAR_FUTURE = 2**62
 
 
@@ -56,7 +63,16 @@ FAR_FUTURE = 2**62
 class MarketDrivenVenue(Protocol):
     """A venue that simulates fills from market events (the backtest's and paper's venue)."""
 
-    def on_market(self, event: MarketEvent) -> None: ...
+    def on_market(self, event: EngineEvent) -> None: ...
+
+
+@runtime_checkable
+class BookDrivenVenue(Protocol):
+    """A venue that holds an L2 book (the L2 backtest's and paper's venue)."""
+
+    gaps: int
+
+    def top(self) -> tuple[bool, tuple[float, float] | None, tuple[float, float] | None]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +114,7 @@ class Engine:
         *,
         trade_from_ns: int = 0,
         trade_until_ns: int = FAR_FUTURE,
+        book_equity_every_ns: int = 0,
     ) -> None:
         self.strategy, self.risk, self.orders = strategy, risk, orders
         self.venue, self.portfolio = venue, portfolio
@@ -107,10 +124,13 @@ class Engine:
         self._timers: list[tuple[int, int, Timer]] = []
         self._deferred: list[FundingEvent] = []
         self._timer_seq = 0
+        self.book_equity_every_ns = book_equity_every_ns
+        self._books: dict[str, BookTop] = {}
+        self._next_book_equity = 0
 
     # --- the entry point ---
 
-    def handle(self, event: MarketEvent) -> None:
+    def handle(self, event: EngineEvent) -> None:
         self.clock.advance(event.ts_ns)
         self._settle_funding(before_ns=event.ts_ns)
         venue = self.venue
@@ -130,6 +150,8 @@ class Engine:
             self._pay(event)
         elif isinstance(event, Timer):
             self._on_timer(event)
+        elif isinstance(event, BookTick):
+            self._on_book(event)
 
     def _settle_funding(self, before_ns: int, symbol: str | None = None) -> None:
         keep = []
@@ -145,16 +167,21 @@ class Engine:
         self.log.funding.append((event.ts_ns, event.symbol, paid))
 
     def run(
-        self, events: Iterable[MarketEvent], on_event: Callable[[MarketEvent], None] | None = None
+        self,
+        events: Iterable[EngineEvent],
+        on_event: Callable[[EngineEvent], None] | None = None,
+        *,
+        until_ns: int = FAR_FUTURE,
     ) -> EngineLog:
         """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
-        (time, priority, arrival) order; ``on_event`` is called after each (a progress bar)."""
-        heap: list[tuple[int, int, int, MarketEvent]] = []
+        (time, priority, arrival) order; ``on_event`` is called after each (a progress bar).
+        Timers due after ``until_ns`` stay unfired (a replayed session ends there)."""
+        heap: list[tuple[int, int, int, EngineEvent]] = []
         seq = 0
         for ev in events:
-            heapq.heappush(heap, (ev.ts_ns, PRIORITY[type(ev)], seq, ev))
+            heapq.heappush(heap, (ev.ts_ns, PRIORITY.get(type(ev), 1), seq, ev))
             seq += 1
-        while heap or self._timers:
+        while heap or (self._timers and self._timers[0][0] <= until_ns):
             if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
                 self.fire_timers(self._timers[0][0])
                 continue
@@ -203,6 +230,37 @@ class Engine:
         if decision is not None:
             self._decide(decision, bar.close)
 
+    def _on_book(self, tick: BookTick) -> None:
+        venue = self.venue
+        if not isinstance(venue, BookDrivenVenue):
+            return
+        valid, bid, ask = venue.top()
+        top = BookTop(
+            tick.symbol, tick.ts_ns, valid and bid is not None and ask is not None,
+            bid[0] if bid else None, bid[1] if bid else None,
+            ask[0] if ask else None, ask[1] if ask else None, venue.gaps,
+        )  # fmt: skip
+        self._books[tick.symbol] = top
+        mid, position = top.mid, self.portfolio.quantity(tick.symbol)
+        if mid is None:
+            self.log.skips["book_not_synced"] += 1
+        else:
+            p = self.portfolio
+            p.mark(tick.symbol, mid)
+            state = self.risk[tick.symbol].update_equity(p.equity())
+            if tick.ts_ns >= self._next_book_equity:
+                self._next_book_equity = tick.ts_ns + self.book_equity_every_ns
+                self.log.equity.append(
+                    EquityPoint(
+                        tick.ts_ns, mid, p.equity(), position, p.exposure(), p.drawdown, state
+                    )
+                )
+            if state == TradingState.HALTED and position != 0:
+                self._act(OrderIntent(tick.symbol, tick.ts_ns, 0.0, IntentKind.FLATTEN, mid))
+        decision = self.strategy.on_book(top, self._ctx(tick.symbol))
+        if decision is not None and mid is not None:
+            self._decide(decision, mid)
+
     def _on_timer(self, timer: Timer) -> None:
         decision = self.strategy.on_timer(timer, self._ctx(timer.symbol))
         if timer.name == "order_timeout" and timer.ref in self.orders.orders:
@@ -241,7 +299,11 @@ class Engine:
 
     def _act(self, intent: OrderIntent) -> None:
         position = self.portfolio.quantity(intent.symbol)
-        self._execute(self.orders.plan(intent, position, self.clock.now_ns()), intent.symbol)
+        book, best = self._books.get(intent.symbol), None
+        if book is not None and book.is_valid:  # a post-only order rests at our side's best
+            best = book.bid if intent.target_qty > position else book.ask
+        plan = self.orders.plan(intent, position, self.clock.now_ns(), best)
+        self._execute(plan, intent.symbol)
 
     def _execute(self, plan: Plan, symbol: str) -> None:
         now = self.clock.now_ns()
@@ -330,4 +392,11 @@ class Engine:
                 self._act(OrderIntent(symbol, self.clock.now_ns(), 0.0, IntentKind.FLATTEN, price))
 
 
-__all__ = ["DecisionRecord", "Engine", "EngineLog", "EquityPoint", "MarketDrivenVenue"]
+__all__ = [
+    "BookDrivenVenue",
+    "DecisionRecord",
+    "Engine",
+    "EngineLog",
+    "EquityPoint",
+    "MarketDrivenVenue",
+]

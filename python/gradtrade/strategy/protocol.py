@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from gradtrade.core import OrderBook
 from gradtrade.events import Bar, Decision, FillEvent, Timer
+from gradtrade.strategy.book import BookTop
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class Strategy(Protocol):
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None: ...
 
-    def on_book(self, book: OrderBook, ctx: StrategyContext) -> Decision | None: ...
+    def on_book(self, book: OrderBook | BookTop, ctx: StrategyContext) -> Decision | None: ...
 
     def on_fill(self, fill: FillEvent, ctx: StrategyContext) -> Decision | None: ...
 
@@ -51,7 +52,7 @@ class BarStrategy:
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
         raise NotImplementedError
 
-    def on_book(self, book: OrderBook, ctx: StrategyContext) -> Decision | None:
+    def on_book(self, book: OrderBook | BookTop, ctx: StrategyContext) -> Decision | None:
         return None
 
     def on_fill(self, fill: FillEvent, ctx: StrategyContext) -> Decision | None:

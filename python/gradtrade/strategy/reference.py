@@ -14,6 +14,7 @@ from collections import deque
 from gradtrade.core import OrderBook
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision
+from gradtrade.strategy.book import BookTop
 from gradtrade.strategy.protocol import BarStrategy, StrategyContext
 
 
@@ -69,11 +70,20 @@ class QuoteAtBest(BarStrategy):
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
         return None
 
-    def on_book(self, book: OrderBook, ctx: StrategyContext) -> Decision | None:
+    def on_book(self, book: OrderBook | BookTop, ctx: StrategyContext) -> Decision | None:
         if not book.is_valid or book.is_crossed():
             return None  # never quote on a stale or crossed book
         u = 0.0 if ctx.position > 0 else self.size
         return Decision(book.symbol, ctx.now_ns, u, source=self.name)
+
+
+class NoOp(BarStrategy):
+    """Never decides: the L2 replay's floor (the engine and the venue, no orders)."""
+
+    name = "noop"
+
+    def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
+        return None
 
 
 class DecisionReplay(BarStrategy):
@@ -90,4 +100,4 @@ class DecisionReplay(BarStrategy):
         return self._by_key.get((bar.symbol, bar.ts_ns))
 
 
-__all__ = ["DecisionReplay", "MovingAverageCross", "QuoteAtBest"]
+__all__ = ["DecisionReplay", "MovingAverageCross", "NoOp", "QuoteAtBest"]
