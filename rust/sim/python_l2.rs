@@ -481,11 +481,12 @@ impl PyL2Venue {
     fn book_valid(&self) -> bool {
         self.inner.book().is_valid()
     }
-    fn best_bid(&self) -> Option<(f64, f64)> {
-        self.inner.book().best_bid_f64()
+    /// The venue's book answers like `OrderBook`: `BookNotSynced` while it is invalid.
+    fn best_bid(&self) -> PyResult<Option<(f64, f64)>> {
+        Ok(self.inner.book().best_bid_f64()?)
     }
-    fn best_ask(&self) -> Option<(f64, f64)> {
-        self.inner.book().best_ask_f64()
+    fn best_ask(&self) -> PyResult<Option<(f64, f64)>> {
+        Ok(self.inner.book().best_ask_f64()?)
     }
     /// Base asset bought minus sold.
     #[getter]
