@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
 
 import click
+import pandas as pd
 
 from gradtrade.data.connector import ExchangeConnector
 from gradtrade.data.importers import import_binance_klines, import_freqtrade
@@ -111,9 +113,6 @@ def seal(ctx: click.Context) -> None:
     pass the store's validation unchanged. A file that fails is left as it is and reported
     (exit code 1); files that already have a checksum are verified, never re-sealed.
     """
-    from gradtrade.data.store import CandleStore
-    from gradtrade.errors import GradtradeError
-
     store = CandleStore(ctx.obj["data_dir"])
     failed = False
     for key in store.series():
@@ -230,10 +229,6 @@ def download(
     Only missing bars are fetched: run it again after an interruption and it continues.
     Candles still open are not stored. Gaps the exchange itself has are listed at the end.
     """
-    import asyncio
-
-    import pandas as pd
-
     def timestamp(value: str, name: str) -> pd.Timestamp:
         try:
             return (
