@@ -3,7 +3,8 @@
 Invariant: calling any method, static method, property or constructor of any class of the
 extension (and any module-level function) with extreme arguments raises only the classes of
 ``gradtrade.errors`` (an int outside an integer parameter's range or beyond the float range,
-a string without a UTF-8 form are ``InvalidInput``) or ``TypeError`` for an argument of the wrong type. Never
+a string without a UTF-8 form are ``InvalidInput``) or ``TypeError`` for an argument of the
+wrong type. Never
 ``PanicException`` (a ``BaseException`` that ``except Exception`` misses), ``OverflowError``,
 ``MemoryError``, a bare ``ValueError``, or an abort of the process.
 

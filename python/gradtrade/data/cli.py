@@ -229,6 +229,7 @@ def download(
     Only missing bars are fetched: run it again after an interruption and it continues.
     Candles still open are not stored. Gaps the exchange itself has are listed at the end.
     """
+
     def timestamp(value: str, name: str) -> pd.Timestamp:
         try:
             return (
