@@ -191,6 +191,9 @@ LEAVES = [(model, dotted, kind) for model, leaves in NUMBERS.items() for dotted,
 REQUIRED = {
     "ConnectorConfig": {"rest_url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1"},
     "BacktestConfig": {"data": {"path": "candles.feather"}},
+    "DataSection": {"path": "candles.feather"},
+    "L2BacktestConfig": {"recording": {"paths": ["day.gz"]}},
+    "RecordingSection": {"paths": ["day.gz"]},
 }
 
 

@@ -46,7 +46,7 @@ def exchange_url() -> Iterator[str]:
     """A local exchange in its own process; its URL is the first line it prints."""
     cmd = [sys.executable, "-c", "from gradtrade.cli import main; main()", "exchange", "serve",
            "--synthetic", "--seed", "3", "--port", "0", "--api-key", KEY,
-           "--api-secret", SECRET]  # fmt: skip
+           "--api-secret", SECRET, "--faults"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -75,8 +75,7 @@ async def oracle(exchange_url: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def filters(oracle: Any) -> dict[str, SymbolFilters]:
     info = await oracle.publicGetExchangeInfo()
-    tick, step = symbol_filters(info, SYMBOL)
-    return {SYMBOL: SymbolFilters(SYMBOL, tick, step, base_asset="BTC", quote_asset="USDT")}
+    return {SYMBOL: symbol_filters(info, SYMBOL)}
 
 
 @pytest.fixture
@@ -317,8 +316,7 @@ async def test_usdm_market_order_over_listen_key(exchange_url: str, oracle: Any)
     and the listenKey stream's ORDER_TRADE_UPDATE copies change nothing."""
     await arm(exchange_url, kind="clear")
     info = await oracle.fapiPublicGetExchangeInfo()
-    tick, step = symbol_filters(info, SYMBOL)
-    filters = {SYMBOL: SymbolFilters(SYMBOL, tick, step, base_asset="BTC", quote_asset="USDT")}
+    filters = {SYMBOL: symbol_filters(info, SYMBOL)}
     connector = ConnectorConfig.for_url(
         exchange_url, "usdm", api_key=KEY, api_secret=SECRET, timeout_s=2.0
     )

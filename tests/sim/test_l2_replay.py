@@ -414,7 +414,7 @@ def test_memory_stays_flat_over_repeated_replays(hft_spot_frames: list[RecordedF
         start = hft_spot_frames[0].ts_ns
         for k, t in enumerate(range(start, end, 1_000_000_000)):
             venue.run_until(rec, t)
-            top = venue.best_bid()
+            top = venue.best_bid() if venue.book_valid else None
             if top is not None and venue.open_orders < 4:
                 venue.submit(t, f"q{k}", Side.BUY, OrderType.LIMIT, 0.001, top[0])
         venue.run_until(rec, end)

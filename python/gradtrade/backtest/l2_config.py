@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from gradtrade.backtest.config import MarketSection, OutputSection
-from gradtrade.config import StrictModel, load, validate
+from gradtrade.config import StrictModel, UtcDate, load, validate
 from gradtrade.execution.config import ExecutionConfig
 from gradtrade.risk.config import RiskConfig
 
@@ -37,8 +37,8 @@ class _Strict(StrictModel):
 
 class RecordingSection(_Strict):
     paths: list[str] = Field(min_length=1, max_length=366)
-    start: str | None = None  # first tick (UTC); None: the first recorded frame
-    end: str | None = None  # last tick at or before this (UTC); None: the last frame
+    start: UtcDate | None = None  # first tick (UTC); None: the first recorded frame
+    end: UtcDate | None = None  # last tick at or before this (UTC); None: the last frame
 
 
 class L2StrategySection(_Strict):
