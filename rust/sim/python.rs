@@ -9,6 +9,7 @@ use super::frames::FrameKind;
 use super::funding;
 use super::report::{BookStatus, VenueReject};
 use crate::errors::{CoreError, CoreResult};
+use crate::types::python::Float;
 use crate::types::Side;
 
 /// A contiguous view of a 1-D array argument, or an error naming it.
@@ -31,9 +32,9 @@ pub struct PyBar {
 #[pymethods]
 impl PyBar {
     #[new]
-    fn new(open: f64, high: f64, low: f64, close: f64, volume: f64) -> PyResult<Self> {
+    fn new(open: Float, high: Float, low: Float, close: Float, volume: Float) -> PyResult<Self> {
         Ok(PyBar {
-            inner: Bar::new(open, high, low, close, volume)?,
+            inner: Bar::new(open.0, high.0, low.0, close.0, volume.0)?,
         })
     }
     #[getter]
@@ -125,27 +126,29 @@ pub struct PyCandleFillConfig {
 #[pymethods]
 impl PyCandleFillConfig {
     #[new]
-    #[pyo3(signature = (*, half_spread_bps = 1.0, impact_k = 1.0, taker_fee_rate = 0.001,
-        maker_fee_rate = 0.001, max_volume_share = 0.1, fill_at = FillAt::NEXT_OPEN,
-        max_impact_bps = 500.0))]
+    #[pyo3(signature = (*, half_spread_bps = Float(1.0), impact_k = Float(1.0),
+        taker_fee_rate = Float(0.001), maker_fee_rate = Float(0.001),
+        max_volume_share = Float(0.1), fill_at = FillAt::NEXT_OPEN,
+        max_impact_bps = Float(500.0)),
+        text_signature = "(*, half_spread_bps=1.0, impact_k=1.0, taker_fee_rate=0.001, maker_fee_rate=0.001, max_volume_share=0.1, fill_at=..., max_impact_bps=500.0)")]
     fn new(
-        half_spread_bps: f64,
-        impact_k: f64,
-        taker_fee_rate: f64,
-        maker_fee_rate: f64,
-        max_volume_share: f64,
+        half_spread_bps: Float,
+        impact_k: Float,
+        taker_fee_rate: Float,
+        maker_fee_rate: Float,
+        max_volume_share: Float,
         fill_at: FillAt,
-        max_impact_bps: f64,
+        max_impact_bps: Float,
     ) -> PyResult<Self> {
         Ok(PyCandleFillConfig {
             inner: CandleFillConfig::new(
-                half_spread_bps,
-                impact_k,
-                taker_fee_rate,
-                maker_fee_rate,
-                max_volume_share,
+                half_spread_bps.0,
+                impact_k.0,
+                taker_fee_rate.0,
+                maker_fee_rate.0,
+                max_volume_share.0,
                 fill_at,
-                max_impact_bps,
+                max_impact_bps.0,
             )?,
         })
     }
@@ -186,13 +189,19 @@ impl PyCandleFillConfig {
         )
     }
 
-    fn impact(&self, qty: f64, volume: f64, sigma: f64) -> f64 {
-        self.inner.impact(qty, volume, sigma)
+    fn impact(&self, qty: Float, volume: Float, sigma: Float) -> f64 {
+        self.inner.impact(qty.0, volume.0, sigma.0)
     }
 
-    fn market_fill(&self, side: Side, qty: f64, bar: &PyBar, sigma: f64) -> PyResult<PyCandleFill> {
+    fn market_fill(
+        &self,
+        side: Side,
+        qty: Float,
+        bar: &PyBar,
+        sigma: Float,
+    ) -> PyResult<PyCandleFill> {
         Ok(PyCandleFill {
-            inner: self.inner.market_fill(side, qty, &bar.inner, sigma)?,
+            inner: self.inner.market_fill(side, qty.0, &bar.inner, sigma.0)?,
         })
     }
 
@@ -200,27 +209,28 @@ impl PyCandleFillConfig {
     fn limit_fill(
         &self,
         side: Side,
-        price: f64,
-        qty: f64,
+        price: Float,
+        qty: Float,
         bar: &PyBar,
-        sigma: f64,
+        sigma: Float,
         arriving: bool,
     ) -> PyResult<Option<PyCandleFill>> {
         Ok(wrap(self.inner.limit_fill(
-            side, price, qty, &bar.inner, sigma, arriving,
+            side, price.0, qty.0, &bar.inner, sigma.0, arriving,
         )?))
     }
 
     fn stop_fill(
         &self,
         side: Side,
-        stop: f64,
-        qty: f64,
+        stop: Float,
+        qty: Float,
         bar: &PyBar,
-        sigma: f64,
+        sigma: Float,
     ) -> PyResult<Option<PyCandleFill>> {
         Ok(wrap(
-            self.inner.stop_fill(side, stop, qty, &bar.inner, sigma)?,
+            self.inner
+                .stop_fill(side, stop.0, qty.0, &bar.inner, sigma.0)?,
         ))
     }
 
@@ -228,19 +238,19 @@ impl PyCandleFillConfig {
     fn protective_fill(
         &self,
         position_side: Side,
-        qty: f64,
+        qty: Float,
         bar: &PyBar,
-        sigma: f64,
-        stop_loss: Option<f64>,
-        take_profit: Option<f64>,
+        sigma: Float,
+        stop_loss: Option<Float>,
+        take_profit: Option<Float>,
     ) -> PyResult<Option<PyCandleFill>> {
         Ok(wrap(self.inner.protective_fill(
             position_side,
-            qty,
-            stop_loss,
-            take_profit,
+            qty.0,
+            stop_loss.map(|f| f.0),
+            take_profit.map(|f| f.0),
             &bar.inner,
-            sigma,
+            sigma.0,
         )?))
     }
 
@@ -273,8 +283,8 @@ impl PyCandleFillConfig {
 
 /// Cash flow to the holder of `position` at one funding event (longs pay positive rates).
 #[pyfunction]
-fn funding_cashflow(position: f64, mark: f64, rate: f64) -> PyResult<f64> {
-    Ok(funding::funding_cashflow(position, mark, rate)?)
+fn funding_cashflow(position: Float, mark: Float, rate: Float) -> PyResult<f64> {
+    Ok(funding::funding_cashflow(position.0, mark.0, rate.0)?)
 }
 
 /// Funding cash flows of a position path over recorded funding events (see funding.rs).

@@ -22,6 +22,7 @@ use crate::fixed::Grid;
 use crate::orderbook::python::PyMarket;
 use crate::orderbook::{Market, OrderBook};
 use crate::orders::OrderStatus;
+use crate::types::python::{str_text, Float, Int, Text};
 use crate::types::{OrderType, Side};
 
 /// How a resting order's queue position advances (see `rust/sim/queue.rs`).
@@ -48,9 +49,9 @@ impl PyQueueModel {
     }
     /// Cancellations advance it by f(ahead) / (f(ahead) + f(behind)), f(x) = x^power.
     #[staticmethod]
-    fn probabilistic(power: f64) -> PyResult<Self> {
+    fn probabilistic(power: Float) -> PyResult<Self> {
         Ok(PyQueueModel {
-            inner: QueueModel::probabilistic(power)?,
+            inner: QueueModel::probabilistic(power.0)?,
         })
     }
     /// The power n of the probabilistic model; None for the risk-averse one.
@@ -85,9 +86,9 @@ pub struct PyLatency {
 #[pymethods]
 impl PyLatency {
     #[staticmethod]
-    fn constant(delay_ns: i64) -> PyResult<Self> {
+    fn constant(delay_ns: Int<i64>) -> PyResult<Self> {
         Ok(PyLatency {
-            inner: Latency::constant(delay_ns)?,
+            inner: Latency::constant(delay_ns.0)?,
         })
     }
     /// Recorded (send time, delay) pairs, both int64 nanoseconds, times strictly ascending.
@@ -104,8 +105,8 @@ impl PyLatency {
         })
     }
     /// The delay of an action sent at `ts_ns`.
-    fn at(&self, ts_ns: i64) -> i64 {
-        self.inner.at(ts_ns)
+    fn at(&self, ts_ns: Int<i64>) -> i64 {
+        self.inner.at(ts_ns.0)
     }
     fn __repr__(&self) -> String {
         match &self.inner {
@@ -125,19 +126,20 @@ pub struct PyL2Config {
 #[pymethods]
 impl PyL2Config {
     #[new]
-    #[pyo3(signature = (*, maker_fee_rate = 0.001, taker_fee_rate = 0.001, queue = None,
-        entry_latency = None, cancel_latency = None))]
+    #[pyo3(signature = (*, maker_fee_rate = Float(0.001), taker_fee_rate = Float(0.001),
+        queue = None, entry_latency = None, cancel_latency = None),
+        text_signature = "(*, maker_fee_rate=0.001, taker_fee_rate=0.001, queue=None, entry_latency=None, cancel_latency=None)")]
     fn new(
-        maker_fee_rate: f64,
-        taker_fee_rate: f64,
+        maker_fee_rate: Float,
+        taker_fee_rate: Float,
         queue: Option<PyQueueModel>,
         entry_latency: Option<PyLatency>,
         cancel_latency: Option<PyLatency>,
     ) -> PyResult<Self> {
         Ok(PyL2Config {
             inner: L2Config::new(
-                maker_fee_rate,
-                taker_fee_rate,
+                maker_fee_rate.0,
+                taker_fee_rate.0,
                 queue.map_or(QueueModel::RiskAverse, |q| q.inner),
                 entry_latency.map_or(Latency::Constant(0), |l| l.inner),
                 cancel_latency.map_or(Latency::Constant(0), |l| l.inner),
@@ -268,8 +270,13 @@ impl PyRecording {
             (Vec::new(), Vec::new(), Vec::new(), vec![0i64]);
         for (i, item) in frames.try_iter()?.enumerate() {
             let item = item?;
-            let t: i64 = item.get_item(0)?.extract()?;
-            let raw_obj = item.get_item(1)?;
+            let field = |k: usize| {
+                item.get_item(k).map_err(|_| {
+                    PyTypeError::new_err(format!("frame {i}: must be a (ts_ns, raw, ...) sequence"))
+                })
+            };
+            let Int(t) = field(0)?.extract::<Int<i64>>()?;
+            let raw_obj = field(1)?;
             let raw = raw_obj
                 .cast::<PyBytes>()
                 .map_err(|_| PyTypeError::new_err(format!("frame {i}: raw must be bytes")))?
@@ -305,9 +312,9 @@ impl PyRecording {
 /// A grid from exact text ("0.01", preferred) or a float.
 fn grid_arg(obj: &Bound<'_, PyAny>, name: &str) -> PyResult<Grid> {
     let grid = if let Ok(s) = obj.cast::<PyString>() {
-        Grid::parse(s.to_str()?)
+        Grid::parse(str_text(s, name)?)
     } else {
-        Grid::from_unit_f64(obj.extract::<f64>()?)
+        Grid::from_unit_f64(obj.extract::<Float>()?.0)
     };
     Ok(grid.map_err(|e| CoreError::invalid(format!("{name}: {e}")))?)
 }
@@ -320,7 +327,7 @@ fn market_arg(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Market> {
         return Ok((*m.get()).into());
     }
     if let Ok(s) = obj.cast::<PyString>() {
-        return Ok(Market::parse(s.to_str()?)?);
+        return Ok(Market::parse(str_text(s, "market")?)?);
     }
     Err(PyTypeError::new_err(
         "market must be a Market or \"spot\" / \"usdm\"",
@@ -358,14 +365,14 @@ impl PyL2Venue {
     #[new]
     #[pyo3(signature = (symbol, tick_size, step_size, config, market = None))]
     fn new(
-        symbol: &str,
+        symbol: Text,
         tick_size: &Bound<'_, PyAny>,
         step_size: &Bound<'_, PyAny>,
         config: &PyL2Config,
         market: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Self> {
         let book = OrderBook::new(
-            symbol,
+            &symbol.0,
             grid_arg(tick_size, "tick_size")?,
             grid_arg(step_size, "step_size")?,
             market_arg(market)?,
@@ -379,13 +386,15 @@ impl PyL2Venue {
     #[pyo3(signature = (ts_ns, client_id, side, order_type, qty, price = None))]
     fn submit(
         &mut self,
-        ts_ns: i64,
-        client_id: &str,
+        ts_ns: Int<i64>,
+        client_id: Text,
         side: Side,
         order_type: OrderType,
-        qty: f64,
-        price: Option<f64>,
+        qty: Float,
+        price: Option<Float>,
     ) -> PyResult<()> {
+        let (ts_ns, client_id, qty) = (ts_ns.0, client_id.0.as_str(), qty.0);
+        let price = price.map(|p| p.0);
         let book = self.inner.book();
         let qty = book
             .step()
@@ -407,18 +416,18 @@ impl PyL2Venue {
         )?)
     }
 
-    fn cancel(&mut self, ts_ns: i64, client_id: &str) -> PyResult<()> {
-        Ok(self.inner.cancel(ts_ns, client_id)?)
+    fn cancel(&mut self, ts_ns: Int<i64>, client_id: Text) -> PyResult<()> {
+        Ok(self.inner.cancel(ts_ns.0, &client_id.0)?)
     }
 
     /// Applies one market event (raw frame bytes, untouched) stamped `ts_ns`.
-    fn process(&mut self, ts_ns: i64, kind: FrameKind, raw: &[u8]) -> PyResult<()> {
-        Ok(self.inner.process(ts_ns, kind, raw)?)
+    fn process(&mut self, ts_ns: Int<i64>, kind: FrameKind, raw: &[u8]) -> PyResult<()> {
+        Ok(self.inner.process(ts_ns.0, kind, raw)?)
     }
 
     /// Applies the actions due up to `ts_ns` and moves the venue clock there.
-    fn advance_to(&mut self, ts_ns: i64) -> PyResult<()> {
-        Ok(self.inner.advance_to(ts_ns)?)
+    fn advance_to(&mut self, ts_ns: Int<i64>) -> PyResult<()> {
+        Ok(self.inner.advance_to(ts_ns.0)?)
     }
 
     /// Replays `recording` up to `ts_ns` in one call; returns the number of events replayed.
@@ -426,8 +435,9 @@ impl PyL2Venue {
         &mut self,
         py: Python<'_>,
         mut recording: PyRefMut<'_, PyRecording>,
-        ts_ns: i64,
+        ts_ns: Int<i64>,
     ) -> PyResult<usize> {
+        let ts_ns = ts_ns.0;
         let rec = &mut recording.inner;
         let venue = &mut self.inner;
         Ok(py.detach(|| rec.run_until(venue, ts_ns))?)
@@ -463,8 +473,8 @@ impl PyL2Venue {
     }
 
     /// (status, filled quantity, queue ahead while resting else None) of an order.
-    fn order_state(&self, client_id: &str) -> PyResult<(OrderStatus, f64, Option<f64>)> {
-        let (status, filled, ahead) = self.inner.order_state(client_id)?;
+    fn order_state(&self, client_id: Text) -> PyResult<(OrderStatus, f64, Option<f64>)> {
+        let (status, filled, ahead) = self.inner.order_state(&client_id.0)?;
         Ok((status, self.qty_f64(filled), ahead.map(|a| self.qty_f64(a))))
     }
 

@@ -84,6 +84,37 @@ CHILD = textwrap.dedent(
         k.update(1.0)
         return k
 
+    SNAP = b'{"lastUpdateId":10,"bids":[["100.00","0.005"]],"asks":[["100.01","0.002"]]}'
+    DIFF = (b'{"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT",'
+            b'"U":11,"u":11,"b":[["99.99","0.003"]],"a":[]}}')
+    TRADE = (b'{"stream":"btcusdt@trade","data":{"e":"trade","E":1,"s":"BTCUSDT","t":1,'
+             b'"p":"100.00","q":"0.01","T":1,"m":true,"M":true}}')
+    FRAMES = [(1, SNAP), (2, DIFF), (3, TRADE)]
+
+    def l2_config():
+        return core.L2VenueConfig(maker_fee_rate=0.0002, queue=core.QueueModel.probabilistic(2.0),
+                                  entry_latency=core.Latency.constant(1),
+                                  cancel_latency=core.Latency.table(
+                                      np.array([0, 10], np.int64), np.array([1, 2], np.int64)))
+
+    def venue():
+        # Synced, one fill (the market order), one order resting (the limit).
+        v = core.L2Venue("BTCUSDT", "0.01", "0.001", l2_config())
+        for t, raw in FRAMES:
+            v.process(t, core.frame_kind(raw), raw)
+        v.submit(4, "m", core.Side.BUY, core.OrderType.MARKET, 0.001)
+        v.submit(4, "r", core.Side.BUY, core.OrderType.LIMIT, 0.001, 99.0)
+        v.advance_to(10)
+        return v
+
+    def recording():
+        r = core.Recording.from_frames(FRAMES)
+        r.rewind()
+        return r
+
+    def bar():
+        return core.Bar(100.0, 101.0, 99.0, 100.5, 1000.0)
+
     SAMPLES = {
         "OrderBook": [lambda: core.OrderBook("BTCUSDT", "0.01", "0.00001"), synced_book,
                       gapped_book],
@@ -111,6 +142,28 @@ CHILD = textwrap.dedent(
         "OrderType": [lambda: core.OrderType.LIMIT],
         "TimeInForce": [lambda: core.TimeInForce.GTC],
         "OrderStatus": [lambda: core.OrderStatus.NEW],
+        "Bar": [bar],
+        "CandleFillConfig": [lambda: core.CandleFillConfig(),
+                             lambda: core.CandleFillConfig(fill_at=core.FillAt.DECISION_CLOSE)],
+        "CandleFill": [lambda: core.CandleFillConfig().market_fill(core.Side.BUY, 1.0, bar(),
+                                                                   0.01)],
+        "FillAt": [lambda: core.FillAt.NEXT_OPEN],
+        "FillReason": [lambda: core.FillReason.STOP],
+        "Liquidity": [lambda: core.Liquidity.MAKER],
+        "FrameKind": [lambda: core.FrameKind.DEPTH],
+        "BookStatus": [lambda: core.BookStatus.SYNCED],
+        "VenueReject": [lambda: core.VenueReject.BOOK_NOT_SYNCED],
+        "QueueModel": [core.QueueModel.risk_averse, lambda: core.QueueModel.probabilistic(2.0)],
+        "Latency": [lambda: core.Latency.constant(5),
+                    lambda: core.Latency.table(np.array([0, 10], np.int64),
+                                               np.array([1, 3], np.int64))],
+        "L2VenueConfig": [lambda: core.L2VenueConfig(), l2_config],
+        "L2Venue": [lambda: core.L2Venue("BTCUSDT", "0.01", "0.001", core.L2VenueConfig()),
+                    venue],
+        "Recording": [recording],
+        "SimFill": [lambda: venue().take_fills()[0]],
+        "VenueOrderEvent": [lambda: venue().take_order_events()[0]],
+        "BookEvent": [lambda: venue().take_book_events()[0]],
     }
 
     ALLOWED = (GradtradeError, TypeError)
