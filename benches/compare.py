@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-SECTIONS = ["orderbook", "kalman", "risk", "exchange", "data", "model", "journal"]
+SECTIONS = ["orderbook", "kalman", "risk", "exchange", "data", "model", "journal", "backtest", "l2"]
 
 
 def _machine() -> str:
