@@ -18,7 +18,6 @@ and secret come from the ``ConnectorConfig``'s ``SecretStr`` fields and never re
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -37,39 +36,6 @@ from gradtrade.venue.rest import ConnectorMetrics, RestClient, from_ccxt, retry_
 _CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
 # "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
 EXECUTION_UNKNOWN = -1007
-
-
-class RedactSecrets(logging.Filter):
-    """Rewrites log records so that none holds the API key, the secret or a signature.
-
-    ccxt logs every request at DEBUG with its headers (``X-MBX-APIKEY``) and signed query, and
-    websockets logs every frame; the filter sits on their loggers, so raising the log level can
-    never leak them."""
-
-    def __init__(self, secrets: tuple[str, ...]) -> None:
-        super().__init__()
-        self.secrets = tuple(s for s in secrets if s)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        for secret in self.secrets:
-            text = text.replace(secret, "<redacted>")
-        record.msg, record.args = scrub(text), ()
-        return True
-
-
-def redact_library_logs(config: ConnectorConfig) -> None:
-    """Install :class:`RedactSecrets` for ``config``'s credentials on the loggers of the
-    libraries that see them (once per credential pair)."""
-    secrets = tuple(
-        s.get_secret_value() for s in (config.api_key, config.api_secret) if s is not None
-    )
-    # ccxt logs requests with their headers; websockets logs frames (the signed subscription)
-    for name in ("ccxt.base.exchange", "ccxt", "websockets.client", "websockets"):
-        target = logging.getLogger(name)
-        known = [f for f in target.filters if isinstance(f, RedactSecrets)]
-        if not any(f.secrets == secrets for f in known):
-            target.addFilter(RedactSecrets(secrets))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +81,6 @@ class OrderGateway:
         if config.api_key is None or config.api_secret is None:
             raise ConfigError("connector: api_key and api_secret are required to trade")
         self.config = config
-        redact_library_logs(config)
         self.rest = rest or RestClient(config, ConnectorMetrics())
         self.usdm = config.market == "usdm"
         ex = self.rest.exchange
@@ -191,9 +156,7 @@ __all__ = [
     "Answered",
     "OrderGateway",
     "Outcome",
-    "RedactSecrets",
     "Refused",
     "StatusUnknown",
     "binance_code",
-    "redact_library_logs",
 ]
