@@ -29,6 +29,8 @@ ENV PATH=/opt/maturin/bin:$PATH
 WORKDIR /src
 COPY Cargo.toml Cargo.lock pyproject.toml README.md ./
 COPY rust ./rust
+# only the .rs bench targets Cargo.toml declares (.dockerignore), or the manifest does not parse
+COPY benches ./benches
 COPY python ./python
 ARG WHEEL_DIR=/wheels
 RUN maturin build --release --locked --out "$WHEEL_DIR"

@@ -31,4 +31,8 @@ echo "== python: tests"
 if ! command -v redis-server >/dev/null; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
+# tests/deploy validate compose.yaml with Debian's docker-compose (no Docker engine needed).
+if ! command -v docker-compose >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null
+fi
 python -m pytest "$@"

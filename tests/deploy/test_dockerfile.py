@@ -149,10 +149,12 @@ def test_builder_context_is_the_sources_without_a_host_build(
     for copy in dockerfile.stage("builder").all("COPY"):
         _, sources, dest = copy.copy_parts()
         copied += copy_context(sources, repo_root, tmp_path / dest, dockerignore)
-    assert {"Cargo.lock", "pyproject.toml", "rust/lib.rs", "python/gradtrade/cli.py"} <= set(
-        copied
-    )
+    assert {"Cargo.lock", "pyproject.toml", "rust/lib.rs", "python/gradtrade/cli.py"} <= set(copied)
     assert not [p for p in copied if p.endswith((".so", ".pyc"))]
+    # Cargo.toml's [[bench]] targets must be there for the manifest to parse; nothing else is
+    assert sorted(p for p in copied if p.startswith("benches/")) == sorted(
+        p.relative_to(repo_root).as_posix() for p in (repo_root / "benches").glob("*.rs")
+    )
 
 
 def test_parser_reads_continuations_stages_and_forms(tmp_path: Path) -> None:
