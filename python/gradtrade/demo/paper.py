@@ -97,9 +97,8 @@ def _journal_counts(path: Path) -> dict[str, int]:
 
 
 def run_paper_session(spec: PaperSpec) -> PaperOutcome:
-    """Run the session to its end and describe it; never raises for what the trader did."""
-    if not trade_available():
-        return PaperOutcome(PaperStatus.UNAVAILABLE, "this build has no `gradtrade trade`")
+    """Run the session to its end and describe it; never raises for what the trader did.
+    The caller checks :func:`trade_available` first."""
     spec.folder.mkdir(parents=True, exist_ok=True)
     log = spec.folder / "trader.log"
     base = f"http://127.0.0.1:{spec.port}"
