@@ -33,11 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "backtest_command",
         "Event-driven backtest over candles.",
     ),
-    "demo": (
-        "gradtrade.demo",
-        "demo",
-        "The whole system offline: train, walk-forward, backtest, paper trading.",
-    ),
+    "demo": ("gradtrade.demo", "demo", "Offline pipeline: local exchange, download, train, test."),
 }
 
 
