@@ -8,6 +8,7 @@ it the demo must say that step did not run and why, and still finish with exit c
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from gradtrade.errors import InvalidInput
 from gradtrade.optim.config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PAPER_SECONDS = 70  # at least one 1m candle closes while the trader runs
+PAPER_SECONDS = 75  # at least one 1m candle closes after the trader's warm-up
 
 
 @dataclass(frozen=True)
@@ -88,16 +89,30 @@ def test_without_the_trader_the_paper_step_says_why(demo_run: DemoRun) -> None:
 
 
 @pytest.mark.skipif(not trade_available(), reason="`gradtrade trade` comes with branch trader")
-def test_paper_session_trades_journals_and_serves_metrics(demo_run: DemoRun) -> None:
+def test_paper_session_decides_orders_and_journals(demo_run: DemoRun) -> None:
     out, text = demo_run.out, demo_run.output
     assert f"6/6 gradtrade trade --config {out / 'trader.yaml'} --run-for {PAPER_SECONDS}" in text
     assert "`gradtrade trade` exited with 0" in text
     (journal,) = (out / "paper").glob("journal-*.db")
     assert f"journal          {journal}" in text
-    metrics = (out / "paper" / "metrics.txt").read_text()
-    assert "gradtrade_" in metrics
+    (line,) = [x for x in text.splitlines() if x.startswith("    journal: ")]
+    assert "DECISION" in line and "ORDER_SUBMITTED" in line, line
+    written = yaml.safe_load((out / "trader.yaml").read_text())
+    assert written["strategy"]["checkpoint"] == str(out / "best.pt")
+    assert written["venue"]["url"].startswith("http://127.0.0.1:")
+
+
+@pytest.mark.skipif(
+    not trade_available() or importlib.util.find_spec("gradtrade.monitoring") is None,
+    reason="needs branches trader and monitoring",
+)
+def test_paper_session_serves_metrics_and_health(demo_run: DemoRun) -> None:
+    out, text = demo_run.out, demo_run.output
+    metrics = out / "paper" / "metrics.txt"
+    assert metrics.exists(), "the trader never answered /metrics (is telemetry wired into it?)"
+    assert "gradtrade_" in metrics.read_text()
     assert "last /healthz: 200" in text
-    assert "journal: " in text
+    assert f"last scrape in {metrics}" in text
 
 
 def test_missing_templates_fail_before_the_exchange_starts(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
@@ -161,7 +161,9 @@ def test_mounted_monitoring_files_exist_and_point_at_the_compose_services(
         t for job in prom["scrape_configs"] for s in job["static_configs"] for t in s["targets"]
     ]
     assert "trader:9108" in targets
-    assert "/etc/prometheus/alerts.yml" in prom["rule_files"]
+    # Prometheus resolves relative rule files against its config file's folder
+    rules = {str(PurePosixPath("/etc/prometheus") / r) for r in prom["rule_files"]}
+    assert "/etc/prometheus/alerts.yml" in rules
     assert (deploy / "prometheus/alerts.yml").is_file()
     provisioning = deploy / "grafana/provisioning"
     texts = [p.read_text() for p in provisioning.rglob("*.y*ml")]

@@ -230,9 +230,10 @@ def where(out: Path, paper: Paper | None) -> list[str]:
 @click.option(
     "--paper-seconds",
     type=click.IntRange(0, 3600),
-    default=90,
+    default=150,
     show_default=True,
-    help="length of the paper-trading session (0: skip it).",
+    help="length of the paper-trading session (0: skip it); a market order decided at a 1m "
+    "close fills at the next bar's open, so under two minutes may show orders but no fill.",
 )
 def demo(
     replay: Path | None,
