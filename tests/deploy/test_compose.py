@@ -11,13 +11,18 @@ import importlib.util
 import os
 import re
 import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 from dockerfile import Dockerfile
+
+from gradtrade.errors import JournalDurabilityError
+from gradtrade.persistence import open_journal
 
 SECRET_NAME = re.compile(r"key|secret|password|passwd|token", re.IGNORECASE)
 ENV = {"GRAFANA_ADMIN_PASSWORD": "pw-from-env", "GRADTRADE_API_KEY": "key-from-env"}
@@ -170,3 +175,47 @@ def test_mounted_monitoring_files_exist_and_point_at_the_compose_services(
     assert any("/var/lib/grafana/dashboards" in t for t in texts)
     assert any("http://prometheus:9090" in t for t in texts)
     assert list((deploy / "grafana/dashboards").glob("*.json"))
+
+
+def _redis(directory: Path, args: list[str]) -> tuple[subprocess.Popen[bytes], int]:
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is not installed (scripts/test.sh installs it with apt-get)"
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, *args, "--port", str(port), "--bind", "127.0.0.1", "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return process, port
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "redis did not start"
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize("as_composed", [True, False])
+def test_the_journal_accepts_the_composed_redis_and_refuses_one_without_fsync(
+    repo_root: Path, tmp_path: Path, as_composed: bool
+) -> None:
+    """redis-server with the compose service's own arguments satisfies the journal's durability
+    check (Durability.REQUIRE, the default); the same server without them is refused."""
+    command = config(repo_root, tmp_path, "--profile", "redis")["services"]["redis"]["command"]
+    assert command[0] == "redis-server"
+    args = command[1:] if as_composed else ["--save", ""]
+    process, port = _redis(tmp_path, args)
+    url = f"redis://127.0.0.1:{port}/0?trader=compose-redis"
+    try:
+        if as_composed:
+            with open_journal(url) as journal:
+                assert journal.last_seq() == 0
+        else:
+            with pytest.raises(JournalDurabilityError, match="appendfsync"):
+                open_journal(url).close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
