@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dockerfile import Dockerfile, DockerIgnore, parse_dockerfile
+from dockerspec import Dockerfile, DockerIgnore, parse_dockerfile
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

