@@ -21,12 +21,16 @@ from gradtrade.backtest.config import load_backtest_config
 from gradtrade.cli import main
 from gradtrade.data.market import infer_timeframe
 from gradtrade.data.store import CandleStore
-from gradtrade.demo.paper import trade_available
 from gradtrade.demo.pipeline import first_test_bar
 from gradtrade.errors import InvalidInput
 from gradtrade.optim.config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# the live trader (branch trader); gradtrade.live alone may be monitoring's telemetry
+HAS_TRADER = bool(importlib.util.find_spec("gradtrade.live")) and bool(
+    importlib.util.find_spec("gradtrade.live.cli")
+)
+HAS_MONITORING = importlib.util.find_spec("gradtrade.monitoring") is not None
 PAPER_SECONDS = 75  # at least one 1m candle closes after the trader's warm-up
 
 
@@ -82,13 +86,13 @@ def test_written_configs_rerun_and_backtest_only_the_test_period(demo_run: DemoR
     assert len(trading) > 100
 
 
-@pytest.mark.skipif(trade_available(), reason="the live trader is installed: see the next test")
+@pytest.mark.skipif(HAS_TRADER, reason="the live trader is installed: see the next test")
 def test_without_the_trader_the_paper_step_says_why(demo_run: DemoRun) -> None:
     assert "paper session    not run: this build has no `gradtrade trade`" in demo_run.output
     assert "6/6" not in demo_run.output
 
 
-@pytest.mark.skipif(not trade_available(), reason="`gradtrade trade` comes with branch trader")
+@pytest.mark.skipif(not HAS_TRADER, reason="`gradtrade trade` comes with branch trader")
 def test_paper_session_decides_orders_and_journals(demo_run: DemoRun) -> None:
     out, text = demo_run.out, demo_run.output
     assert f"6/6 gradtrade trade --config {out / 'trader.yaml'} --run-for {PAPER_SECONDS}" in text
@@ -103,7 +107,7 @@ def test_paper_session_decides_orders_and_journals(demo_run: DemoRun) -> None:
 
 
 @pytest.mark.skipif(
-    not trade_available() or importlib.util.find_spec("gradtrade.monitoring") is None,
+    not (HAS_TRADER and HAS_MONITORING),
     reason="needs branches trader and monitoring",
 )
 def test_paper_session_serves_metrics_and_health(demo_run: DemoRun) -> None:

@@ -16,7 +16,9 @@ from dockerspec import Dockerfile
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 COMPOSE = ["trader_compose.yaml", "trader_compose_redis.yaml", "trader_testnet.yaml"]
-HAS_TRADER = importlib.util.find_spec("gradtrade.live") is not None
+HAS_TRADER = bool(importlib.util.find_spec("gradtrade.live")) and bool(
+    importlib.util.find_spec("gradtrade.live.config")
+)
 
 
 def read(name: str) -> dict[str, Any]:
