@@ -16,11 +16,14 @@ every other bar with market orders of ~1.6x equity, large enough to walk several
 
 What must hold, and why it is not bit-exact:
 
-* The final position is equal (same decisions, same walks of the same ladder, whole lots).
-* Per order, the VWAP differs by at most one tick. In fact the fills are the same levels at the
-  same prices (the exchange prints them at ``pricePrecision`` decimals, the tick grid, so the
-  client parses back the very float the backtest computed); the tolerance covers a ladder level
-  printed on a coarser grid than the tick.
+* The final position is equal (same decisions, same walks of the same ladder, whole lots),
+  and equal to the exchange's ``positionRisk``; the live client booked exactly the exchange's
+  trades and commissions (``userTrades``).
+* Per order, the VWAP differs by at most one tick. In fact every fill is the same ladder level
+  at the same price, fill for fill, up to float representation (measured: 1.5e-11 in VWAP):
+  the exchange prints the level at ``pricePrecision`` decimals and the live client reports its
+  shadow order's tick count times the tick (60885.700000000004 for the text "60885.70"), where
+  the backtest converts the decimal level once (60885.7).
 * Total fees agree within one tick of slippage per order (fee rate x tick x quantity summed
   over the orders). The measured residual is only the exchange's rounding of each fill's
   commission to 1e-8 USDT (Binance's precision) against the backtest's float product.
@@ -40,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import ccxt.async_support as ccxt_async
 import pytest
 
 from gradtrade.backtest.config import parse_backtest_config
@@ -61,6 +65,7 @@ from gradtrade.risk import RiskManager, parse_risk_config
 from gradtrade.strategy import StrategyContext
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.instruments import symbol_filters
+from gradtrade.venue.urls import ccxt_urls
 
 KEY, SECRET = "parity-key", "parity-secret-0123456789"
 SYMBOL = "BTCUSDT"
@@ -173,6 +178,14 @@ async def test_live_client_matches_walk_the_book_backtest(
                 await settled(client)
         finally:
             await client.close()
+        oracle = ccxt_async.binanceusdm(
+            {"urls": ccxt_urls(url, "usdm"), "apiKey": KEY, "secret": SECRET}
+        )
+        try:  # the exchange's own account of record
+            risk = await oracle.fapiPrivateV2GetPositionRisk({"symbol": SYMBOL})
+            trades = await oracle.fapiPrivateGetUserTrades({"symbol": SYMBOL, "limit": 1000})
+        finally:
+            await oracle.close()
     model = WalkBookModel(LADDER, filters, taker_fee_rate=TAKER, maker_fee_rate=MAKER)
     backtest = engine(SimulatedVenue(model, filters), filters, until_ns)
     backtest.run(bars)
@@ -202,6 +215,22 @@ async def test_live_client_matches_walk_the_book_backtest(
         / sum(f.qty for f in b)
         for c, b in back_orders.items()
     )
+    # the live client booked exactly what the exchange holds: position, every trade, fees
+    assert float(risk[0]["positionAmt"]) == pytest.approx(lp.quantity(SYMBOL), abs=1e-12)
+    # (the client's prices are its shadow order's tick count x tick: within 1e-9 of the text)
+    exchange_fills = sorted((float(t["price"]), float(t["qty"])) for t in trades)
+    client_fills = sorted((f.price, f.qty) for f in live.log.fills)
+    assert len(exchange_fills) == len(client_fills)
+    for (pe, qe), (pc, qc) in zip(exchange_fills, client_fills, strict=True):
+        assert pc == pytest.approx(pe, abs=1e-9) and qc == pytest.approx(qe, abs=1e-12)
+    assert sum(float(t["commission"]) for t in trades) == pytest.approx(lp.fee_value, abs=1e-9)
+    # and the backtest made the same fills, level by level; fees differ by the exchange's
+    # rounding of each commission to 1e-8 USDT
+    pairs = list(zip(live.log.fills, backtest.log.fills, strict=True))
+    for a, b in pairs:
+        assert a.side == b.side and a.qty == pytest.approx(b.qty, abs=1e-12)
+        assert a.price == pytest.approx(b.price, abs=1e-9)  # the same ladder level
+    assert max(abs(a.fee - b.fee) for a, b in pairs) <= 0.5e-8 + 1e-12
     assert not live.orders.open_orders(SYMBOL)  # every live order settled, none left working
     print(  # the measured residuals, quoted in the closing note (pytest -s)
         f"orders {len(back_orders)}, fills live {len(live.log.fills)} / backtest "
