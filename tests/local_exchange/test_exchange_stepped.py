@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterator
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from gradtrade.local_exchange.cli import parse_fees
 from gradtrade.local_exchange.stepped import StepConfig
 
 FUTURES_5M = "klines/futures/BTC_USDT_USDT-5m-futures.feather"
+FUNDING_8H = "klines/futures/BTC_USDT_USDT-8h-funding_rate.feather"
 START_MS = 1_709_251_200_000  # 2024-03-01 00:00 UTC
 LADDER = LadderConfig(levels=5, level_share=0.0002)
 
@@ -44,7 +45,7 @@ def file_bars(path: Path, n: int) -> list[tuple[int, float, float, float, float,
 @pytest.fixture
 def stepped(data_dir: Path, templates_dir: Path | None) -> Iterator[ServerThread]:
     server = ExchangeServer(
-        replay=[data_dir / FUTURES_5M],
+        replay=[data_dir / FUTURES_5M, data_dir / FUNDING_8H],
         templates_dir=templates_dir,
         fees={"usdm": ("0.0001", "0.0003")},
         stepped=StepConfig("5m", start_ms=START_MS, ladder=LADDER),
@@ -71,6 +72,8 @@ async def test_step_publishes_the_closed_bar_and_its_ladder(
     bars = file_bars(data_dir / FUTURES_5M, 3)
     history = await get(url, "/fapi/v1/klines?symbol=BTCUSDT&interval=5m&limit=5")
     assert history[-1][0] == START_MS - 300_000  # REST never shows a bar not stepped yet
+    funding = await get(url, "/fapi/v1/fundingRate?symbol=BTCUSDT&limit=5")
+    assert funding and max(f["fundingTime"] for f in funding) < START_MS  # nor funding
     snapshot = await get(url, "/fapi/v1/depth?symbol=BTCUSDT&limit=100")
     ws_url = url.replace("http", "ws") + "/fapi/stream?streams=btcusdt@kline_5m/btcusdt@depth"
     async with websockets.connect(ws_url) as ws:
@@ -126,7 +129,7 @@ async def test_market_order_walks_the_ladder_at_the_configured_fee(
     assert [(float(t["price"]), float(t["qty"])) for t in trades] == expected
     for t in trades:
         fee = Decimal(t["price"]) * Decimal(t["qty"]) * Decimal("0.0003")
-        assert Decimal(t["commission"]) == fee.quantize(Decimal("1e-8"))
+        assert Decimal(t["commission"]) == fee.quantize(Decimal("1e-8"), ROUND_HALF_UP)
 
 
 async def test_paced_steps_advance_by_themselves(

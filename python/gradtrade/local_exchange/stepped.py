@@ -6,8 +6,8 @@ stepped market (no synthetic live market drives it). Bars before ``start_ms`` ar
 each step (``POST /_gradtrade/step``, or every ``every_s`` seconds when paced) takes the next
 bar of every stepped market, in this order:
 
-1. the bar is appended to the market's REST ``klines`` (other native intervals of the market
-   end at ``start_ms`` and do not grow: step one interval per market);
+1. the bar is appended to the market's REST ``klines`` (other native intervals, mark-price
+   klines and funding end at ``start_ms`` and do not grow: step one interval per market);
 2. its final ``<symbol>@kline_<interval>`` frame (``"x": true``) is published;
 3. the book becomes the bar's ladder (:func:`gradtrade.execution.ladder.candle_ladder`, the
    one definition the backtest's ``WalkBookModel`` uses too), published as one Binance depth
@@ -31,7 +31,7 @@ from gradtrade.errors import InvalidInput
 from gradtrade.execution.ladder import LadderConfig, candle_ladder
 from gradtrade.local_exchange.candles import Candle, kline_frame
 from gradtrade.local_exchange.market import SymbolMarket
-from gradtrade.local_exchange.series import KlineSeries
+from gradtrade.local_exchange.series import FundingSeries, KlineSeries
 from gradtrade.local_exchange.state import ExchangeState
 from gradtrade.timeframes import INTERVAL_MS
 
@@ -79,12 +79,16 @@ class SteppedReplay:
             first = int(np.searchsorted(series.open_ms, start, side="left"))
             full = _Stepped(m, series.open_ms, series.ohlcv, series.extra(), first)
             self.markets.append(full)
-            for name, other in list(m.klines.items()):  # history only, up to the first step
-                cut = int(np.searchsorted(other.open_ms, start, side="left"))
-                m.klines[name] = KlineSeries(
-                    other.interval_ms, other.open_ms[:cut].copy(), other.ohlcv[:cut].copy(),
-                    other.extra()[:cut].copy(), other.numbers,
-                )  # fmt: skip
+            for table in (m.klines, m.mark_klines):  # history only, up to the first step
+                for name, other in list(table.items()):
+                    cut = int(np.searchsorted(other.open_ms, start, side="left"))
+                    table[name] = KlineSeries(
+                        other.interval_ms, other.open_ms[:cut].copy(),
+                        other.ohlcv[:cut].copy(), other.extra()[:cut].copy(), other.numbers,
+                    )  # fmt: skip
+            if m.funding is not None:
+                cut = int(np.searchsorted(m.funding.time_ms, start, side="left"))
+                m.funding = FundingSeries(m.funding.time_ms[:cut], m.funding.rate[:cut])
             m.derived.clear()
             m.live = True  # no synthetic market drives it
         if not self.markets:
