@@ -7,9 +7,12 @@ would charge buys in BTC). For each of ``N_BARS`` real 5m bars the driver steps 
 (``POST /_gradtrade/step``: the closed bar is published and the book becomes that bar's ladder),
 checks the published bar is the file's, hands the same bar to an ``Engine`` whose execution
 client is ``LiveExecutionClient``, and waits until every order it sent is settled (acked, filled
-or expired) before the next step. The backtest runs an identical engine over the same bars
-with ``SimulatedVenue(WalkBookModel)``: the same ladder (``gradtrade.execution.ladder``, the one
-function both sides call) and the same fee rates as the exchange's ``--fees``.
+or expired) before the next step. The backtest is ``gradtrade backtest``'s own run
+(``backtest.runner.simulate``) over the same bars with ``fill.model: walk_book``, i.e.
+``SimulatedVenue(WalkBookModel)``: the same ladder (``gradtrade.execution.ladder``, the one
+function both sides call) at the fee rates of the exchange's ``--fees``; the live engine is
+the one ``simulate`` builds (same risk, execution, cash, trading window) with the live client
+as its venue.
 
 The strategy flips between long and short on the sign of each bar's body, so it trades about
 every other bar with market orders of ~1.6x equity, large enough to walk several ladder levels.
@@ -36,6 +39,7 @@ What must hold, and why it is not bit-exact:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -46,31 +50,23 @@ import aiohttp
 import ccxt.async_support as ccxt_async
 import pytest
 
-from gradtrade.backtest.config import parse_backtest_config
-from gradtrade.backtest.runner import load_market_data
+from gradtrade.backtest.config import BacktestConfig, parse_backtest_config
+from gradtrade.backtest.runner import MarketData, load_market_data, simulate, symbol_filters
 from gradtrade.core import SymbolFilters
 from gradtrade.engine import Engine, SimulatedClock
 from gradtrade.events import Bar, Decision, FillEvent, Timer
-from gradtrade.execution import (
-    ExecutionClient,
-    ExecutionConfig,
-    LadderConfig,
-    OrderManager,
-    PortfolioTracker,
-    SimulatedVenue,
-    WalkBookModel,
-)
+from gradtrade.execution import LadderConfig, OrderManager, PortfolioTracker
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
-from gradtrade.risk import RiskManager, parse_risk_config
+from gradtrade.risk import RiskManager
 from gradtrade.strategy import StrategyContext
 from gradtrade.venue.config import ConnectorConfig
-from gradtrade.venue.instruments import symbol_filters
+from gradtrade.venue.instruments import symbol_filters as venue_filters
 from gradtrade.venue.urls import ccxt_urls
 
 KEY, SECRET = "parity-key", "parity-secret-0123456789"
 SYMBOL = "BTCUSDT"
 FILE = "klines/futures/BTC_USDT_USDT-5m-futures.feather"
-START, END = "2024-03-01", "2024-03-02"
+START, END = "2024-03-01", "2024-03-03"
 N_BARS = 288  # one day
 MAKER, TAKER = 0.0002, 0.0004
 LADDER = LadderConfig(levels=10, level_share=0.0002)
@@ -116,15 +112,35 @@ def stepped_exchange(data_dir: Path) -> Iterator[str]:
     proc.wait(10)
 
 
-def engine(venue: ExecutionClient, filters: dict[str, SymbolFilters], until_ns: int) -> Engine:
-    risk = RiskManager(parse_risk_config({}), filters[SYMBOL], periods_per_year=105_120)
+def backtest_config(data_dir: Path, f: SymbolFilters) -> BacktestConfig:
+    """The backtest's config: the exchange's grids, walk-the-book at the exchange's fees."""
+    return parse_backtest_config(
+        {"data": {"path": str(data_dir / FILE), "start": START, "end": END, "warmup_bars": 0},
+         "market": {"symbol": SYMBOL, "tick_size": repr(f.tick_size),
+                    "step_size": repr(f.step_size)},
+         "execution": {"style": "market"},
+         "fill": {"model": "walk_book", "taker_fee_bps": TAKER * 1e4,
+                  "maker_fee_bps": MAKER * 1e4,
+                  "ladder": {"levels": LADDER.levels, "level_share": LADDER.level_share}},
+         "initial_cash": CASH, "periods_per_year": 105_120}
+    )  # fmt: skip
+
+
+def live_engine(
+    client: LiveExecutionClient, cfg: BacktestConfig, data: MarketData, until_ns: int
+) -> Engine:
+    """The engine ``simulate`` builds, with the live client as its venue."""
+    filters = {SYMBOL: symbol_filters(cfg)}
+    strategy = BodySign()
+    assert cfg.periods_per_year is not None
     return Engine(
-        BodySign(),
-        {SYMBOL: risk},
-        OrderManager("body", filters, ExecutionConfig(style="market")),
-        venue,
-        PortfolioTracker(CASH, filters),
+        strategy,
+        {SYMBOL: RiskManager(cfg.risk, filters[SYMBOL], periods_per_year=cfg.periods_per_year)},
+        OrderManager(strategy.name[:10], filters, cfg.execution),
+        client,
+        PortfolioTracker(cfg.initial_cash, filters),
         SimulatedClock(),
+        trade_from_ns=data.trade_from_ns,
         trade_until_ns=until_ns,
     )
 
@@ -152,20 +168,19 @@ async def test_live_client_matches_walk_the_book_backtest(
     stepped_exchange: str, data_dir: Path
 ) -> None:
     url = stepped_exchange
-    cfg = parse_backtest_config(
-        {"data": {"path": str(data_dir / FILE), "start": START, "end": END, "warmup_bars": 0},
-         "strategy": {"kind": "ma_cross"}}
-    )  # fmt: skip
-    bars = [b for b in load_market_data(cfg).bars][:N_BARS]
-    until_ns = bars[-2].ts_ns  # the last bar only drains the live fills of the one before
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{url}/fapi/v1/exchangeInfo") as r:
-            filters = {SYMBOL: symbol_filters(await r.read(), SYMBOL)}
+            filters = {SYMBOL: venue_filters(await r.read(), SYMBOL)}
+        cfg = backtest_config(data_dir, filters[SYMBOL])
+        data = load_market_data(cfg)
+        # the backtest trades N_BARS bars; the live engine gets one bar more, outside its
+        # trading window, whose drain books the live fills of the last traded bar
+        bars = data.bars[: N_BARS + 1]
         connector = ConnectorConfig.for_url(url, "usdm", api_key=KEY, api_secret=SECRET,
                                             timeout_s=5.0)  # fmt: skip
         client = LiveExecutionClient(connector, filters, LiveClientConfig(poll_interval_s=0.5))
         await client.start()
-        live = engine(client, filters, until_ns)
+        live = live_engine(client, cfg, data, until_ns=bars[-2].ts_ns)
         try:
             for bar in bars:
                 async with http.post(f"{url}/_gradtrade/step", json={"bars": 1}) as r:
@@ -186,11 +201,11 @@ async def test_live_client_matches_walk_the_book_backtest(
             trades = await oracle.fapiPrivateGetUserTrades({"symbol": SYMBOL, "limit": 1000})
         finally:
             await oracle.close()
-    model = WalkBookModel(LADDER, filters, taker_fee_rate=TAKER, maker_fee_rate=MAKER)
-    backtest = engine(SimulatedVenue(model, filters), filters, until_ns)
-    backtest.run(bars)
+    # the backtest: gradtrade backtest's own run (``simulate``) with fill.model walk_book
+    backtest = simulate(cfg, dataclasses.replace(data, bars=bars[:N_BARS]), BodySign())
 
     lp, bp = live.portfolio, backtest.portfolio
+    assert backtest.log.equity[-1].ts_ns == bars[-2].ts_ns
     live_orders, back_orders = orders_of(live.log.fills), orders_of(backtest.log.fills)
     assert len(back_orders) >= N_BARS // 4  # it does trade often
     assert lp.quantity(SYMBOL) == pytest.approx(bp.quantity(SYMBOL), abs=1e-12)
