@@ -103,8 +103,9 @@ class ExchangeServer:
             self.sources += [RecordingReplay(self.state, p, speed) for p in recordings]
         if synthetic or not (replay or recordings):
             self.sources.append(SyntheticMarket(self.state, seed=seed, speed=speed))
-        elif replay and stepped is None:
-            # markets with history but no live source get a synthetic live market anchored there
+        elif replay:
+            # markets with history but no live source get a synthetic live market anchored
+            # there (stepped markets are live already: the synthetic market skips them)
             self.sources.append(
                 SyntheticMarket(self.state, seed=seed, speed=speed, only_existing=True)
             )
