@@ -39,7 +39,11 @@ def file_bars(path: Path, n: int) -> list[tuple[int, float, float, float, float,
     ms = table.column("date").to_numpy().astype("datetime64[ms]").astype(np.int64)
     i = int(np.searchsorted(ms, START_MS))
     cols = [table.column(c).to_numpy() for c in ("open", "high", "low", "close", "volume")]
-    return [(int(ms[j]), *(float(c[j]) for c in cols)) for j in range(i, i + n)]  # type: ignore[misc]
+    o, h, low, c, v = cols
+    return [
+        (int(ms[j]), float(o[j]), float(h[j]), float(low[j]), float(c[j]), float(v[j]))
+        for j in range(i, i + n)
+    ]
 
 
 @pytest.fixture
