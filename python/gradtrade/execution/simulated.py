@@ -195,7 +195,7 @@ class SimulatedVenue:
         cid = req.client_order_id
         step = self.filters[req.symbol].step_size
         remaining = self._remaining.get(cid, 0.0)
-        if qty <= 0 or qty > remaining + 0.5 * step:
+        if qty <= 0 or qty > remaining + 0.5 * step:  # never past the order's quantity
             return
         self._trade_ids += 1
         slippage = req.side.sign * (price - req.reference_price) * qty
