@@ -1,0 +1,147 @@
+"""The trader's side of reconciliation: its belief from its objects, and the repairs applied.
+
+:func:`believed_state` reads what the trader holds (the ``OrderManager``'s orders and the trade
+ids they applied, the ``PortfolioTracker``'s positions and cash) into a ``BelievedState``;
+:func:`apply_repairs` feeds a report's repairs through the same entry points a venue event
+takes (``OrderManager.on_event``, then ``PortfolioTracker.apply_fill`` for a fill the manager
+accepted); :func:`apply_and_recheck` applies and compares the trader's objects again.
+
+Invariants:
+
+* Idempotent: the manager drops a trade id it has applied (``on_event`` returns no fill), so
+  applying the same report twice books each fill once; an acknowledgement or a cancel of an
+  order that already has it changes nothing.
+* Balances are derived, not kept: from the balances the exchange held when the portfolio
+  started (``opening``) plus what the portfolio booked since. Spot: the quote asset moves with
+  the portfolio's cash, each base asset with its position net of base-asset fees, any other
+  fee asset (BNB) by the fees the positions recorded in it. USD-M: the margin asset moves by
+  the positions' realized PnL net of quote fees, less funding paid.
+* The recheck compares against the same ``ExchangeState``; anything that still differs turns
+  the verdict into ``HALT`` with those differences appended to the report (fail closed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gradtrade.events import FillEvent
+from gradtrade.execution.client import Ack, Canceled
+from gradtrade.execution.orders import OrderManager, Plan
+from gradtrade.execution.portfolio import PortfolioTracker
+from gradtrade.live.reconcile import (
+    BelievedOrder,
+    BelievedState,
+    ExchangeState,
+    ReconcileConfig,
+    ReconciliationReport,
+    Verdict,
+    reconcile,
+    with_more,
+)
+from gradtrade.venue.urls import Market
+
+
+def believed_state(
+    market: Market,
+    manager: OrderManager,
+    portfolio: PortfolioTracker,
+    opening: Mapping[str, float],
+    since_ms: int,
+) -> BelievedState:
+    """The trader's belief; ``opening``: the exchange's balances (spot: free + locked; USD-M:
+    wallet) when ``portfolio`` started with ``initial_cash``."""
+    orders = {cid: BelievedOrder.of(o) for cid, o in manager.orders.items()}
+    trade_ids = frozenset((o.symbol, t) for o in manager.orders.values() for t in o.trade_ids)
+    balances = dict(opening)
+    quote = portfolio.quote_asset
+
+    def add(asset: str | None, amount: float) -> None:
+        if asset:
+            balances[asset] = balances.get(asset, 0.0) + amount
+
+    positions: dict[str, float] = {}
+    if market == "spot":
+        add(quote, portfolio.cash - portfolio.initial_cash)
+        for symbol, f in portfolio.filters.items():
+            add(f.base_asset, portfolio.quantity(symbol))
+            for asset, fee in portfolio.positions[symbol].fees.items():
+                if asset not in (quote, f.base_asset):
+                    add(asset, -fee)
+    else:
+        realized = sum(p.net_realized_pnl for p in portfolio.positions.values())
+        add(quote, realized - portfolio.funding)
+        positions = {s: portfolio.quantity(s) for s in portfolio.filters}
+    return BelievedState(
+        market, portfolio.filters, orders, trade_ids, since_ms, balances, positions
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What :func:`apply_repairs` did: fills booked, fills already known, acks and cancels
+    that changed an order, and the manager's plan (OCO cancels, pending targets) to act on."""
+
+    fills: int
+    duplicates: int
+    acks: int
+    cancels: int
+    plan: Plan
+
+
+def apply_repairs(
+    report: ReconciliationReport, manager: OrderManager, portfolio: PortfolioTracker
+) -> Applied:
+    """Apply ``report.repairs`` in order (acks, fills by trade id, cancels). An error from the
+    manager (an overfill the report could not foresee) propagates with that repair unapplied;
+    the ones before it stay applied, as they would from the venue."""
+    fills = duplicates = acks = cancels = 0
+    plan = Plan()
+    for repair in report.repairs:
+        if isinstance(repair, FillEvent):
+            request = manager.requests.get(repair.client_order_id)
+            if request is not None:  # slippage against the price the decision saw
+                slip = repair.side.sign * (repair.price - request.reference_price) * repair.qty
+                repair = dataclasses.replace(repair, slippage=slip)
+            booked, more = manager.on_event(repair)
+            plan.extend(more)
+            if booked is None:
+                duplicates += 1
+            else:
+                portfolio.apply_fill(booked)
+                fills += 1
+        elif isinstance(repair, Ack):
+            order = manager.orders.get(repair.client_order_id)
+            if order is not None and order.exchange_order_id is None:
+                acks += 1
+            plan.extend(manager.on_event(repair)[1])
+        elif isinstance(repair, Canceled):
+            order = manager.orders.get(repair.client_order_id)
+            if order is not None and not order.is_terminal:
+                cancels += 1
+            plan.extend(manager.on_event(repair)[1])
+    return Applied(fills, duplicates, acks, cancels, plan)
+
+
+def apply_and_recheck(
+    report: ReconciliationReport,
+    exchange: ExchangeState,
+    manager: OrderManager,
+    portfolio: PortfolioTracker,
+    opening: Mapping[str, float],
+    since_ms: int,
+    config: ReconcileConfig | None = None,
+) -> tuple[ReconciliationReport, Applied]:
+    """Apply the repairs, then compare the trader's objects with ``exchange`` again: the
+    report stands when they agree, else it is ``HALT`` with what still differs."""
+    applied = apply_repairs(report, manager, portfolio)
+    after = reconcile(
+        believed_state(report.market, manager, portfolio, opening, since_ms), exchange, config
+    )
+    if after.verdict is Verdict.OK or after.verdict is report.verdict is Verdict.ADOPTED:
+        return report, applied
+    return with_more(report, after.discrepancies), applied
+
+
+__all__ = ["Applied", "apply_and_recheck", "apply_repairs", "believed_state"]
