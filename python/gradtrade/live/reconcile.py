@@ -305,20 +305,20 @@ class _Comparison:
                     bal.total,
                     f"free {bal.free!r}, locked {bal.locked!r}",
                 )
-        for eo in self.x.open_orders:
-            known = self.b.orders.get(eo.client_order_id)
+        for xo in self.x.open_orders:
+            known = self.b.orders.get(xo.client_order_id)
             text = (
-                f"{eo.symbol} order {eo.order_id} {_side(eo.side)} {eo.quantity!r} @ "
-                f"{eo.price!r}, {_status(eo.status)}, executed {eo.executed_qty!r}"
+                f"{xo.symbol} order {xo.order_id} {_side(xo.side)} {xo.quantity!r} @ "
+                f"{xo.price!r}, {_status(xo.status)}, executed {xo.executed_qty!r}"
             )
             if known is None:
-                self.add(DiscrepancyKind.UNKNOWN_ORDER, eo.client_order_id, None, eo.quantity, text)
+                self.add(DiscrepancyKind.UNKNOWN_ORDER, xo.client_order_id, None, xo.quantity, text)
             elif known.status.is_terminal:  # e.g. believed canceled, still working
                 self.add(
                     DiscrepancyKind.ORDER_STATE_DIFFERS,
-                    eo.client_order_id,
+                    xo.client_order_id,
                     known.filled_qty,
-                    eo.executed_qty,
+                    xo.executed_qty,
                     f"{_status(known.status)} in the journal, open on the exchange: {text}",
                 )
         open_by_cid = {o.client_order_id: o for o in self.x.open_orders}

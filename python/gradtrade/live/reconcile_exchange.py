@@ -49,6 +49,7 @@ from gradtrade.venue.urls import Market
 DAY_MS = 86_400_000
 MAX_LOOKBACK_DAYS = 90
 NO_SUCH_ORDER = -2013
+_TIMES = ("updateTime", "transactTime", "workingTime", "time")
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
 _STATUSES = {
     name: getattr(OrderStatus, name)
@@ -125,14 +126,8 @@ def _list(body: Any, what: str) -> list[Any]:
 
 def parse_order(body: Any, what: str = "order") -> ExchangeOrder:
     """One order as Binance REST reports it (spot and USD-M share these fields)."""
-    update = next(
-        (
-            body.get(k)
-            for k in ("updateTime", "transactTime", "workingTime", "time")
-            if isinstance(body, dict) and type(body.get(k)) is int
-        ),
-        0,
-    )
+    times = [body.get(k) for k in _TIMES] if isinstance(body, dict) else []
+    update = next((t for t in times if type(t) is int), 0)
     return ExchangeOrder(
         _str(body, "symbol", what),
         _int(body, "orderId", what),

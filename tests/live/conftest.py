@@ -1,0 +1,203 @@
+"""Fixtures of the live tests: a real local exchange (its own thread and event loop, fresh per
+test), and a trader's objects (``OrderManager``, ``PortfolioTracker``) driven by the real
+``LiveExecutionClient`` against it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gradtrade.core import Side, SymbolFilters
+from gradtrade.events import FillEvent, IntentKind, OrderIntent
+from gradtrade.execution.client import Ack, ExecutionEvent
+from gradtrade.execution.config import ExecutionConfig
+from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
+from gradtrade.execution.orders import OrderManager
+from gradtrade.execution.portfolio import PortfolioTracker
+from gradtrade.live.reconcile import BelievedState, ExchangeState, ReconcileConfig
+from gradtrade.live.reconcile_apply import believed_state
+from gradtrade.live.reconcile_exchange import fetch_exchange_state
+from gradtrade.local_exchange import DEFAULT_KEYS, ExchangeServer, ServerThread
+from gradtrade.venue.config import ConnectorConfig
+from gradtrade.venue.instruments import symbol_filters
+from gradtrade.venue.orders import Answered, OrderGateway
+from gradtrade.venue.urls import Market
+
+# tests/test_typing.py imports REPO_ROOT from "conftest": every conftest defines it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
+KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
+SYMBOL = "BTCUSDT"
+
+
+@pytest.fixture
+def exchange() -> Iterator[ServerThread]:
+    """A synthetic market frozen in place (one step per ~1000 s): resting orders stay resting;
+    taker fee 0.1 % spot, 0.05 % USD-M."""
+    server = ExchangeServer(
+        synthetic=True,
+        seed=11,
+        speed=1e-4,
+        fees={"spot": ("0.0005", "0.001"), "usdm": ("0.0002", "0.0005")},
+    )
+    with ServerThread(server) as st:
+        yield st
+
+
+def out_of_band(st: ServerThread, asset: str, amount: str) -> None:
+    """A deposit (or, negative, a withdrawal) of the spot account that no order made."""
+    st.run(lambda: st.server.trading.accounts[KEY].move(asset, free=Decimal(amount)))
+
+
+class Trader:
+    """What the trader holds (manager, portfolio) and the live client it trades through;
+    ``drop`` decides which venue events never reach the manager (the trader was down)."""
+
+    def __init__(self, st: ServerThread, market: Market, style: str = "market") -> None:
+        self.st, self.market = st, market
+        self.connector = ConnectorConfig.for_url(
+            st.url, market, api_key=KEY, api_secret=SECRET, timeout_s=2.0
+        )
+        self.gateway = OrderGateway(self.connector)  # the reconciler's own connection
+        self.config = ExecutionConfig(style=style, session=1)  # type: ignore[arg-type]
+        self.since_ms = int(time.time() * 1000) - 1000
+        self.filters: dict[str, SymbolFilters] = {}
+        self.opening: dict[str, float] = {}
+
+    async def start(self) -> None:
+        await self.gateway.rest.sync_time()
+        info = self.gateway.rest.exchange
+        body = await (
+            info.fapiPublicGetExchangeInfo()
+            if self.market == "usdm"
+            else info.publicGetExchangeInfo()
+        )
+        self.filters = {SYMBOL: symbol_filters(body, SYMBOL)}
+        empty = BelievedState(self.market, self.filters, {}, frozenset(), self.since_ms, {})
+        state = await fetch_exchange_state(self.gateway, empty)
+        f = self.filters[SYMBOL]
+        self.opening = {
+            a: state.balances[a].total
+            for a in (f.base_asset, f.quote_asset)
+            if a is not None and a in state.balances
+        }
+        quote = f.quote_asset or "USDT"
+        self.manager = OrderManager("rc", self.filters, self.config)
+        self.portfolio = PortfolioTracker(self.opening[quote], self.filters, quote)
+        self.client = LiveExecutionClient(
+            self.connector, self.filters, LiveClientConfig(poll_interval_s=0.2)
+        )
+        await self.client.start()
+
+    async def close(self) -> None:
+        await self.client.close()
+        await self.gateway.close()
+
+    async def best(self) -> tuple[float, float]:
+        ex = self.gateway.rest.exchange
+        fetch = ex.fapiPublicGetDepth if self.market == "usdm" else ex.publicGetDepth
+        book = await fetch({"symbol": SYMBOL, "limit": 5})
+        return float(book["bids"][0][0]), float(book["asks"][0][0])
+
+    async def target(
+        self, qty: float, drop: Callable[[ExecutionEvent], bool] = lambda e: False
+    ) -> str:
+        """Work the position toward ``qty``; returns the client id once the venue has filled
+        (market style) or acknowledged (post-only) it, every event fed unless dropped."""
+        bid, ask = await self.best()
+        now = time.time_ns()
+        position = self.portfolio.quantity(SYMBOL) if self.market == "usdm" else self.position
+        intent = OrderIntent(SYMBOL, now, qty, IntentKind.REBALANCE, ask)
+        plan = self.manager.plan(intent, position, now, bid if qty > position else ask)
+        (proposal,) = plan.proposals
+        request = self.manager.send(proposal, now)
+        self.client.submit(request)
+        cid = request.client_order_id
+        events: list[ExecutionEvent] = []
+        deadline = time.monotonic() + 10
+
+        def done() -> bool:
+            if self.config.style == "post_only":
+                return any(isinstance(e, Ack) for e in events)
+            got = sum(e.qty for e in events if isinstance(e, FillEvent))
+            return abs(got - request.qty) < 1e-12
+
+        while not done():
+            assert time.monotonic() < deadline, f"order {cid} did not finish: {events}"
+            await asyncio.sleep(0.05)
+            events += self.client.poll()
+        await asyncio.sleep(0.3)  # the websocket copies of the same reports
+        events += self.client.poll()
+        for event in events:
+            if not drop(event):
+                self.feed(event)
+        return cid
+
+    @property
+    def position(self) -> float:
+        """Spot: what the trader traded (the portfolio's base quantity, gross of fees)."""
+        return self.portfolio.positions[SYMBOL].quantity
+
+    def feed(self, event: ExecutionEvent) -> None:
+        fill, _ = self.manager.on_event(event)
+        if fill is not None:
+            self.portfolio.apply_fill(fill)
+
+    def believed(self) -> BelievedState:
+        return believed_state(
+            self.market, self.manager, self.portfolio, self.opening, self.since_ms
+        )
+
+    async def exchange_state(self) -> ExchangeState:
+        return await fetch_exchange_state(self.gateway, self.believed())
+
+    async def direct(self, cid: str, side: Side, qty: str, price: str | None = None) -> Any:
+        """An order placed on the account by someone else (another program, a person)."""
+        params: dict[str, Any] = {
+            "symbol": SYMBOL,
+            "side": "BUY" if side == Side.BUY else "SELL",
+            "quantity": qty,
+            "newClientOrderId": cid,
+        }
+        if price is None:
+            params["type"] = "MARKET"
+        else:
+            params.update(type="LIMIT", timeInForce="GTC", price=price)
+        outcome = await self.gateway.new_order(params)
+        assert isinstance(outcome, Answered), outcome
+        return outcome.body
+
+
+@pytest.fixture
+async def spot_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
+    trader = Trader(exchange, "spot")
+    await trader.start()
+    yield trader
+    await trader.close()
+
+
+@pytest.fixture
+async def resting_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
+    """A spot trader whose orders rest post-only at the best price of its side."""
+    trader = Trader(exchange, "spot", style="post_only")
+    await trader.start()
+    yield trader
+    await trader.close()
+
+
+@pytest.fixture
+async def usdm_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
+    trader = Trader(exchange, "usdm")
+    await trader.start()
+    yield trader
+    await trader.close()
+
+
+@pytest.fixture
+def adopt() -> ReconcileConfig:
+    return ReconcileConfig(adopt_unknown=True)
