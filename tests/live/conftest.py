@@ -15,7 +15,7 @@ import pytest
 
 from gradtrade.core import Side, SymbolFilters
 from gradtrade.events import FillEvent, IntentKind, OrderIntent
-from gradtrade.execution.client import Ack, ExecutionEvent
+from gradtrade.execution.client import Ack, ExecutionEvent, VenueReject
 from gradtrade.execution.config import ExecutionConfig
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
 from gradtrade.execution.orders import OrderManager
@@ -122,6 +122,7 @@ class Trader:
         deadline = time.monotonic() + 10
 
         def done() -> bool:
+            assert not any(isinstance(e, VenueReject) for e in events), events
             if self.config.style == "post_only":
                 return any(isinstance(e, Ack) for e in events)
             got = sum(e.qty for e in events if isinstance(e, FillEvent))

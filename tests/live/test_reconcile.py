@@ -4,16 +4,22 @@ moved out of band, orders the exchange never got), with the exact report and ver
 
 from __future__ import annotations
 
+import time
+
+import pytest
+
 from gradtrade.core import OrderStatus, Side
-from gradtrade.events import FillEvent, IntentKind
-from gradtrade.execution.client import ExecutionEvent
+from gradtrade.events import FillEvent, IntentKind, OrderIntent
+from gradtrade.execution.client import Canceled, ExecutionEvent
 from gradtrade.live.reconcile import (
     Discrepancy,
     DiscrepancyKind,
+    ReconcileConfig,
     Verdict,
     reconcile,
 )
 from gradtrade.live.reconcile_apply import apply_and_recheck, apply_repairs
+from gradtrade.venue.orders import Answered
 
 from .conftest import SYMBOL, Trader, out_of_band
 
@@ -47,12 +53,247 @@ async def test_fill_missed_while_down_is_repaired_once(spot_trader: Trader) -> N
     assert [(f.trade_id, f.qty, f.price, f.fee, f.fee_asset) for f in report.missing_fills] == [
         (t.trade_id, t.qty, t.price, t.commission, t.commission_asset) for t in trades
     ]
-    final, applied = apply_and_recheck(report, exchange, spot_trader.manager,
-                                       spot_trader.portfolio, spot_trader.opening,
-                                       spot_trader.since_ms)  # fmt: skip
+    final, applied = apply_and_recheck(
+        report,
+        exchange,
+        spot_trader.manager,
+        spot_trader.portfolio,
+        spot_trader.opening,
+        spot_trader.since_ms,
+    )
     assert final is report and applied.fills == len(trades) and applied.duplicates == 0
     assert order.status == OrderStatus.FILLED
     assert spot_trader.manager.slot(SYMBOL, IntentKind.REBALANCE) is None  # the slot is free
     again = apply_repairs(report, spot_trader.manager, spot_trader.portfolio)
     assert (again.fills, again.duplicates) == (0, len(trades))
     assert reconcile(spot_trader.believed(), exchange).verdict is Verdict.OK
+
+
+def nothing(event: ExecutionEvent) -> bool:
+    return True
+
+
+async def test_ack_and_fills_missed_are_repaired(spot_trader: Trader) -> None:
+    """Down after the send, before the answer: the journal has the order PENDING_NEW."""
+    cid = await spot_trader.target(0.002, drop=nothing)
+    assert spot_trader.manager.orders[cid].status == OrderStatus.PENDING_NEW
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(spot_trader.believed(), exchange)
+    assert report.verdict is Verdict.REPAIRED
+    kinds = [d.kind for d in report.discrepancies]
+    assert kinds[0] is K.ACK_MISSING and set(kinds[1:]) == {K.MISSING_FILL}
+    oid = exchange.orders[cid].order_id  # type: ignore[union-attr]
+    assert report.discrepancies[0] == Discrepancy(
+        K.ACK_MISSING, cid, None, float(oid), f"the exchange accepted it as order {oid} (FILLED)"
+    )
+    final, applied = apply_and_recheck(
+        report,
+        exchange,
+        spot_trader.manager,
+        spot_trader.portfolio,
+        spot_trader.opening,
+        spot_trader.since_ms,
+    )
+    assert final.verdict is Verdict.REPAIRED and applied.acks == 1
+    order = spot_trader.manager.orders[cid]
+    assert order.exchange_order_id == oid and order.status == OrderStatus.FILLED
+
+
+async def test_unknown_open_order_halts_unless_adopted(
+    spot_trader: Trader, adopt: ReconcileConfig
+) -> None:
+    bid, _ = await spot_trader.best()
+    tick = spot_trader.filters[SYMBOL].tick_size
+    price = f"{round(bid * 0.9 / tick) * tick:.2f}"
+    body = await spot_trader.direct("outsider-1", Side.BUY, "0.00100", price)
+    await spot_trader.target(0.001)  # the trader's own business goes on beside it
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(spot_trader.believed(), exchange)
+    assert report.verdict is Verdict.HALT and report.repairs == ()
+    assert report.discrepancies == (
+        Discrepancy(
+            K.UNKNOWN_ORDER,
+            "outsider-1",
+            None,
+            0.001,
+            f"BTCUSDT order {body['orderId']} BUY 0.001 @ {float(price)!r}, NEW, executed 0.0",
+        ),
+    )
+    assert reconcile(spot_trader.believed(), exchange, adopt).verdict is Verdict.ADOPTED
+
+
+async def test_fill_for_an_order_never_sent_halts_with_the_money_it_moved(
+    spot_trader: Trader, adopt: ReconcileConfig
+) -> None:
+    await spot_trader.target(0.001)
+    orders_before = {c: o.to_json() for c, o in spot_trader.manager.orders.items()}
+    cash_before = spot_trader.portfolio.cash
+    body = await spot_trader.direct("outsider-2", Side.BUY, "0.00200")
+    believed = spot_trader.believed()
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(believed, exchange)
+    assert report.verdict is Verdict.HALT and report.repairs == ()
+    theirs = [t for t in exchange.trades if t.order_id == body["orderId"]]
+    unknown = report.of_kind(K.FILL_FOR_UNKNOWN_ORDER)
+    assert [(d.subject, d.exchange) for d in unknown] == [
+        (f"BTCUSDT#{t.trade_id}", t.qty) for t in theirs
+    ]
+    btc, usdt = report.of_kind(K.BALANCE_DIFFERS)
+    assert (btc.subject, usdt.subject) == ("BTC", "USDT")
+    assert btc.believed == believed.balances["BTC"]
+    assert btc.exchange == exchange.balances["BTC"].total
+    assert btc.exchange - btc.believed == pytest.approx(
+        sum(t.qty - t.commission for t in theirs), abs=1e-12
+    )
+    assert usdt.exchange - usdt.believed == pytest.approx(
+        -sum(t.qty * t.price for t in theirs), abs=1e-6
+    )
+    assert len(report.discrepancies) == len(theirs) + 2
+    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+    # judging changed nothing the trader holds
+    assert {c: o.to_json() for c, o in spot_trader.manager.orders.items()} == orders_before
+    assert spot_trader.portfolio.cash == cash_before
+
+
+async def test_balance_moved_out_of_band(spot_trader: Trader, adopt: ReconcileConfig) -> None:
+    await spot_trader.target(0.002)
+    believed = spot_trader.believed()
+    out_of_band(spot_trader.st, "USDT", "-250")  # a withdrawal
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(believed, exchange)
+    assert report.verdict is Verdict.HALT
+    (d,) = report.discrepancies
+    assert (d.kind, d.subject, d.believed) == (K.BALANCE_DIFFERS, "USDT", believed.balances["USDT"])
+    assert d.exchange == exchange.balances["USDT"].total
+    assert d.exchange == pytest.approx(believed.balances["USDT"] - 250, abs=1e-6)
+    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+
+
+async def test_base_balance_within_half_a_step_agrees_a_whole_step_halts(
+    spot_trader: Trader,
+) -> None:
+    step = spot_trader.filters[SYMBOL].step_size
+    await spot_trader.target(0.001)
+    out_of_band(spot_trader.st, "BTC", f"{0.4 * step:.10f}")
+    assert reconcile(spot_trader.believed(), await spot_trader.exchange_state()).verdict is (
+        Verdict.OK
+    )
+    out_of_band(spot_trader.st, "BTC", f"{0.6 * step:.10f}")  # one whole step in all
+    report = reconcile(spot_trader.believed(), await spot_trader.exchange_state())
+    (d,) = report.discrepancies
+    assert report.verdict is Verdict.HALT and d.kind is K.BALANCE_DIFFERS and d.subject == "BTC"
+    assert d.exchange - d.believed == pytest.approx(step) and d.tolerance == 0.5 * step
+
+
+async def test_negative_balance_halts_even_when_adopting(
+    spot_trader: Trader, adopt: ReconcileConfig
+) -> None:
+    believed = spot_trader.believed()
+    out_of_band(spot_trader.st, "USDT", f"-{believed.balances['USDT'] + 5:.8f}")
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(believed, exchange, adopt)
+    assert report.verdict is Verdict.HALT
+    negative, differs = report.discrepancies
+    assert (negative.kind, negative.subject, negative.exchange) == (
+        K.NEGATIVE_BALANCE,
+        "USDT",
+        pytest.approx(-5.0),
+    )
+    assert negative.detail == f"free {exchange.balances['USDT'].free!r}, locked 0.0"
+    assert differs.kind is K.BALANCE_DIFFERS
+
+
+async def test_believed_order_the_exchange_never_got(spot_trader: Trader) -> None:
+    """Down after the journal write, before the send: the exchange has no such order."""
+    _, ask = await spot_trader.best()
+    now = time.time_ns()
+    intent = OrderIntent(SYMBOL, now, 0.001, IntentKind.REBALANCE, ask)
+    (proposal,) = spot_trader.manager.plan(intent, 0.0, now).proposals
+    cid = spot_trader.manager.send(proposal, now).client_order_id  # journaled, never sent
+    report = reconcile(spot_trader.believed(), await spot_trader.exchange_state())
+    assert report.verdict is Verdict.HALT
+    assert report.discrepancies == (
+        Discrepancy(
+            K.ORDER_MISSING,
+            cid,
+            0.0,
+            None,
+            "BTCUSDT BUY 0.001, PENDING_NEW in the journal; the exchange has no such order",
+        ),
+    )
+
+
+async def test_cancel_while_down_is_repaired(resting_trader: Trader) -> None:
+    cid = await resting_trader.target(0.001)  # rests post-only, acknowledged
+    outcome = await resting_trader.gateway.cancel(SYMBOL, cid)  # its answer never read
+    assert isinstance(outcome, Answered)
+    exchange = await resting_trader.exchange_state()
+    report = reconcile(resting_trader.believed(), exchange)
+    assert report.verdict is Verdict.REPAIRED
+    (d,) = report.discrepancies
+    assert (d.kind, d.subject) == (K.ORDER_CLOSED, cid)
+    assert d.detail == "CANCELED on the exchange with 0.0 executed; NEW in the journal"
+    final, applied = apply_and_recheck(
+        report,
+        exchange,
+        resting_trader.manager,
+        resting_trader.portfolio,
+        resting_trader.opening,
+        resting_trader.since_ms,
+    )
+    assert final is report and applied.cancels == 1
+    assert resting_trader.manager.orders[cid].status == OrderStatus.CANCELED
+    assert resting_trader.manager.slot(SYMBOL, IntentKind.REBALANCE) is None
+
+
+async def test_journal_says_canceled_but_the_order_works(resting_trader: Trader) -> None:
+    cid = await resting_trader.target(0.001)
+    resting_trader.feed(Canceled(cid, time.time_ns()))  # a cancel recorded that never happened
+    report = reconcile(resting_trader.believed(), await resting_trader.exchange_state())
+    assert report.verdict is Verdict.HALT
+    (d,) = report.discrepancies
+    assert (d.kind, d.subject) == (K.ORDER_STATE_DIFFERS, cid)
+    assert d.detail.startswith("CANCELED in the journal, open on the exchange: BTCUSDT order")
+
+
+async def test_usdm_missing_fill_repaired_and_round_trip_agrees(usdm_trader: Trader) -> None:
+    await usdm_trader.target(0.003)
+    await usdm_trader.target(-0.002)  # through zero: realized PnL moves the wallet
+    cid = await usdm_trader.target(0.001, drop=fills_only)
+    exchange = await usdm_trader.exchange_state()
+    assert exchange.positions[SYMBOL] == pytest.approx(0.001)
+    report = reconcile(usdm_trader.believed(), exchange)
+    assert report.verdict is Verdict.REPAIRED
+    assert {d.kind for d in report.discrepancies} == {K.MISSING_FILL}
+    assert {f.client_order_id for f in report.missing_fills} == {cid}
+    final, applied = apply_and_recheck(
+        report,
+        exchange,
+        usdm_trader.manager,
+        usdm_trader.portfolio,
+        usdm_trader.opening,
+        usdm_trader.since_ms,
+    )
+    assert final is report and applied.fills == len(report.missing_fills)
+    assert usdm_trader.portfolio.quantity(SYMBOL) == pytest.approx(0.001)
+
+
+async def test_usdm_position_opened_behind_the_traders_back(
+    usdm_trader: Trader, adopt: ReconcileConfig
+) -> None:
+    await usdm_trader.target(0.003)
+    believed = usdm_trader.believed()
+    body = await usdm_trader.direct("outsider-3", Side.SELL, "0.008")
+    exchange = await usdm_trader.exchange_state()
+    report = reconcile(believed, exchange)
+    assert report.verdict is Verdict.HALT
+    (position,) = report.of_kind(K.POSITION_DIFFERS)
+    assert (position.subject, position.believed) == (SYMBOL, pytest.approx(0.003))
+    assert position.exchange == pytest.approx(-0.005)
+    (wallet,) = report.of_kind(K.BALANCE_DIFFERS)
+    theirs = [t for t in exchange.trades if t.order_id == int(body["orderId"])]
+    assert wallet.subject == "USDT" and wallet.exchange - wallet.believed == pytest.approx(
+        sum(t.realized_pnl - t.commission for t in theirs), abs=1e-6
+    )
+    assert len(report.of_kind(K.FILL_FOR_UNKNOWN_ORDER)) == len(theirs)
+    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
