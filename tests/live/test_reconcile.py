@@ -29,7 +29,7 @@ K = DiscrepancyKind
 def gap(d: Discrepancy) -> float:
     """Exchange minus believed of a discrepancy that has both numbers."""
     assert d.exchange is not None and d.believed is not None, d
-    return gap(d)
+    return d.exchange - d.believed
 
 
 def fills_only(event: ExecutionEvent) -> bool:
