@@ -61,4 +61,3 @@ async def test_text_says_exactly_what_differs(spot_trader: Trader) -> None:
     assert f"Repairs: {len(report.missing_fills)} fills, 0 order updates" in text
     kinds = {d.kind for d in report.discrepancies}
     assert kinds == {DiscrepancyKind.UNKNOWN_ORDER, DiscrepancyKind.MISSING_FILL}
-
