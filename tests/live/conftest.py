@@ -202,3 +202,16 @@ async def usdm_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
 @pytest.fixture
 def adopt() -> ReconcileConfig:
     return ReconcileConfig(adopt_unknown=True)
+
+
+def cross_book(st: ServerThread, venue: str, price: float, tick: float) -> None:
+    """Move the synthetic book one tick through ``price`` from above (the best ask below it):
+    a resting BUY there is filled by the market, as a falling market fills it."""
+
+    def apply() -> None:
+        m = st.server.state.markets[venue][SYMBOL]
+        m.l2.replace([(price - 3 * tick, 1.0)], [(price - tick, 1.0)], m.book.last_update_id + 1)
+        for listener in st.server.state.book_listeners:
+            listener(m)
+
+    st.run(apply)

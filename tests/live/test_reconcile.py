@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gradtrade.core import OrderStatus, Side
-from gradtrade.events import FillEvent, IntentKind, OrderIntent
+from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderIntent
 from gradtrade.execution.client import Canceled, ExecutionEvent
 from gradtrade.live.reconcile import (
     Discrepancy,
@@ -21,7 +21,7 @@ from gradtrade.live.reconcile import (
 from gradtrade.live.reconcile_apply import apply_and_recheck, apply_repairs
 from gradtrade.venue.orders import Answered
 
-from .conftest import SYMBOL, Trader, out_of_band
+from .conftest import SYMBOL, Trader, cross_book, out_of_band
 
 K = DiscrepancyKind
 
@@ -296,3 +296,26 @@ async def test_usdm_position_opened_behind_the_traders_back(
     )
     assert len(report.of_kind(K.FILL_FOR_UNKNOWN_ORDER)) == len(theirs)
     assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+
+
+async def test_resting_order_filled_by_the_market_while_down(resting_trader: Trader) -> None:
+    cid = await resting_trader.target(0.001)  # rests at the best bid, acknowledged
+    order = resting_trader.manager.orders[cid]
+    assert order.price is not None
+    cross_book(resting_trader.st, "spot", order.price, resting_trader.filters[SYMBOL].tick_size)
+    exchange = await resting_trader.exchange_state()  # the client's reports are never fed
+    assert exchange.orders[cid] is not None and exchange.orders[cid].status == OrderStatus.FILLED
+    report = reconcile(resting_trader.believed(), exchange)
+    assert report.verdict is Verdict.REPAIRED
+    (fill,) = report.missing_fills
+    assert (fill.client_order_id, fill.qty, fill.price) == (cid, 0.001, order.price)
+    assert fill.liquidity is Liquidity.MAKER and fill.fee == pytest.approx(0.0005 * 0.001)
+    final, _ = apply_and_recheck(
+        report,
+        exchange,
+        resting_trader.manager,
+        resting_trader.portfolio,
+        resting_trader.opening,
+        resting_trader.since_ms,
+    )
+    assert final is report and order.status == OrderStatus.FILLED
