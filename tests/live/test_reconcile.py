@@ -10,7 +10,12 @@ import pytest
 
 from gradtrade.core import OrderStatus, Side
 from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderIntent
-from gradtrade.execution.client import Canceled, ExecutionEvent
+from gradtrade.execution.client import (
+    Canceled,
+    ExecutionEvent,
+    VenueReject,
+    VenueRejectReason,
+)
 from gradtrade.live.reconcile import (
     Discrepancy,
     DiscrepancyKind,
@@ -222,6 +227,40 @@ async def test_believed_order_the_exchange_never_got(spot_trader: Trader) -> Non
     )
 
 
+async def test_order_sent_long_ago_and_never_placed_is_refused_retryably(
+    spot_trader: Trader,
+) -> None:
+    """Down after the journal write, before the send, and restarted later than the exchange
+    would accept that request: never placed, refused as UNAVAILABLE (the slot retries)."""
+    _, ask = await spot_trader.best()
+    sent = time.time_ns() - 20 * 10**9
+    intent = OrderIntent(SYMBOL, sent, 0.001, IntentKind.REBALANCE, ask)
+    (proposal,) = spot_trader.manager.plan(intent, 0.0, sent).proposals
+    cid = spot_trader.manager.send(proposal, sent).client_order_id
+    exchange = await spot_trader.exchange_state()
+    report = reconcile(spot_trader.believed(), exchange)
+    assert report.verdict is Verdict.REPAIRED
+    (d,) = report.discrepancies
+    assert (d.kind, d.subject, d.believed, d.exchange) == (K.NEVER_PLACED, cid, 0.001, None)
+    assert d.detail == (
+        f"sent at {sent // 10**6}, unknown to the exchange at {exchange.checked_ms} (more than "
+        "15000 ms later): never placed"
+    )
+    (reject,) = report.repairs
+    assert isinstance(reject, VenueReject) and reject.reason is VenueRejectReason.UNAVAILABLE
+    final, applied = apply_and_recheck(
+        report,
+        exchange,
+        spot_trader.manager,
+        spot_trader.portfolio,
+        spot_trader.opening,
+        spot_trader.since_ms,
+    )
+    assert final is report and applied.ended == 1
+    assert spot_trader.manager.orders[cid].status == OrderStatus.REJECTED
+    assert spot_trader.manager.slot(SYMBOL, IntentKind.REBALANCE) is None
+
+
 async def test_cancel_while_down_is_repaired(resting_trader: Trader) -> None:
     cid = await resting_trader.target(0.001)  # rests post-only, acknowledged
     outcome = await resting_trader.gateway.cancel(SYMBOL, cid)  # its answer never read
@@ -240,7 +279,7 @@ async def test_cancel_while_down_is_repaired(resting_trader: Trader) -> None:
         resting_trader.opening,
         resting_trader.since_ms,
     )
-    assert final is report and applied.cancels == 1
+    assert final is report and applied.ended == 1
     assert resting_trader.manager.orders[cid].status == OrderStatus.CANCELED
     assert resting_trader.manager.slot(SYMBOL, IntentKind.REBALANCE) is None
 
@@ -304,7 +343,8 @@ async def test_resting_order_filled_by_the_market_while_down(resting_trader: Tra
     assert order.price is not None
     cross_book(resting_trader.st, "spot", order.price, resting_trader.filters[SYMBOL].tick_size)
     exchange = await resting_trader.exchange_state()  # the client's reports are never fed
-    assert exchange.orders[cid] is not None and exchange.orders[cid].status == OrderStatus.FILLED
+    queried = exchange.orders[cid]
+    assert queried is not None and queried.status == OrderStatus.FILLED
     report = reconcile(resting_trader.believed(), exchange)
     assert report.verdict is Verdict.REPAIRED
     (fill,) = report.missing_fills

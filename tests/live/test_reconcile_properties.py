@@ -165,7 +165,7 @@ def test_consistent_state_is_ok_and_idempotent(orders: list[Spec]) -> None:
     assert first.repairs == () and first.discrepancies == ()
     assert reconcile(believed, exchange) == first
     applied = apply_repairs(first, h.manager, h.portfolio)
-    assert (applied.fills, applied.duplicates, applied.acks, applied.cancels) == (0, 0, 0, 0)
+    assert (applied.fills, applied.duplicates, applied.acks, applied.ended) == (0, 0, 0, 0)
     assert believed_of(h) == believed
 
 

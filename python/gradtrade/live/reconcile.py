@@ -39,7 +39,7 @@ from collections.abc import Iterable
 from gradtrade.core import OrderStatus, Side
 from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent, Liquidity
-from gradtrade.execution.client import Ack, Canceled
+from gradtrade.execution.client import Ack, Canceled, VenueReject, VenueRejectReason
 from gradtrade.live.reconcile_state import (
     Balance,
     BelievedOrder,
@@ -84,6 +84,7 @@ class _Comparison:
         self.acks: list[Ack] = []
         self.fills: list[tuple[ExchangeTrade, BelievedOrder]] = []
         self.closes: list[Canceled] = []
+        self.rejects: list[VenueReject] = []
         # (symbol, exchange order id) -> the believed order it is
         self.owners = {
             (o.symbol, o.exchange_order_id): o
@@ -138,6 +139,8 @@ class _Comparison:
             if bo.status.is_terminal:
                 continue
             eo = self.x.orders.get(cid) if cid in self.x.orders else open_by_cid.get(cid)
+            if eo is None and self.never_placed(bo):
+                continue
             if eo is None:
                 self.add(
                     DiscrepancyKind.ORDER_MISSING,
@@ -172,6 +175,24 @@ class _Comparison:
                         f"{_trade_text(t)}",
                     )
         self.money()
+
+    def never_placed(self, bo: BelievedOrder) -> bool:
+        """A request the exchange never got and can no longer accept: refused, retryably."""
+        window = self.config.placement_window_ms
+        if bo.status != OrderStatus.PENDING_NEW or bo.sent_ms is None:
+            return False
+        if self.x.checked_ms <= bo.sent_ms + window:
+            return False  # it may still arrive: the order stays missing (HALT) this pass
+        why = (
+            f"sent at {bo.sent_ms}, unknown to the exchange at {self.x.checked_ms} "
+            f"(more than {window} ms later): never placed"
+        )
+        self.add(DiscrepancyKind.NEVER_PLACED, bo.client_order_id, bo.quantity, None, why)
+        reject = VenueReject(
+            bo.client_order_id, VenueRejectReason.UNAVAILABLE, why, self.x.checked_ms * NS_PER_MS
+        )
+        self.rejects.append(reject)
+        return True
 
     def live_order(self, bo: BelievedOrder, eo: ExchangeOrder) -> None:
         cid, step = bo.client_order_id, self.b.step(bo.symbol)
@@ -316,7 +337,7 @@ def reconcile(
     c = _Comparison(believed, exchange, config)
     c.run()
     fills = [fill_event(t, o) for t, o in sorted(c.fills, key=lambda p: p[0].trade_id)]
-    repairs: tuple[Repair, ...] = (*c.acks, *fills, *c.closes)
+    repairs: tuple[Repair, ...] = (*c.acks, *fills, *c.closes, *c.rejects)
     return ReconciliationReport(
         verdict_of(c.found, config), exchange.market, exchange.checked_ms, tuple(c.found), repairs
     )

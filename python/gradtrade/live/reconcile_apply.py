@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gradtrade.events import FillEvent
-from gradtrade.execution.client import Ack, Canceled
+from gradtrade.execution.client import Ack
 from gradtrade.execution.orders import OrderManager, Plan
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.reconcile import (
@@ -52,7 +52,7 @@ def believed_state(
 ) -> BelievedState:
     """The trader's belief; ``opening``: the exchange's balances (spot: free + locked; USD-M:
     wallet) when ``portfolio`` started with ``initial_cash``."""
-    orders = {cid: BelievedOrder.of(o) for cid, o in manager.orders.items()}
+    orders = {cid: BelievedOrder.of(o, _sent_ms(manager, cid)) for cid, o in manager.orders.items()}
     trade_ids = frozenset((o.symbol, t) for o in manager.orders.values() for t in o.trade_ids)
     balances = dict(opening)
     quote = portfolio.quote_asset
@@ -78,15 +78,21 @@ def believed_state(
     )
 
 
+def _sent_ms(manager: OrderManager, cid: str) -> int | None:
+    request = manager.requests.get(cid)
+    return None if request is None else request.ts_ns // 1_000_000
+
+
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """What :func:`apply_repairs` did: fills booked, fills already known, acks and cancels
-    that changed an order, and the manager's plan (OCO cancels, pending targets) to act on."""
+    """What :func:`apply_repairs` did: fills booked, fills already known, acks and ends
+    (cancels, never-placed refusals) that changed an order, and the manager's plan (OCO
+    cancels, pending targets) to act on."""
 
     fills: int
     duplicates: int
     acks: int
-    cancels: int
+    ended: int
     plan: Plan
 
 
@@ -96,7 +102,7 @@ def apply_repairs(
     """Apply ``report.repairs`` in order (acks, fills by trade id, cancels). An error from the
     manager (an overfill the report could not foresee) propagates with that repair unapplied;
     the ones before it stay applied, as they would from the venue."""
-    fills = duplicates = acks = cancels = 0
+    fills = duplicates = acks = ended = 0
     plan = Plan()
     for repair in report.repairs:
         if isinstance(repair, FillEvent):
@@ -116,12 +122,12 @@ def apply_repairs(
             if order is not None and order.exchange_order_id is None:
                 acks += 1
             plan.extend(manager.on_event(repair)[1])
-        elif isinstance(repair, Canceled):
+        else:  # Canceled or VenueReject: both end an order that is not yet done
             order = manager.orders.get(repair.client_order_id)
             if order is not None and not order.is_terminal:
-                cancels += 1
+                ended += 1
             plan.extend(manager.on_event(repair)[1])
-    return Applied(fills, duplicates, acks, cancels, plan)
+    return Applied(fills, duplicates, acks, ended, plan)
 
 
 def apply_and_recheck(

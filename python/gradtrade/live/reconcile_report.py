@@ -14,7 +14,7 @@ from typing import Any
 
 from gradtrade.core import Side
 from gradtrade.events import FillEvent
-from gradtrade.execution.client import Ack
+from gradtrade.execution.client import Ack, VenueReject
 from gradtrade.live.reconcile import Discrepancy, ReconciliationReport, Repair
 
 _ACTION = {True: "repair", False: "HALT"}
@@ -44,6 +44,13 @@ def _repair(r: Repair) -> dict[str, Any]:
             "event": "ack",
             "client_order_id": r.client_order_id,
             "exchange_order_id": r.exchange_order_id,
+            "ts_ns": r.ts_ns,
+        }
+    if isinstance(r, VenueReject):
+        return {
+            "event": "never_placed",
+            "client_order_id": r.client_order_id,
+            "reason": r.reason.value,
             "ts_ns": r.ts_ns,
         }
     return {"event": "canceled", "client_order_id": r.client_order_id, "ts_ns": r.ts_ns}

@@ -19,7 +19,7 @@ from types import MappingProxyType
 from gradtrade.core import Order, OrderStatus, Side, SymbolFilters
 from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent
-from gradtrade.execution.client import Ack, Canceled
+from gradtrade.execution.client import Ack, Canceled, VenueReject
 from gradtrade.venue.urls import Market
 
 
@@ -37,9 +37,10 @@ class BelievedOrder:
     status: OrderStatus
     filled_qty: float
     exchange_order_id: int | None = None
+    sent_ms: int | None = None  # when the request was made (None: unknown)
 
     @classmethod
-    def of(cls, order: Order) -> BelievedOrder:
+    def of(cls, order: Order, sent_ms: int | None = None) -> BelievedOrder:
         return cls(
             order.client_order_id,
             order.symbol,
@@ -48,6 +49,7 @@ class BelievedOrder:
             order.status,
             order.filled_qty,
             order.exchange_order_id,
+            sent_ms,
         )
 
 
@@ -137,6 +139,7 @@ class ExchangeState:
 class DiscrepancyKind(Enum):
     UNKNOWN_ORDER = "unknown_order"  # open on the exchange, never in the journal
     ORDER_MISSING = "order_missing"  # live in the journal, the exchange has no such order
+    NEVER_PLACED = "never_placed"  # sent, not acknowledged, unknown to the exchange past recvWindow
     ORDER_STATE_DIFFERS = "order_state_differs"  # quantities, side, id or status disagree
     ACK_MISSING = "ack_missing"  # the exchange has the order; its acknowledgement was lost
     MISSING_FILL = "missing_fill"  # a trade of a known order the journal never applied
@@ -157,7 +160,12 @@ class DiscrepancyKind(Enum):
 
 
 _REPAIRABLE = frozenset(
-    {DiscrepancyKind.ACK_MISSING, DiscrepancyKind.MISSING_FILL, DiscrepancyKind.ORDER_CLOSED}
+    {
+        DiscrepancyKind.ACK_MISSING,
+        DiscrepancyKind.MISSING_FILL,
+        DiscrepancyKind.ORDER_CLOSED,
+        DiscrepancyKind.NEVER_PLACED,
+    }
 )
 _ADOPTABLE = frozenset(
     {
@@ -189,7 +197,7 @@ class Verdict(Enum):
     HALT = "halt"
 
 
-Repair = Ack | FillEvent | Canceled
+Repair = Ack | FillEvent | Canceled | VenueReject
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +206,7 @@ class ReconciliationReport:
     market: Market
     checked_ms: int
     discrepancies: tuple[Discrepancy, ...]
-    repairs: tuple[Repair, ...]  # in the order to apply: acks, fills by trade id, cancels
+    repairs: tuple[Repair, ...]  # in order: acks, fills by trade id, cancels, never placed
 
     @property
     def missing_fills(self) -> tuple[FillEvent, ...]:
@@ -216,10 +224,17 @@ class ReconciliationReport:
 class ReconcileConfig:
     adopt_unknown: bool = False
     balance_resolution: float = 1e-8
+    # Binance refuses a request older than its recvWindow: an order sent that long ago (plus
+    # the client timeout) and unknown to the exchange can no longer be placed.
+    placement_window_ms: int = 5000 + 10_000
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.balance_resolution) and self.balance_resolution > 0):
             raise InvalidInput(f"balance_resolution must be positive: {self.balance_resolution}")
+        if not 0 < self.placement_window_ms <= 3_600_000:
+            raise InvalidInput(
+                f"placement_window_ms must be in (0, 3600000]: {self.placement_window_ms}"
+            )
 
 
 __all__ = [
