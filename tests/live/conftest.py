@@ -200,7 +200,7 @@ async def usdm_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
 
 
 @pytest.fixture
-def adopt() -> ReconcileConfig:
+def adopt_config() -> ReconcileConfig:
     return ReconcileConfig(adopt_unknown=True)
 
 

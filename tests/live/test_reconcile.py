@@ -9,6 +9,7 @@ import time
 import pytest
 
 from gradtrade.core import OrderStatus, Side
+from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderIntent
 from gradtrade.execution.client import (
     Canceled,
@@ -23,7 +24,7 @@ from gradtrade.live.reconcile import (
     Verdict,
     reconcile,
 )
-from gradtrade.live.reconcile_apply import apply_and_recheck, apply_repairs
+from gradtrade.live.reconcile_apply import adopt, apply_and_recheck, apply_repairs
 from gradtrade.venue.orders import Answered
 
 from .conftest import SYMBOL, Trader, cross_book, out_of_band
@@ -111,7 +112,7 @@ async def test_ack_and_fills_missed_are_repaired(spot_trader: Trader) -> None:
 
 
 async def test_unknown_open_order_halts_unless_adopted(
-    spot_trader: Trader, adopt: ReconcileConfig
+    spot_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     bid, _ = await spot_trader.best()
     tick = spot_trader.filters[SYMBOL].tick_size
@@ -130,11 +131,11 @@ async def test_unknown_open_order_halts_unless_adopted(
             f"BTCUSDT order {body['orderId']} BUY 0.001 @ {float(price)!r}, NEW, executed 0.0",
         ),
     )
-    assert reconcile(spot_trader.believed(), exchange, adopt).verdict is Verdict.ADOPTED
+    assert reconcile(spot_trader.believed(), exchange, adopt_config).verdict is Verdict.ADOPTED
 
 
 async def test_fill_for_an_order_never_sent_halts_with_the_money_it_moved(
-    spot_trader: Trader, adopt: ReconcileConfig
+    spot_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     await spot_trader.target(0.001)
     orders_before = {c: o.to_json() for c, o in spot_trader.manager.orders.items()}
@@ -156,13 +157,15 @@ async def test_fill_for_an_order_never_sent_halts_with_the_money_it_moved(
     assert gap(btc) == pytest.approx(sum(t.qty - t.commission for t in theirs), abs=1e-12)
     assert gap(usdt) == pytest.approx(-sum(t.qty * t.price for t in theirs), abs=1e-6)
     assert len(report.discrepancies) == len(theirs) + 2
-    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+    assert reconcile(believed, exchange, adopt_config).verdict is Verdict.ADOPTED
     # judging changed nothing the trader holds
     assert {c: o.to_json() for c, o in spot_trader.manager.orders.items()} == orders_before
     assert spot_trader.portfolio.cash == cash_before
 
 
-async def test_balance_moved_out_of_band(spot_trader: Trader, adopt: ReconcileConfig) -> None:
+async def test_balance_moved_out_of_band(
+    spot_trader: Trader, adopt_config: ReconcileConfig
+) -> None:
     await spot_trader.target(0.002)
     believed = spot_trader.believed()
     out_of_band(spot_trader.st, "USDT", "-250")  # a withdrawal
@@ -173,7 +176,7 @@ async def test_balance_moved_out_of_band(spot_trader: Trader, adopt: ReconcileCo
     assert (d.kind, d.subject, d.believed) == (K.BALANCE_DIFFERS, "USDT", believed.balances["USDT"])
     assert d.exchange == exchange.balances["USDT"].total
     assert d.exchange == pytest.approx(believed.balances["USDT"] - 250, abs=1e-6)
-    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+    assert reconcile(believed, exchange, adopt_config).verdict is Verdict.ADOPTED
 
 
 async def test_base_balance_within_half_a_step_agrees_a_whole_step_halts(
@@ -193,12 +196,12 @@ async def test_base_balance_within_half_a_step_agrees_a_whole_step_halts(
 
 
 async def test_negative_balance_halts_even_when_adopting(
-    spot_trader: Trader, adopt: ReconcileConfig
+    spot_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     believed = spot_trader.believed()
     out_of_band(spot_trader.st, "USDT", f"-{believed.balances['USDT'] + 5:.8f}")
     exchange = await spot_trader.exchange_state()
-    report = reconcile(believed, exchange, adopt)
+    report = reconcile(believed, exchange, adopt_config)
     assert report.verdict is Verdict.HALT
     negative, differs = report.discrepancies
     assert (negative.kind, negative.subject) == (K.NEGATIVE_BALANCE, "USDT")
@@ -317,7 +320,7 @@ async def test_usdm_missing_fill_repaired_and_round_trip_agrees(usdm_trader: Tra
 
 
 async def test_usdm_position_opened_behind_the_traders_back(
-    usdm_trader: Trader, adopt: ReconcileConfig
+    usdm_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     await usdm_trader.target(0.003)
     believed = usdm_trader.believed()
@@ -334,7 +337,7 @@ async def test_usdm_position_opened_behind_the_traders_back(
         sum(t.realized_pnl - t.commission for t in theirs), abs=1e-6
     )
     assert len(report.of_kind(K.FILL_FOR_UNKNOWN_ORDER)) == len(theirs)
-    assert reconcile(believed, exchange, adopt).verdict is Verdict.ADOPTED
+    assert reconcile(believed, exchange, adopt_config).verdict is Verdict.ADOPTED
 
 
 async def test_resting_order_filled_by_the_market_while_down(resting_trader: Trader) -> None:
@@ -359,3 +362,20 @@ async def test_resting_order_filled_by_the_market_while_down(resting_trader: Tra
         resting_trader.since_ms,
     )
     assert final is report and order.status == OrderStatus.FILLED
+
+
+async def test_adopting_a_fill_of_an_unknown_order_rebases_the_balances(
+    spot_trader: Trader, adopt_config: ReconcileConfig
+) -> None:
+    await spot_trader.target(0.001)
+    await spot_trader.direct("outsider-4", Side.SELL, "0.00300")
+    report = reconcile(spot_trader.believed(), await spot_trader.exchange_state(), adopt_config)
+    assert report.verdict is Verdict.ADOPTED
+    adoption = adopt(report, spot_trader.opening)
+    assert adoption.positions == {} and adoption.foreign_orders == ()
+    assert adoption.since_ms == report.checked_ms + 1
+    spot_trader.opening, spot_trader.since_ms = adoption.opening, adoption.since_ms
+    after = reconcile(spot_trader.believed(), await spot_trader.exchange_state())
+    assert after.verdict is Verdict.OK, after.discrepancies
+    with pytest.raises(InvalidInput, match="only an adopted report can be adopted, not ok"):
+        adopt(after, spot_trader.opening)

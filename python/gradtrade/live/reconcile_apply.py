@@ -26,6 +26,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent
 from gradtrade.execution.client import Ack
 from gradtrade.execution.orders import OrderManager, Plan
@@ -33,6 +34,7 @@ from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.reconcile import (
     BelievedOrder,
     BelievedState,
+    DiscrepancyKind,
     ExchangeState,
     ReconcileConfig,
     ReconciliationReport,
@@ -150,4 +152,42 @@ def apply_and_recheck(
     return with_more(report, after.discrepancies), applied
 
 
-__all__ = ["Applied", "apply_and_recheck", "apply_repairs", "believed_state"]
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    """What taking the exchange's word means for the trader (an ``ADOPTED`` report): the
+    opening balances rebased so that the derived balances equal the exchange's, the trade
+    window moved past the adopted trades, and (USD-M) the positions the trader must hold."""
+
+    opening: dict[str, float]
+    since_ms: int
+    positions: dict[str, float]
+    foreign_orders: tuple[str, ...]  # open orders that are not the trader's to manage
+
+
+def adopt(report: ReconciliationReport, opening: Mapping[str, float]) -> Adoption:
+    """The :class:`Adoption` of an ``ADOPTED`` report; ``InvalidInput`` for any other verdict
+    (nothing is adopted from a report that halts or has nothing to adopt)."""
+    if report.verdict is not Verdict.ADOPTED:
+        raise InvalidInput(f"only an adopted report can be adopted, not {report.verdict.value}")
+    rebased = dict(opening)
+    positions: dict[str, float] = {}
+    foreign: list[str] = []
+    for d in report.discrepancies:
+        if d.kind is DiscrepancyKind.BALANCE_DIFFERS:
+            gap = (d.exchange or 0.0) - (d.believed or 0.0)  # both are set for this kind
+            rebased[d.subject] = rebased.get(d.subject, 0.0) + gap
+        elif d.kind is DiscrepancyKind.POSITION_DIFFERS:
+            positions[d.subject] = d.exchange or 0.0
+        elif d.kind is DiscrepancyKind.UNKNOWN_ORDER:
+            foreign.append(d.subject)
+    return Adoption(rebased, report.checked_ms + 1, positions, tuple(foreign))
+
+
+__all__ = [
+    "Adoption",
+    "Applied",
+    "adopt",
+    "apply_and_recheck",
+    "apply_repairs",
+    "believed_state",
+]
