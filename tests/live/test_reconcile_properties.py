@@ -25,6 +25,7 @@ from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.reconcile import (
     Balance,
     BelievedState,
+    DiscrepancyKind,
     ExchangeOrder,
     ExchangeState,
     ExchangeTrade,
@@ -192,3 +193,38 @@ def test_dropped_fills_are_repaired_exactly_and_once(
     assert (again.fills, again.duplicates) == (0, len(dropped))
     assert believed_of(h) == after
     assert reconcile(after, exchange).verdict is Verdict.OK
+
+
+@FAST
+@given(
+    st.lists(order_st, min_size=1, max_size=5),
+    st.sets(st.integers(0, 2), min_size=1),
+    st.integers(0, 2),
+)
+def test_a_partial_account_of_an_order_is_never_applied(
+    orders: list[Spec], drop: set[int], lost: int
+) -> None:
+    """The exchange executed more than the trades it reports (one trade missing from its list):
+    the order differs, HALT, and none of its fills is proposed."""
+    h = trade(orders, drop)
+    believed = believed_of(h)
+    dropped = [f for f in h.fills if (SYMBOL, f.trade_id) not in believed.trade_ids]
+    if not dropped:
+        return
+    gone = dropped[min(lost, len(dropped) - 1)].trade_id
+    exchange = exchange_of(h)
+    exchange = ExchangeState(
+        exchange.market,
+        exchange.checked_ms,
+        (),
+        exchange.orders,
+        tuple(t for t in exchange.trades if t.trade_id != gone),
+        exchange.balances,
+    )
+    report = reconcile(believed, exchange)
+    assert report.verdict is Verdict.HALT
+    cid = dropped[0].client_order_id
+    (order,) = [d for d in report.discrepancies if d.subject == cid]
+    assert order.kind is DiscrepancyKind.ORDER_STATE_DIFFERS
+    assert report.missing_fills == ()
+    assert believed_of(h) == believed  # judging changed nothing
