@@ -5,6 +5,9 @@ test), and a trader's objects (``OrderManager``, ``PortfolioTracker``) driven by
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
@@ -36,7 +39,7 @@ SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture
-def exchange() -> Iterator[ServerThread]:
+def server() -> Iterator[ServerThread]:
     """A synthetic market frozen in place (one step per ~1000 s): resting orders stay resting;
     taker fee 0.1 % spot, 0.05 % USD-M."""
     server = ExchangeServer(
@@ -58,10 +61,10 @@ class Trader:
     """What the trader holds (manager, portfolio) and the live client it trades through;
     ``drop`` decides which venue events never reach the manager (the trader was down)."""
 
-    def __init__(self, st: ServerThread, market: Market, style: str = "market") -> None:
-        self.st, self.market = st, market
+    def __init__(self, url: str, market: Market, style: str = "market") -> None:
+        self.url, self.market = url, market
         self.connector = ConnectorConfig.for_url(
-            st.url, market, api_key=KEY, api_secret=SECRET, timeout_s=2.0
+            url, market, api_key=KEY, api_secret=SECRET, timeout_s=2.0
         )
         self.gateway = OrderGateway(self.connector)  # the reconciler's own connection
         self.config = ExecutionConfig(style=style, session=1)  # type: ignore[arg-type]
@@ -175,28 +178,64 @@ class Trader:
 
 
 @pytest.fixture
-async def spot_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
-    trader = Trader(exchange, "spot")
+async def spot_trader(server: ServerThread) -> AsyncIterator[Trader]:
+    trader = Trader(server.url, "spot")
     await trader.start()
     yield trader
     await trader.close()
 
 
 @pytest.fixture
-async def resting_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
+async def resting_trader(server: ServerThread) -> AsyncIterator[Trader]:
     """A spot trader whose orders rest post-only at the best price of its side."""
-    trader = Trader(exchange, "spot", style="post_only")
+    trader = Trader(server.url, "spot", style="post_only")
     await trader.start()
     yield trader
     await trader.close()
 
 
 @pytest.fixture
-async def usdm_trader(exchange: ServerThread) -> AsyncIterator[Trader]:
-    trader = Trader(exchange, "usdm")
+async def usdm_trader(server: ServerThread) -> AsyncIterator[Trader]:
+    trader = Trader(server.url, "usdm")
     await trader.start()
     yield trader
     await trader.close()
+
+
+@pytest.fixture
+def exchange_process() -> Iterator[str]:
+    """``gradtrade exchange serve`` in its own process (frozen synthetic market, default
+    keys); its URL is the first line it prints."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "gradtrade",
+        "exchange",
+        "serve",
+        "--synthetic",
+        "--seed",
+        "11",
+        "--speed",
+        "0.0001",
+        "--port",
+        "0",
+        "--api-key",
+        KEY,
+        "--api-secret",
+        SECRET,
+    ]
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")}
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
+    )
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        pytest.fail(f"exchange did not start: {url!r}")
+    yield url
+    proc.terminate()
+    proc.wait(10)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from gradtrade.live.reconcile_exchange import (
     parse_trade,
     parse_usdm_account,
 )
+from gradtrade.local_exchange import ServerThread
 from gradtrade.venue.orders import Answered
 
 from .conftest import SYMBOL, Trader, out_of_band
@@ -141,11 +142,13 @@ def test_any_damage_to_a_trade_is_refused_or_harmless(
     assert trade.price > 0 and trade.qty > 0 and trade.trade_id >= 0
 
 
-async def test_malformed_answer_from_the_exchange_halts_the_check(spot_trader: Trader) -> None:
+async def test_malformed_answer_from_the_exchange_halts_the_check(
+    server: ServerThread, spot_trader: Trader
+) -> None:
     await spot_trader.target(0.002)
     believed = spot_trader.believed()
     orders = {c: o.to_json() for c, o in spot_trader.manager.orders.items()}
-    out_of_band(spot_trader.st, "USDT", "NaN")  # the exchange now serves "free": "NaN"
+    out_of_band(server, "USDT", "NaN")  # the exchange now serves "free": "NaN"
     report = await check(spot_trader.gateway, believed)
     assert report.verdict is Verdict.HALT and report.repairs == ()
     (d,) = report.discrepancies
