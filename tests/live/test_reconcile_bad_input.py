@@ -12,8 +12,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gradtrade.core import SymbolFilters
 from gradtrade.errors import InvalidInput
-from gradtrade.live.reconcile import DiscrepancyKind, Verdict
+from gradtrade.live.reconcile import (
+    BelievedState,
+    DiscrepancyKind,
+    ExchangeState,
+    Verdict,
+    reconcile,
+)
 from gradtrade.live.reconcile_exchange import (
     check,
     parse_order,
@@ -162,3 +169,20 @@ async def test_check_of_a_healthy_account_is_ok(spot_trader: Trader) -> None:
     await spot_trader.target(0.002)
     report = await check(spot_trader.gateway, spot_trader.believed())
     assert report.verdict is Verdict.OK and report.discrepancies == ()
+
+
+def test_a_belief_that_cannot_be_judged_is_refused() -> None:
+    f = SymbolFilters(SYMBOL, "0.01", "0.00001", base_asset="BTC", quote_asset="USDT")
+    filters = {SYMBOL: f}
+    with pytest.raises(InvalidInput, match="believed balance of USDT must be finite, got nan"):
+        BelievedState("spot", filters, {}, frozenset(), 0, {"USDT": math.nan})
+    with pytest.raises(InvalidInput, match="need the symbol's base and quote asset"):
+        BelievedState(
+            "spot", {SYMBOL: SymbolFilters(SYMBOL, "0.01", "0.00001")}, {}, frozenset(), 0, {}
+        )
+    with pytest.raises(InvalidInput, match="since_ms must be non-negative"):
+        BelievedState("spot", filters, {}, frozenset(), -1, {})
+    believed = BelievedState("spot", filters, {}, frozenset(), 0, {"USDT": 1.0})
+    usdm = ExchangeState("usdm", 1, (), {}, (), {})
+    with pytest.raises(InvalidInput, match="believed spot state against a usdm account"):
+        reconcile(believed, usdm)

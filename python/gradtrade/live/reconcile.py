@@ -11,7 +11,9 @@ Invariants:
 * Pure and fail closed. :func:`reconcile` changes neither state. The verdict is ``OK`` only when
   nothing differs; ``REPAIRED`` when every difference is a repair (a missing acknowledgement,
   a fill the exchange reports for an order the journal knows, a cancel or expiry of such an
-  order) and, with the repairs applied, every position and balance agrees within one lot step;
+  order, an order sent but never placed: unknown to the exchange longer after its send than the
+  exchange accepts a request, refused retryably as the live client refuses it) and, with the
+  repairs applied, every position and balance agrees (tolerances below);
   ``ADOPTED`` when ``adopt_unknown`` is set and everything else is a difference it takes the
   exchange's word for (unknown orders, fills of unknown orders, positions, balances); ``HALT``
   otherwise, i.e. for anything it cannot explain.
@@ -58,7 +60,6 @@ from gradtrade.venue.urls import Market
 
 NS_PER_MS = 1_000_000
 _CLOSED = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
-_LIVE = (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
 
 
 def verdict_of(found: Iterable[Discrepancy], config: ReconcileConfig) -> Verdict:

@@ -71,6 +71,9 @@ class BelievedState:
     def __post_init__(self) -> None:
         if self.since_ms < 0:
             raise InvalidInput(f"since_ms must be non-negative, got {self.since_ms}")
+        for symbol, f in self.filters.items():
+            if symbol != f.symbol or not f.base_asset or not f.quote_asset:
+                raise InvalidInput(f"filters of {symbol!r} need the symbol's base and quote asset")
         for cid, o in self.orders.items():
             if cid != o.client_order_id or o.symbol not in self.filters:
                 raise InvalidInput(f"believed order {cid!r} is keyed wrong or has no filters")
