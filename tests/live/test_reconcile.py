@@ -110,6 +110,8 @@ async def test_ack_and_fills_missed_are_repaired(spot_trader: Trader) -> None:
     assert final.verdict is Verdict.REPAIRED and applied.acks == 1
     order = spot_trader.manager.orders[cid]
     assert order.exchange_order_id == oid and order.status == OrderStatus.FILLED
+    again = apply_repairs(report, spot_trader.manager, spot_trader.portfolio)
+    assert (again.acks, again.fills, again.duplicates) == (0, 0, len(report.missing_fills))
 
 
 async def test_unknown_open_order_halts_unless_adopted(
@@ -264,6 +266,9 @@ async def test_order_sent_long_ago_and_never_placed_is_refused_retryably(
     assert final is report and applied.ended == 1
     assert spot_trader.manager.orders[cid].status == OrderStatus.REJECTED
     assert spot_trader.manager.slot(SYMBOL, IntentKind.REBALANCE) is None
+    rejects = dict(spot_trader.manager.venue_rejects)
+    assert apply_repairs(report, spot_trader.manager, spot_trader.portfolio).ended == 0
+    assert dict(spot_trader.manager.venue_rejects) == rejects  # not counted twice
 
 
 async def test_cancel_while_down_is_repaired(resting_trader: Trader) -> None:

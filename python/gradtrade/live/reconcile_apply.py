@@ -119,16 +119,19 @@ def apply_repairs(
             else:
                 portfolio.apply_fill(booked)
                 fills += 1
-        elif isinstance(repair, Ack):
+        else:
+            # An order that already has this ack, or is already done, is left alone (not even
+            # counted by the manager): applying a report twice changes nothing the second time.
             order = manager.orders.get(repair.client_order_id)
-            if order is not None and order.exchange_order_id is None:
+            if isinstance(repair, Ack):
+                if order is not None and order.exchange_order_id == repair.exchange_order_id:
+                    continue
                 acks += 1
-            plan.extend(manager.on_event(repair)[1])
-        else:  # Canceled or VenueReject: both end an order that is not yet done
-            order = manager.orders.get(repair.client_order_id)
-            if order is not None and not order.is_terminal:
+            else:  # Canceled or VenueReject (never placed): both end an order
+                if order is not None and order.is_terminal:
+                    continue
                 ended += 1
-            plan.extend(manager.on_event(repair)[1])
+            plan.extend(manager.on_event(repair)[1])  # UnknownOrder for an order never sent
     return Applied(fills, duplicates, acks, ended, plan)
 
 
