@@ -5,6 +5,7 @@ moved out of band, orders the exchange never got), with the exact report and ver
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,10 +26,14 @@ from gradtrade.live.reconcile import (
     reconcile,
 )
 from gradtrade.live.reconcile_apply import adopt, apply_and_recheck, apply_repairs
-from gradtrade.local_exchange import ServerThread
 from gradtrade.venue.orders import Answered
 
-from .conftest import SYMBOL, Trader, cross_book, out_of_band
+if TYPE_CHECKING:
+    from reconcile_harness import LocalExchange, Trader
+
+# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
+pytest_plugins = ("reconcile_harness",)
+SYMBOL = "BTCUSDT"
 
 K = DiscrepancyKind
 
@@ -167,11 +172,11 @@ async def test_fill_for_an_order_never_sent_halts_with_the_money_it_moved(
 
 
 async def test_balance_moved_out_of_band(
-    server: ServerThread, spot_trader: Trader, adopt_config: ReconcileConfig
+    server: LocalExchange, spot_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     await spot_trader.target(0.002)
     believed = spot_trader.believed()
-    out_of_band(server, "USDT", "-250")  # a withdrawal
+    server.out_of_band("USDT", "-250")  # a withdrawal
     exchange = await spot_trader.exchange_state()
     report = reconcile(believed, exchange)
     assert report.verdict is Verdict.HALT
@@ -183,16 +188,16 @@ async def test_balance_moved_out_of_band(
 
 
 async def test_base_balance_within_half_a_step_agrees_a_whole_step_halts(
-    server: ServerThread,
+    server: LocalExchange,
     spot_trader: Trader,
 ) -> None:
     step = spot_trader.filters[SYMBOL].step_size
     await spot_trader.target(0.001)
-    out_of_band(server, "BTC", f"{0.4 * step:.10f}")
+    server.out_of_band("BTC", f"{0.4 * step:.10f}")
     assert reconcile(spot_trader.believed(), await spot_trader.exchange_state()).verdict is (
         Verdict.OK
     )
-    out_of_band(server, "BTC", f"{0.6 * step:.10f}")  # one whole step in all
+    server.out_of_band("BTC", f"{0.6 * step:.10f}")  # one whole step in all
     report = reconcile(spot_trader.believed(), await spot_trader.exchange_state())
     (d,) = report.discrepancies
     assert report.verdict is Verdict.HALT and d.kind is K.BALANCE_DIFFERS and d.subject == "BTC"
@@ -200,10 +205,10 @@ async def test_base_balance_within_half_a_step_agrees_a_whole_step_halts(
 
 
 async def test_negative_balance_halts_even_when_adopting(
-    server: ServerThread, spot_trader: Trader, adopt_config: ReconcileConfig
+    server: LocalExchange, spot_trader: Trader, adopt_config: ReconcileConfig
 ) -> None:
     believed = spot_trader.believed()
-    out_of_band(server, "USDT", f"-{believed.balances['USDT'] + 5:.8f}")
+    server.out_of_band("USDT", f"-{believed.balances['USDT'] + 5:.8f}")
     exchange = await spot_trader.exchange_state()
     report = reconcile(believed, exchange, adopt_config)
     assert report.verdict is Verdict.HALT
@@ -348,12 +353,12 @@ async def test_usdm_position_opened_behind_the_traders_back(
 
 
 async def test_resting_order_filled_by_the_market_while_down(
-    server: ServerThread, resting_trader: Trader
+    server: LocalExchange, resting_trader: Trader
 ) -> None:
     cid = await resting_trader.target(0.001)  # rests at the best bid, acknowledged
     order = resting_trader.manager.orders[cid]
     assert order.price is not None
-    cross_book(server, "spot", order.price, resting_trader.filters[SYMBOL].tick_size)
+    server.cross_book("spot", order.price, resting_trader.filters[SYMBOL].tick_size)
     exchange = await resting_trader.exchange_state()  # the client's reports are never fed
     queried = exchange.orders[cid]
     assert queried is not None and queried.status == OrderStatus.FILLED

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -28,10 +28,14 @@ from gradtrade.live.reconcile_exchange import (
     parse_trade,
     parse_usdm_account,
 )
-from gradtrade.local_exchange import ServerThread
 from gradtrade.venue.orders import Answered
 
-from .conftest import SYMBOL, Trader, out_of_band
+if TYPE_CHECKING:
+    from reconcile_harness import LocalExchange, Trader
+
+# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
+pytest_plugins = ("reconcile_harness",)
+SYMBOL = "BTCUSDT"
 
 
 async def bodies(trader: Trader) -> dict[str, Any]:
@@ -150,12 +154,12 @@ def test_any_damage_to_a_trade_is_refused_or_harmless(
 
 
 async def test_malformed_answer_from_the_exchange_halts_the_check(
-    server: ServerThread, spot_trader: Trader
+    server: LocalExchange, spot_trader: Trader
 ) -> None:
     await spot_trader.target(0.002)
     believed = spot_trader.believed()
     orders = {c: o.to_json() for c, o in spot_trader.manager.orders.items()}
-    out_of_band(server, "USDT", "NaN")  # the exchange now serves "free": "NaN"
+    server.out_of_band("USDT", "NaN")  # the exchange now serves "free": "NaN"
     report = await check(spot_trader.gateway, believed)
     assert report.verdict is Verdict.HALT and report.repairs == ()
     (d,) = report.discrepancies

@@ -3,9 +3,7 @@ meets in production: another program on the other end of a socket), spot and USD
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
+from typing import TYPE_CHECKING
 
 from gradtrade.core import Side
 from gradtrade.events import FillEvent
@@ -13,25 +11,21 @@ from gradtrade.execution.client import ExecutionEvent
 from gradtrade.live.reconcile import DiscrepancyKind, Verdict, reconcile
 from gradtrade.live.reconcile_apply import apply_and_recheck
 from gradtrade.live.reconcile_exchange import check
-from gradtrade.venue.urls import Market
 
-from .conftest import SYMBOL, Trader
+if TYPE_CHECKING:
+    from reconcile_harness import Trader
+
+# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
+pytest_plugins = ("reconcile_harness",)
+SYMBOL = "BTCUSDT"
 
 
 def fills_only(event: ExecutionEvent) -> bool:
     return isinstance(event, FillEvent)
 
 
-@pytest.fixture(params=["spot", "usdm"])
-async def trader(exchange_process: str, request: pytest.FixtureRequest) -> AsyncIterator[Trader]:
-    market: Market = request.param
-    t = Trader(exchange_process, market)
-    await t.start()
-    yield t
-    await t.close()
-
-
-async def test_missed_fills_repaired_then_an_outsider_halts(trader: Trader) -> None:
+async def test_missed_fills_repaired_then_an_outsider_halts(process_trader: Trader) -> None:
+    trader = process_trader
     await trader.target(0.003)
     assert (await check(trader.gateway, trader.believed())).verdict is Verdict.OK
     cid = await trader.target(-0.003 if trader.market == "usdm" else 0.0, drop=fills_only)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gradtrade.core import Side
 from gradtrade.events import FillEvent
@@ -12,7 +13,12 @@ from gradtrade.live.reconcile import DiscrepancyKind, ReconciliationReport, Verd
 from gradtrade.live.reconcile_report import render, to_payload
 from gradtrade.persistence import JournalRecord, RecordKind, open_journal, recover
 
-from .conftest import SYMBOL, Trader
+if TYPE_CHECKING:
+    from reconcile_harness import Trader
+
+# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
+pytest_plugins = ("reconcile_harness",)
+SYMBOL = "BTCUSDT"
 
 
 async def halted_report(trader: Trader) -> ReconciliationReport:

@@ -4,13 +4,14 @@
 ids they applied, the ``PortfolioTracker``'s positions and cash) into a ``BelievedState``;
 :func:`apply_repairs` feeds a report's repairs through the same entry points a venue event
 takes (``OrderManager.on_event``, then ``PortfolioTracker.apply_fill`` for a fill the manager
-accepted); :func:`apply_and_recheck` applies and compares the trader's objects again.
+accepted); :func:`apply_and_recheck` applies and compares the trader's objects again;
+:func:`adopt` says what an ``ADOPTED`` report asks the trader to take as the truth.
 
 Invariants:
 
 * Idempotent: the manager drops a trade id it has applied (``on_event`` returns no fill), so
-  applying the same report twice books each fill once; an acknowledgement or a cancel of an
-  order that already has it changes nothing.
+  applying the same report twice books each fill once; an acknowledgement the order already
+  has, or an end (cancel, never placed) of an order already done, is not applied again.
 * Balances are derived, not kept: from the balances the exchange held when the portfolio
   started (``opening``) plus what the portfolio booked since. Spot: the quote asset moves with
   the portfolio's cash, each base asset with its position net of base-asset fees, any other

@@ -1,6 +1,10 @@
-"""Fixtures of the live tests: a real local exchange (its own thread and event loop, fresh per
-test), and a trader's objects (``OrderManager``, ``PortfolioTracker``) driven by the real
-``LiveExecutionClient`` against it."""
+"""Fixtures of the reconciliation tests: a real local exchange (its own thread and event loop,
+fresh per test, or ``gradtrade exchange serve`` in its own process), and a trader's objects
+(``OrderManager``, ``PortfolioTracker``) driven by the real ``LiveExecutionClient`` against it.
+
+A module beside the trader tests' ``conftest.py`` (which they import as ``conftest``), loaded by
+the reconciliation test modules as a plugin (``pytest_plugins``), so its asserts are rewritten
+and it is imported once; they import its classes only for type checking."""
 
 from __future__ import annotations
 
@@ -32,14 +36,13 @@ from gradtrade.venue.instruments import symbol_filters
 from gradtrade.venue.orders import Answered, OrderGateway
 from gradtrade.venue.urls import Market
 
-# tests/test_typing.py imports REPO_ROOT from "conftest": every conftest defines it.
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KEY, SECRET = next(iter(DEFAULT_KEYS.items()))
 SYMBOL = "BTCUSDT"
 
 
 @pytest.fixture
-def server() -> Iterator[ServerThread]:
+def server() -> Iterator[LocalExchange]:
     """A synthetic market frozen in place (one step per ~1000 s): resting orders stay resting;
     taker fee 0.1 % spot, 0.05 % USD-M."""
     server = ExchangeServer(
@@ -49,12 +52,34 @@ def server() -> Iterator[ServerThread]:
         fees={"spot": ("0.0005", "0.001"), "usdm": ("0.0002", "0.0005")},
     )
     with ServerThread(server) as st:
-        yield st
+        yield LocalExchange(st)
 
 
-def out_of_band(st: ServerThread, asset: str, amount: str) -> None:
-    """A deposit (or, negative, a withdrawal) of the spot account that no order made."""
-    st.run(lambda: st.server.trading.accounts[KEY].move(asset, free=Decimal(amount)))
+class LocalExchange:
+    """The in-process exchange of a test, with what only a test can do to it."""
+
+    def __init__(self, st: ServerThread) -> None:
+        self.st, self.url = st, st.url
+
+    def out_of_band(self, asset: str, amount: str) -> None:
+        """A deposit (or, negative, a withdrawal) of the spot account that no order made."""
+        accounts = self.st.server.trading.accounts
+        self.st.run(lambda: accounts[KEY].move(asset, free=Decimal(amount)))
+
+    def cross_book(self, venue: str, price: float, tick: float) -> None:
+        """Move the synthetic book one tick through ``price`` from above (the best ask below
+        it): a resting BUY there is filled by the market, as a falling market fills it."""
+        state = self.st.server.state
+
+        def apply() -> None:
+            m = state.markets[venue][SYMBOL]
+            m.l2.replace(
+                [(price - 3 * tick, 1.0)], [(price - tick, 1.0)], m.book.last_update_id + 1
+            )
+            for listener in state.book_listeners:
+                listener(m)
+
+        self.st.run(apply)
 
 
 class Trader:
@@ -178,7 +203,7 @@ class Trader:
 
 
 @pytest.fixture
-async def spot_trader(server: ServerThread) -> AsyncIterator[Trader]:
+async def spot_trader(server: LocalExchange) -> AsyncIterator[Trader]:
     trader = Trader(server.url, "spot")
     await trader.start()
     yield trader
@@ -186,7 +211,7 @@ async def spot_trader(server: ServerThread) -> AsyncIterator[Trader]:
 
 
 @pytest.fixture
-async def resting_trader(server: ServerThread) -> AsyncIterator[Trader]:
+async def resting_trader(server: LocalExchange) -> AsyncIterator[Trader]:
     """A spot trader whose orders rest post-only at the best price of its side."""
     trader = Trader(server.url, "spot", style="post_only")
     await trader.start()
@@ -195,7 +220,7 @@ async def resting_trader(server: ServerThread) -> AsyncIterator[Trader]:
 
 
 @pytest.fixture
-async def usdm_trader(server: ServerThread) -> AsyncIterator[Trader]:
+async def usdm_trader(server: LocalExchange) -> AsyncIterator[Trader]:
     trader = Trader(server.url, "usdm")
     await trader.start()
     yield trader
@@ -238,19 +263,17 @@ def exchange_process() -> Iterator[str]:
     proc.wait(10)
 
 
+@pytest.fixture(params=["spot", "usdm"])
+async def process_trader(
+    exchange_process: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Trader]:
+    """A trader of each market against the exchange in its own process."""
+    trader = Trader(exchange_process, request.param)
+    await trader.start()
+    yield trader
+    await trader.close()
+
+
 @pytest.fixture
 def adopt_config() -> ReconcileConfig:
     return ReconcileConfig(adopt_unknown=True)
-
-
-def cross_book(st: ServerThread, venue: str, price: float, tick: float) -> None:
-    """Move the synthetic book one tick through ``price`` from above (the best ask below it):
-    a resting BUY there is filled by the market, as a falling market fills it."""
-
-    def apply() -> None:
-        m = st.server.state.markets[venue][SYMBOL]
-        m.l2.replace([(price - 3 * tick, 1.0)], [(price - tick, 1.0)], m.book.last_update_id + 1)
-        for listener in st.server.state.book_listeners:
-            listener(m)
-
-    st.run(apply)
