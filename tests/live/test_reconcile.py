@@ -25,7 +25,12 @@ from gradtrade.live.reconcile import (
     Verdict,
     reconcile,
 )
-from gradtrade.live.reconcile_apply import adopt, apply_and_recheck, apply_repairs
+from gradtrade.live.reconcile_apply import (
+    adopt,
+    apply_and_recheck,
+    apply_repairs,
+    reconcile_trader,
+)
 from gradtrade.venue.orders import Answered
 
 if TYPE_CHECKING:
@@ -393,3 +398,42 @@ async def test_adopting_a_fill_of_an_unknown_order_rebases_the_balances(
     assert after.verdict is Verdict.OK, after.discrepancies
     with pytest.raises(InvalidInput, match="only an adopted report can be adopted, not ok"):
         adopt(after, spot_trader.opening)
+
+
+async def test_the_traders_pass_repairs_then_agrees(spot_trader: Trader) -> None:
+    cid = await spot_trader.target(0.002, drop=fills_only)
+    args = (
+        spot_trader.gateway,
+        spot_trader.manager,
+        spot_trader.portfolio,
+        spot_trader.opening,
+        spot_trader.since_ms,
+    )
+    report, applied = await reconcile_trader(*args)
+    assert report.verdict is Verdict.REPAIRED and applied is not None and applied.fills > 0
+    assert spot_trader.manager.orders[cid].status == OrderStatus.FILLED
+    again, nothing = await reconcile_trader(*args)
+    assert again.verdict is Verdict.OK and nothing is None
+
+
+async def test_the_traders_pass_that_halts_changes_nothing(spot_trader: Trader) -> None:
+    """A fill missed while down beside an order nobody knows: HALT (confirmed by a second
+    read), and the missed fill is not applied either."""
+    cid = await spot_trader.target(0.002, drop=fills_only)
+    bid, _ = await spot_trader.best()
+    tick = spot_trader.filters[SYMBOL].tick_size
+    await spot_trader.direct(
+        "outsider-5", Side.BUY, "0.00100", f"{round(bid * 0.9 / tick) * tick:.2f}"
+    )
+    before = spot_trader.manager.orders[cid].to_json(), spot_trader.portfolio.cash
+    report, applied = await reconcile_trader(
+        spot_trader.gateway,
+        spot_trader.manager,
+        spot_trader.portfolio,
+        spot_trader.opening,
+        spot_trader.since_ms,
+        confirm_after_s=0.2,
+    )
+    assert report.verdict is Verdict.HALT and applied is None
+    assert {d.kind for d in report.discrepancies} == {K.UNKNOWN_ORDER, K.MISSING_FILL}
+    assert (spot_trader.manager.orders[cid].to_json(), spot_trader.portfolio.cash) == before

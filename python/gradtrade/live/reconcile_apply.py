@@ -5,7 +5,8 @@ ids they applied, the ``PortfolioTracker``'s positions and cash) into a ``Believ
 :func:`apply_repairs` feeds a report's repairs through the same entry points a venue event
 takes (``OrderManager.on_event``, then ``PortfolioTracker.apply_fill`` for a fill the manager
 accepted); :func:`apply_and_recheck` applies and compares the trader's objects again;
-:func:`adopt` says what an ``ADOPTED`` report asks the trader to take as the truth.
+:func:`adopt` says what an ``ADOPTED`` report asks the trader to take as the truth;
+:func:`reconcile_trader` is the whole pass the trader runs at startup and periodically.
 
 Invariants:
 
@@ -43,6 +44,8 @@ from gradtrade.live.reconcile import (
     reconcile,
     with_more,
 )
+from gradtrade.live.reconcile_exchange import check_state, gateway_market
+from gradtrade.venue.orders import OrderGateway
 from gradtrade.venue.urls import Market
 
 
@@ -156,6 +159,26 @@ def apply_and_recheck(
     return with_more(report, after.discrepancies), applied
 
 
+async def reconcile_trader(
+    gateway: OrderGateway,
+    manager: OrderManager,
+    portfolio: PortfolioTracker,
+    opening: Mapping[str, float],
+    since_ms: int,
+    config: ReconcileConfig | None = None,
+    confirm_after_s: float = 1.0,
+) -> tuple[ReconciliationReport, Applied | None]:
+    """One reconciliation of the trader (at startup, then periodically): check, and apply the
+    repairs of a report that does not halt, rechecked. A ``HALT`` report changes nothing the
+    trader holds (something is unexplained: no fill of it is trusted), nor does a malformed
+    answer; the report is what to journal and, when it halts, what to print."""
+    believed = believed_state(gateway_market(gateway), manager, portfolio, opening, since_ms)
+    report, exchange = await check_state(gateway, believed, config, confirm_after_s)
+    if exchange is None or report.verdict is Verdict.HALT or not report.repairs:
+        return report, None
+    return apply_and_recheck(report, exchange, manager, portfolio, opening, since_ms, config)
+
+
 @dataclass(frozen=True, slots=True)
 class Adoption:
     """What taking the exchange's word means for the trader (an ``ADOPTED`` report): the
@@ -194,4 +217,5 @@ __all__ = [
     "apply_and_recheck",
     "apply_repairs",
     "believed_state",
+    "reconcile_trader",
 ]

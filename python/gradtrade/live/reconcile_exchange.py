@@ -26,6 +26,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Iterable
 from typing import Any
@@ -40,6 +41,7 @@ from gradtrade.live.reconcile import (
     ExchangeTrade,
     ReconcileConfig,
     ReconciliationReport,
+    Verdict,
     malformed,
     reconcile,
 )
@@ -278,8 +280,12 @@ class _Reader:
         return parse_spot_balances(body), {}
 
 
+def gateway_market(gateway: OrderGateway) -> Market:
+    return "usdm" if gateway.usdm else "spot"
+
+
 def _check_request(gateway: OrderGateway, believed: BelievedState) -> Market:
-    market: Market = "usdm" if gateway.usdm else "spot"
+    market = gateway_market(gateway)
     if market != believed.market:
         raise InvalidInput(f"a {believed.market} belief cannot be checked on a {market} gateway")
     days = (gateway.rest.now_ms() - believed.since_ms) / DAY_MS
@@ -333,22 +339,47 @@ async def fetch_exchange_state(
     )
 
 
-async def check(
-    gateway: OrderGateway, believed: BelievedState, config: ReconcileConfig | None = None
-) -> ReconciliationReport:
-    """Fetch and compare. Malformed exchange data is a ``HALT`` report naming it; transport
-    errors (``RetryableError``, ``FatalError``) propagate: nothing was judged."""
+async def check_state(
+    gateway: OrderGateway,
+    believed: BelievedState,
+    config: ReconcileConfig | None = None,
+    confirm_after_s: float = 1.0,
+) -> tuple[ReconciliationReport, ExchangeState | None]:
+    """Fetch and compare: the report and the exchange state it judged (None when an answer
+    was malformed: the report is then a ``HALT`` naming it). A pass that halts is read again
+    after ``confirm_after_s`` (0: never) and the second one stands: the account moves while
+    it is read, so a fill between two reads shows as a difference once, a real one twice.
+    Transport errors (``RetryableError``, ``FatalError``) propagate: nothing was judged."""
     _check_request(gateway, believed)
-    try:
-        exchange = await fetch_exchange_state(gateway, believed)
-    except InvalidInput as exc:  # every one raised past the request check is a parse error
-        return malformed(believed.market, int(gateway.rest.now_ms()), str(exc))
-    return reconcile(believed, exchange, config)
+    for attempt in range(2):
+        try:
+            exchange = await fetch_exchange_state(gateway, believed)
+        except InvalidInput as exc:  # every one raised past the request check is a parse error
+            report = malformed(believed.market, int(gateway.rest.now_ms()), str(exc))
+            result: tuple[ReconciliationReport, ExchangeState | None] = (report, None)
+        else:
+            result = (reconcile(believed, exchange, config), exchange)
+        if result[0].verdict is not Verdict.HALT or attempt or confirm_after_s <= 0:
+            break
+        await asyncio.sleep(confirm_after_s)
+    return result
+
+
+async def check(
+    gateway: OrderGateway,
+    believed: BelievedState,
+    config: ReconcileConfig | None = None,
+    confirm_after_s: float = 1.0,
+) -> ReconciliationReport:
+    """:func:`check_state`'s report (what ``gradtrade trade reconcile`` prints)."""
+    return (await check_state(gateway, believed, config, confirm_after_s))[0]
 
 
 __all__ = [
     "check",
+    "check_state",
     "fetch_exchange_state",
+    "gateway_market",
     "parse_order",
     "parse_spot_balances",
     "parse_trade",
