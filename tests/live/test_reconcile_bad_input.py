@@ -5,6 +5,7 @@ naming the endpoint and the field; a malformed answer served by the exchange hal
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
@@ -190,3 +191,13 @@ def test_a_belief_that_cannot_be_judged_is_refused() -> None:
     usdm = ExchangeState("usdm", 1, (), {}, (), {})
     with pytest.raises(InvalidInput, match="believed spot state against a usdm account"):
         reconcile(believed, usdm)
+
+
+async def test_a_trade_window_too_far_back_is_refused_before_any_request(
+    spot_trader: Trader,
+) -> None:
+    believed = dataclasses.replace(spot_trader.believed(), since_ms=0)
+    requests = spot_trader.gateway.rest.metrics.requests
+    with pytest.raises(InvalidInput, match=r"since_ms is \d+ days back \(at most 90"):
+        await check(spot_trader.gateway, believed)
+    assert spot_trader.gateway.rest.metrics.requests == requests
