@@ -12,16 +12,19 @@ Invariants:
 * Every body is parsed field by field before anything is compared: a missing field, a
   non-numeric or non-finite quantity, an unknown status or side, a duplicate asset or a trade
   id reported twice with different contents raise ``InvalidInput`` naming the endpoint and the
-  field (never a guess, never a partly built state). :func:`check` turns that into a ``HALT``
-  report (``MALFORMED_RESPONSE``). A negative balance parses (it is well formed) and is judged
-  by the comparison: ``NEGATIVE_BALANCE``, never repairable.
+  field (never a guess, never a partly built state). :func:`check_state` turns that into a
+  ``HALT`` report (``MALFORMED_RESPONSE``). A negative balance parses (it is well formed)
+  and is judged by the comparison: ``NEGATIVE_BALANCE``, never repairable.
 * Pages are filtered client-side too (id >= fromId, time within the window, the order id asked
   for): a venue that ignores a filter (the local exchange returns the account's last trades)
   cannot lend another order's trades, and a page that brings nothing new ends the paging.
-* No retry here: a refusal raises ``ExchangeRejected`` (``RateLimited`` for 429/418) and an
-  unknown outcome ``ServerError``; the caller decides when to try again.
-* Reconciliation reads a moving account: a fill between two reads shows as a difference. The
-  trader reconciles with order entry paused, and may repeat a pass before it halts.
+* No retry of a request: a refusal raises ``ExchangeRejected`` (``RateLimited`` for 429/418)
+  and an unknown outcome ``ServerError``; the caller decides when to try again.
+* Reconciliation reads a moving account: a fill between two reads shows as a difference. A
+  pass that halts is therefore read once more (``confirm_after_s``) and the second stands; the
+  trader reconciles with order entry paused.
+* The trade window reaches back at most ``MAX_LOOKBACK_DAYS`` (one request per day without
+  trades); further back is refused before any request.
 """
 
 from __future__ import annotations
