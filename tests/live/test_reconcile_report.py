@@ -11,6 +11,7 @@ from gradtrade.core import Side
 from gradtrade.events import FillEvent
 from gradtrade.live.reconcile import DiscrepancyKind, ReconciliationReport, Verdict, reconcile
 from gradtrade.live.reconcile_report import render, to_payload
+from gradtrade.local_exchange import DEFAULT_KEYS
 from gradtrade.persistence import JournalRecord, RecordKind, open_journal, recover
 
 if TYPE_CHECKING:
@@ -67,3 +68,5 @@ async def test_text_says_exactly_what_differs(spot_trader: Trader) -> None:
     assert f"Repairs: {len(report.missing_fills)} fills, 0 order updates" in text
     kinds = {d.kind for d in report.discrepancies}
     assert kinds == {DiscrepancyKind.UNKNOWN_ORDER, DiscrepancyKind.MISSING_FILL}
+    for credential in next(iter(DEFAULT_KEYS.items())):  # the key and the secret it signed with
+        assert credential not in text and credential not in str(to_payload(report))
