@@ -1,0 +1,1 @@
+"""The live trader: the service, its configuration and reconciliation with the exchange."""
