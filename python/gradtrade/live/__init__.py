@@ -1,0 +1,1 @@
+"""The live trader: ``gradtrade trade`` and what runs around the engine while it trades."""
