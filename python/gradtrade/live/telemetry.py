@@ -62,11 +62,14 @@ from gradtrade.monitoring import (
 )
 from gradtrade.persistence.journal import Journal
 from gradtrade.persistence.records import JournalRecord, Snapshot
+from gradtrade.risk.manager import SkipReason
 from gradtrade.strategy.book import BookTop
 from gradtrade.strategy.protocol import Strategy, StrategyContext
 from gradtrade.venue.rest import RestClient
 
 VENUE_REASONS = tuple(r.value for r in VenueRejectReason)
+# the engine's skip counters that exist from the start (others appear when first counted)
+SKIP_REASONS = (*(r.value for r in SkipReason), "book_not_synced")
 
 
 class _CountsNfe(Protocol):
@@ -209,7 +212,7 @@ class Telemetry:
             slippage=p.slippage,
             drawdown_ratio=p.drawdown,
             symbols=tuple(symbols),
-            skips=dict(engine.log.skips),
+            skips=dict.fromkeys(SKIP_REASONS, 0) | dict(engine.log.skips),
         )
 
     # --- events (called by the wrappers) ---
