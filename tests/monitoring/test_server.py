@@ -5,6 +5,7 @@ validation naming the field, and the health rules with a controlled clock."""
 from __future__ import annotations
 
 import socket
+
 import aiohttp
 import pytest
 
