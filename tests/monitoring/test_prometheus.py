@@ -76,9 +76,11 @@ def stack(
         GRADTRADE_API_KEY=KEY, GRADTRADE_API_SECRET=SECRET,
     )  # fmt: skip
     halting = start_session(exchange_url, *BARS, "--halt-drawdown", "0.002")
+    # two months of bars (over two minutes): still journaling when the test kills its server
     journaling = start_session(
-        exchange_url, *BARS, journal=redis_server.url(f"t{uuid.uuid4().hex[:8]}")
-    )
+        exchange_url, "--start", "2024-03-01", "--end", "2024-05-01", "--pace", "0.1",
+        journal=redis_server.url(f"t{uuid.uuid4().hex[:8]}"),
+    )  # fmt: skip
     prom = start_prometheus(
         tmp_path_factory.mktemp("prometheus"),
         [trading.target, halting.target, journaling.target],
