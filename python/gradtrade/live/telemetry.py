@@ -1,10 +1,10 @@
 """``Telemetry``: the bridge from a running engine (and trader) to ``gradtrade.monitoring``.
 
-Wiring is one call each: ``telemetry.attach(engine)``; ``telemetry.journal(journal)`` returns
-the journal to write through; ``telemetry.stream(name)`` / ``adopt_stream(stats)`` for each
-market or user-data stream; ``telemetry.watch_connector(name, rest_client)``; the trader's
-observer callback is ``telemetry.observe``; ``async with telemetry.server():`` serves
-``/metrics`` and ``/healthz``.
+Wiring: ``telemetry.watch_trader(trader)`` is the whole trader wiring (its per-stream stats,
+its observer callbacks, its engine once assembled); without a trader, ``telemetry.attach(engine)``
+and ``telemetry.stream(name)`` per stream. ``telemetry.journal(journal)`` returns the journal to
+write through; ``telemetry.watch_connector(name, rest_client)`` exports a REST client's weight;
+``async with telemetry.server():`` serves ``/metrics`` and ``/healthz``.
 
 Invariants:
 
@@ -56,6 +56,7 @@ from gradtrade.monitoring import (
     StateCollector,
     StreamRegistry,
     StreamStats,
+    StreamView,
     SymbolSnapshot,
     assess,
     enum_label,
@@ -72,8 +73,30 @@ VENUE_REASONS = tuple(r.value for r in VenueRejectReason)
 SKIP_REASONS = (*(r.value for r in SkipReason), "book_not_synced")
 
 
+NS_PER_S = 1e9
+
+
 class _CountsNfe(Protocol):
     last_nfe: int
+
+
+class _TraderStream(Protocol):
+    """A trader's per-stream counters (``live.bars.StreamStats``)."""
+
+    name: str
+    messages: int
+    reconnects: int
+    last_message_ns: int  # 0: no message yet
+
+
+class TraderView(Protocol):
+    """What telemetry reads of a trader (``live.trader.Trader``)."""
+
+    engine: Engine | None
+    observers: list[Callable[[Any, Any], None]]
+
+    @property
+    def stream_stats(self) -> Mapping[str, _TraderStream]: ...
 
 
 class Telemetry:
@@ -127,8 +150,23 @@ class Telemetry:
         """The stats a stream reader updates (``message()`` per frame, ``reconnected()``)."""
         return self.streams.stream(name)
 
-    def adopt_stream(self, stats: StreamStats) -> None:
-        self.streams.adopt(stats)
+    def watch_trader(self, trader: TraderView) -> None:
+        """Monitor ``trader`` (``gradtrade.live.trader.Trader``): its streams' stats are read
+        at scrape time, ``observe`` joins its observers, and its engine is attached at the first
+        event the trader reports after assembling it."""
+        opened = self.clock()
+
+        def streams() -> list[StreamView]:
+            return [
+                StreamView(
+                    s.name, s.messages, s.reconnects,
+                    s.last_message_ns / NS_PER_S if s.last_message_ns else None, opened,
+                )
+                for s in trader.stream_stats.values()
+            ]  # fmt: skip
+
+        self.streams.add_source(streams)
+        trader.observers.append(self.observe)
 
     def watch_connector(self, name: str, client: RestClient) -> None:
         """Export a REST client's counters and used request weight under ``connector=name``."""
@@ -150,6 +188,10 @@ class Telemetry:
         A journal write failure (any exception the trader reports) and reconciliation results
         (an object with an integer ``discrepancies`` attribute) are recorded; anything else the
         engine wrappers already counted."""
+        if self.engine is None:
+            engine = getattr(trader, "engine", None)
+            if isinstance(engine, Engine):
+                self.attach(engine)
         if isinstance(event, BaseException):
             self.journal_status.failed(event, self.clock())
             return
@@ -403,4 +445,4 @@ class MonitoredJournal:
         self.close()
 
 
-__all__ = ["MonitoredJournal", "Telemetry"]
+__all__ = ["MonitoredJournal", "Telemetry", "TraderView"]

@@ -24,6 +24,7 @@ from gradtrade.monitoring.state import (
     JournalStatus,
     StreamRegistry,
     StreamStats,
+    StreamView,
     SymbolSnapshot,
 )
 
@@ -42,6 +43,7 @@ __all__ = [
     "StateCollector",
     "StreamRegistry",
     "StreamStats",
+    "StreamView",
     "SymbolSnapshot",
     "assess",
     "enum_label",

@@ -15,7 +15,7 @@ message is as old as its registration (so a stream that never connects turns sta
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from gradtrade.core import TradingState
@@ -58,6 +58,22 @@ class AccountSnapshot:
         return tuple(s.symbol for s in self.symbols if s.breaker == TradingState.HALTED)
 
 
+@dataclass(frozen=True, slots=True)
+class StreamView:
+    """One stream as the monitor reads it at scrape time."""
+
+    name: str
+    messages: int
+    reconnects: int
+    last_message_s: float | None  # wall clock; None: no message yet
+    opened_s: float  # when the stream was registered (the age of a stream that never spoke)
+
+    def age_s(self, now_s: float) -> float:
+        """Seconds since the last message (since registration when none came yet)."""
+        last = self.opened_s if self.last_message_s is None else self.last_message_s
+        return max(0.0, now_s - last)
+
+
 class StreamStats:
     """Liveness of one market-data or user-data stream; the reader of the stream updates it."""
 
@@ -77,18 +93,24 @@ class StreamStats:
     def reconnected(self) -> None:
         self.reconnects += 1
 
-    def age_s(self, now_s: float) -> float:
-        """Seconds since the last message (since registration when none came yet)."""
-        last = self.registered_s if self.last_message_s is None else self.last_message_s
-        return max(0.0, now_s - last)
+    def view(self) -> StreamView:
+        return StreamView(
+            self.name, self.messages, self.reconnects, self.last_message_s, self.registered_s
+        )
+
+
+StreamSource = Callable[[], Iterable[StreamView]]
 
 
 class StreamRegistry:
-    """The streams a trader reads, by name (``btcusdt@kline_1m``, ``user_data``...)."""
+    """The streams a trader reads, by name (``btcusdt@kline_1m``, ``user_data``...): stats kept
+    here (:meth:`stream`) and sources read at scrape time (:meth:`add_source`, e.g. the
+    trader's own per-stream counters)."""
 
     def __init__(self, clock: Clock = time.time) -> None:
         self.clock = clock
         self._streams: dict[str, StreamStats] = {}
+        self._sources: list[StreamSource] = []
 
     def stream(self, name: str) -> StreamStats:
         """The stats of ``name``, registered on first use."""
@@ -99,15 +121,14 @@ class StreamRegistry:
             stats = self._streams[name] = StreamStats(name, self.clock())
         return stats
 
-    def adopt(self, stats: StreamStats) -> None:
-        """Watch a stats object the stream's owner keeps (the trader's own)."""
-        self._streams[stats.name] = stats
+    def add_source(self, source: StreamSource) -> None:
+        self._sources.append(source)
 
-    def __iter__(self) -> Iterator[StreamStats]:
-        return iter(list(self._streams.values()))
-
-    def __len__(self) -> int:
-        return len(self._streams)
+    def __iter__(self) -> Iterator[StreamView]:
+        views = {s.name: s.view() for s in self._streams.values()}
+        for source in self._sources:
+            views.update((v.name, v) for v in source())
+        return iter(list(views.values()))
 
 
 @dataclass
@@ -136,6 +157,8 @@ __all__ = [
     "Clock",
     "JournalStatus",
     "StreamRegistry",
+    "StreamSource",
     "StreamStats",
+    "StreamView",
     "SymbolSnapshot",
 ]
