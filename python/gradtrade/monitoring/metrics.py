@@ -20,6 +20,8 @@ process-wide switch of prometheus_client): they double the series count and noth
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client import disable_created_metrics as _disable_created
@@ -43,6 +45,21 @@ def enum_label(value: object) -> str:
     if isinstance(raw, str):
         return raw
     return str(value).rsplit(".", 1)[-1].lower()
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolSeries:
+    """One symbol's labelled children, resolved once (``labels()`` costs a lock and a lookup
+    per call; the per-bar path uses these)."""
+
+    decisions: Any
+    last_decision: Any
+    target: Any
+    predicted_sigma: Any
+    realized_volatility: Any
+    submitted: dict[str, Any]  # by intent
+    fills: dict[str, Any]  # by liquidity
+    notional: dict[str, Any]  # by liquidity
 
 
 class Metrics:
@@ -164,21 +181,28 @@ class Metrics:
 
     def prepare(
         self, symbols: Iterable[str], intents: Iterable[str], liquidities: Iterable[str]
-    ) -> None:
-        """Create every labelled series at 0 (NaN for the forecast gauges)."""
+    ) -> dict[str, SymbolSeries]:
+        """Create every labelled series at 0 (NaN for the forecast gauges); each symbol's
+        children, for the hot path."""
         intents, liquidities = list(intents), list(liquidities)
+        out = {}
         for symbol in symbols:
-            for intent in intents:
-                self.orders_submitted.labels(symbol, intent)
-            for liquidity in liquidities:
-                self.fills.labels(symbol, liquidity)
-                self.filled_notional.labels(symbol, liquidity)
             for state in BREAKER_VALUES:
                 self.breaker_transitions.labels(symbol, state)
-            self.decisions.labels(symbol)
-            self.predicted_sigma.labels(symbol).set(float("nan"))
-            self.realized_volatility.labels(symbol).set(float("nan"))
-            self.target.labels(symbol).set(float("nan"))
+            series = SymbolSeries(
+                decisions=self.decisions.labels(symbol),
+                last_decision=self.last_decision.labels(symbol),
+                target=self.target.labels(symbol),
+                predicted_sigma=self.predicted_sigma.labels(symbol),
+                realized_volatility=self.realized_volatility.labels(symbol),
+                submitted={i: self.orders_submitted.labels(symbol, i) for i in intents},
+                fills={liq: self.fills.labels(symbol, liq) for liq in liquidities},
+                notional={liq: self.filled_notional.labels(symbol, liq) for liq in liquidities},
+            )
+            for gauge in (series.predicted_sigma, series.realized_volatility, series.target):
+                gauge.set(float("nan"))
+            out[symbol] = series
+        return out
 
     def breaker_entered(self, symbol: str, state: TradingState) -> None:
         self.breaker_transitions.labels(symbol, enum_label(state)).inc()
@@ -197,5 +221,6 @@ __all__ = [
     "NAMESPACE",
     "NFE_BUCKETS",
     "Metrics",
+    "SymbolSeries",
     "enum_label",
 ]
