@@ -7,7 +7,9 @@ the paper driver) exports exactly what the engine did, and changes nothing it do
   position, costs and breaker state;
 * the monitored journal re-raises a failed write unchanged, marks the journal unwritable, and
   a later successful write makes it writable again;
-* the trader's observer callback records reconciliation results and journal failures.
+* the trader's observer callback records reconciliation results and journal failures;
+* the same over the L2 recording (the book-driven venue); and for any sequence of venue answers
+  (hypothesis) the counts equal the answers and only unanswered orders are remembered.
 """
 
 from __future__ import annotations
@@ -20,20 +22,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gradtrade.backtest.config import parse_backtest_config
+from gradtrade.backtest.l2 import build_session, load_recording
+from gradtrade.backtest.l2_config import parse_l2_config
 from gradtrade.backtest.runner import build_strategy, fill_model, load_market_data, symbol_filters
-from gradtrade.core import RejectReason, TradingState
+from gradtrade.core import RejectReason, Side, SymbolFilters, TradingState
 from gradtrade.engine import Engine, EngineLog, SimulatedClock, paper_replay
+from gradtrade.engine.replay import backtest_replay, book_ticks
 from gradtrade.errors import InvalidInput
+from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderStyle
 from gradtrade.execution import OrderManager, PortfolioTracker, SimulatedVenue
-from gradtrade.execution.client import VenueRejectReason
+from gradtrade.execution.client import (
+    Ack,
+    Canceled,
+    ExecutionEvent,
+    OrderRequest,
+    VenueReject,
+    VenueRejectReason,
+)
+from gradtrade.execution.config import ExecutionConfig
 from gradtrade.live.telemetry import Telemetry
 from gradtrade.monitoring import MonitoringConfig
 from gradtrade.persistence import JournalRecord, RecordKind, open_journal
-from gradtrade.risk import RiskManager
+from gradtrade.risk import RiskConfig, RiskManager
+from gradtrade.strategy.reference import QuoteAtBest
 
 Build = Callable[..., tuple[Engine, list[Any], int]]
 
@@ -209,3 +226,115 @@ def test_trader_observer_records_reconciliations_and_journal_errors() -> None:
     assert [r.value for r in t.health().reasons] == ["journal_unwritable"]
     with pytest.raises(InvalidInput):
         t.reconciled(-1)
+
+
+def test_the_l2_engine_with_telemetry_is_the_same_engine(data_dir: Path) -> None:
+    """Over the real spot L2 recording (the book-driven venue): identical fills and equity
+    with and without telemetry, and the maker fills of QuoteAtBest counted as maker."""
+    spot = data_dir / "recordings" / "hftbacktest" / "spot"
+    cfg = parse_l2_config({
+        "recording": {"paths": [str(spot / "btcusdt_20240808.gz"),
+                                str(spot / "btcusdt_20240809.gz")]},
+        "strategy": {"interval_ms": 1000},
+        "execution": {"style": "post_only", "post_only_timeout_s": 20, "on_timeout": "reprice"},
+        "output": {"double_costs": False, "html": False},
+    })  # fmt: skip
+    data = load_recording(cfg)
+    logs, telemetry = [], Telemetry()
+    for watched in (False, True):
+        session = build_session(cfg, data, QuoteAtBest(0.1))
+        if watched:
+            telemetry.attach(session.engine)
+        events = book_ticks(data.symbol, data.start_ns, data.end_ns, 1_000_000_000)
+        logs.append(backtest_replay(session.engine, events, data.end_ns))
+    plain, watched_log = logs
+    assert len(plain.fills) > 5 and plain.fills == watched_log.fills
+    assert plain.equity == watched_log.equity
+    m = scrape(telemetry)
+    makers = sum(f.liquidity.value == "maker" for f in plain.fills)
+    assert makers > 0
+    assert get(m, "gradtrade_fills_total", symbol=data.symbol, liquidity="maker") == makers
+
+
+class ScriptedVenue:
+    """An ExecutionClient whose answers the test scripts (the wrapper is what is tested)."""
+
+    def __init__(self) -> None:
+        self.sent: list[OrderRequest] = []
+        self.pending: list[ExecutionEvent] = []
+
+    def submit(self, request: OrderRequest) -> None:
+        self.sent.append(request)
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> None:
+        pass
+
+    def poll(self) -> list[ExecutionEvent]:
+        out, self.pending = self.pending, []
+        return out
+
+
+OUTCOMES = st.sampled_from(["ack", "ack_fill_maker", "ack_fill_taker", "ack_cancel", "reject",
+                            "none"])  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    orders=st.lists(
+        st.tuples(st.sampled_from(list(IntentKind)), OUTCOMES,
+                  st.sampled_from(list(VenueRejectReason))),
+        max_size=30,
+    )
+)  # fmt: skip
+def test_venue_counts_equal_the_events_for_any_outcomes(
+    orders: list[tuple[IntentKind, str, VenueRejectReason]],
+) -> None:
+    filters = {"BTCUSDT": SymbolFilters("BTCUSDT", "0.01", "0.00001", "0", "0")}
+    venue = ScriptedVenue()
+    engine = Engine(
+        QuoteAtBest(0.1),
+        {"BTCUSDT": RiskManager(RiskConfig(), filters["BTCUSDT"], periods_per_year=8760)},
+        OrderManager("q", filters, ExecutionConfig()),
+        venue,
+        PortfolioTracker(10_000.0, filters),
+    )
+    t = Telemetry()
+    t.attach(engine)
+    expected: Counter[tuple[str, str]] = Counter()
+    open_ids = set()
+    for i, (intent, outcome, reason) in enumerate(orders):
+        cid = f"q.0.{i}"
+        engine.venue.submit(
+            OrderRequest(cid, "BTCUSDT", Side.BUY, 0.1, OrderStyle.MARKET, intent, i, 100.0)
+        )
+        expected["submitted", intent.value] += 1
+        events: list[ExecutionEvent] = []
+        if outcome.startswith("ack"):
+            events.append(Ack(cid, i, i))
+            expected["ack", ""] += 1
+        if outcome.startswith("ack_fill"):
+            liq = Liquidity.MAKER if outcome.endswith("maker") else Liquidity.TAKER
+            events.append(FillEvent(cid, i, "BTCUSDT", Side.BUY, 100.0, 0.1, 0.01, "USDT", liq, i))
+            expected["fill", liq.value] += 1
+        if outcome == "ack_cancel":
+            events.append(Canceled(cid, i))
+        if outcome == "reject":
+            events.append(VenueReject(cid, reason, "refused", i))
+            expected["reject", reason.value] += 1
+        if outcome == "none":
+            open_ids.add(cid)
+        venue.pending = events
+        assert engine.venue.poll() == events  # the engine sees exactly what the venue said
+    m = scrape(t)
+    for intent in IntentKind:
+        got = get(m, "gradtrade_orders_submitted_total", symbol="BTCUSDT", intent=intent.value)
+        assert got == expected["submitted", intent.value]
+    assert get(m, "gradtrade_order_ack_latency_seconds_count") == expected["ack", ""]
+    for liq in Liquidity:
+        got = get(m, "gradtrade_fills_total", symbol="BTCUSDT", liquidity=liq.value)
+        assert got == expected["fill", liq.value]
+    for reason in VenueRejectReason:
+        got = get(m, "gradtrade_orders_rejected_total", symbol="BTCUSDT", stage="venue",
+                  reason=reason.value)  # fmt: skip
+        assert got == expected["reject", reason.value]
+    assert set(t._sent) == open_ids  # only orders still waiting for an answer are remembered
