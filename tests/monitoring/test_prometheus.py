@@ -3,7 +3,7 @@ each its own process, against the local exchange in its own process) are scraped
 with the deployed alert rules evaluated every second.
 
 * every query of every dashboard panel (read from the dashboard JSON) returns data, with at
-  least one finite value, through Prometheus' HTTP API;
+  least one finite value, through Prometheus' HTTP API, and every exported metric is on a panel;
 * a forced drawdown (halt at 0.2%) HALTs one session: ``GradtradeHalted`` fires for that
   instance only, and its /healthz is 503 ``halted``;
 * a journal whose Redis server is killed: /healthz 503 ``journal_unwritable`` and
@@ -132,6 +132,15 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
         if not finite:
             missing.append(f"{title}: {expr} -> {result}")
     assert not missing, "panels without data:\n" + "\n".join(missing)
+    # and the dashboard shows every metric the trader exports
+    used = {n for _, expr in queries for n in re.findall(r"gradtrade_[a-z0-9_]+", expr)}
+    exported = {
+        f.name for f in text_string_to_metric_families(stack.trading.scrape())
+        if f.name.startswith("gradtrade_")
+    }  # fmt: skip
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    unused = sorted(n for n in exported if not any(n + s in used for s in suffixes))
+    assert not unused, f"exported but on no dashboard panel: {unused}"
     # the model panels carry the model's own numbers
     assert (first(prom, f'gradtrade_predicted_sigma{{instance="{inst}"}}') or 0) > 0
     nfe = f'gradtrade_ode_function_evaluations_sum{{instance="{inst}"}}'

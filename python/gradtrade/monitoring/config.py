@@ -17,7 +17,6 @@ DEFAULT_PORT = 9108
 
 
 class MonitoringConfig(StrictModel):
-    enabled: bool = True
     host: str = "127.0.0.1"
     port: int = Field(default=DEFAULT_PORT, ge=0, le=65535, description="0 picks a free port")
     stale_after_s: float = Field(
