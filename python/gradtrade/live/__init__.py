@@ -1,1 +1,1 @@
-"""The live trader: the service, its configuration and reconciliation with the exchange."""
+"""The live trader: ``gradtrade trade``, reconciliation with the exchange, and telemetry."""
