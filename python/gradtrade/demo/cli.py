@@ -226,7 +226,13 @@ def where(out: Path, paper: Paper | None) -> list[str]:
     help="folder with demo_train.yaml, demo_backtest.yaml and demo_trader.yaml.",
 )
 @click.option("--epochs", type=click.IntRange(1, 200), default=5, show_default=True)
-@click.option("--cost-bps", type=float, default=11.0, show_default=True, help="per unit turnover.")
+@click.option(
+    "--cost-bps",
+    type=click.FloatRange(0, 1000),
+    default=11.0,
+    show_default=True,
+    help="cost per unit turnover for the test-split score.",
+)
 @click.option(
     "--paper-seconds",
     type=click.IntRange(0, 3600),
