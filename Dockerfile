@@ -6,8 +6,8 @@
 #
 # Stages: `builder` compiles the Rust extension and builds the wheel with maturin; `runtime` is a
 # slim Python with that wheel installed (CPU-only PyTorch from the PyTorch CPU index, about
-# 200 MB instead of the CUDA build's gigabytes); `jupyter` adds JupyterLab; `trader` (last, so a
-# plain `docker build` gives it) is the runtime as is. No secret is ever in a layer: API keys
+# 200 MB to download instead of several GB with CUDA); `jupyter` adds JupyterLab; `trader`
+# (last, so a plain `docker build` gives it) is the runtime as is. No secret is ever in a layer: API keys
 # come from the environment at run time (GRADTRADE_API_KEY / GRADTRADE_API_SECRET).
 #
 # tests/deploy/test_image_steps.py parses this file and runs the builder's `maturin build` and the
