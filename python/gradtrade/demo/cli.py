@@ -202,6 +202,7 @@ def where(out: Path, paper: Paper | None) -> list[str]:
         f"  journal          {spec.journal}",
         f"  trader log       {outcome.log}",
         f"  metrics          http://127.0.0.1:{spec.port}/metrics during the session; {scrape}",
+        f"  trader status    gradtrade trade status --config {spec.config}",
     ]
 
 
