@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from conftest import BarPump, Exchange, run_cli, start_trader, trader_config
-
 from gradtrade.core import OrderStatus
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 
@@ -20,11 +19,13 @@ def journal_records(path: Path) -> list[object]:
         return list(j.read())
 
 
-def test_paper_trader_trades_journals_and_reports_status(exchange: Exchange, tmp_path: Path) -> None:
+def test_paper_trader_trades_journals_and_reports_status(
+    exchange: Exchange, tmp_path: Path
+) -> None:
     config = trader_config(tmp_path, exchange.url)
     with BarPump(exchange, every_s=2.0) as pump:
         proc = start_trader(config, "--run-for", "22")
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err[-3000:]
     assert len(pump.closed) >= 6
     db = tmp_path / "paper.db"
@@ -82,7 +83,7 @@ def test_sigterm_stops_cleanly_with_the_journal_flushed(exchange: Exchange, tmp_
                 fills = sum(r.kind is RecordKind.FILL for r in journal_records(db))  # type: ignore[attr-defined]
         assert fills, "the trader never filled"
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err[-3000:]
     with open_journal(str(db), JournalOptions(readonly=True)) as j:
         snapshot, last = j.latest_snapshot(), j.last_seq()

@@ -33,11 +33,19 @@ from gradtrade.live.recorder import Recorder
 from gradtrade.persistence.journal import Journal
 from gradtrade.persistence.records import RecordKind
 from gradtrade.persistence.recovery import TraderState
-from gradtrade.venue.orders import Answered, OrderGateway, Refused
+from gradtrade.venue.orders import (
+    Answered,
+    OrderGateway,
+    Outcome,
+    Refused,
+    StatusUnknown,
+    binance_code,
+)
 
 log = logging.getLogger("gradtrade.live.resume")
 NS_PER_MS = 1_000_000
 PORTFOLIO = "portfolio"
+CLOCK_SKEW = -1021  # "Timestamp for this request is outside of the recvWindow"
 _GONE = {
     "CANCELED": RecordKind.ORDER_CANCELED,
     "EXPIRED": RecordKind.ORDER_EXPIRED,
@@ -159,9 +167,13 @@ async def _resolve(
                 })  # fmt: skip
                 log.warning("order %s was never placed (resolved at restart)", cid)
                 return
+        elif _code(outcome) == CLOCK_SKEW:
+            await gateway.rest.sync_time()  # our timestamps are off the venue's clock
         tries += 1
         if tries > 400:
-            raise GradtradeError(f"order {cid}: the venue does not say what happened to it")
+            raise GradtradeError(
+                f"order {cid}: the venue does not say what happened to it (last: {outcome})"
+            )
         if not order.is_terminal:
             await asyncio.sleep(interval_s)
 
@@ -197,6 +209,12 @@ async def _apply(recorder: Recorder, gateway: OrderGateway, cid: str, body: dict
         elif kind is RecordKind.ORDER_REJECTED:
             payload = {"reason": "invalid_order", "message": "the venue rejected the order"}
         recorder.record(kind, cid, payload)
+
+
+def _code(outcome: Outcome) -> int | None:
+    if isinstance(outcome, Refused):
+        return outcome.code
+    return binance_code(outcome.message) if isinstance(outcome, StatusUnknown) else None
 
 
 def check_filters(state: TraderState, filters: SymbolFilters) -> bool:
