@@ -19,6 +19,7 @@ time of the last message, for monitoring.
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -65,8 +66,11 @@ def _bar(symbol: str, step_ms: int, open_ms: int, o: Any, h: Any, lo: Any, c: An
 class KlineFeed:
     """``history()`` once for the warm-up, then ``async for bar in feed`` for the live bars."""
 
-    def __init__(self, rest: RestClient, symbol: str, interval: str) -> None:
+    def __init__(
+        self, rest: RestClient, symbol: str, interval: str, rng: random.Random | None = None
+    ) -> None:
         self.rest, self.symbol, self.interval = rest, symbol, interval
+        self.rng = rng  # the reconnect backoff's jitter (tests pin it)
         self.step_ms = interval_ms(interval)
         self.last_open_ms: int | None = None
         self.stats = StreamStats(f"{symbol.lower()}@kline_{interval}")
@@ -122,7 +126,7 @@ class KlineFeed:
 
     async def __aiter__(self) -> AsyncIterator[Bar]:
         name = f"{self.symbol.lower()}@kline_{self.interval}"
-        stream = FrameStream(self.rest.config, [name], self.rest.metrics)
+        stream = FrameStream(self.rest.config, [name], self.rest.metrics, self.rng)
         async for frame in stream:
             m = self.rest.metrics
             self.stats.reconnects, self.stats.stale = m.reconnects, m.stale_streams

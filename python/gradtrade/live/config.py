@@ -116,7 +116,7 @@ class CredentialsSection(StrictModel):
 
 class TraderConfig(StrictModel):
     mode: Literal["paper", "live"] = "paper"
-    trader_id: str = Field(default="trader", pattern=TRADER_ID.pattern)
+    trader_id: str = Field(default="trader", pattern=f"^{TRADER_ID.pattern}$")
     venue: VenueSection = VenueSection()
     symbol: str = Field(default="BTCUSDT", pattern=r"^[A-Z0-9]{2,20}$")
     timeframe: str = "1m"
