@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import random
 import time
+from typing import Any
 
 import orjson
 
@@ -35,7 +36,7 @@ async def _until(pred: object, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, list[list[object]]]:
+async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, list[list[Any]]]:
     connector = ConnectorConfig.for_url(
         exchange.url, stale_after_s=20, backoff_base_s=2.5, backoff_max_s=2.5
     )
@@ -53,7 +54,7 @@ async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, lis
         await _until(lambda: feed.stats.connections == 1)
         for n in (1, 2):  # two bars over a healthy stream
             await asyncio.to_thread(exchange.next_minute)
-            await _until(lambda n=n: len(bars) == n)  # type: ignore[misc]
+            await _until(lambda n=n: len(bars) == n)
         # kill the stream, then close two bars while it is down (the reconnect waits 2.5 s)
         await asyncio.to_thread(exchange.arm, kind="drop_ws", path_prefix="/stream")
         await asyncio.to_thread(exchange.next_minute)
@@ -85,10 +86,8 @@ def test_kline_stream_killed_across_bar_closes_yields_every_bar_once_in_order(
     assert all(b - a == STEP_NS for a, b in itertools.pairwise(opens)), opens
     assert feed.stats.backfilled >= 2  # the bars that closed while the stream was down
     # each bar is the exchange's closed candle, number for number
-    rest = {int(r[0]) * 1_000_000: r for r in rows}  # type: ignore[index]
+    rest = {int(r[0]) * 1_000_000: r for r in rows}
     for bar in seen:
         r = rest[bar.open_time_ns]
-        assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == tuple(
-            float(x)
-            for x in r[1:6]  # type: ignore[index]
-        )
+        got = (bar.open, bar.high, bar.low, bar.close, bar.volume)
+        assert got == tuple(float(x) for x in r[1:6])

@@ -69,9 +69,9 @@ def check_against_exchange(url: str, db: Path, sessions: set[int]) -> dict[str, 
     for o in orders:  # the journal's final status is the exchange's
         mine = state.orders[o["clientOrderId"]]
         assert str(mine.status).endswith(o["status"]), (o, mine.status)
-    for cid, o in state.orders.items():  # an order the exchange never had ended rejected
+    for cid, order in state.orders.items():  # an order the exchange never had: rejected
         if cid not in on_exchange:
-            assert o.status == OrderStatus.REJECTED, (cid, o.status)
+            assert order.status == OrderStatus.REJECTED, (cid, order.status)
     side = {int(o["orderId"]): 1 if o["side"] == "BUY" else -1 for o in orders}
     exchange_qty = sum(side[int(t["orderId"])] * float(t["qty"]) for t in trades)
     journal_qty = sum(r.data()["side"] * r.data()["quantity"] for r in journal_fills)
