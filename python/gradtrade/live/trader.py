@@ -194,7 +194,7 @@ class Trader:
         risk = engine.risk[symbol]
         if state.breaker is not None:
             risk.breaker = DrawdownBreaker.from_json(state.breaker.to_json())
-        self._breaker_state = str(risk.breaker.state)
+        self._breaker_state = _name(risk.breaker.state)
         log.info(
             "trader %s (%s, %s %s) session %d: %d warm-up bars, journal at record %d",
             cfg.trader_id, cfg.mode, symbol, cfg.timeframe, execution.session, len(history),
@@ -283,12 +283,12 @@ class Trader:
             recorder.record(RecordKind.FUNDING, symbol, payload)
         elog.funding.clear()
         breaker = engine.risk[self.cfg.symbol].breaker
-        if str(breaker.state) != self._breaker_state:
+        if _name(breaker.state) != self._breaker_state:
             recorder.record(RecordKind.BREAKER_TRANSITION, "account", {
                 "breaker": orjson.loads(breaker.to_json()), "from": self._breaker_state,
-                "to": str(breaker.state),
+                "to": _name(breaker.state),
             })  # fmt: skip
-            self._breaker_state = str(breaker.state)
+            self._breaker_state = _name(breaker.state)
         recorder.maybe_snapshot()
         for observer in list(self.observers):
             try:
@@ -336,6 +336,10 @@ class Trader:
             await asyncio.sleep(0.1)
         recorder.maybe_snapshot(force=True)
         log.info("stopped: journal at record %d, snapshot written", recorder.state.seq)
+
+
+def _name(state: object) -> str:
+    return str(state).rpartition(".")[2]  # TradingState.HALTED -> HALTED
 
 
 def _drop_pending(queue: asyncio.Queue[FeedItem | None]) -> None:
