@@ -5,12 +5,15 @@ and survive a restart, and live fills are accounted without waiting for the next
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
 from pathlib import Path
 
+import pytest
 import yaml
 from pydantic import SecretStr
 
-from conftest import KEY, SECRET, BarPump, Exchange, trader_config
+from conftest import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
 from gradtrade.engine.feed import FeedItem
 from gradtrade.events import Bar
 from gradtrade.live import Trader, parse_trader_config
@@ -69,3 +72,60 @@ def test_live_fills_do_not_wait_for_the_next_bar(exchange: Exchange, tmp_path: P
     assert fills
     for fill in fills:  # bars close every 4 s; a fill accounted at the next bar would lag that
         assert (fill.ts_ns - submitted[fill.key]) / 1e9 < 1.5
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_restart_resumes_the_portfolio_from_the_journal(
+    exchange: Exchange, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    journal: dict[str, object] = {"snapshot_every": 7}  # snapshot + tail on restart
+    if backend == "redis":
+        port = request.getfixturevalue("redis_port")
+        journal["url"] = f"redis://127.0.0.1:{port}/0"
+    path = trader_config(tmp_path, exchange.url, journal=journal, trader_id=f"resume-{backend}")
+    cfg = parse_trader_config(yaml.safe_load(path.read_text()))
+    first = Trader(cfg)
+    with BarPump(exchange, every_s=1.5):
+        asyncio.run(first.run(run_for_s=12))
+    assert first.engine is not None and first.engine.portfolio.fee_value > 0  # it traded
+    second = Trader(cfg)
+    asyncio.run(second.run(run_for_s=0.5))  # no bar closes: nothing new happens
+    assert second.engine is not None
+    a, b = first.engine.portfolio, second.engine.portfolio
+    assert b.cash == a.cash and b.fee_value == a.fee_value and b.slippage == a.slippage
+    assert b.quantity("BTCUSDT") == a.quantity("BTCUSDT")
+    assert b.positions["BTCUSDT"].to_json() == a.positions["BTCUSDT"].to_json()
+
+
+def test_restart_after_kill_9_rebuilds_the_portfolio_from_snapshot_and_tail(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    path = trader_config(tmp_path, exchange.url, journal={"snapshot_every": 4})
+    cfg = parse_trader_config(yaml.safe_load(path.read_text()))
+    with BarPump(exchange, every_s=1.5):
+        proc = start_trader(path)
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                if not Path(cfg.journal.url).exists():
+                    continue
+                with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
+                    fills = [r for r in j.read() if r.kind is RecordKind.FILL]
+                    snap = j.latest_snapshot()
+                if len(fills) >= 3 and snap is not None and snap.seq < fills[-1].seq:
+                    break  # a fill after the snapshot: the restart needs the tail
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate(timeout=30)
+    trader = Trader(cfg)
+    asyncio.run(trader.run(run_for_s=0.5))
+    assert trader.engine is not None
+    with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
+        data = [r.data() for r in j.read() if r.kind is RecordKind.FILL]
+    assert len(data) >= 3
+    qty = sum(f["side"] * f["quantity"] for f in data)
+    cash = cfg.capital - sum(f["side"] * f["quantity"] * f["price"] + f["fee"] for f in data)
+    p = trader.engine.portfolio
+    assert abs(p.quantity("BTCUSDT") - qty) < 1e-9
+    assert abs(p.cash - cash) < 1e-6
