@@ -63,6 +63,11 @@ class VenueSection(StrictModel):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     stale_after_s: float = Field(default=30.0, gt=0, le=3600)  # kline stream watchdog
     recv_window_ms: int = Field(default=5000, ge=1, le=60_000)
+    # re-measure the venue's clock offset before acting on each bar (one light request per bar,
+    # so signed orders never carry a stale timestamp); off: every clock_sync_s, for the lowest
+    # bar-close-to-wire latency
+    sync_clock_every_bar: bool = True
+    clock_sync_s: float = Field(default=60.0, gt=0, le=86_400)
 
     @field_validator("url")
     @classmethod

@@ -41,6 +41,7 @@ from gradtrade.engine.assembly import EngineSpec, assemble_engine, build_strateg
 from gradtrade.engine.clock import WallClock
 from gradtrade.engine.feed import FeedItem, VenuePoll, drive
 from gradtrade.engine.loop import DecisionRecord, Engine, EquityPoint
+from gradtrade.errors import GradtradeError
 from gradtrade.execution.client import ExecutionClient
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
 from gradtrade.execution.simulated import SimulatedVenue
@@ -213,6 +214,8 @@ class Trader:
                      asyncio.create_task(self._reconcile_every(), name="reconcile")]  # fmt: skip
         if self.client is not None:
             producers.append(asyncio.create_task(self._venue_wakeups(queue), name="venue"))
+            if not self.cfg.venue.sync_clock_every_bar:
+                producers.append(asyncio.create_task(self._sync_clock_every(), name="clock"))
         consumer = asyncio.create_task(drive(engine, queue, self._after_event), name="engine")
         stop = asyncio.create_task(self._stop_after(run_for_s), name="stop")
         try:
@@ -243,11 +246,25 @@ class Trader:
 
     async def _bars(self, queue: asyncio.Queue[FeedItem | None]) -> None:
         assert self.feed is not None
+        every_bar = self.client is not None and self.cfg.venue.sync_clock_every_bar
         async for bar in self.feed:
-            if self.client is not None:
-                # signed requests carry the venue's time: follow its clock before acting
-                await self.client.gateway.rest.sync_time()
+            if every_bar:
+                await self._sync_clock()
             await queue.put(bar)
+
+    async def _sync_clock_every(self) -> None:
+        while True:
+            await asyncio.sleep(self.cfg.venue.clock_sync_s)
+            await self._sync_clock()
+
+    async def _sync_clock(self) -> None:
+        """Signed requests carry the venue's time: follow its clock before acting. A venue
+        that cannot say now is not a reason to stop; the last offset is kept."""
+        assert self.client is not None
+        try:
+            await self.client.gateway.rest.sync_time()
+        except GradtradeError as exc:
+            log.warning("clock sync with the venue failed, keeping the last offset: %s", exc)
 
     async def _venue_wakeups(self, queue: asyncio.Queue[FeedItem | None]) -> None:
         assert self.client is not None
