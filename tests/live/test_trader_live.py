@@ -124,3 +124,41 @@ def test_kill_9_then_restart_loses_and_duplicates_nothing(
     else:
         assert resolved.status == OrderStatus.FILLED and resolved.filled_qty > 0
     assert f"session {session + 1}" in err2
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        {"kind": "rest", "status": 503, "count": 2, "path_prefix": "/api/v3/order"},
+        {
+            "kind": "rest",
+            "status": 429,
+            "count": 1,
+            "retry_after": 1,
+            "path_prefix": "/api/v3/order",
+        },
+        {"kind": "reject_orders", "count": 1},
+    ],
+    ids=["5xx", "429", "insufficient_balance"],
+)
+def test_order_entry_faults_lose_and_duplicate_nothing_and_leak_no_secret(
+    exchange: Exchange, tmp_path: Path, fault: dict[str, Any]
+) -> None:
+    session = next(_SESSIONS)
+    config = trader_config(tmp_path, exchange.url, "live", execution={"session": session})
+    exchange.arm(**fault)  # (never "clear": it would also put the exchange's clock back)
+    with BarPump(exchange, every_s=2.0):
+        proc = start_trader(config, "--run-for", "16")
+        _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err[-3000:]
+    seen = check_against_exchange(exchange.url, tmp_path / "live.db", {session})
+    records = seen["records"]
+    rejected = [r.data() for r in records if r.kind is RecordKind.ORDER_REJECTED]
+    if fault["kind"] == "reject_orders":
+        assert [r["reason"] for r in rejected] == ["insufficient_balance"]
+    else:  # a refusal or an unknown outcome is never turned into a trade or a lost order
+        assert all(r["reason"] in ("rate_limited", "unavailable") for r in rejected)
+    assert seen["trades"], "the trader must go on trading after the fault"
+    journal_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("live.db*"))
+    for secret in (KEY, SECRET):
+        assert secret not in err and secret.encode() not in journal_bytes
