@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -162,3 +163,29 @@ def test_order_entry_faults_lose_and_duplicate_nothing_and_leak_no_secret(
     journal_bytes = b"".join(p.read_bytes() for p in tmp_path.glob("live.db*"))
     for secret in (KEY, SECRET):
         assert secret not in err and secret.encode() not in journal_bytes
+
+
+def test_user_data_stream_dropped_while_trading_misses_no_fill(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    session = next(_SESSIONS)
+    config = trader_config(tmp_path, exchange.url, "live", execution={"session": session})
+    stop = threading.Event()
+
+    def drop_user_data() -> None:  # the websocket API connection (spot user data) goes down
+        while not stop.wait(1.3):
+            exchange.arm(kind="drop_ws", path_prefix="/ws-api")
+
+    dropper = threading.Thread(target=drop_user_data, daemon=True)
+    with BarPump(exchange, every_s=2.0):
+        proc = start_trader(config, "--run-for", "16")
+        dropper.start()
+        try:
+            _, err = proc.communicate(timeout=120)
+        finally:
+            stop.set()
+            dropper.join(10)
+    assert proc.returncode == 0, err[-3000:]
+    assert err.count("user-data stream down") >= 2  # it really went down, more than once
+    seen = check_against_exchange(exchange.url, tmp_path / "live.db", {session})
+    assert seen["trades"]
