@@ -91,3 +91,39 @@ def test_kline_stream_killed_across_bar_closes_yields_every_bar_once_in_order(
         r = rest[bar.open_time_ns]
         got = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         assert got == tuple(float(x) for x in r[1:6])
+
+
+async def _stalled(exchange: Exchange) -> tuple[list[Bar], KlineFeed]:
+    connector = ConnectorConfig.for_url(
+        exchange.url, stale_after_s=1.5, backoff_base_s=0.1, backoff_max_s=0.2
+    )
+    rest = RestClient(connector, ConnectorMetrics())
+    feed = KlineFeed(rest, SYMBOL, "1m")
+    history = await feed.history(3)
+    bars: list[Bar] = []
+
+    async def consume() -> None:
+        async for bar in feed:
+            bars.append(bar)
+
+    task = asyncio.create_task(consume())
+    try:
+        await _until(lambda: feed.stats.connections == 1)
+        # the stream goes silent (frames held 5 s) while a bar closes: the watchdog reconnects
+        await asyncio.to_thread(exchange.arm, kind="stall_ws", seconds=5, path_prefix="/stream")
+        await asyncio.to_thread(exchange.next_minute)
+        await _until(lambda: len(bars) == 1)
+        await asyncio.to_thread(exchange.next_minute)
+        await _until(lambda: len(bars) == 2)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await rest.close()
+    return [*history, *bars], feed
+
+
+def test_a_stalled_kline_stream_is_reconnected_by_the_watchdog(exchange: Exchange) -> None:
+    seen, feed = asyncio.run(_stalled(exchange))
+    assert feed.stats.stale >= 1 and feed.stats.connections >= 2
+    opens = [b.open_time_ns for b in seen]
+    assert all(b - a == STEP_NS for a, b in itertools.pairwise(opens)), opens
