@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 
 from gradtrade.engine.feed import FeedItem, drive
-from gradtrade.events import MarketEvent
 
 
 async def test_queue_driven_engine_equals_the_backtest(
