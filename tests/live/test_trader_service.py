@@ -49,6 +49,7 @@ def test_observers_stats_and_breaker_transitions(exchange: Exchange, tmp_path: P
     (stats,) = trader.stream_stats.values()
     assert stats.connections == 1 and stats.messages > 0 and stats.last_message_ns > 0
     assert stats_at_bar[-1] > 0
+    assert trader.connector_metrics["market_data"].requests > 0
     with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
         records = list(j.read())
     transitions = [r.data() for r in records if r.kind is RecordKind.BREAKER_TRANSITION]

@@ -87,6 +87,7 @@ class Trader:
         self.recorder: Recorder | None = None
         self.feed: KlineFeed | None = None
         self.client: LiveExecutionClient | None = None
+        self.rest: RestClient | None = None
         self.venue: JournalingClient | None = None
         self.filters: SymbolFilters | None = None
         self.last_decision: DecisionRecord | None = None
@@ -102,6 +103,15 @@ class Trader:
     @property
     def stream_stats(self) -> dict[str, StreamStats]:
         return {} if self.feed is None else {self.feed.stats.name: self.feed.stats}
+
+    @property
+    def connector_metrics(self) -> dict[str, ConnectorMetrics]:
+        """Request, retry, rate-limit and stream counters of the market-data connector and,
+        live, of the order gateway."""
+        out = {} if self.rest is None else {"market_data": self.rest.metrics}
+        if self.client is not None:
+            out["orders"] = self.client.gateway.rest.metrics
+        return out
 
     @property
     def user_data_connected(self) -> bool | None:
@@ -136,7 +146,7 @@ class Trader:
             journal, state, cfg.journal.snapshot_every, self._snapshot_extras
         )
         connector = connector_config(cfg, self.credentials)
-        rest = RestClient(connector, ConnectorMetrics())
+        rest = self.rest = RestClient(connector, ConnectorMetrics())
         try:
             await self._session(journal, recorder, connector, rest, run_for_s)
         finally:
