@@ -33,6 +33,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "backtest_command",
         "Event-driven backtest over candles.",
     ),
+    "trade": ("gradtrade.live.cli", "trade", "Paper or live trading as a service (journaled)."),
     "demo": ("gradtrade.demo", "demo", "Offline pipeline: local exchange, download, train, test."),
 }
 
@@ -75,6 +76,7 @@ def main() -> None:
       gradtrade train --config model.yaml      fit the model by backpropagation
       gradtrade evaluate --config model.yaml   walk-forward, out of sample, after fees
       gradtrade backtest --config bt.yaml      the engine over candles: orders, fills, report
+      gradtrade trade --config trader.yaml     paper or live trading, journaled, restartable
     """
 
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from gradtrade.engine import drive
-from gradtrade.events import MarketEvent
+from gradtrade.engine.feed import FeedItem, drive
 
 
 async def test_queue_driven_engine_equals_the_backtest(
@@ -17,7 +16,7 @@ async def test_queue_driven_engine_equals_the_backtest(
     backtest = build_engine(cfg, data, constant(0.5)).run(data.bars)
 
     engine = build_engine(cfg, data, constant(0.5))
-    queue: asyncio.Queue[MarketEvent | None] = asyncio.Queue(maxsize=16)
+    queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(maxsize=16)
 
     async def produce() -> None:
         for bar in data.bars:

@@ -19,24 +19,20 @@ import pandas as pd
 from tqdm import tqdm
 
 from gradtrade.backtest.config import BacktestConfig, FillSection
-from gradtrade.core import CandleFillConfig, FillAt, RejectReason, SymbolFilters
+from gradtrade.core import RejectReason, SymbolFilters
 from gradtrade.data.importers import read_series_file
 from gradtrade.data.market import infer_timeframe
+from gradtrade.engine import assembly
 from gradtrade.engine.clock import SimulatedClock
-from gradtrade.engine.loop import Engine, EngineLog
+from gradtrade.engine.loop import EngineLog
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision, FundingEvent, MarketEvent
 from gradtrade.execution.client import VenueRejectReason
-from gradtrade.execution.fill_model import CandleModel, WalkBookModel
-from gradtrade.execution.ladder import LadderConfig
-from gradtrade.execution.orders import OrderManager
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
 from gradtrade.risk.config import RiskConfig
-from gradtrade.risk.manager import RiskManager
-from gradtrade.strategy.model import ModelStrategy
 from gradtrade.strategy.protocol import Strategy
-from gradtrade.strategy.reference import DecisionReplay, MovingAverageCross
+from gradtrade.strategy.reference import DecisionReplay
 from gradtrade.timeframes import periods_per_year, timeframe_ns
 
 
@@ -126,17 +122,7 @@ def load_market_data(cfg: BacktestConfig) -> MarketData:
 
 
 def build_strategy(cfg: BacktestConfig, data: MarketData) -> Strategy:
-    s = cfg.strategy
-    if s.kind == "model":
-        assert s.checkpoint is not None  # the config validator requires it
-        strategy = ModelStrategy.from_checkpoint(s.checkpoint)
-        if data.funding_frame is not None:
-            strategy.add_funding(data.funding_frame)
-        return strategy
-    try:
-        return MovingAverageCross(**s.params)  # type: ignore[arg-type]
-    except TypeError as err:
-        raise InvalidInput(f"strategy.params: {err}") from None
+    return assembly.build_strategy(cfg.strategy, data.funding_frame)
 
 
 def symbol_filters(cfg: BacktestConfig) -> SymbolFilters:
@@ -152,24 +138,7 @@ def symbol_filters(cfg: BacktestConfig) -> SymbolFilters:
     )
 
 
-def fill_model(
-    fill: FillSection, filters: dict[str, SymbolFilters] | None = None
-) -> CandleModel | WalkBookModel:
-    """The venue's fill model; ``walk_book`` needs the symbols' ``filters`` (its grids)."""
-    if fill.model == "walk_book":
-        if filters is None:
-            raise InvalidInput("fill.model walk_book needs the symbol filters (tick, step)")
-        ladder = LadderConfig(levels=fill.ladder.levels, level_share=fill.ladder.level_share)
-        return WalkBookModel(ladder, filters, fill.taker_fee_bps * 1e-4, fill.maker_fee_bps * 1e-4)
-    at = FillAt.NEXT_OPEN if fill.fill_at == "next_open" else FillAt.DECISION_CLOSE
-    return CandleModel(
-        CandleFillConfig(
-            half_spread_bps=fill.half_spread_bps, impact_k=fill.impact_k,
-            taker_fee_rate=fill.taker_fee_bps * 1e-4, maker_fee_rate=fill.maker_fee_bps * 1e-4,
-            max_volume_share=fill.max_volume_share, fill_at=at,
-            max_impact_bps=fill.max_impact_bps,
-        )
-    )  # fmt: skip
+fill_model = assembly.fill_model
 
 
 def simulate(
@@ -188,19 +157,13 @@ def simulate(
     cost = fill.cost_bps
     filters = {data.symbol: symbol_filters(cfg)}
     ppy = cfg.periods_per_year or data.periods_per_year
-    manager = RiskManager(risk_cfg, filters[data.symbol], periods_per_year=ppy)
-    orders = OrderManager(strategy.name[:10], filters, cfg.execution)
     venue = SimulatedVenue(fill_model(fill, filters), filters, cfg.market.quote_asset)
-    portfolio = PortfolioTracker(cfg.initial_cash, filters, cfg.market.quote_asset)
-    engine = Engine(
-        strategy,
-        {data.symbol: manager},
-        orders,
-        venue,
-        portfolio,
-        SimulatedClock(),
-        trade_from_ns=data.trade_from_ns,
-    )
+    spec = assembly.EngineSpec(
+        data.symbol, filters[data.symbol], risk_cfg, cfg.execution, cfg.initial_cash,
+        cfg.market.quote_asset, ppy, trade_from_ns=data.trade_from_ns,
+    )  # fmt: skip
+    engine = assembly.assemble_engine(spec, strategy, venue, SimulatedClock())
+    manager, orders, portfolio = engine.risk[data.symbol], engine.orders, engine.portfolio
     events: list[MarketEvent] = [*data.funding, *data.bars]
     bar = tqdm(total=len(events), desc=f"backtest {name}", disable=not progress, unit="ev")
     log = engine.run(events, on_event=lambda _: bar.update())

@@ -5,13 +5,18 @@ Invariants: the consumer is the only caller of the engine, so the handler chain 
 synchronous and single-threaded whatever the producers do; events are handled in the order they
 were queued (each producer already yields its stream in time order; the engine's clock refuses
 an earlier event, so a producer bug surfaces instead of silently reordering); due engine timers
-fire before the next event and, when the queue is idle, at their time; ``None`` on the queue ends
-the session after everything before it was handled.
+fire before the next event and, when the queue is idle, at their time; a ``VenuePoll`` marker
+(queued by whoever watches a live client's ``ready`` event) drains the venue's reports at once,
+so live fills never wait for the next bar; ``on_event`` is called after each handled event
+(the live trader journals and notifies its observers there); ``None`` on the queue ends the
+session after everything before it was handled.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.events import MarketEvent
@@ -19,7 +24,21 @@ from gradtrade.events import MarketEvent
 NS_PER_S = 1_000_000_000
 
 
-async def drive(engine: Engine, queue: asyncio.Queue[MarketEvent | None]) -> EngineLog:
+@dataclass(frozen=True, slots=True)
+class VenuePoll:
+    """The venue has reports waiting: account them now (``Engine.drain_venue``)."""
+
+    ts_ns: int
+
+
+FeedItem = MarketEvent | VenuePoll
+
+
+async def drive(
+    engine: Engine,
+    queue: asyncio.Queue[FeedItem | None],
+    on_event: Callable[[FeedItem], None] | None = None,
+) -> EngineLog:
     """Consume ``queue`` until ``None``; returns the engine's log."""
     while True:
         wake = engine.next_timer_ns
@@ -34,8 +53,13 @@ async def drive(engine: Engine, queue: asyncio.Queue[MarketEvent | None]) -> Eng
                 continue
         if event is None:
             return engine.log
-        engine.fire_timers(event.ts_ns)
-        engine.handle(event)
+        if isinstance(event, VenuePoll):
+            engine.drain_venue()
+        else:
+            engine.fire_timers(event.ts_ns)
+            engine.handle(event)
+        if on_event is not None:
+            on_event(event)
 
 
-__all__ = ["drive"]
+__all__ = ["FeedItem", "VenuePoll", "drive"]

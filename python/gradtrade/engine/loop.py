@@ -341,6 +341,11 @@ class Engine:
         self.venue.submit(request)
         return request.client_order_id
 
+    def drain_venue(self) -> None:
+        """Account what a live venue reported between market events (its fills must not wait
+        for the next bar); the live driver calls this when the client has events waiting."""
+        self._drain()
+
     def _drain(self) -> None:
         """Account everything the venue reported, then work what the order manager has next."""
         touched: set[str] = set()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Iterator
 
-from gradtrade.engine.feed import drive
+from gradtrade.engine.feed import FeedItem, drive
 from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.errors import InvalidInput
 from gradtrade.events import MarketEvent
@@ -54,7 +54,7 @@ async def paper_replay(
     maxsize: int = 1024,
 ) -> EngineLog:
     """The paper path: a producer task and ``drive``'s consumer over one bounded queue."""
-    queue: asyncio.Queue[MarketEvent | None] = asyncio.Queue(maxsize=maxsize)
+    queue: asyncio.Queue[FeedItem | None] = asyncio.Queue(maxsize=maxsize)
 
     async def produce() -> None:
         try:

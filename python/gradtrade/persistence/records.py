@@ -49,6 +49,7 @@ class RecordKind(Enum):
     ORDER_CANCELED = "order_canceled"
     ORDER_REJECTED = "order_rejected"
     ORDER_EXPIRED = "order_expired"
+    ORDER_STATUS_UNKNOWN = "order_status_unknown"  # the venue has not said; still in flight
     FILL = "fill"
     FUNDING = "funding"
     DECISION = "decision"
@@ -80,6 +81,7 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
         RecordKind.ORDER_CANCELED: {},
         RecordKind.ORDER_REJECTED: {"reason": _Field.STR},
         RecordKind.ORDER_EXPIRED: {"in_match": _Field.BOOL},
+        RecordKind.ORDER_STATUS_UNKNOWN: {"message": _Field.STR},
         RecordKind.FILL: {
             "trade_id": _Field.INT,
             "quantity": _Field.NUMBER,

@@ -1,0 +1,197 @@
+"""``JournalingClient``: an ``ExecutionClient`` that journals every order change around the
+real client (simulated or live), write-ahead.
+
+Invariants:
+
+* write-ahead: ``order_initialized`` (the ``core.Order`` and the request) and
+  ``order_submitted`` are committed in one atomic append *before* the request is handed to the
+  client, so after any crash the journal knows every order that may exist on the venue;
+  ``order_cancel_requested`` is committed before a cancel leaves;
+* what the venue reports is journaled as it is handed to the engine (``poll``): Ack ->
+  ``order_accepted``, a fill -> ``fill`` (once per trade id) and ``order_filled`` when complete,
+  Canceled -> ``order_canceled``, a refused cancel -> ``order_cancel_rejected``, a refusal ->
+  ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
+  order stays in flight: never journaled as rejected);
+* a report the journal's mirror refuses is logged and counted, never written, and still goes to
+  the engine (whose order manager refuses it the same way, with its own count).
+
+Test hook: ``GRADTRADE_CRASH_AT=after_journal`` kills the process (SIGKILL, as ``kill -9``)
+right after the write-ahead records are durable and before the request leaves;
+``after_send`` right after the venue acknowledged an order and before the acknowledgement is
+journaled. Only the crash tests set it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from typing import Any
+
+import orjson
+
+from gradtrade.core import Order, OrderStatus
+from gradtrade.errors import InvalidInput, SecretInPayload, scrub
+from gradtrade.events import FillEvent, MarketEvent
+from gradtrade.execution.client import (
+    Ack,
+    Canceled,
+    ExecutionClient,
+    ExecutionEvent,
+    OrderRequest,
+    StatusUnknown,
+    VenueReject,
+    VenueRejectReason,
+)
+from gradtrade.live.recorder import Recorder
+from gradtrade.persistence.records import RecordKind
+
+log = logging.getLogger("gradtrade.live.journal")
+CRASH_ENV = "GRADTRADE_CRASH_AT"
+CRASH_POINTS = ("after_journal", "after_send")
+NS_PER_MS = 1_000_000
+
+
+def crash_point(name: str) -> None:
+    """The test hook of the module docstring: SIGKILL this process at the named point."""
+    if os.environ.get(CRASH_ENV) == name:
+        log.critical("test hook %s=%s: killing the process", CRASH_ENV, name)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _request_payload(req: OrderRequest) -> dict[str, Any]:
+    return {
+        "style": req.style.value,
+        "intent": req.intent.value,
+        "reference_price": req.reference_price,
+        "limit": req.price,
+        "reduce_only": req.reduce_only,
+        "ts_ns": req.ts_ns,
+    }
+
+
+class JournalingClient:
+    """Wraps ``inner``; ``orders`` maps a client id to the engine's ``core.Order``."""
+
+    def __init__(
+        self, inner: ExecutionClient, recorder: Recorder, orders: dict[str, Order]
+    ) -> None:
+        self.inner, self.recorder, self.orders = inner, recorder, orders
+        self.refused = 0
+        self.accepting = True
+        self._held: list[ExecutionEvent] = []  # refusals of orders that never left
+
+    def stop_new_orders(self) -> None:
+        """From now on a new order is refused here (UNAVAILABLE) and never sent or journaled;
+        cancels and the reports of orders already sent still flow."""
+        self.accepting = False
+
+    def submit(self, request: OrderRequest) -> None:
+        cid = request.client_order_id
+        if not self.accepting:
+            self._held.append(
+                VenueReject(cid, VenueRejectReason.UNAVAILABLE, "trader stopping", request.ts_ns)
+            )
+            return
+        order = orjson.loads(self.orders[cid].to_json())
+        self.recorder.record_many(
+            [
+                (RecordKind.ORDER_INITIALIZED, cid,
+                 {"order": order, "request": _request_payload(request)}),
+                (RecordKind.ORDER_SUBMITTED, cid, {}),
+            ]
+        )  # fmt: skip
+        crash_point("after_journal")
+        self.inner.submit(request)
+
+    def cancel(self, client_order_id: str, ts_ns: int) -> None:
+        mirror = self.recorder.state.orders.get(client_order_id)
+        if (
+            mirror is not None
+            and mirror.status not in (OrderStatus.PENDING_CANCEL,)
+            and (not mirror.is_terminal)
+        ):
+            self._record(RecordKind.ORDER_CANCEL_REQUESTED, client_order_id, {})
+        self.inner.cancel(client_order_id, ts_ns)
+
+    def poll(self) -> list[ExecutionEvent]:
+        events = self.inner.poll()
+        for event in events:
+            self._journal(event)
+        if self._held:
+            events, self._held = [*events, *self._held], []
+        return events
+
+    def _journal(self, event: ExecutionEvent) -> None:
+        cid = event.client_order_id
+        mirror = self.recorder.state.orders.get(cid)
+        if mirror is None:
+            self.refused += 1
+            log.error("venue event for an order the journal does not know: %r", event)
+            return
+        if isinstance(event, Ack):
+            crash_point("after_send")
+            if mirror.exchange_order_id is None:
+                self._record(RecordKind.ORDER_ACCEPTED, cid,
+                             {"exchange_order_id": event.exchange_order_id})  # fmt: skip
+        elif isinstance(event, FillEvent):
+            if event.trade_id in mirror.trade_ids:
+                return
+            self._record(RecordKind.FILL, cid, _fill_payload(event))
+            if mirror.status == OrderStatus.FILLED:
+                self._record(RecordKind.ORDER_FILLED, cid, {})
+        elif isinstance(event, Canceled):
+            if not mirror.is_terminal:
+                self._record(RecordKind.ORDER_CANCELED, cid, {})
+        elif isinstance(event, VenueReject):
+            if mirror.status == OrderStatus.PENDING_CANCEL:
+                self._record(RecordKind.ORDER_CANCEL_REJECTED, cid, {})
+            elif not mirror.is_terminal:
+                self._record(RecordKind.ORDER_REJECTED, cid,
+                             {"reason": event.reason.value, "message": event.message})  # fmt: skip
+        elif isinstance(event, StatusUnknown):
+            self._record(RecordKind.ORDER_STATUS_UNKNOWN, cid, {"message": event.message})
+
+    def _record(self, kind: RecordKind, key: str, payload: dict[str, Any]) -> None:
+        if isinstance(payload.get("message"), str):
+            payload = {**payload, "message": scrub(payload["message"])[:300]}
+        try:
+            self.recorder.record(kind, key, payload)
+        except SecretInPayload:
+            # a venue message that embeds something like a credential is not kept
+            self.recorder.record(kind, key, {**payload, "message": "<withheld>"})
+        except InvalidInput as exc:
+            self.refused += 1
+            log.error("%s of %s not journaled: %s", kind.value, key, exc)
+
+
+class JournalingMarketClient(JournalingClient):
+    """The same around a venue that simulates fills from market events (paper trading): the
+    engine feeds it bars through ``on_market``, and what that fills is journaled on ``poll``."""
+
+    def on_market(self, event: MarketEvent) -> None:
+        self.inner.on_market(event)  # type: ignore[attr-defined]
+
+
+def _fill_payload(fill: FillEvent) -> dict[str, Any]:
+    return {
+        "trade_id": fill.trade_id,
+        "quantity": fill.qty,
+        "price": fill.price,
+        "fee": fill.fee,
+        "fee_asset": fill.fee_asset or None,
+        "time_ms": fill.ts_ns // NS_PER_MS,
+        "side": int(fill.side.sign),
+        "symbol": fill.symbol,
+        "liquidity": fill.liquidity.value,
+        "slippage": fill.slippage,
+    }
+
+
+__all__ = [
+    "CRASH_ENV",
+    "CRASH_POINTS",
+    "JournalingClient",
+    "JournalingMarketClient",
+    "crash_point",
+]
