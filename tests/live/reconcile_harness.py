@@ -2,9 +2,8 @@
 fresh per test, or ``gradtrade exchange serve`` in its own process), and a trader's objects
 (``OrderManager``, ``PortfolioTracker``) driven by the real ``LiveExecutionClient`` against it.
 
-A module beside the trader tests' ``conftest.py`` (which they import as ``conftest``), loaded by
-the reconciliation test modules as a plugin (``pytest_plugins``), so its asserts are rewritten
-and it is imported once; they import its classes only for type checking."""
+Its fixtures are re-exported by ``conftest.py``; the test modules import its classes only for
+type checking."""
 
 from __future__ import annotations
 

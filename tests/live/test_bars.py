@@ -12,11 +12,12 @@ from typing import Any
 
 import orjson
 
-from conftest import SYMBOL, Exchange
 from gradtrade.events import Bar
 from gradtrade.live.bars import KlineFeed
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.rest import ConnectorMetrics, RestClient
+
+from .harness import SYMBOL, Exchange
 
 STEP_NS = 60_000_000_000
 

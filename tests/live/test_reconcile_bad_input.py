@@ -32,10 +32,8 @@ from gradtrade.live.reconcile_exchange import (
 from gradtrade.venue.orders import Answered
 
 if TYPE_CHECKING:
-    from reconcile_harness import LocalExchange, Trader
+    from .reconcile_harness import LocalExchange, Trader
 
-# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
-pytest_plugins = ("reconcile_harness",)
 SYMBOL = "BTCUSDT"
 
 

@@ -13,10 +13,8 @@ from gradtrade.live.reconcile_apply import apply_and_recheck
 from gradtrade.live.reconcile_exchange import check
 
 if TYPE_CHECKING:
-    from reconcile_harness import Trader
+    from .reconcile_harness import Trader
 
-# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
-pytest_plugins = ("reconcile_harness",)
 SYMBOL = "BTCUSDT"
 
 

@@ -15,10 +15,8 @@ from gradtrade.local_exchange import DEFAULT_KEYS
 from gradtrade.persistence import JournalRecord, RecordKind, open_journal, recover
 
 if TYPE_CHECKING:
-    from reconcile_harness import Trader
+    from .reconcile_harness import Trader
 
-# The harness fixtures: a module beside the trader tests' conftest.py, not a second one.
-pytest_plugins = ("reconcile_harness",)
 SYMBOL = "BTCUSDT"
 
 

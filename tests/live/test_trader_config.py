@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import run_cli
 from gradtrade.core import DrawdownBreaker
 from gradtrade.errors import ConfigError, InvalidInput, JournalLocked
 from gradtrade.live.config import parse_trader_config
@@ -27,6 +26,8 @@ from gradtrade.persistence import (
     RecordKind,
     open_journal,
 )
+
+from .harness import run_cli
 
 SECRET = "s3cr3t-value-that-must-not-leak"
 

@@ -18,10 +18,11 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 import pytest
 
-from conftest import KEY, SECRET, SYMBOL, BarPump, Exchange, start_trader, trader_config
 from gradtrade.core import OrderStatus, parse_client_order_id
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 from gradtrade.venue.urls import ccxt_urls
+
+from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, start_trader, trader_config
 
 _SESSIONS = itertools.count(int(time.time()) % 100_000 * 100, 10)  # restarts take +1
 

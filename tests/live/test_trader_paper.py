@@ -9,9 +9,10 @@ import signal
 import time
 from pathlib import Path
 
-from conftest import BarPump, Exchange, run_cli, start_trader, trader_config
 from gradtrade.core import OrderStatus
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
+
+from .harness import BarPump, Exchange, run_cli, start_trader, trader_config
 
 
 def journal_records(path: Path) -> list[object]:

@@ -13,13 +13,14 @@ import pytest
 import yaml
 from pydantic import SecretStr
 
-from conftest import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
 from gradtrade.engine.feed import FeedItem
 from gradtrade.events import Bar
 from gradtrade.live import Trader, parse_trader_config
 from gradtrade.live.credentials import Credentials
 from gradtrade.live.status import reset_breaker, trader_status
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal
+
+from .harness import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
 
 
 def test_observers_stats_and_breaker_transitions(exchange: Exchange, tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ from pydantic import Field, field_validator, model_validator
 
 from gradtrade.config import StrictModel, load, validate
 from gradtrade.execution.config import ExecutionConfig, FillSection
+from gradtrade.monitoring.config import MonitoringConfig
 from gradtrade.persistence.options import TRADER_ID
 from gradtrade.risk.config import RiskConfig
 from gradtrade.strategy.config import StrategySection
@@ -105,11 +106,6 @@ class LogSection(StrictModel):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
-class MonitoringSection(StrictModel):
-    port: int = Field(default=9108, ge=0, le=65_535)
-    host: str = "127.0.0.1"
-
-
 class CredentialsSection(StrictModel):
     """Where live mode reads the API key and secret: a file readable only by its owner (YAML
     with ``api_key`` and ``api_secret``), else the two environment variables."""
@@ -135,7 +131,8 @@ class TraderConfig(StrictModel):
     reconcile: ReconcileSection = ReconcileSection()
     cancel_open_on_exit: bool = True
     log: LogSection = LogSection()
-    monitoring: MonitoringSection = MonitoringSection()
+    # /metrics and /healthz (gradtrade.monitoring); null turns the server off
+    monitoring: MonitoringConfig | None = MonitoringConfig()
     credentials: CredentialsSection = CredentialsSection()
 
     @field_validator("timeframe")

@@ -59,6 +59,7 @@ from gradtrade.live.resume import (
     resolve_live_orders,
     restore_portfolio,
 )
+from gradtrade.live.telemetry import Telemetry
 from gradtrade.persistence.journal import Journal, open_journal
 from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import RecordKind
@@ -97,6 +98,8 @@ class Trader:
         self.started_ns = 0
         self._stop = asyncio.Event()
         self._breaker_state: str | None = None
+        # /metrics and /healthz: attached before the first event, so nothing is missed
+        self.telemetry = Telemetry(config.monitoring) if config.monitoring is not None else None
 
     # --- what monitoring reads ---
 
@@ -134,8 +137,15 @@ class Trader:
         cfg = self.cfg
         url = cfg.journal.url
         journal = open_journal(url, JournalOptions(trader_id=cfg.trader_id))
+        telemetry = self.telemetry
         try:
-            await self._run(journal, run_for_s)
+            if telemetry is None:
+                await self._run(journal, run_for_s)
+                return
+            telemetry.watch_trader(self)
+            journal = telemetry.journal(journal)
+            async with telemetry.server():
+                await self._run(journal, run_for_s)
         finally:
             journal.close()
 
@@ -147,6 +157,8 @@ class Trader:
         )
         connector = connector_config(cfg, self.credentials)
         rest = self.rest = RestClient(connector, ConnectorMetrics())
+        if self.telemetry is not None:
+            self.telemetry.watch_connector("rest", rest)
         try:
             await self._session(journal, recorder, connector, rest, run_for_s)
         finally:
@@ -203,6 +215,8 @@ class Trader:
         )
         wrap = JournalingClient if cfg.mode == "live" else JournalingMarketClient
         self.venue = engine.venue = wrap(inner, recorder, engine.orders.orders)
+        if self.telemetry is not None:
+            self.telemetry.attach(engine)  # after the journaling wrap: it counts what was sent
         restore_portfolio(journal, state, engine.portfolio)
         risk = engine.risk[symbol]
         if state.breaker is not None:
