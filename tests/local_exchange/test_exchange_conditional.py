@@ -247,7 +247,8 @@ async def test_spot_market_stops_trigger_on_their_side(
 
 async def test_spot_refusals(rest: Callable[..., Any]) -> None:
     async def place(**params: Any) -> tuple[int, Any]:
-        return await rest("POST", "/api/v3/order", quantity="0.1", **params)  # type: ignore[no-any-return]
+        out: tuple[int, Any] = await rest("POST", "/api/v3/order", quantity="0.1", **params)
+        return out
 
     # real BTCUSDT lists no STOP_LOSS / TAKE_PROFIT (market stops)
     status, body = await place(side="SELL", type="STOP_LOSS", stopPrice="59000.00")

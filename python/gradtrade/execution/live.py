@@ -25,6 +25,12 @@ Invariants:
   ``poll_interval_s``, and once more on every reconnect.
 * Secrets stay in the ``ConnectorConfig``'s ``SecretStr``: no event, log line or message holds
   them (``errors.scrub`` on every venue message).
+* Protective orders live on the exchange, so a dead process keeps its stops: USD-M as
+  STOP_MARKET / TAKE_PROFIT_MARKET reduce-only; spot as STOP_LOSS / TAKE_PROFIT only where the
+  symbol's ``orderTypes`` list them, else as STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT with the limit
+  ``ProtectiveConfig.limit_offset`` beyond the stop (the shadow order carries that limit). A
+  triggered USD-M stop reports ``o`` MARKET with ``ot`` its type; the Rust parser takes it as
+  the order's own.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradtrade.core import Order, OrderStatus, OrderType, SymbolFilters
+from gradtrade.core import Order, OrderStatus, OrderType, Side, SymbolFilters
 from gradtrade.errors import GradtradeError, InvalidInput
 from gradtrade.events import FillEvent, Liquidity, OrderStyle
 from gradtrade.execution.client import (
@@ -51,6 +57,7 @@ from gradtrade.execution.client import (
     VenueReject,
     VenueRejectReason,
 )
+from gradtrade.execution.config import ProtectiveConfig
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.orders import Answered, OrderGateway, Refused
 from gradtrade.venue.user_data import UserDataStream
@@ -72,6 +79,18 @@ _TYPE = {
         OrderStyle.TAKE_PROFIT_MARKET: OrderType.TAKE_PROFIT_MARKET,
     },
 }
+# A spot market stop that the symbol does not list goes out as this stop-limit.
+_STOP_LIMIT = {
+    OrderType.STOP_LOSS: OrderType.STOP_LOSS_LIMIT,
+    OrderType.TAKE_PROFIT: OrderType.TAKE_PROFIT_LIMIT,
+}
+
+
+def _assumed_listed(cfg: ProtectiveConfig) -> frozenset[str]:
+    """The spot market stops assumed listed when a symbol's ``orderTypes`` are unknown."""
+    return frozenset({"STOP_LOSS", "TAKE_PROFIT"}) if cfg.spot_market_stops else frozenset()
+
+
 _GONE = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
 INVALID_CODES = (-1013, -1100, -1101, -1102, -1106, -1111, -1116, -1117, -1121, -4014, -4164)
@@ -130,9 +149,13 @@ class LiveExecutionClient:
         filters: dict[str, SymbolFilters],
         config: LiveClientConfig | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        protective: ProtectiveConfig | None = None,
+        order_types: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.connector, self.filters = connector, filters
         self.config = config or LiveClientConfig()
+        self.protective = protective or ProtectiveConfig()
+        self.order_types = order_types or {}  # symbol -> exchangeInfo orderTypes, where known
         self.clock_ns = clock_ns
         self.gateway = OrderGateway(connector, recv_window_ms=self.config.recv_window_ms)
         self.stream = UserDataStream(
@@ -188,18 +211,34 @@ class LiveExecutionClient:
             raise InvalidInput(f"client order id {request.client_order_id!r} was already sent")
         if request.symbol not in self.filters:
             raise InvalidInput(f"no filters for symbol {request.symbol!r}")
-        limit = request.price if request.style == OrderStyle.POST_ONLY else None
+        kind, limit = self._wire_type(request)
         shadow = Order(
             request.client_order_id,
             self.filters[request.symbol],
             request.side,
             request.qty,
             limit,
-            _TYPE[self.connector.market][request.style],
+            kind,
         )
         t = _Tracked(request, shadow)
         self.orders[request.client_order_id] = t
         self._spawn(self._submit(t))
+
+    def resume(self, request: OrderRequest) -> None:
+        """Track an order an earlier process sent (its request as the journal holds it): its
+        reports route here again, and it is queried by ``origClientOrderId`` (then its trades)
+        until the exchange answers, so what happened while no process watched it (a stop that
+        triggered and filled, a cancel) comes back as the usual events: Ack, fills, Canceled."""
+        if request.client_order_id in self.orders:
+            raise InvalidInput(f"client order id {request.client_order_id!r} is already tracked")
+        if request.symbol not in self.filters:
+            raise InvalidInput(f"no filters for symbol {request.symbol!r}")
+        kind, limit = self._wire_type(request)
+        shadow = Order(request.client_order_id, self.filters[request.symbol], request.side,
+                       request.qty, limit, kind)  # fmt: skip
+        t = _Tracked(request, shadow, sent_ms=self.gateway.rest.now_ms())
+        self.orders[request.client_order_id] = t
+        self._spawn(self._resolve(t, "resumed after a restart"))
 
     def cancel(self, client_order_id: str, ts_ns: int) -> None:
         t = self.orders.get(client_order_id)
@@ -214,6 +253,29 @@ class LiveExecutionClient:
         return out
 
     # --- order entry ---
+
+    def _wire_type(self, req: OrderRequest) -> tuple[OrderType, float | None]:
+        """The order type ``req`` is sent as, and its limit price (None: none)."""
+        kind = _TYPE[self.connector.market][req.style]
+        if req.style == OrderStyle.POST_ONLY:
+            return kind, req.price
+        if kind not in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
+            return kind, None
+        listed = self.order_types.get(req.symbol)
+        if _wire(kind) in (listed if listed is not None else _assumed_listed(self.protective)):
+            return kind, None
+        assert req.price is not None
+        return _STOP_LIMIT[kind], self._stop_limit(req.symbol, req.side, req.price)
+
+    def _stop_limit(self, symbol: str, side: Side, stop: float) -> float:
+        """The limit of a spot stop-limit: ``limit_offset`` beyond the stop on the side that
+        still fills when the market gaps (a sell below it, a buy above it), on the tick grid."""
+        tick = self.filters[symbol].tick_size
+        cfg = self.protective
+        offset = cfg.limit_offset * (tick if cfg.limit_offset_unit == "ticks" else stop * 1e-4)
+        if side == Side.SELL:
+            return max(tick, math.floor((stop - offset) / tick + 1e-9) * tick)
+        return math.ceil((stop + offset) / tick - 1e-9) * tick
 
     def _params(self, req: OrderRequest) -> dict[str, Any]:
         f = self.filters[req.symbol]
@@ -234,8 +296,11 @@ class LiveExecutionClient:
                 p["type"] = "LIMIT_MAKER"
         else:
             assert req.price is not None
+            kind, limit = self._wire_type(req)
             p["stopPrice"] = _text(req.price, f.tick_size)
-            p["type"] = _wire(_TYPE[self.connector.market][req.style])
+            p["type"] = _wire(kind)
+            if limit is not None:
+                p.update(price=_text(limit, f.tick_size), timeInForce="GTC")
         if req.reduce_only and self.gateway.usdm:
             p["reduceOnly"] = "true"
         return p
