@@ -16,13 +16,16 @@ from typing import Any
 import orjson
 import pytest
 import websockets
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from gradtrade.core import Side
+from gradtrade.core import OrderStatus, Side
 from gradtrade.local_exchange import ServerThread
 from gradtrade.local_exchange.auth import sign, ws_text
-from gradtrade.local_exchange.conditional import triggers
+from gradtrade.local_exchange.conditional import fires_on_rise, triggers
+from gradtrade.local_exchange.errors import ApiError
+from gradtrade.local_exchange.state import ExchangeState
+from gradtrade.local_exchange.trading import Trading
 
 BIDS = [(59_990.0, 1.0), (59_980.0, 2.0), (59_900.0, 5.0)]
 ASKS = [(60_010.0, 1.0), (60_020.0, 2.0), (60_100.0, 5.0)]
@@ -429,3 +432,85 @@ async def test_usdm_cancel_a_stop(rest: Callable[..., Any], events: Events) -> N
         ("CANCELED", "STOP_MARKET"),
     ]
     assert await _open_orders(rest, "usdm") == []
+
+
+# --- property: the real matching engine (no server) over random price paths ---
+
+STOP = st.fixed_dictionaries(
+    {
+        "side": st.sampled_from(["BUY", "SELL"]),
+        "type": st.sampled_from(
+            ["STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"]
+        ),
+        "quantity": st.integers(12, 200).map(lambda n: str(Decimal(n) / 100)),  # >= MIN_NOTIONAL
+        "away": st.integers(-200, 1_000),  # cents from the last price, on the waiting side
+        "offset": st.integers(0, 300),  # cents between the stop and the limit
+    }
+)
+
+
+def _engine() -> Trading:
+    state = ExchangeState()
+    m = state.market("spot", "BTCUSDT", "BTC", "USDT")
+    m.entry["orderTypes"] += ["STOP_LOSS", "TAKE_PROFIT"]
+    m.l2.replace([(99.0, 1.0), (98.5, 2.0), (97.0, 3.0)], [(100.0, 1.0), (101.5, 2.0)], 10)
+    state.trade(m, 100.0, 0.01, False, None)
+    return Trading(state, {"k": "s"}, balances={"USDT": "100000", "BTC": "10"})
+
+
+@settings(max_examples=150, deadline=None)
+@given(STOP, st.lists(st.integers(9_000, 11_000), min_size=1, max_size=20))
+def test_a_stop_triggers_at_the_first_price_its_rule_accepts(
+    spec: dict[str, Any], path: list[int]
+) -> None:
+    """Placed, a stop waits until the first trade its rule accepts and not one trade longer;
+    refused only when the last price already triggers it; funds locked are what open orders
+    reserve throughout."""
+    t = _engine()
+    m = t.state.markets["spot"]["BTCUSDT"]
+    side = Side.BUY if spec["side"] == "BUY" else Side.SELL
+    up = 1 if fires_on_rise(spec["type"], side) else -1  # <= 0 cents away: already triggers
+    stop = Decimal(10_000 + up * spec["away"]) / 100
+    params = {"symbol": "BTCUSDT", "side": spec["side"], "type": spec["type"],
+              "quantity": spec["quantity"], "stopPrice": str(stop)}  # fmt: skip
+    if spec["type"].endswith("_LIMIT"):
+        sign = -1 if side == Side.SELL else 1  # the limit beyond the stop
+        limit = stop + sign * Decimal(spec["offset"]) / 100
+        params |= {"price": str(limit), "timeInForce": "GTC"}
+    now = Decimal("100.00")
+    if triggers(spec["type"], side, stop, now, now):
+        with pytest.raises(ApiError) as refused:
+            t.new_order("k", "spot", params)
+        event("refused: would trigger immediately")
+        assert (refused.value.code, refused.value.msg) == (
+            -2010,
+            "Order would trigger immediately.",
+        )
+        return
+    body = t.new_order("k", "spot", params)
+    order = t.orders[body["orderId"]]
+    fired_at = next(
+        (
+            i
+            for i, c in enumerate(path)
+            if triggers(spec["type"], side, stop, *(Decimal(c) / 100,) * 2)
+        ),
+        None,
+    )
+    for i, cents in enumerate(path):
+        t.state.trade(m, cents / 100, 0.001, False, None)
+        waiting = order in t.stops.get(("spot", "BTCUSDT"), [])
+        assert waiting == (fired_at is None or i < fired_at), (i, fired_at)
+        assert order.triggered == (not waiting)
+        acct = t.accounts["k"]
+        usdt, btc = acct.balances["USDT"], acct.balances["BTC"]
+        assert min(usdt + btc) >= 0
+        live = [o for o in t._open("spot", "BTCUSDT") if not o.is_market or not o.triggered]
+        assert usdt[1] == sum(
+            (o.price * o.remaining for o in live if o.side == Side.BUY and not o.is_market),
+            Decimal(0),
+        )
+        assert btc[1] == sum((o.remaining for o in live if o.side == Side.SELL), Decimal(0))
+    event(f"triggered {order.status}" if fired_at is not None else "still waiting")
+    if fired_at is not None and order.is_market:  # a triggered market stop is done
+        assert order.status in (OrderStatus.FILLED, OrderStatus.EXPIRED)
