@@ -34,6 +34,7 @@ from gradtrade.backtest.config import BacktestConfig, parse_backtest_config
 from gradtrade.backtest.runner import load_market_data
 from gradtrade.core import Side, SymbolFilters
 from gradtrade.engine import Engine, SimulatedClock
+from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision, FillEvent, IntentKind, OrderStyle, Timer
 from gradtrade.execution import OrderManager, PortfolioTracker, ProtectiveConfig
 from gradtrade.execution.client import Canceled, OrderRequest
@@ -346,3 +347,21 @@ def test_protective_orders_go_out_as_the_symbol_allows(
         assert "reduceOnly" not in params
     if expect["type"] in ("STOP_LOSS", "TAKE_PROFIT", "STOP_MARKET"):
         assert "price" not in params and "timeInForce" not in params
+
+
+@pytest.mark.parametrize(
+    ("protective", "field"),
+    [
+        ({"limit_offset": 0}, "execution.protective.limit_offset"),
+        ({"limit_offset_unit": "pct"}, "execution.protective.limit_offset_unit"),
+        ({"offset": 5}, "execution.protective.offset"),
+    ],
+)
+def test_protective_config_errors_name_the_field(
+    data_dir: Path, protective: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput, match=field.replace(".", r"\.")):
+        parse_backtest_config(
+            {"data": {"path": str(data_dir / SPOT.file)},
+             "execution": {"protective": protective}}
+        )  # fmt: skip
