@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -20,7 +21,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from gradtrade.core import OrderStatus, Side
-from gradtrade.local_exchange import ServerThread
+from gradtrade.local_exchange import ExchangeServer, ServerThread
 from gradtrade.local_exchange.auth import sign, ws_text
 from gradtrade.local_exchange.conditional import fires_on_rise, triggers
 from gradtrade.local_exchange.errors import ApiError
@@ -514,3 +515,56 @@ def test_a_stop_triggers_at_the_first_price_its_rule_accepts(
     event(f"triggered {order.status}" if fired_at is not None else "still waiting")
     if fired_at is not None and order.is_market:  # a triggered market stop is done
         assert order.status in (OrderStatus.FILLED, OrderStatus.EXPIRED)
+
+
+# --- a replayed recording moves the market: its trades trigger the stops ---
+
+
+@pytest.fixture(scope="module")
+def replaying(templates_dir: Path | None, data_dir: Path) -> Iterator[ServerThread]:
+    rec = data_dir / "recordings" / "hftbacktest" / "spot"
+    with ServerThread(
+        ExchangeServer(recordings=[rec], templates_dir=templates_dir, speed=20.0)
+    ) as s:
+        yield s
+
+
+async def test_a_replayed_recording_triggers_stops(replaying: ServerThread, signed: Any) -> None:
+    """A sell stop one tick under the last recorded trade and a buy stop one tick over it: the
+    first recorded tick either way triggers one, which then fills against the replayed book."""
+    m = replaying.server.state.markets["spot"]["BTCUSDT"]
+    client = signed(replaying.url)
+    for _ in range(200):  # the replay's first trades
+        if m.last_price:
+            break
+        await asyncio.sleep(0.05)
+    placed: list[int] = []
+    while len(placed) < 2:
+        placed.clear()
+        last, tick = Decimal(str(m.last_price)), m.rules.tick
+        for side, stop, limit in (("SELL", last - tick, last * Decimal("0.99")),
+                                  ("BUY", last + tick, last * Decimal("1.01"))):  # fmt: skip
+            status, body, _ = await client.request("POST", "/api/v3/order", {
+                **SYMBOL, "side": side, "type": "STOP_LOSS_LIMIT", "timeInForce": "GTC",
+                "quantity": "0.001", "stopPrice": str(stop),
+                "price": str((limit / tick).to_integral_value() * tick),
+            })  # fmt: skip
+            if status == 200:
+                placed.append(body["orderId"])
+            else:  # the replay moved between reading the last price and placing: as Binance
+                assert body["code"] == -2010 and "trigger immediately" in body["msg"], body
+        if len(placed) < 2:
+            await client.request("DELETE", "/api/v3/openOrders", dict(SYMBOL))
+    for _ in range(300):
+        states = []
+        for oid in placed:
+            _, body, _ = await client.request("GET", "/api/v3/order", {**SYMBOL, "orderId": oid})
+            states.append(body["status"])
+        if "FILLED" in states:
+            break
+        await asyncio.sleep(0.05)
+    assert "FILLED" in states, states
+    oid = placed[states.index("FILLED")]
+    _, trades, _ = await client.request("GET", "/api/v3/myTrades", {**SYMBOL, "orderId": oid})
+    assert sum(Decimal(t["qty"]) for t in trades) == Decimal("0.001")
+    await client.request("DELETE", "/api/v3/openOrders", dict(SYMBOL))
