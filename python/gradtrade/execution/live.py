@@ -264,7 +264,8 @@ class LiveExecutionClient:
         listed = self.order_types.get(req.symbol)
         if _wire(kind) in (listed if listed is not None else _assumed_listed(self.protective)):
             return kind, None
-        assert req.price is not None
+        if req.price is None:
+            raise InvalidInput(f"protective order {req.client_order_id!r} has no stop price")
         return _STOP_LIMIT[kind], self._stop_limit(req.symbol, req.side, req.price)
 
     def _stop_limit(self, symbol: str, side: Side, stop: float) -> float:
