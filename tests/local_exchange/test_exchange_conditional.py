@@ -299,6 +299,72 @@ async def test_spot_cancel_releases_and_algo_limit(rest: Callable[..., Any]) -> 
     assert await _free_locked(rest, "USDT") == (free0, locked0)
 
 
+# --- spot OCO lists ---
+
+OCO = {"side": "SELL", "quantity": "0.5", "aboveType": "TAKE_PROFIT_LIMIT",
+       "aboveStopPrice": "60100.00", "abovePrice": "60050.00", "aboveTimeInForce": "GTC",
+       "belowType": "STOP_LOSS_LIMIT", "belowStopPrice": "59900.00", "belowPrice": "59800.00",
+       "belowTimeInForce": "GTC"}  # fmt: skip
+
+
+async def test_oco_locks_once_and_one_leg_expires_the_other(
+    market: ServerThread, rest: Callable[..., Any], events: Events
+) -> None:
+    free0, locked0 = await _free_locked(rest, "BTC")
+    ids = {
+        "listClientOrderId": "pair-1",
+        "aboveClientOrderId": "tp-1",
+        "belowClientOrderId": "sl-1",
+    }
+    status, body = await rest("POST", "/api/v3/orderList/oco", **ids, **OCO)
+    assert status == 200, body
+    assert (body["contingencyType"], body["listOrderStatus"]) == ("OCO", "EXECUTING")
+    tp_id, sl_id = (o["orderId"] for o in body["orders"])
+    assert [r["type"] for r in body["orderReports"]] == ["TAKE_PROFIT_LIMIT", "STOP_LOSS_LIMIT"]
+    # one quantity for the list, locked once
+    assert await _free_locked(rest, "BTC") == (free0 - Decimal("0.5"), locked0 + Decimal("0.5"))
+    listed = await _open_orders(rest, "spot")
+    assert {o["orderListId"] for o in listed} == {body["orderListId"]} and len(listed) == 2
+    _trade(market, "spot", 59_900.0)  # the stop-loss leg triggers; the take-profit expires
+    sl = await events.wait(sl_id, 3)
+    tp = await events.wait(tp_id, 2)
+    assert [(r["x"], r["X"]) for r in tp] == [("NEW", "NEW"), ("EXPIRED", "EXPIRED")]
+    assert [(r["x"], r["X"]) for r in sl] == [("NEW", "NEW"), ("NEW", "NEW"), ("TRADE", "FILLED")]
+    assert all(r["g"] == body["orderListId"] for r in sl + tp)
+    assert sl[-1]["L"] == "59990.00000000"
+    assert await _open_orders(rest, "spot") == []
+    assert await _free_locked(rest, "BTC") == (free0 - Decimal("0.5"), locked0)
+
+
+async def test_oco_cancel_and_refusals(rest: Callable[..., Any]) -> None:
+    free0, locked0 = await _free_locked(rest, "BTC")
+    status, body = await rest("POST", "/api/v3/orderList/oco", **OCO)
+    assert status == 200, body
+    first_leg = body["orders"][0]["orderId"]
+    status, canceled = await rest("DELETE", "/api/v3/order", orderId=first_leg)
+    assert status == 200 and canceled["status"] == "CANCELED"
+    assert await _open_orders(rest, "spot") == []  # a leg's cancel cancels the list
+    assert await _free_locked(rest, "BTC") == (free0, locked0)
+    status, body = await rest("POST", "/api/v3/orderList/oco", **OCO)
+    status, done = await rest("DELETE", "/api/v3/orderList", orderListId=body["orderListId"])
+    assert status == 200 and done["listOrderStatus"] == "ALL_DONE"
+    assert {r["status"] for r in done["orderReports"]} == {"CANCELED"}
+    status, again = await rest("DELETE", "/api/v3/orderList", orderListId=body["orderListId"])
+    assert again["code"] == -2011
+    swapped = OCO | {"aboveType": "STOP_LOSS_LIMIT", "belowType": "TAKE_PROFIT_LIMIT"}
+    _, bad = await rest("POST", "/api/v3/orderList/oco", **swapped)
+    assert (bad["code"], bad["msg"]) == (-1158, "Order type not supported in OCO.")
+    inverted = OCO | {"belowStopPrice": "60500.00", "belowPrice": "60400.00"}  # above the last
+    _, bad = await rest("POST", "/api/v3/orderList/oco", **inverted)
+    assert (bad["code"], bad["msg"]) == (
+        -2010,
+        "The relationship of the prices for the orders is not correct.",
+    )
+    _, bad = await rest("POST", "/api/v3/orderList/oco", **(OCO | {"quantity": "5000"}))
+    assert bad["code"] == -2010 and "insufficient balance" in bad["msg"]
+    assert await _free_locked(rest, "BTC") == (free0, locked0)
+
+
 # --- USD-M ---
 
 

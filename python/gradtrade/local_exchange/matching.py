@@ -92,6 +92,7 @@ class Order:
     triggered: bool = False  # a conditional order whose stopPrice traded (it works now)
     close_position: bool = False  # USD-M closePosition: closes the whole position at trigger
     working_type: str = "CONTRACT_PRICE"  # USD-M: the price a trigger compares (or MARK_PRICE)
+    order_list_id: int = -1  # spot OCO: the list both legs belong to (-1: none)
 
     @property
     def remaining(self) -> Decimal:

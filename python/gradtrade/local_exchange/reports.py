@@ -35,7 +35,7 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
         "price": d8(o.price),
         "origQty": d8(o.qty),
@@ -121,7 +121,7 @@ def spot_trade(o: Order, f: Fill) -> dict[str, Any]:
         "symbol": o.symbol,
         "id": f.trade_id,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "price": d8(f.price),
         "qty": d8(f.qty),
         "quoteQty": d8(f.price * f.qty),
@@ -166,7 +166,7 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "p": d8(o.price),
         "P": d8(o.stop_price),
         "F": "0.00000000",
-        "g": -1,
+        "g": o.order_list_id,
         "C": o.client_order_id if exec_type == "CANCELED" else "",
         "x": exec_type,
         "X": STATUS_TEXT[o.status],
@@ -234,6 +234,45 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
             "pm": "NONE",
             "gtd": 0,
         },
+    }
+
+
+def list_status(
+    list_id: int, client_id: str, legs: list[Order], now: int, done: bool
+) -> dict[str, Any]:
+    """Spot ``listStatus`` (user data): an OCO list started, or all done."""
+    return {
+        "e": "listStatus",
+        "E": now,
+        "s": legs[0].symbol,
+        "g": list_id,
+        "c": "OCO",
+        "l": "ALL_DONE" if done else "EXEC_STARTED",
+        "L": "ALL_DONE" if done else "EXECUTING",
+        "r": "NONE",
+        "C": client_id,
+        "T": now,
+        "O": [{"s": o.symbol, "i": o.order_id, "c": o.client_order_id} for o in legs],
+    }
+
+
+def list_body(
+    list_id: int, client_id: str, legs: list[Order], now: int, done: bool
+) -> dict[str, Any]:
+    """The REST answer of an OCO list (place, cancel)."""
+    return {
+        "orderListId": list_id,
+        "contingencyType": "OCO",
+        "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+        "listOrderStatus": "ALL_DONE" if done else "EXECUTING",
+        "listClientOrderId": client_id,
+        "transactionTime": now,
+        "symbol": legs[0].symbol,
+        "orders": [
+            {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in legs
+        ],
+        "orderReports": [spot_order(o) for o in legs],
     }
 
 

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gradtrade.core import OrderStatus, Side
-from gradtrade.local_exchange import conditional, reports, usdm
+from gradtrade.local_exchange import conditional, order_lists, reports, usdm
 from gradtrade.local_exchange.errors import (
     CANCEL_REJECTED,
     NO_SUCH_ORDER,
@@ -75,6 +75,8 @@ class Trading:
         self.by_client: dict[tuple[str, str, str, str], Order] = {}
         self.resting: dict[tuple[str, str], list[Order]] = {}
         self.stops: dict[tuple[str, str], list[Order]] = {}  # untriggered conditional orders
+        self.lists: dict[int, order_lists.OrderList] = {}  # spot OCO lists by orderListId
+        self.next_list_id = 1
         self.fills: list[tuple[Order, Fill]] = []
         self.next_order_id, self.next_trade_id = 1, 1
         self.users = UserStreams()
@@ -206,6 +208,8 @@ class Trading:
         acct.move(m.quote, -o.locked, o.locked)
 
     def _fill(self, o: Order, m: SymbolMarket, price: Decimal, qty: Decimal, maker: bool) -> None:
+        if o.order_list_id >= 0:
+            self._end_list(o, m)  # a leg that trades ends its list
         acct = self.accounts[o.api_key]
         rate = self.fees[o.venue][0 if maker else 1]
         now = self.state.now_ms()
@@ -290,7 +294,13 @@ class Trading:
         if order is None or order.status not in OPEN:
             raise ApiError(CANCEL_REJECTED, "Unknown order sent.")
         m = self._market(venue, params)
-        self._close(order, m, OrderStatus.CANCELED)
+        ol = self.lists.get(order.order_list_id)
+        for leg in ol.legs if ol is not None else [order]:  # a leg's cancel cancels its list
+            if leg.status in OPEN:
+                self._close(leg, m, OrderStatus.CANCELED)
+        if ol is not None:
+            self.users.send_spot(key, reports.list_status(ol.list_id, ol.client_id, ol.legs,
+                                                          self.state.now_ms(), True))  # fmt: skip
         self._balances_event(self.accounts[key], m, key)
         body = reports.order_body(order)
         if venue == "spot":
@@ -407,6 +417,8 @@ class Trading:
 
     def _trigger(self, o: Order, m: SymbolMarket) -> None:
         self.stops[(m.venue, m.symbol)].remove(o)
+        if o.order_list_id >= 0:
+            self._end_list(o, m)  # the triggered leg takes the list's funds; the other expires
         acct = self.accounts[o.api_key]
         qty = o.remaining
         if m.venue == "usdm" and (o.reduce_only or o.close_position):
@@ -442,3 +454,117 @@ class Trading:
             else:
                 self.resting.setdefault((m.venue, m.symbol), []).append(o)
         self._balances_event(acct, m, o.api_key)
+
+    # --- OCO order lists (order_lists.py) ---
+
+    def new_oco(self, key: str, params: Params) -> Any:
+        m = self._market("spot", params)
+        leg_params = order_lists.legs(m, params)
+        specs = [validate(m, "spot", p) for p in leg_params]
+        acct = self.accounts[key]
+        list_client = params.get("listClientOrderId") or f"gt-{secrets.token_hex(8)}"
+        cids = [p.get("newClientOrderId") or f"gt-{secrets.token_hex(8)}" for p in leg_params]
+        for cid in cids:
+            previous = self.by_client.get((key, "spot", m.symbol, cid))
+            if previous is not None and previous.status in OPEN:
+                raise order_rejected("Duplicate order sent.")
+        if cids[0] == cids[1]:
+            raise order_rejected("Duplicate order sent.")
+        mine = [o for o in self._open("spot", m.symbol) if o.api_key == key]
+        if len(mine) + 2 > m.rules.max_num_orders:
+            raise ApiError(-1013, "Filter failure: MAX_NUM_ORDERS")
+        algo = sum(1 for o in self.stops.get(("spot", m.symbol), []) if o.api_key == key)
+        for spec in specs:
+            if spec.type in CONDITIONAL_TYPES:
+                try:
+                    conditional.check_placement(
+                        m, spec.type, spec.side, spec.stop_price, conditional.CONTRACT_PRICE, algo
+                    )
+                except ApiError as exc:
+                    if exc.code == -2010:
+                        raise order_lists.price_relation() from None
+                    raise
+                algo += 1
+            elif walk(m, spec.side, m.rules.step or Decimal("1e-8"), spec.price):
+                raise order_lists.price_relation()  # a LIMIT_MAKER leg that would take
+        side, qty = specs[0].side, specs[0].qty
+        priced = [s.price for s in specs if s.type not in MARKET_TYPES]
+        need = qty if side == Side.SELL else max(priced, default=ZERO) * qty
+        if need > acct.free(m.base if side == Side.SELL else m.quote):
+            raise insufficient_balance()
+        if self.state.faults.take_reject():
+            raise insufficient_balance()
+        now, list_id = self.state.now_ms(), self.next_list_id
+        self.next_list_id += 1
+        legs = []
+        for spec, cid in zip(specs, cids, strict=True):
+            o = Order(key, "spot", m.symbol, self.next_order_id, cid, spec.side, spec.type,
+                      spec.tif, spec.price, spec.qty, now, update_ms=now,
+                      stop_price=spec.stop_price, order_list_id=list_id)  # fmt: skip
+            self.next_order_id += 1
+            self.orders[o.order_id] = o
+            self.by_client[(key, "spot", m.symbol, cid)] = o
+            legs.append(o)
+        # the funds are locked once, on the leg that may trade first without a trigger
+        holder = next((o for o in legs if o.type == "LIMIT_MAKER"), legs[1])
+        holder.locked = need
+        acct.move(m.base if side == Side.SELL else m.quote, -need, need)
+        self.lists[list_id] = order_lists.OrderList(list_id, list_client, legs)
+        self.users.send_spot(key, reports.list_status(list_id, list_client, legs, now, False))
+        for o in legs:
+            self._report(o, "NEW", None)
+            book = self.stops if o.conditional else self.resting
+            book.setdefault(("spot", m.symbol), []).append(o)
+        self._balances_event(acct, m, key)
+        return reports.list_body(list_id, list_client, legs, now, False)
+
+    def cancel_list(self, key: str, params: Params) -> Any:
+        m = self._market("spot", params)
+        list_id = opt_int(params, "orderListId")
+        client_id = params.get("listClientOrderId")
+        if list_id is None and not client_id:
+            raise ApiError(
+                -1102,
+                "Param 'listClientOrderId' or 'orderListId' must be sent, but both were "
+                "empty/null!",
+            )
+        found = [
+            ol
+            for ol in self.lists.values()
+            if (ol.list_id == list_id or (list_id is None and ol.client_id == client_id))
+            and ol.legs[0].api_key == key
+            and ol.legs[0].symbol == m.symbol
+            and any(o.status in OPEN for o in ol.legs)
+        ]
+        if not found:
+            raise ApiError(-2011, "Order list does not exist.")
+        ol = found[0]
+        for leg in ol.legs:
+            if leg.status in OPEN:
+                self._close(leg, m, OrderStatus.CANCELED)
+        now = self.state.now_ms()
+        self.users.send_spot(key, reports.list_status(ol.list_id, ol.client_id, ol.legs, now, True))
+        self._balances_event(self.accounts[key], m, key)
+        return reports.list_body(ol.list_id, ol.client_id, ol.legs, now, True)
+
+    def _end_list(self, o: Order, m: SymbolMarket) -> None:
+        """Leg ``o`` starts working: it takes the list's locked funds (what it needs of them)
+        and the other leg EXPIRES; the list is done."""
+        ol = self.lists.get(o.order_list_id)
+        others = [s for s in (ol.legs if ol else []) if s is not o and s.status in OPEN]
+        if ol is None or not others:
+            return
+        acct = self.accounts[o.api_key]
+        asset = m.base if o.side == Side.SELL else m.quote
+        for other in others:
+            carried, other.locked = other.locked, ZERO
+            acct.move(asset, carried, -carried)
+            self._close(other, m, OrderStatus.EXPIRED)
+        need = o.remaining if o.side == Side.SELL else (
+            ZERO if o.is_market else o.price * o.remaining
+        )  # fmt: skip
+        acct.move(asset, o.locked - need, need - o.locked)
+        o.locked = need
+        now = self.state.now_ms()
+        self.users.send_spot(o.api_key, reports.list_status(ol.list_id, ol.client_id, ol.legs,
+                                                            now, True))  # fmt: skip
