@@ -18,6 +18,7 @@ engine is handed the order manager and portfolio the dead one held (what the jou
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import math
 import subprocess
 import sys
@@ -57,10 +58,12 @@ class Venue:
     file: str
     info_path: str
     stop_types: tuple[str, str]  # how the stop-loss and take-profit reach the exchange
+    oco: bool = False  # spot: the two go out as one OCO list (ProtectiveConfig.spot_oco)
 
 
 SPOT = Venue("spot", "klines/spot/BTC_USDT-5m.feather", "/api/v3/exchangeInfo",
-             ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"))  # fmt: skip
+             ("STOP_LOSS_LIMIT", "TAKE_PROFIT_LIMIT"), oco=True)  # fmt: skip
+SPOT_SEPARATE = dataclasses.replace(SPOT, oco=False)
 USDM = Venue("usdm", "klines/futures/BTC_USDT_USDT-5m-futures.feather", "/fapi/v1/exchangeInfo",
              ("STOP_MARKET", "TAKE_PROFIT_MARKET"))  # fmt: skip
 
@@ -89,7 +92,7 @@ class LongOnce:
         return None
 
 
-@pytest.fixture(params=[SPOT, USDM], ids=["spot", "usdm"])
+@pytest.fixture(params=[SPOT, SPOT_SEPARATE, USDM], ids=["spot-oco", "spot-separate", "usdm"])
 def venue(request: pytest.FixtureRequest) -> Venue:
     param: Venue = request.param
     return param
@@ -191,7 +194,9 @@ async def test_stops_live_on_the_exchange_and_fill_without_the_process(
         live = LiveClientConfig(poll_interval_s=0.5)
 
         # 1. the engine enters, then places its stops on the exchange
-        client = LiveExecutionClient(connector, filters, live, order_types=types)
+        protect = ProtectiveConfig(spot_oco=venue.oco)
+        client = LiveExecutionClient(connector, filters, live, protective=protect,
+                                     order_types=types)  # fmt: skip
         await client.start()
         orders = OrderManager("longonce", filters, cfg.execution)
         portfolio = PortfolioTracker(cfg.initial_cash, filters)
@@ -221,6 +226,9 @@ async def test_stops_live_on_the_exchange_and_fill_without_the_process(
             for req, kind in zip((sl, tp), venue.stop_types, strict=True):
                 o = listed[req.client_order_id]
                 assert o["type"] == kind and o["side"] == "SELL"
+                if venue.market == "spot":  # one list for both legs, or none
+                    lists = {x["orderListId"] for x in listed.values()}
+                    assert (len(lists), -1 in lists) == ((1, False) if venue.oco else (1, True))
                 assert float(o["stopPrice"]) == pytest.approx(req.price, abs=tick / 2)
                 assert float(o["origQty"]) == pytest.approx(protected, abs=1e-12)
                 if venue.market == "usdm":
@@ -228,6 +236,12 @@ async def test_stops_live_on_the_exchange_and_fill_without_the_process(
                 else:  # the limit sits the configured offset (50 bps) below the stop
                     limit, stop = float(o["price"]), float(o["stopPrice"])
                     assert stop * (1 - 0.0051) < limit < stop * (1 - 0.0049)
+
+            if venue.market == "spot":  # an OCO list locks the coins once, two orders twice
+                account = await ex.privateGetAccount()
+                btc = next(b for b in account["balances"] if b["asset"] == "BTC")
+                legs = 1 if venue.oco else 2
+                assert float(btc["locked"]) == pytest.approx(legs * protected, abs=1e-12)
 
             # 2. the process dies without cancelling
             await client.close()
@@ -256,7 +270,8 @@ async def test_stops_live_on_the_exchange_and_fill_without_the_process(
             assert float(filled["executedQty"]) == pytest.approx(protected, abs=1e-12)
 
             # 4. a restarted client and engine pick the fill up and cancel the other leg
-            client2 = LiveExecutionClient(connector, filters, live, order_types=types)
+            client2 = LiveExecutionClient(connector, filters, live, protective=protect,
+                                          order_types=types)  # fmt: skip
             await client2.start()
             for req in protective.values():
                 client2.resume(req)
@@ -270,7 +285,9 @@ async def test_stops_live_on_the_exchange_and_fill_without_the_process(
             assert portfolio.quantity(SYMBOL) == pytest.approx(held - protected, abs=1e-12)
             booked = [f for f in second.log.fills if f.client_order_id == hit]
             assert sum(f.qty for f in booked) == pytest.approx(protected, abs=1e-12)
-            assert (await query(ex, venue, other.client_order_id))["status"] == "CANCELED"
+            # an OCO leg is expired by the exchange; a separate one is cancelled by the engine
+            gone = "EXPIRED" if venue.oco else "CANCELED"
+            assert (await query(ex, venue, other.client_order_id))["status"] == gone
             assert await open_orders(ex, venue) == []
             assert not orders.open_orders(SYMBOL)
             if venue.market == "usdm":

@@ -15,14 +15,18 @@ class ProtectiveConfig(StrictModel):
     BTCUSDT does not); otherwise as STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT whose limit is
     ``limit_offset`` (``bps`` of the stop, or ``ticks``) beyond the stop, on the side that
     still fills in a fast market (a sell below it, a buy above it). ``spot_market_stops``
-    says whether market stops are listed when the order types are not known. USD-M stops are
-    STOP_MARKET / TAKE_PROFIT_MARKET, reduce-only."""
+    says whether market stops are listed when the order types are not known. With
+    ``spot_oco`` a spot stop-loss and take-profit placed together go out as one OCO list: the
+    coins are locked once (two separate sells of the same coins: Binance refuses the second
+    for insufficient balance) and the leg that works expires the other on the exchange.
+    USD-M stops are STOP_MARKET / TAKE_PROFIT_MARKET, reduce-only."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     limit_offset: float = Field(default=50.0, gt=0, le=10_000)
     limit_offset_unit: Literal["bps", "ticks"] = "bps"
     spot_market_stops: bool = False
+    spot_oco: bool = True
 
 
 class ExecutionConfig(StrictModel):

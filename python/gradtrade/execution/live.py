@@ -30,7 +30,9 @@ Invariants:
   symbol's ``orderTypes`` list them, else as STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT with the limit
   ``ProtectiveConfig.limit_offset`` beyond the stop (the shadow order carries that limit). A
   triggered USD-M stop reports ``o`` MARKET with ``ot`` its type; the Rust parser takes it as
-  the order's own.
+  the order's own. Spot stop-loss and take-profit submitted in the same event-loop turn (the
+  engine places them together) go out as one OCO list (``spot_oco``); each leg is still one
+  tracked order, resolved and cancelled by its own client id.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from typing import Any
 
 from gradtrade.core import Order, OrderStatus, OrderType, Side, SymbolFilters
 from gradtrade.errors import GradtradeError, InvalidInput
-from gradtrade.events import FillEvent, Liquidity, OrderStyle
+from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderStyle
 from gradtrade.execution.client import (
     Ack,
     Canceled,
@@ -91,6 +93,7 @@ def _assumed_listed(cfg: ProtectiveConfig) -> frozenset[str]:
     return frozenset({"STOP_LOSS", "TAKE_PROFIT"}) if cfg.spot_market_stops else frozenset()
 
 
+_PROTECTIVE = (OrderStyle.STOP_MARKET, OrderStyle.TAKE_PROFIT_MARKET)
 _GONE = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
 INVALID_CODES = (-1013, -1100, -1101, -1102, -1106, -1111, -1116, -1117, -1121, -4014, -4164)
@@ -178,6 +181,7 @@ class LiveExecutionClient:
         self._banned_until_ms = 0.0
         self._up = asyncio.Event()  # the stream subscribed at least once
         self._finished: deque[str] = deque()  # done orders, oldest first, kept for late reports
+        self._pairing: dict[str, list[_Tracked]] = {}  # spot protective orders of this turn
 
     # --- lifecycle ---
 
@@ -222,7 +226,66 @@ class LiveExecutionClient:
         )
         t = _Tracked(request, shadow)
         self.orders[request.client_order_id] = t
+        if self.protective.spot_oco and not self.gateway.usdm and request.style in _PROTECTIVE:
+            pairing = self._pairing.setdefault(request.symbol, [])
+            pairing.append(t)
+            if len(pairing) == 1:  # the engine sends the other leg in this same turn, if any
+                asyncio.get_running_loop().call_soon(self._flush_pair, request.symbol)
+            return
         self._spawn(self._submit(t))
+
+    def _flush_pair(self, symbol: str) -> None:
+        """Send the spot protective orders of ``symbol`` gathered this turn: a stop-loss and a
+        take-profit of the same side and quantity as one OCO list, anything else singly."""
+        ts = self._pairing.pop(symbol, [])
+        kinds = {t.request.intent for t in ts}
+        if (
+            len(ts) == 2
+            and kinds == {IntentKind.STOP_LOSS, IntentKind.TAKE_PROFIT}
+            and ts[0].request.side == ts[1].request.side
+            and ts[0].request.qty == ts[1].request.qty
+        ):
+            self._spawn(self._submit_oco(ts[0], ts[1]))
+            return
+        for t in ts:
+            self._spawn(self._submit(t))
+
+    async def _submit_oco(self, a: _Tracked, b: _Tracked) -> None:
+        sl, tp = (a, b) if a.request.intent == IntentKind.STOP_LOSS else (b, a)
+        req, f = sl.request, self.filters[sl.request.symbol]
+        legs = {"above": tp, "below": sl} if req.side == Side.SELL else {"above": sl, "below": tp}
+        p: dict[str, Any] = {"symbol": req.symbol, "side": _wire(req.side),
+                             "quantity": _text(req.qty, f.step_size)}  # fmt: skip
+        for name, t in legs.items():
+            one = self._params(t.request)
+            p[f"{name}Type"], p[f"{name}StopPrice"] = one["type"], one["stopPrice"]
+            p[f"{name}ClientOrderId"] = t.request.client_order_id
+            if "price" in one:
+                p[f"{name}Price"], p[f"{name}TimeInForce"] = one["price"], one["timeInForce"]
+        now_ms = self.gateway.rest.now_ms()
+        if now_ms < self._banned_until_ms:
+            for t in (sl, tp):
+                self._reject(t, VenueRejectReason.BANNED, "IP banned by the venue (HTTP 418)")
+            return
+        sl.sent_ms = tp.sent_ms = now_ms
+        outcome = await self.gateway.new_oco(p)
+        if isinstance(outcome, Answered):
+            by_cid = {r.get("clientOrderId"): r for r in outcome.body.get("orderReports", ())}
+            for t in (sl, tp):
+                report = by_cid.get(t.request.client_order_id)
+                if report is not None:
+                    await self._apply_body(t, report)
+                else:
+                    await self._resolve(t, "the OCO answer lacks this leg")
+        elif isinstance(outcome, Refused):
+            if outcome.http_status == 418:
+                self._banned_until_ms = now_ms + 1000.0 * (outcome.retry_after or 60.0)
+            for t in (sl, tp):
+                self._reject(t, reject_reason(outcome.code, outcome.http_status), outcome.message)
+        else:
+            log.warning("OCO %s: status unknown (%s); resolving by query", p, outcome.message)
+            for t in (sl, tp):
+                self._spawn(self._resolve(t, outcome.message))
 
     def resume(self, request: OrderRequest) -> None:
         """Track an order an earlier process sent (its request as the journal holds it): its
