@@ -47,9 +47,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gradtrade.core import Order, OrderStatus, OrderType, Side, SymbolFilters
+from gradtrade.core import Order, OrderStatus, OrderType, SymbolFilters
 from gradtrade.errors import GradtradeError, InvalidInput
-from gradtrade.events import FillEvent, IntentKind, Liquidity, OrderStyle
+from gradtrade.events import FillEvent, Liquidity, OrderStyle
 from gradtrade.execution.client import (
     Ack,
     Canceled,
@@ -60,6 +60,13 @@ from gradtrade.execution.client import (
     VenueRejectReason,
 )
 from gradtrade.execution.config import ProtectiveConfig
+from gradtrade.execution.protective import (
+    PROTECTIVE_STYLES,
+    STOP_LIMIT,
+    oco_pair,
+    oco_params,
+    spot_stop,
+)
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.orders import Answered, OrderGateway, Refused
 from gradtrade.venue.user_data import UserDataStream
@@ -81,19 +88,6 @@ _TYPE = {
         OrderStyle.TAKE_PROFIT_MARKET: OrderType.TAKE_PROFIT_MARKET,
     },
 }
-# A spot market stop that the symbol does not list goes out as this stop-limit.
-_STOP_LIMIT = {
-    OrderType.STOP_LOSS: OrderType.STOP_LOSS_LIMIT,
-    OrderType.TAKE_PROFIT: OrderType.TAKE_PROFIT_LIMIT,
-}
-
-
-def _assumed_listed(cfg: ProtectiveConfig) -> frozenset[str]:
-    """The spot market stops assumed listed when a symbol's ``orderTypes`` are unknown."""
-    return frozenset({"STOP_LOSS", "TAKE_PROFIT"}) if cfg.spot_market_stops else frozenset()
-
-
-_PROTECTIVE = (OrderStyle.STOP_MARKET, OrderStyle.TAKE_PROFIT_MARKET)
 _GONE = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
 INVALID_CODES = (-1013, -1100, -1101, -1102, -1106, -1111, -1116, -1117, -1121, -4014, -4164)
@@ -226,7 +220,8 @@ class LiveExecutionClient:
         )
         t = _Tracked(request, shadow)
         self.orders[request.client_order_id] = t
-        if self.protective.spot_oco and not self.gateway.usdm and request.style in _PROTECTIVE:
+        oco = self.protective.spot_oco and not self.gateway.usdm
+        if oco and request.style in PROTECTIVE_STYLES:
             pairing = self._pairing.setdefault(request.symbol, [])
             pairing.append(t)
             if len(pairing) == 1:  # the engine sends the other leg in this same turn, if any
@@ -237,41 +232,27 @@ class LiveExecutionClient:
     def _flush_pair(self, symbol: str) -> None:
         """Send the spot protective orders of ``symbol`` gathered this turn: a stop-loss and a
         take-profit of the same side and quantity as one OCO list, anything else singly."""
-        ts = self._pairing.pop(symbol, [])
-        kinds = {t.request.intent for t in ts}
-        if (
-            len(ts) == 2
-            and kinds == {IntentKind.STOP_LOSS, IntentKind.TAKE_PROFIT}
-            and ts[0].request.side == ts[1].request.side
-            and ts[0].request.qty == ts[1].request.qty
-        ):
-            self._spawn(self._submit_oco(ts[0], ts[1]))
+        ts = {t.request.client_order_id: t for t in self._pairing.pop(symbol, [])}
+        pair = oco_pair([t.request for t in ts.values()])
+        if pair is not None:
+            self._spawn(self._submit_oco(ts[pair[0].client_order_id], ts[pair[1].client_order_id]))
             return
-        for t in ts:
+        for t in ts.values():
             self._spawn(self._submit(t))
 
-    async def _submit_oco(self, a: _Tracked, b: _Tracked) -> None:
-        sl, tp = (a, b) if a.request.intent == IntentKind.STOP_LOSS else (b, a)
-        req, f = sl.request, self.filters[sl.request.symbol]
-        legs = {"above": tp, "below": sl} if req.side == Side.SELL else {"above": sl, "below": tp}
-        p: dict[str, Any] = {"symbol": req.symbol, "side": _wire(req.side),
-                             "quantity": _text(req.qty, f.step_size)}  # fmt: skip
-        for name, t in legs.items():
-            one = self._params(t.request)
-            p[f"{name}Type"], p[f"{name}StopPrice"] = one["type"], one["stopPrice"]
-            p[f"{name}ClientOrderId"] = t.request.client_order_id
-            if "price" in one:
-                p[f"{name}Price"], p[f"{name}TimeInForce"] = one["price"], one["timeInForce"]
+    async def _submit_oco(self, sl: _Tracked, tp: _Tracked) -> None:
+        legs = (sl, tp)
+        p = oco_params(self._params(sl.request), self._params(tp.request), sl.request.side)
         now_ms = self.gateway.rest.now_ms()
         if now_ms < self._banned_until_ms:
-            for t in (sl, tp):
+            for t in legs:
                 self._reject(t, VenueRejectReason.BANNED, "IP banned by the venue (HTTP 418)")
             return
         sl.sent_ms = tp.sent_ms = now_ms
         outcome = await self.gateway.new_oco(p)
         if isinstance(outcome, Answered):
             by_cid = {r.get("clientOrderId"): r for r in outcome.body.get("orderReports", ())}
-            for t in (sl, tp):
+            for t in legs:
                 report = by_cid.get(t.request.client_order_id)
                 if report is not None:
                     await self._apply_body(t, report)
@@ -280,11 +261,12 @@ class LiveExecutionClient:
         elif isinstance(outcome, Refused):
             if outcome.http_status == 418:
                 self._banned_until_ms = now_ms + 1000.0 * (outcome.retry_after or 60.0)
-            for t in (sl, tp):
+            for t in legs:
                 self._reject(t, reject_reason(outcome.code, outcome.http_status), outcome.message)
         else:
-            log.warning("OCO %s: status unknown (%s); resolving by query", p, outcome.message)
-            for t in (sl, tp):
+            log.warning("OCO of %s: status unknown (%s); resolving by query",
+                        sl.request.client_order_id, outcome.message)  # fmt: skip
+            for t in legs:
                 self._spawn(self._resolve(t, outcome.message))
 
     def resume(self, request: OrderRequest) -> None:
@@ -322,24 +304,10 @@ class LiveExecutionClient:
         kind = _TYPE[self.connector.market][req.style]
         if req.style == OrderStyle.POST_ONLY:
             return kind, req.price
-        if kind not in (OrderType.STOP_LOSS, OrderType.TAKE_PROFIT):
+        if kind not in STOP_LIMIT:  # a market, or a USD-M stop
             return kind, None
-        listed = self.order_types.get(req.symbol)
-        if _wire(kind) in (listed if listed is not None else _assumed_listed(self.protective)):
-            return kind, None
-        if req.price is None:
-            raise InvalidInput(f"protective order {req.client_order_id!r} has no stop price")
-        return _STOP_LIMIT[kind], self._stop_limit(req.symbol, req.side, req.price)
-
-    def _stop_limit(self, symbol: str, side: Side, stop: float) -> float:
-        """The limit of a spot stop-limit: ``limit_offset`` beyond the stop on the side that
-        still fills when the market gaps (a sell below it, a buy above it), on the tick grid."""
-        tick = self.filters[symbol].tick_size
-        cfg = self.protective
-        offset = cfg.limit_offset * (tick if cfg.limit_offset_unit == "ticks" else stop * 1e-4)
-        if side == Side.SELL:
-            return max(tick, math.floor((stop - offset) / tick + 1e-9) * tick)
-        return math.ceil((stop + offset) / tick - 1e-9) * tick
+        tick = self.filters[req.symbol].tick_size
+        return spot_stop(kind, req, self.order_types.get(req.symbol), self.protective, tick)
 
     def _params(self, req: OrderRequest) -> dict[str, Any]:
         f = self.filters[req.symbol]
