@@ -118,6 +118,53 @@ fn usdm_order_trade_update() {
     assert!(!o.apply_execution_report_json(&wrapped).unwrap());
 }
 
+fn stop_market() -> Order {
+    Order::new(
+        "s1.0.2",
+        &filters(),
+        Side::SELL,
+        OrderType::STOP_MARKET,
+        1.0,
+        None,
+        TimeInForce::GTC,
+    )
+    .unwrap()
+}
+
+fn usdm_report(o: &str, ot: &str, x: &str, status: &str, l: &str, z: &str, t: i64) -> String {
+    format!(
+        r#"{{"e":"ORDER_TRADE_UPDATE","E":1,"T":2,"o":{{"s":"BTCUSDT","c":"s1.0.2","S":"SELL","o":"{o}","f":"GTC","q":"1","p":"0","ap":"0","sp":"95","x":"{x}","X":"{status}","i":8,"l":"{l}","z":"{z}","L":"94.5","N":"USDT","n":"0.01","T":2,"t":{t},"b":"0","a":"0","m":false,"R":true,"wt":"CONTRACT_PRICE","ot":"{ot}","ps":"BOTH","cp":false,"rp":"0"}}}}"#
+    )
+}
+
+#[test]
+fn usdm_triggered_stop_market_reports_market_with_its_original_type() {
+    let mut o = stop_market();
+    let placed = usdm_report("STOP_MARKET", "STOP_MARKET", "NEW", "NEW", "0", "0", 0);
+    assert!(o.apply_execution_report_json(&placed).unwrap());
+    // The trigger: the same order id, now a MARKET order whose original type is STOP_MARKET.
+    let triggered = usdm_report("MARKET", "STOP_MARKET", "NEW", "NEW", "0", "0", 0);
+    assert!(!o.apply_execution_report_json(&triggered).unwrap());
+    let fill = usdm_report("MARKET", "STOP_MARKET", "TRADE", "FILLED", "1", "1", 21);
+    assert!(o.apply_execution_report_json(&fill).unwrap());
+    assert_eq!(o.status(), OrderStatus::FILLED);
+    assert_eq!(o.average_price(), Some(94.5));
+    // A MARKET report of another original type, or a LIMIT one, is not this order's.
+    let mut other = stop_market();
+    for (kind, original) in [
+        ("MARKET", "TAKE_PROFIT_MARKET"),
+        ("LIMIT", "STOP_MARKET"),
+        ("MARKET", "MARKET"),
+    ] {
+        let raw = usdm_report(kind, original, "NEW", "NEW", "0", "0", 0);
+        assert!(
+            other.apply_execution_report_json(&raw).is_err(),
+            "{kind}/{original}"
+        );
+    }
+    assert_eq!(other.exchange_order_id(), None);
+}
+
 #[test]
 fn json_round_trip_and_tampering() {
     let mut o = order();

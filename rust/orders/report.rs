@@ -4,7 +4,11 @@
 //! inside the WebSocket API's `{"subscriptionId":..,"event":..}`), and a USD-M
 //! `ORDER_TRADE_UPDATE`. The report must be for this order (exchange order id once known,
 //! otherwise the client id `c` or, for cancels, the original client id `C`), and agree with its
-//! symbol, side, type, price (0 for market orders) and quantity.
+//! symbol, side, type, price (0 for market orders) and quantity. A USD-M conditional order
+//! (STOP_MARKET, TAKE_PROFIT_MARKET, STOP, TAKE_PROFIT, TRAILING_STOP_MARKET) reports, once
+//! triggered, the order it became in `o` (MARKET, or LIMIT for STOP / TAKE_PROFIT) and its own
+//! type in `ot`: such a report is the order's own. Spot stops keep their type in `o` throughout
+//! (the trigger is a second NEW report, a no-op here).
 //!
 //! Every report is checked against the order before anything changes: its cumulative filled
 //! quantity `z` must equal the fills applied, so a lost fill report is an error (reconcile the
@@ -39,6 +43,8 @@ struct Fields<'a> {
     side: Cow<'a, str>,
     #[serde(borrow)]
     o: Cow<'a, str>,
+    #[serde(default, borrow)]
+    ot: Option<Cow<'a, str>>,
     #[serde(borrow)]
     p: Cow<'a, str>,
     #[serde(borrow)]
@@ -103,6 +109,17 @@ fn order_object(raw: &str) -> CoreResult<(String, String)> {
     Ok((kind, body.to_string()))
 }
 
+/// The order a USD-M conditional order becomes when its stop price trades (None: not one).
+fn triggered_as(conditional: OrderType) -> Option<OrderType> {
+    match conditional {
+        OrderType::STOP_MARKET
+        | OrderType::TAKE_PROFIT_MARKET
+        | OrderType::TRAILING_STOP_MARKET => Some(OrderType::MARKET),
+        OrderType::STOP | OrderType::TAKE_PROFIT => Some(OrderType::LIMIT),
+        _ => None,
+    }
+}
+
 fn units(grid: &Grid, text: &str, what: &str) -> CoreResult<i64> {
     grid.units_from_text(text.as_bytes())
         .map_err(|e| CoreError::invalid(format!("execution report {what}: {e}")))
@@ -150,10 +167,16 @@ impl Order {
                 self.side.as_str()
             )));
         }
-        if OrderType::parse(&r.o)? != self.order_type {
+        let reported = OrderType::parse(&r.o)?;
+        let original = r.ot.as_deref().map(OrderType::parse).transpose()?;
+        if reported != self.order_type
+            && !(original == Some(self.order_type)
+                && triggered_as(self.order_type) == Some(reported))
+        {
             return Err(CoreError::invalid(format!(
-                "report order type {} differs from the order's {}",
+                "report order type {} (original {:?}) differs from the order's {}",
                 r.o,
+                r.ot,
                 self.order_type.as_str()
             )));
         }

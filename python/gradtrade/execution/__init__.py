@@ -11,7 +11,7 @@ from gradtrade.execution.client import (
     VenueReject,
     VenueRejectReason,
 )
-from gradtrade.execution.config import ExecutionConfig
+from gradtrade.execution.config import ExecutionConfig, ProtectiveConfig
 from gradtrade.execution.fill_model import CandleModel, FillModel, FillQuote, WalkBookModel
 from gradtrade.execution.ladder import Ladder, LadderConfig, candle_ladder
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
@@ -35,6 +35,7 @@ __all__ = [
     "Plan",
     "PortfolioTracker",
     "Proposal",
+    "ProtectiveConfig",
     "SimulatedVenue",
     "VenueReject",
     "VenueRejectReason",

@@ -25,6 +25,14 @@ Invariants:
   ``poll_interval_s``, and once more on every reconnect.
 * Secrets stay in the ``ConnectorConfig``'s ``SecretStr``: no event, log line or message holds
   them (``errors.scrub`` on every venue message).
+* Protective orders live on the exchange, so a dead process keeps its stops: USD-M as
+  STOP_MARKET / TAKE_PROFIT_MARKET reduce-only; spot as STOP_LOSS / TAKE_PROFIT only where the
+  symbol's ``orderTypes`` list them, else as STOP_LOSS_LIMIT / TAKE_PROFIT_LIMIT with the limit
+  ``ProtectiveConfig.limit_offset`` beyond the stop (the shadow order carries that limit). A
+  triggered USD-M stop reports ``o`` MARKET with ``ot`` its type; the Rust parser takes it as
+  the order's own. Spot stop-loss and take-profit submitted in the same event-loop turn (the
+  engine places them together) go out as one OCO list (``spot_oco``); each leg is still one
+  tracked order, resolved and cancelled by its own client id.
 """
 
 from __future__ import annotations
@@ -50,6 +58,14 @@ from gradtrade.execution.client import (
     StatusUnknown,
     VenueReject,
     VenueRejectReason,
+)
+from gradtrade.execution.config import ProtectiveConfig
+from gradtrade.execution.protective import (
+    PROTECTIVE_STYLES,
+    STOP_LIMIT,
+    oco_pair,
+    oco_params,
+    spot_stop,
 )
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.orders import Answered, OrderGateway, Refused
@@ -130,9 +146,13 @@ class LiveExecutionClient:
         filters: dict[str, SymbolFilters],
         config: LiveClientConfig | None = None,
         clock_ns: Callable[[], int] = time.time_ns,
+        protective: ProtectiveConfig | None = None,
+        order_types: dict[str, frozenset[str]] | None = None,
     ) -> None:
         self.connector, self.filters = connector, filters
         self.config = config or LiveClientConfig()
+        self.protective = protective or ProtectiveConfig()
+        self.order_types = order_types or {}  # symbol -> exchangeInfo orderTypes, where known
         self.clock_ns = clock_ns
         self.gateway = OrderGateway(connector, recv_window_ms=self.config.recv_window_ms)
         self.stream = UserDataStream(
@@ -155,6 +175,7 @@ class LiveExecutionClient:
         self._banned_until_ms = 0.0
         self._up = asyncio.Event()  # the stream subscribed at least once
         self._finished: deque[str] = deque()  # done orders, oldest first, kept for late reports
+        self._pairing: dict[str, list[_Tracked]] = {}  # spot protective orders of this turn
 
     # --- lifecycle ---
 
@@ -188,18 +209,81 @@ class LiveExecutionClient:
             raise InvalidInput(f"client order id {request.client_order_id!r} was already sent")
         if request.symbol not in self.filters:
             raise InvalidInput(f"no filters for symbol {request.symbol!r}")
-        limit = request.price if request.style == OrderStyle.POST_ONLY else None
+        kind, limit = self._wire_type(request)
         shadow = Order(
             request.client_order_id,
             self.filters[request.symbol],
             request.side,
             request.qty,
             limit,
-            _TYPE[self.connector.market][request.style],
+            kind,
         )
         t = _Tracked(request, shadow)
         self.orders[request.client_order_id] = t
+        oco = self.protective.spot_oco and not self.gateway.usdm
+        if oco and request.style in PROTECTIVE_STYLES:
+            pairing = self._pairing.setdefault(request.symbol, [])
+            pairing.append(t)
+            if len(pairing) == 1:  # the engine sends the other leg in this same turn, if any
+                asyncio.get_running_loop().call_soon(self._flush_pair, request.symbol)
+            return
         self._spawn(self._submit(t))
+
+    def _flush_pair(self, symbol: str) -> None:
+        """Send the spot protective orders of ``symbol`` gathered this turn: a stop-loss and a
+        take-profit of the same side and quantity as one OCO list, anything else singly."""
+        ts = {t.request.client_order_id: t for t in self._pairing.pop(symbol, [])}
+        pair = oco_pair([t.request for t in ts.values()])
+        if pair is not None:
+            self._spawn(self._submit_oco(ts[pair[0].client_order_id], ts[pair[1].client_order_id]))
+            return
+        for t in ts.values():
+            self._spawn(self._submit(t))
+
+    async def _submit_oco(self, sl: _Tracked, tp: _Tracked) -> None:
+        legs = (sl, tp)
+        p = oco_params(self._params(sl.request), self._params(tp.request), sl.request.side)
+        now_ms = self.gateway.rest.now_ms()
+        if now_ms < self._banned_until_ms:
+            for t in legs:
+                self._reject(t, VenueRejectReason.BANNED, "IP banned by the venue (HTTP 418)")
+            return
+        sl.sent_ms = tp.sent_ms = now_ms
+        outcome = await self.gateway.new_oco(p)
+        if isinstance(outcome, Answered):
+            by_cid = {r.get("clientOrderId"): r for r in outcome.body.get("orderReports", ())}
+            for t in legs:
+                report = by_cid.get(t.request.client_order_id)
+                if report is not None:
+                    await self._apply_body(t, report)
+                else:
+                    await self._resolve(t, "the OCO answer lacks this leg")
+        elif isinstance(outcome, Refused):
+            if outcome.http_status == 418:
+                self._banned_until_ms = now_ms + 1000.0 * (outcome.retry_after or 60.0)
+            for t in legs:
+                self._reject(t, reject_reason(outcome.code, outcome.http_status), outcome.message)
+        else:
+            log.warning("OCO of %s: status unknown (%s); resolving by query",
+                        sl.request.client_order_id, outcome.message)  # fmt: skip
+            for t in legs:
+                self._spawn(self._resolve(t, outcome.message))
+
+    def resume(self, request: OrderRequest) -> None:
+        """Track an order an earlier process sent (its request as the journal holds it): its
+        reports route here again, and it is queried by ``origClientOrderId`` (then its trades)
+        until the exchange answers, so what happened while no process watched it (a stop that
+        triggered and filled, a cancel) comes back as the usual events: Ack, fills, Canceled."""
+        if request.client_order_id in self.orders:
+            raise InvalidInput(f"client order id {request.client_order_id!r} is already tracked")
+        if request.symbol not in self.filters:
+            raise InvalidInput(f"no filters for symbol {request.symbol!r}")
+        kind, limit = self._wire_type(request)
+        shadow = Order(request.client_order_id, self.filters[request.symbol], request.side,
+                       request.qty, limit, kind)  # fmt: skip
+        t = _Tracked(request, shadow, sent_ms=self.gateway.rest.now_ms())
+        self.orders[request.client_order_id] = t
+        self._spawn(self._resolve(t, "resumed after a restart"))
 
     def cancel(self, client_order_id: str, ts_ns: int) -> None:
         t = self.orders.get(client_order_id)
@@ -214,6 +298,16 @@ class LiveExecutionClient:
         return out
 
     # --- order entry ---
+
+    def _wire_type(self, req: OrderRequest) -> tuple[OrderType, float | None]:
+        """The order type ``req`` is sent as, and its limit price (None: none)."""
+        kind = _TYPE[self.connector.market][req.style]
+        if req.style == OrderStyle.POST_ONLY:
+            return kind, req.price
+        if kind not in STOP_LIMIT:  # a market, or a USD-M stop
+            return kind, None
+        tick = self.filters[req.symbol].tick_size
+        return spot_stop(kind, req, self.order_types.get(req.symbol), self.protective, tick)
 
     def _params(self, req: OrderRequest) -> dict[str, Any]:
         f = self.filters[req.symbol]
@@ -234,8 +328,11 @@ class LiveExecutionClient:
                 p["type"] = "LIMIT_MAKER"
         else:
             assert req.price is not None
+            kind, limit = self._wire_type(req)
             p["stopPrice"] = _text(req.price, f.tick_size)
-            p["type"] = _wire(_TYPE[self.connector.market][req.style])
+            p["type"] = _wire(kind)
+            if limit is not None:
+                p.update(price=_text(limit, f.tick_size), timeInForce="GTC")
         if req.reduce_only and self.gateway.usdm:
             p["reduceOnly"] = "true"
         return p

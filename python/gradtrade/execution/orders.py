@@ -14,9 +14,10 @@ Invariants:
 * A venue refusal frees the slot. Retryable reasons (rate limit, unavailable) wait an
   exponential backoff before the slot may be used again; the others drop the request (counted
   per reason) until the next target arrives.
-* Protective orders (reduce-only) are placed for the whole position once a rebalance with
-  stop-loss / take-profit levels has completely filled, cancelled before the next rebalance,
-  and one filling cancels the other (OCO).
+* Protective orders (reduce-only) are placed for the whole position (rounded down to the lot
+  step: never more than is held) once a rebalance with stop-loss / take-profit levels has
+  completely filled, cancelled before the next rebalance, and one filling cancels the other
+  (OCO).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ _TYPE = {
     OrderStyle.TAKE_PROFIT_MARKET: OrderType.TAKE_PROFIT,
 }
 NS_PER_S, NS_PER_MS = 1_000_000_000, 1_000_000
+FEE_SLACK = 0.005  # a holding this close to its target (a fee paid in the base asset) reached it
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,7 +339,12 @@ class OrderManager:
         if pending is not None:
             return [pending]
         intent = self._protect.get(symbol)
-        if intent is None or position == 0 or not math.isclose(position, intent.target_qty):
+        if intent is None or position == 0:
+            return []
+        # Reached the target: a spot buy pays its fee in the base asset, so the holding falls
+        # short of the target by the fee (0.1 % on Binance); the stops then cover the holding.
+        slack = max(0.5 * self.filters[symbol].step_size, FEE_SLACK * abs(intent.target_qty))
+        if abs(position - intent.target_qty) > slack:
             return []
         out = []
         for kind, level in (
@@ -357,10 +364,12 @@ class OrderManager:
             if intent.kind == IntentKind.STOP_LOSS
             else OrderStyle.TAKE_PROFIT_MARKET
         )
+        step = self.filters[intent.symbol].step_size
+        qty = math.floor(abs(position) / step + 1e-9) * step  # never more than is held
         return Proposal(
             intent.symbol,
             side,
-            abs(position),
+            qty,
             style,
             intent.kind,
             intent.reference_price,

@@ -80,6 +80,8 @@ WEIGHTS: dict[str, dict[tuple[str, str], Weight]] = {
         ("GET", "ticker/bookTicker"): _per_symbol(2, 4),
         ("POST", "order"): 1,
         ("POST", "order/test"): 1,
+        ("POST", "orderList/oco"): 1,
+        ("DELETE", "orderList"): 1,
         ("DELETE", "order"): 1,
         ("GET", "order"): 4,
         ("GET", "openOrders"): _per_symbol(6, 80),

@@ -39,6 +39,15 @@ STATUS_TEXT = {
     S.EXPIRED: "EXPIRED",
 }
 SIDES = {"BUY": Side.BUY, "SELL": Side.SELL}
+# Types that trade at market once they work (conditional ones once triggered), and the
+# conditional types (held untriggered until their stopPrice trades: conditional.py).
+MARKET_TYPES = frozenset(
+    {"MARKET", "STOP_LOSS", "TAKE_PROFIT", "STOP_MARKET", "TAKE_PROFIT_MARKET"}
+)
+CONDITIONAL_TYPES = frozenset(
+    {"STOP_LOSS", "STOP_LOSS_LIMIT", "TAKE_PROFIT", "TAKE_PROFIT_LIMIT"}  # spot
+    | {"STOP_MARKET", "TAKE_PROFIT_MARKET"}  # USD-M
+)
 SIDE_TEXT = {side: text for text, side in SIDES.items()}
 
 
@@ -66,7 +75,7 @@ class Order:
     order_id: int
     client_order_id: str
     side: Side
-    type: str  # LIMIT, MARKET, LIMIT_MAKER
+    type: str  # LIMIT, MARKET, LIMIT_MAKER, or a conditional type (the original type)
     time_in_force: str
     price: Decimal
     qty: Decimal
@@ -79,10 +88,34 @@ class Order:
     fills: list[Fill] = field(default_factory=list)
     reduce_only: bool = False
     quote_qty: Decimal = ZERO  # spot MARKET by quoteOrderQty: the amount asked for
+    stop_price: Decimal = ZERO  # conditional orders: the trigger price
+    triggered: bool = False  # a conditional order whose stopPrice traded (it works now)
+    close_position: bool = False  # USD-M closePosition: closes the whole position at trigger
+    working_type: str = "CONTRACT_PRICE"  # USD-M: the price a trigger compares (or MARK_PRICE)
+    order_list_id: int = -1  # spot OCO: the list both legs belong to (-1: none)
 
     @property
     def remaining(self) -> Decimal:
         return self.qty - self.executed
+
+    @property
+    def is_market(self) -> bool:
+        return self.type in MARKET_TYPES
+
+    @property
+    def conditional(self) -> bool:
+        return self.type in CONDITIONAL_TYPES
+
+    @property
+    def working(self) -> bool:
+        """On the book (or trading): every open order but an untriggered conditional one."""
+        return self.status in OPEN and (self.triggered or not self.conditional)
+
+    @property
+    def wire_type(self) -> str:
+        """The type Binance reports now: a triggered USD-M conditional order is the MARKET
+        order it became, its own type going to ``ot``/``origType``; spot stops keep theirs."""
+        return "MARKET" if self.venue == "usdm" and self.triggered else self.type
 
     def move(self, status: OrderStatus) -> None:
         if status not in TRANSITIONS[self.status]:

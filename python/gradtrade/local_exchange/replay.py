@@ -143,6 +143,7 @@ class RecordingReplay:
         else:
             if b'"e":"markPriceUpdate"' in body:
                 m.mark_price = float(orjson.loads(body)["p"])
+                self.state.prices_traded(m, "MARK_PRICE", m.mark_price, m.mark_price)
             key = canonical(stream, self.venue) if stream else None
             if key is not None:
                 if "@kline_" in key:  # the recorded candles replace the ones built from trades

@@ -7,7 +7,6 @@ from typing import Any
 
 from gradtrade.core import Side
 from gradtrade.local_exchange.matching import (
-    OPEN,
     SIDE_TEXT,
     STATUS_TEXT,
     ZERO,
@@ -36,7 +35,7 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
         "symbol": o.symbol,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "clientOrderId": o.client_order_id,
         "price": d8(o.price),
         "origQty": d8(o.qty),
@@ -46,9 +45,11 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
         "timeInForce": o.time_in_force,
         "type": o.type,
         "side": SIDE_TEXT[o.side],
-        "workingTime": o.time_ms,
+        "workingTime": _working_time(o),
         "selfTradePreventionMode": "NONE",
     }
+    if o.conditional:
+        body["stopPrice"] = d8(o.stop_price)
     if full:
         body["transactTime"] = o.update_ms
         body["origQuoteOrderQty"] = d8(o.quote_qty)
@@ -64,14 +65,21 @@ def spot_order(o: Order, full: bool = False) -> dict[str, Any]:
         ]
     else:
         body.update(
-            stopPrice="0.00000000",
+            stopPrice=d8(o.stop_price),
             icebergQty="0.00000000",
             time=o.time_ms,
             updateTime=o.update_ms,
-            isWorking=True,
+            isWorking=o.triggered or not o.conditional,
             origQuoteOrderQty=d8(o.quote_qty),
         )
     return body
+
+
+def _working_time(o: Order) -> int:
+    """When the order started working: placement, a conditional order's trigger; -1 before."""
+    if not o.conditional:
+        return o.time_ms
+    return o.update_ms if o.triggered else -1
 
 
 def usdm_order(o: Order) -> dict[str, Any]:
@@ -87,13 +95,13 @@ def usdm_order(o: Order) -> dict[str, Any]:
         "cumQty": dp(o.executed),
         "cumQuote": dp(o.cum_quote),
         "timeInForce": o.time_in_force,
-        "type": o.type,
+        "type": o.wire_type,
         "reduceOnly": o.reduce_only,
-        "closePosition": False,
+        "closePosition": o.close_position,
         "side": SIDE_TEXT[o.side],
         "positionSide": "BOTH",
-        "stopPrice": "0",
-        "workingType": "CONTRACT_PRICE",
+        "stopPrice": dp(o.stop_price),
+        "workingType": o.working_type,
         "priceProtect": False,
         "origType": o.type,
         "priceMatch": "NONE",
@@ -113,7 +121,7 @@ def spot_trade(o: Order, f: Fill) -> dict[str, Any]:
         "symbol": o.symbol,
         "id": f.trade_id,
         "orderId": o.order_id,
-        "orderListId": -1,
+        "orderListId": o.order_list_id,
         "price": d8(f.price),
         "qty": d8(f.qty),
         "quoteQty": d8(f.price * f.qty),
@@ -156,9 +164,9 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "f": o.time_in_force,
         "q": d8(o.qty),
         "p": d8(o.price),
-        "P": "0.00000000",
+        "P": d8(o.stop_price),
         "F": "0.00000000",
-        "g": -1,
+        "g": o.order_list_id,
         "C": o.client_order_id if exec_type == "CANCELED" else "",
         "x": exec_type,
         "X": STATUS_TEXT[o.status],
@@ -172,14 +180,14 @@ def execution_report(o: Order, exec_type: str, now: int, fill: Fill | None) -> d
         "T": now,
         "t": fill.trade_id if fill else -1,
         "I": 0,
-        "w": o.status in OPEN,
+        "w": o.working,
         "m": bool(fill and fill.maker),
         "M": False,
         "O": o.time_ms,
         "Z": d8(o.cum_quote),
         "Y": d8(fill.price * fill.qty if fill else ZERO),
         "Q": "0.00000000",
-        "W": o.time_ms,
+        "W": _working_time(o),
         "V": "NONE",
     }
 
@@ -194,12 +202,12 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
             "s": o.symbol,
             "c": o.client_order_id,
             "S": SIDE_TEXT[o.side],
-            "o": o.type,
+            "o": o.wire_type,
             "f": o.time_in_force,
             "q": dp(o.qty),
             "p": dp(o.price),
             "ap": dp(avg),
-            "sp": "0",
+            "sp": dp(o.stop_price),
             "x": exec_type,
             "X": STATUS_TEXT[o.status],
             "i": o.order_id,
@@ -214,10 +222,10 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
             "a": "0",
             "m": bool(fill and fill.maker),
             "R": o.reduce_only,
-            "wt": "CONTRACT_PRICE",
+            "wt": o.working_type,
             "ot": o.type,
             "ps": "BOTH",
-            "cp": False,
+            "cp": o.close_position,
             "rp": dp(fill.realized_pnl if fill else ZERO),
             "pP": False,
             "si": 0,
@@ -226,6 +234,45 @@ def order_trade_update(o: Order, exec_type: str, now: int, fill: Fill | None) ->
             "pm": "NONE",
             "gtd": 0,
         },
+    }
+
+
+def list_status(
+    list_id: int, client_id: str, legs: list[Order], now: int, done: bool
+) -> dict[str, Any]:
+    """Spot ``listStatus`` (user data): an OCO list started, or all done."""
+    return {
+        "e": "listStatus",
+        "E": now,
+        "s": legs[0].symbol,
+        "g": list_id,
+        "c": "OCO",
+        "l": "ALL_DONE" if done else "EXEC_STARTED",
+        "L": "ALL_DONE" if done else "EXECUTING",
+        "r": "NONE",
+        "C": client_id,
+        "T": now,
+        "O": [{"s": o.symbol, "i": o.order_id, "c": o.client_order_id} for o in legs],
+    }
+
+
+def list_body(
+    list_id: int, client_id: str, legs: list[Order], now: int, done: bool
+) -> dict[str, Any]:
+    """The REST answer of an OCO list (place, cancel)."""
+    return {
+        "orderListId": list_id,
+        "contingencyType": "OCO",
+        "listStatusType": "ALL_DONE" if done else "EXEC_STARTED",
+        "listOrderStatus": "ALL_DONE" if done else "EXECUTING",
+        "listClientOrderId": client_id,
+        "transactionTime": now,
+        "symbol": legs[0].symbol,
+        "orders": [
+            {"symbol": o.symbol, "orderId": o.order_id, "clientOrderId": o.client_order_id}
+            for o in legs
+        ],
+        "orderReports": [spot_order(o) for o in legs],
     }
 
 

@@ -30,6 +30,8 @@ def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Priv
         ("spot", "POST", "order"): lambda k, p: t.new_order(k, "spot", p),
         ("spot", "POST", "order/test"): lambda k, p: t.test_order(k, "spot", p),
         ("spot", "DELETE", "order"): lambda k, p: t.cancel(k, "spot", p),
+        ("spot", "POST", "orderList/oco"): lambda k, p: t.new_oco(k, p),
+        ("spot", "DELETE", "orderList"): lambda k, p: t.cancel_list(k, p),
         ("spot", "GET", "order"): lambda k, p: t.query(k, "spot", p),
         ("spot", "GET", "openOrders"): lambda k, p: t.open_orders(k, "spot", p),
         ("spot", "DELETE", "openOrders"): lambda k, p: t.cancel_all(k, "spot", p),
@@ -68,16 +70,17 @@ def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Priv
     handler = table.get((venue, method, endpoint))
     if handler is None:
         return None
-    new_order = endpoint == "order" and method == "POST"
+    new_orders = {"order": 1, "orderList/oco": 2}.get(endpoint, 0) if method == "POST" else 0
 
     async def call(
         api_key: str | None, raw_query: str, raw_body: str, params: Params
     ) -> tuple[Any, dict[str, str]]:
         now = t.state.now_ms()
         key = verify_request(t.keys, api_key, raw_query, raw_body, params, now)
-        if not new_order:
+        if not new_orders:
             return handler(key, params), _NO_HEADERS
-        counts = t.state.limits.count_order(venue, key, now)
+        for _ in range(new_orders):  # an OCO list counts its two orders
+            counts = t.state.limits.count_order(venue, key, now)
         delay = t.state.faults.ack_delay_s
         if delay <= 0:
             return handler(key, params), counts

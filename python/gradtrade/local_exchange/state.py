@@ -42,6 +42,9 @@ class ExchangeState:
         self.limits = RateLimits()  # the server replaces it with its configured one
         self.trade_listeners: list[Callable[[SymbolMarket, Trade], None]] = []
         self.book_listeners: list[Callable[[SymbolMarket], None]] = []
+        # (market, "CONTRACT_PRICE" or "MARK_PRICE", low, high): prices that traded, for the
+        # conditional orders' triggers (called after the trade / book listeners)
+        self.price_listeners: list[Callable[[SymbolMarket, str, float, float], None]] = []
         self.candles = LiveCandles(self.hub)
         self.open_interest: dict[str, float] = {}  # USD-M symbol -> contracts held long
 
@@ -214,10 +217,18 @@ class ExchangeState:
         self.candles.on_trade(m, t)
         for listener in self.trade_listeners:
             listener(m, t)
+        self.prices_traded(m, "CONTRACT_PRICE", price, price)
         return t
+
+    def prices_traded(self, m: SymbolMarket, kind: str, low: float, high: float) -> None:
+        """Tell the conditional orders that ``kind`` prices traded over [low, high] (a source
+        that moves the market without single trades, e.g. a stepped bar, calls this itself)."""
+        for listener in self.price_listeners:
+            listener(m, kind, low, high)
 
     def mark_price(self, m: SymbolMarket, mark: float, next_funding_ms: int) -> None:
         m.mark_price = mark
+        self.prices_traded(m, "MARK_PRICE", mark, mark)
         key = f"{m.lower}@markPrice"
         if self.hub.wants(m.venue, key):
             now = self.now_ms()

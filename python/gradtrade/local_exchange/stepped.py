@@ -12,7 +12,9 @@ bar of every stepped market, in this order:
 3. the book becomes the bar's ladder (:func:`gradtrade.execution.ladder.candle_ladder`, the
    one definition the backtest's ``WalkBookModel`` uses too), published as one Binance depth
    diff (removed levels at zero) plus a bookTicker; resting orders the new ladder crosses fill
-   as maker, as on any book change; the last price (and the USD-M mark price) is the close.
+   as maker, as on any book change; the last price (and the USD-M mark price) is the close;
+4. conditional orders see the bar's whole range traded (low to high), so a stop the bar passes
+   through triggers, then trades against the new ladder (a stepped bar has no single trades).
 
 Only then does the step's answer go back, so a driver that waits for it knows the book its next
 market order meets. The ladder holds until the next step; market orders walk it without
@@ -140,6 +142,7 @@ class SteppedReplay:
             frame = kline_frame(m, self.config.interval, candle, True, self.state.now_ms())
             self.state.hub.publish(m.venue, key, frame)
         self._show(m, x)
+        self.state.prices_traded(m, "CONTRACT_PRICE", low, h)
         return {"venue": m.venue, "symbol": m.symbol, "interval": self.config.interval,
                 "open_ms": open_ms, "open": o, "high": h, "low": low, "close": c,
                 "volume": v}  # fmt: skip
@@ -156,9 +159,9 @@ class SteppedReplay:
         diff_b = [(p, 0.0) for p in book.bids if p not in bids] + list(ladder.bids)
         diff_a = [(p, 0.0) for p in book.asks if p not in asks] + list(ladder.asks)
         m.last_price = c
-        if m.venue == "usdm":
-            self.state.mark_price(m, c, self.state.now_ms() + 8 * 3_600_000)
         self.state.apply_depth(m, diff_b, diff_a)
+        if m.venue == "usdm":  # after the ladder: a mark-price stop it triggers trades on it
+            self.state.mark_price(m, c, self.state.now_ms() + 8 * 3_600_000)
 
 
 def step_answer(source: SteppedReplay, body: bytes) -> bytes:

@@ -3,6 +3,14 @@
 Every private request is authenticated (:mod:`gradtrade.local_exchange.auth`) before anything
 else is read; every order goes through validation (Binance's filters and error codes), an optional
 injected fault, a balance or margin check, then :mod:`gradtrade.local_exchange.matching`.
+
+Conditional orders (:mod:`gradtrade.local_exchange.conditional`) wait in ``stops``, off the
+book, with spot funds locked as for a limit order (a market BUY stop locks its cost at the
+trigger). Every price a source trades (``ExchangeState.price_listeners``) is checked against
+them; a triggered one is reported NEW again (spot: ``w`` true; USD-M: ``o`` MARKET, ``ot`` its
+type), then trades at market (its remainder EXPIRED) or, a stop-limit, as a GTC limit order at
+its price. A USD-M reduce-only (or closePosition) stop whose position is gone or reversed at the
+trigger EXPIRES; one larger than the position fills the position's size and expires the rest.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gradtrade.core import OrderStatus, Side
-from gradtrade.local_exchange import reports, usdm
+from gradtrade.local_exchange import conditional, order_lists, reports, usdm
 from gradtrade.local_exchange.errors import (
     CANCEL_REJECTED,
     NO_SUCH_ORDER,
@@ -24,6 +32,8 @@ from gradtrade.local_exchange.errors import (
 )
 from gradtrade.local_exchange.market import SymbolMarket, Trade
 from gradtrade.local_exchange.matching import (
+    CONDITIONAL_TYPES,
+    MARKET_TYPES,
     OPEN,
     STATUS_TEXT,
     ZERO,
@@ -64,11 +74,15 @@ class Trading:
         self.orders: dict[int, Order] = {}
         self.by_client: dict[tuple[str, str, str, str], Order] = {}
         self.resting: dict[tuple[str, str], list[Order]] = {}
+        self.stops: dict[tuple[str, str], list[Order]] = {}  # untriggered conditional orders
+        self.lists: dict[int, order_lists.OrderList] = {}  # spot OCO lists by orderListId
+        self.next_list_id = 1
         self.fills: list[tuple[Order, Fill]] = []
         self.next_order_id, self.next_trade_id = 1, 1
         self.users = UserStreams()
         state.trade_listeners.append(self.on_trade)
         state.book_listeners.append(self.on_book)
+        state.price_listeners.append(self.on_prices)
 
     # --- orders ---
 
@@ -96,11 +110,19 @@ class Trading:
             raise order_rejected("Duplicate order sent.")
         if self.state.faults.take_reject():
             raise insufficient_balance()
-        mine = [o for o in self.resting.get((venue, m.symbol), []) if o.api_key == key]
+        mine = [o for o in self._open(venue, m.symbol) if o.api_key == key]
         if len(mine) >= m.rules.max_num_orders:
             raise ApiError(-1013, "Filter failure: MAX_NUM_ORDERS")
-        limit = spec.price if spec.type != "MARKET" else None
-        planned = walk(m, spec.side, spec.qty, limit)
+        if spec.reduce_only:
+            conditional.check_reduce_only(spec.side, self._position(acct, m.symbol))
+        waits = spec.type in CONDITIONAL_TYPES
+        if waits:
+            algo = sum(1 for o in self.stops.get((venue, m.symbol), []) if o.api_key == key)
+            conditional.check_placement(
+                m, spec.type, spec.side, spec.stop_price, spec.working_type, algo
+            )
+        limit = spec.price if spec.type not in MARKET_TYPES else None
+        planned = [] if waits else walk(m, spec.side, spec.qty, limit)
         crosses = (
             bool(walk(m, spec.side, m.rules.step or Decimal("1e-8"), limit)) if limit else True
         )
@@ -109,8 +131,10 @@ class Trading:
         filled_qty = sum((q for _, q in planned), ZERO)
         if (spec.tif == "FOK" and filled_qty < spec.qty) or (spec.tif == "GTX" and crosses):
             planned = []
-        rests = spec.type != "MARKET" and spec.tif in ("GTC", "GTX")
-        self._check_funds(acct, m, spec.side, spec.qty, planned, spec.price if rests else None)
+        rests = spec.type not in MARKET_TYPES and spec.tif in ("GTC", "GTX")
+        if not (waits and m.venue == "usdm"):  # USD-M stops take margin only once triggered
+            priced = rests or (waits and spec.type not in MARKET_TYPES)
+            self._check_funds(acct, m, spec.side, spec.qty, planned, spec.price if priced else None)
         now = self.state.now_ms()
         order = Order(
             key,
@@ -125,8 +149,11 @@ class Trading:
             spec.qty,
             now,
             update_ms=now,
-            reduce_only=params.get("reduceOnly", "").lower() == "true",
+            reduce_only=spec.reduce_only,
             quote_qty=spec.quote_qty,
+            stop_price=spec.stop_price,
+            close_position=spec.close_position,
+            working_type=spec.working_type,
         )
         self.next_order_id += 1
         self.orders[order.order_id] = order
@@ -134,6 +161,10 @@ class Trading:
         if venue == "spot":
             self._lock(acct, m, order, planned)
         self._report(order, "NEW", None)
+        if waits:
+            self.stops.setdefault((venue, m.symbol), []).append(order)
+            self._balances_event(acct, m, key)
+            return reports.order_body(order, full=params.get("newOrderRespType", "FULL") == "FULL")
         for price, qty in planned:
             self._fill(order, m, price, qty, maker=False)
         if order.status in OPEN:
@@ -173,17 +204,19 @@ class Trading:
             o.locked = o.qty
             acct.move(m.base, -o.qty, o.qty)
             return
-        o.locked = o.price * o.qty if o.type != "MARKET" else sum((p * q for p, q in planned), ZERO)
+        o.locked = o.price * o.qty if not o.is_market else sum((p * q for p, q in planned), ZERO)
         acct.move(m.quote, -o.locked, o.locked)
 
     def _fill(self, o: Order, m: SymbolMarket, price: Decimal, qty: Decimal, maker: bool) -> None:
+        if o.order_list_id >= 0:
+            self._end_list(o, m)  # a leg that trades ends its list
         acct = self.accounts[o.api_key]
         rate = self.fees[o.venue][0 if maker else 1]
         now = self.state.now_ms()
         realized = ZERO
         if o.venue == "spot":
             if o.side == Side.BUY:
-                release = o.price * qty if o.type != "MARKET" else price * qty
+                release = o.price * qty if not o.is_market else price * qty
                 o.locked -= release
                 acct.move(m.quote, release - price * qty, -release)
                 fee, asset = (qty * rate).quantize(EIGHT, ROUND_HALF_UP), m.base
@@ -219,9 +252,10 @@ class Trading:
             asset = m.base if o.side == Side.SELL else m.quote
             self.accounts[o.api_key].move(asset, o.locked, -o.locked)
             o.locked = ZERO
-        book = self.resting.get((o.venue, o.symbol), [])
-        if o in book:
-            book.remove(o)
+        where = (o.venue, o.symbol)
+        for book in (self.resting.get(where, []), self.stops.get(where, [])):
+            if o in book:
+                book.remove(o)
         self._report(o, STATUS_TEXT[status], None)
 
     def _report(self, o: Order, exec_type: str, fill: Fill | None) -> None:
@@ -260,7 +294,13 @@ class Trading:
         if order is None or order.status not in OPEN:
             raise ApiError(CANCEL_REJECTED, "Unknown order sent.")
         m = self._market(venue, params)
-        self._close(order, m, OrderStatus.CANCELED)
+        ol = self.lists.get(order.order_list_id)
+        for leg in ol.legs if ol is not None else [order]:  # a leg's cancel cancels its list
+            if leg.status in OPEN:
+                self._close(leg, m, OrderStatus.CANCELED)
+        if ol is not None:
+            self.users.send_spot(key, reports.list_status(ol.list_id, ol.client_id, ol.legs,
+                                                          self.state.now_ms(), True))  # fmt: skip
         self._balances_event(self.accounts[key], m, key)
         body = reports.order_body(order)
         if venue == "spot":
@@ -269,7 +309,7 @@ class Trading:
 
     def cancel_all(self, key: str, venue: str, params: Params) -> Any:
         m = self._market(venue, params)
-        mine = [o for o in self.resting.get((venue, m.symbol), []) if o.api_key == key]
+        mine = [o for o in self._open(venue, m.symbol) if o.api_key == key]
         for order in mine:
             self._close(order, m, OrderStatus.CANCELED)
         if venue == "usdm":
@@ -286,7 +326,8 @@ class Trading:
         symbols = [self._market(venue, params).symbol] if "symbol" in params else None
         return [
             reports.order_body(o)
-            for (v, s), book in self.resting.items()
+            for table in (self.resting, self.stops)
+            for (v, s), book in table.items()
             if v == venue and (symbols is None or s in symbols)
             for o in book
             if o.api_key == key
@@ -348,3 +389,182 @@ class Trading:
         if o.status == OrderStatus.FILLED:
             self.resting[(m.venue, m.symbol)].remove(o)
         self._balances_event(self.accounts[o.api_key], m, o.api_key)
+
+    # --- conditional orders meet the market ---
+
+    def _open(self, venue: str, symbol: str) -> list[Order]:
+        """Every open order of a symbol: on the book, then the untriggered conditional ones."""
+        return self.resting.get((venue, symbol), []) + self.stops.get((venue, symbol), [])
+
+    def _position(self, acct: Account, symbol: str) -> Decimal:
+        pos = acct.positions.get(symbol)
+        return pos.amount if pos is not None else ZERO
+
+    def on_prices(self, m: SymbolMarket, kind: str, low: float, high: float) -> None:
+        """Prices of ``kind`` (CONTRACT_PRICE: trades; MARK_PRICE) traded over [low, high]."""
+        waiting = self.stops.get((m.venue, m.symbol))
+        if not waiting:
+            return
+        lo, hi = dec(low), dec(high)
+        for o in list(waiting):
+            wants = o.working_type if m.venue == "usdm" else conditional.CONTRACT_PRICE
+            if (
+                wants == kind
+                and o in waiting
+                and conditional.triggers(o.type, o.side, o.stop_price, lo, hi)
+            ):
+                self._trigger(o, m)
+
+    def _trigger(self, o: Order, m: SymbolMarket) -> None:
+        self.stops[(m.venue, m.symbol)].remove(o)
+        if o.order_list_id >= 0:
+            self._end_list(o, m)  # the triggered leg takes the list's funds; the other expires
+        acct = self.accounts[o.api_key]
+        qty = o.remaining
+        if m.venue == "usdm" and (o.reduce_only or o.close_position):
+            pos = self._position(acct, m.symbol)
+            if not conditional.closes(o.side, pos):  # the position is gone or reversed
+                self._close(o, m, OrderStatus.EXPIRED)
+                return
+            if o.close_position:
+                o.qty = abs(pos)
+            qty = min(o.remaining, abs(pos))
+        o.triggered = True
+        o.update_ms = self.state.now_ms()
+        self._report(o, "NEW", None)  # the trigger: working now
+        limit = None if o.is_market else o.price
+        planned = walk(m, o.side, qty, limit)
+        cost = sum((p * q for p, q in planned), ZERO)
+        if m.venue == "spot" and o.side == Side.BUY and o.is_market:
+            if cost > acct.free(m.quote):
+                planned = []  # nothing it can pay for: expires below
+            else:
+                o.locked = cost
+                acct.move(m.quote, -cost, cost)
+        elif m.venue == "usdm" and not o.reduce_only and not o.close_position:
+            if usdm.available(self, acct) < cost / acct.leverage.get(m.symbol, 20):
+                planned = []
+        if o.time_in_force == "FOK" and sum((q for _, q in planned), ZERO) < qty:
+            planned = []
+        for price, q in planned:
+            self._fill(o, m, price, q, maker=False)
+        if o.status in OPEN:
+            if o.is_market or o.time_in_force != "GTC":
+                self._close(o, m, OrderStatus.EXPIRED)
+            else:
+                self.resting.setdefault((m.venue, m.symbol), []).append(o)
+        self._balances_event(acct, m, o.api_key)
+
+    # --- OCO order lists (order_lists.py) ---
+
+    def new_oco(self, key: str, params: Params) -> Any:
+        m = self._market("spot", params)
+        leg_params = order_lists.legs(m, params)
+        specs = [validate(m, "spot", p) for p in leg_params]
+        acct = self.accounts[key]
+        list_client = params.get("listClientOrderId") or f"gt-{secrets.token_hex(8)}"
+        cids = [p.get("newClientOrderId") or f"gt-{secrets.token_hex(8)}" for p in leg_params]
+        for cid in cids:
+            previous = self.by_client.get((key, "spot", m.symbol, cid))
+            if previous is not None and previous.status in OPEN:
+                raise order_rejected("Duplicate order sent.")
+        if cids[0] == cids[1]:
+            raise order_rejected("Duplicate order sent.")
+        mine = [o for o in self._open("spot", m.symbol) if o.api_key == key]
+        if len(mine) + 2 > m.rules.max_num_orders:
+            raise ApiError(-1013, "Filter failure: MAX_NUM_ORDERS")
+        algo = sum(1 for o in self.stops.get(("spot", m.symbol), []) if o.api_key == key)
+        for spec in specs:
+            if spec.type in CONDITIONAL_TYPES:
+                try:
+                    conditional.check_placement(
+                        m, spec.type, spec.side, spec.stop_price, conditional.CONTRACT_PRICE, algo
+                    )
+                except ApiError as exc:
+                    if exc.code == -2010:
+                        raise order_lists.price_relation() from None
+                    raise
+                algo += 1
+            elif walk(m, spec.side, m.rules.step or Decimal("1e-8"), spec.price):
+                raise order_lists.price_relation()  # a LIMIT_MAKER leg that would take
+        side, qty = specs[0].side, specs[0].qty
+        priced = [s.price for s in specs if s.type not in MARKET_TYPES]
+        need = qty if side == Side.SELL else max(priced, default=ZERO) * qty
+        if need > acct.free(m.base if side == Side.SELL else m.quote):
+            raise insufficient_balance()
+        if self.state.faults.take_reject():
+            raise insufficient_balance()
+        now, list_id = self.state.now_ms(), self.next_list_id
+        self.next_list_id += 1
+        legs = []
+        for spec, cid in zip(specs, cids, strict=True):
+            o = Order(key, "spot", m.symbol, self.next_order_id, cid, spec.side, spec.type,
+                      spec.tif, spec.price, spec.qty, now, update_ms=now,
+                      stop_price=spec.stop_price, order_list_id=list_id)  # fmt: skip
+            self.next_order_id += 1
+            self.orders[o.order_id] = o
+            self.by_client[(key, "spot", m.symbol, cid)] = o
+            legs.append(o)
+        # the funds are locked once, on the leg that may trade first without a trigger
+        holder = next((o for o in legs if o.type == "LIMIT_MAKER"), legs[1])
+        holder.locked = need
+        acct.move(m.base if side == Side.SELL else m.quote, -need, need)
+        self.lists[list_id] = order_lists.OrderList(list_id, list_client, legs)
+        self.users.send_spot(key, reports.list_status(list_id, list_client, legs, now, False))
+        for o in legs:
+            self._report(o, "NEW", None)
+            book = self.stops if o.conditional else self.resting
+            book.setdefault(("spot", m.symbol), []).append(o)
+        self._balances_event(acct, m, key)
+        return reports.list_body(list_id, list_client, legs, now, False)
+
+    def cancel_list(self, key: str, params: Params) -> Any:
+        m = self._market("spot", params)
+        list_id = opt_int(params, "orderListId")
+        client_id = params.get("listClientOrderId")
+        if list_id is None and not client_id:
+            raise ApiError(
+                -1102,
+                "Param 'listClientOrderId' or 'orderListId' must be sent, but both were "
+                "empty/null!",
+            )
+        found = [
+            ol
+            for ol in self.lists.values()
+            if (ol.list_id == list_id or (list_id is None and ol.client_id == client_id))
+            and ol.legs[0].api_key == key
+            and ol.legs[0].symbol == m.symbol
+            and any(o.status in OPEN for o in ol.legs)
+        ]
+        if not found:
+            raise ApiError(-2011, "Order list does not exist.")
+        ol = found[0]
+        for leg in ol.legs:
+            if leg.status in OPEN:
+                self._close(leg, m, OrderStatus.CANCELED)
+        now = self.state.now_ms()
+        self.users.send_spot(key, reports.list_status(ol.list_id, ol.client_id, ol.legs, now, True))
+        self._balances_event(self.accounts[key], m, key)
+        return reports.list_body(ol.list_id, ol.client_id, ol.legs, now, True)
+
+    def _end_list(self, o: Order, m: SymbolMarket) -> None:
+        """Leg ``o`` starts working: it takes the list's locked funds (what it needs of them)
+        and the other leg EXPIRES; the list is done."""
+        ol = self.lists.get(o.order_list_id)
+        others = [s for s in (ol.legs if ol else []) if s is not o and s.status in OPEN]
+        if ol is None or not others:
+            return
+        acct = self.accounts[o.api_key]
+        asset = m.base if o.side == Side.SELL else m.quote
+        for other in others:
+            carried, other.locked = other.locked, ZERO
+            acct.move(asset, carried, -carried)
+            self._close(other, m, OrderStatus.EXPIRED)
+        need = o.remaining if o.side == Side.SELL else (
+            ZERO if o.is_market else o.price * o.remaining
+        )  # fmt: skip
+        acct.move(asset, o.locked - need, need - o.locked)
+        o.locked = need
+        now = self.state.now_ms()
+        self.users.send_spot(o.api_key, reports.list_status(ol.list_id, ol.client_id, ol.legs,
+                                                            now, True))  # fmt: skip

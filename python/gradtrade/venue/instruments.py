@@ -31,6 +31,15 @@ def symbol_filters(exchange_info: bytes | str | dict[str, Any], symbol: str) -> 
     return SymbolFilters.from_exchange_info_json(exchange_info, symbol)
 
 
+def order_types(exchange_info: dict[str, Any], symbol: str) -> frozenset[str]:
+    """The order types ``symbol`` accepts (``orderTypes``: e.g. real spot BTCUSDT lists
+    STOP_LOSS_LIMIT and TAKE_PROFIT_LIMIT but no market STOP_LOSS / TAKE_PROFIT)."""
+    entry = _symbol_entry(exchange_info, symbol)
+    if "orderTypes" not in entry:
+        raise InvalidInput(f"{symbol}: exchangeInfo entry lacks 'orderTypes'")
+    return frozenset(str(t) for t in entry["orderTypes"])
+
+
 def book_grids(exchange_info: dict[str, Any], symbol: str) -> tuple[str, str]:
     """``(tick_size, step_size)`` for an ``OrderBook`` of ``symbol``: the resolution of the feed.
 
@@ -61,4 +70,4 @@ def _symbol_entry(exchange_info: dict[str, Any], symbol: str) -> dict[str, Any]:
     raise InvalidInput(f"{symbol} is not in exchangeInfo")
 
 
-__all__ = ["book_grids", "symbol_filters"]
+__all__ = ["book_grids", "order_types", "symbol_filters"]

@@ -130,6 +130,16 @@ class OrderGateway:
             sent.setdefault("newOrderRespType", "FULL")
         return await self.send(self._new, sent)
 
+    async def new_oco(self, params: dict[str, Any]) -> Outcome:
+        """Spot ``POST orderList/oco``; ``params`` must name both legs' client ids (each leg is
+        then resolved like an order, by its ``origClientOrderId``)."""
+        if self.usdm:
+            raise ConfigError("OCO order lists are a spot endpoint")
+        if "aboveClientOrderId" not in params or "belowClientOrderId" not in params:
+            raise ConfigError("OCO params: aboveClientOrderId and belowClientOrderId are required")
+        sent = {"recvWindow": self.recv_window_ms, "newOrderRespType": "FULL", **params}
+        return await self.send(self.rest.exchange.privatePostOrderListOco, sent)
+
     async def cancel(self, symbol: str, client_order_id: str) -> Outcome:
         return await self.send(
             self._cancel, {"symbol": symbol, "origClientOrderId": client_order_id}
