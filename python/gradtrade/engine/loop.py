@@ -31,7 +31,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from gradtrade.core import TradingState
 from gradtrade.engine.clock import Clock, SimulatedClock
@@ -46,6 +46,7 @@ from gradtrade.events import (
     MarketEvent,
     OrderIntent,
     Timer,
+    fast_frozen_init,
 )
 from gradtrade.execution.client import ExecutionClient
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
@@ -75,6 +76,7 @@ class BookDrivenVenue(Protocol):
     def top(self) -> tuple[bool, tuple[float, float] | None, tuple[float, float] | None]: ...
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class EquityPoint:
     ts_ns: int
@@ -102,6 +104,10 @@ class EngineLog:
     skips: Counter[str] = field(default_factory=Counter)
 
 
+def _order(event: EngineEvent) -> tuple[int, int]:
+    return event.ts_ns, PRIORITY.get(type(event), 1)
+
+
 class Engine:
     def __init__(
         self,
@@ -127,24 +133,30 @@ class Engine:
         self.book_equity_every_ns = book_equity_every_ns
         self._books: dict[str, BookTop] = {}
         self._next_book_equity = 0
+        self._kind_of: object = None  # the venue ``_market_driven``/``_book_driven`` describe
+        self._market_driven = self._book_driven = False
 
     # --- the entry point ---
 
     def handle(self, event: EngineEvent) -> None:
-        self.clock.advance(event.ts_ns)
-        self._settle_funding(before_ns=event.ts_ns)
+        ts = event.ts_ns
+        self.clock.advance(ts)
+        if self._deferred:
+            self._settle_funding(before_ns=ts)
         venue = self.venue
-        simulated = isinstance(venue, MarketDrivenVenue)
-        if isinstance(event, FundingEvent) and simulated:
-            # settled once the bar closing at this instant has filled what traded during it
-            # (a next-open fill happened before this settlement), before it is decided on
-            self._deferred.append(event)
-            return
-        if isinstance(venue, MarketDrivenVenue):
-            venue.on_market(event)
+        if venue is not self._kind_of:
+            self._classify(venue)
+        if self._market_driven:
+            if isinstance(event, FundingEvent):
+                # settled once the bar closing at this instant has filled what traded during
+                # it (a next-open fill happened before this settlement), before it is decided on
+                self._deferred.append(event)
+                return
+            venue.on_market(event)  # type: ignore[attr-defined]
         self._drain()
         if isinstance(event, Bar):
-            self._settle_funding(before_ns=event.ts_ns + 1, symbol=event.symbol)
+            if self._deferred:
+                self._settle_funding(before_ns=ts + 1, symbol=event.symbol)
             self._on_bar(event)
         elif isinstance(event, FundingEvent):
             self._pay(event)
@@ -152,6 +164,13 @@ class Engine:
             self._on_timer(event)
         elif isinstance(event, BookTick):
             self._on_book(event)
+
+    def _classify(self, venue: ExecutionClient) -> None:
+        """Which protocols the venue implements, checked once per venue object (a
+        ``runtime_checkable`` isinstance walks the protocol's members on every call)."""
+        self._kind_of = venue
+        self._market_driven = isinstance(venue, MarketDrivenVenue)
+        self._book_driven = isinstance(venue, BookDrivenVenue)
 
     def _settle_funding(self, before_ns: int, symbol: str | None = None) -> None:
         keep = []
@@ -176,19 +195,19 @@ class Engine:
         """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
         (time, priority, arrival) order; ``on_event`` is called after each (a progress bar).
         Timers due after ``until_ns`` stay unfired (a replayed session ends there)."""
-        heap: list[tuple[int, int, int, EngineEvent]] = []
-        seq = 0
-        for ev in events:
-            heapq.heappush(heap, (ev.ts_ns, PRIORITY.get(type(ev), 1), seq, ev))
-            seq += 1
-        while heap or (self._timers and self._timers[0][0] <= until_ns):
-            if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
-                self.fire_timers(self._timers[0][0])
-                continue
-            event = heapq.heappop(heap)[3]
+        # one stable sort by (time, priority) is the heap's (time, priority, arrival) order
+        # (nothing is added to ``events`` during the run; the engine's timers keep their heap)
+        queue = sorted(events, key=_order)
+        timers = self._timers
+        for event in queue:
+            ts = event.ts_ns
+            while timers and timers[0][0] <= ts:
+                self.fire_timers(timers[0][0])
             self.handle(event)
             if on_event is not None:
                 on_event(event)
+        while timers and timers[0][0] <= until_ns:
+            self.fire_timers(timers[0][0])
         self._settle_funding(before_ns=FAR_FUTURE)
         return self.log
 
@@ -215,25 +234,26 @@ class Engine:
         )
 
     def _on_bar(self, bar: Bar) -> None:
-        p = self.portfolio
-        p.mark(bar.symbol, bar.close)
-        risk = self.risk[bar.symbol]
+        p, symbol, close = self.portfolio, bar.symbol, bar.close
+        p.mark(symbol, close)
         equity = p.equity()
-        state = risk.update_equity(equity)
-        position = p.quantity(bar.symbol)
+        state = self.risk[symbol].update_equity(equity)
+        position = p.quantity(symbol)
         self.log.equity.append(
-            EquityPoint(bar.ts_ns, bar.close, equity, position, p.exposure(), p.drawdown, state)
+            EquityPoint(bar.ts_ns, close, equity, position, p.exposure(), p.drawdown, state)
         )
-        decision = self.strategy.on_bar(bar, self._ctx(bar.symbol))
+        # nothing changed since the equity record: the context reuses its figures
+        ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
+        decision = self.strategy.on_bar(bar, ctx)
         if state == TradingState.HALTED and position != 0:
-            self._act(OrderIntent(bar.symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, bar.close))
+            self._act(OrderIntent(symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:
-            self._decide(decision, bar.close)
+            self._decide(decision, close)
 
     def _on_book(self, tick: BookTick) -> None:
-        venue = self.venue
-        if not isinstance(venue, BookDrivenVenue):
+        if not self._book_driven:
             return
+        venue = cast(BookDrivenVenue, self.venue)  # classified by ``handle``, once per venue
         valid, bid, ask = venue.top()
         top = BookTop(
             tick.symbol, tick.ts_ns, valid and bid is not None and ask is not None,

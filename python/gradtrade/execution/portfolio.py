@@ -13,6 +13,11 @@ sequence of fills, marks and funding payments::
 (the second line is the ``core.Position`` view; the property tests check they agree). The
 high-water mark of equity feeds the drawdown breaker. Fees charged in a third asset (BNB) are
 recorded but not valued.
+
+The engine asks for equity several times per bar, so the tracker keeps each symbol's holdings
+(``Position.quantity`` net of base-asset fees) in a dict updated by ``apply_fill``, the only
+place they change, and sums the marked holdings in one loop in ``positions`` order: the same
+floats, in the same order, as summing ``value`` over the symbols.
 """
 
 from __future__ import annotations
@@ -45,27 +50,33 @@ class PortfolioTracker:
         self.positions = {s: Position(f, quote_asset) for s, f in filters.items()}
         self.marks: dict[str, float] = {}
         self.base_fees = dict.fromkeys(filters, 0.0)
+        self._held = {s: p.quantity - self.base_fees[s] for s, p in self.positions.items()}
         self.fee_value = 0.0
         self.slippage = 0.0
         self.funding = 0.0
         self.high_water_mark = self.initial_cash
 
+    def _unknown(self, symbol: str) -> InvalidInput:
+        return InvalidInput(f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})")
+
     def _position(self, symbol: str) -> Position:
         pos = self.positions.get(symbol)
         if pos is None:
-            raise InvalidInput(
-                f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})"
-            )
+            raise self._unknown(symbol)
         return pos
 
     def quantity(self, symbol: str) -> float:
         """Signed holdings in base units, net of base-asset fees."""
-        return self._position(symbol).quantity - self.base_fees[symbol]
+        try:
+            return self._held[symbol]
+        except KeyError:
+            raise self._unknown(symbol) from None
 
     def mark(self, symbol: str, price: float) -> None:
         if not (math.isfinite(price) and price > 0):
             raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
-        self._position(symbol)
+        if symbol not in self._held:
+            raise self._unknown(symbol)
         self.marks[symbol] = price
         self.high_water_mark = max(self.high_water_mark, self.equity())
 
@@ -81,6 +92,7 @@ class PortfolioTracker:
         elif base is not None and fill.fee_asset == base:
             self.base_fees[fill.symbol] += fill.fee
             self.fee_value += fill.fee * fill.price
+        self._held[fill.symbol] = pos.quantity - self.base_fees[fill.symbol]
         self.slippage += fill.slippage
         self.marks.setdefault(fill.symbol, fill.price)
 
@@ -103,13 +115,27 @@ class PortfolioTracker:
             return 0.0
         return qty * mark
 
+    def _values(self) -> list[float]:
+        """``value(s)`` of every symbol, in ``positions`` order."""
+        marks, out = self.marks, []
+        for s, qty in self._held.items():
+            mark = marks.get(s)
+            if mark is None:
+                if qty != 0:
+                    raise InvalidInput(f"{s} has a position but no mark price")
+                out.append(0.0)
+            else:
+                out.append(qty * mark)
+        return out
+
     def equity(self) -> float:
-        return self.cash + sum(self.value(s) for s in self.positions)
+        return self.cash + sum(self._values())
 
     def exposure(self) -> float:
         """Gross position value over equity (leverage)."""
-        eq = self.equity()
-        gross = sum(abs(self.value(s)) for s in self.positions)
+        values = self._values()
+        eq = self.cash + sum(values)
+        gross = sum([abs(v) for v in values])
         return gross / eq if eq > 0 else math.inf
 
     def weight(self, symbol: str) -> float:

@@ -1,0 +1,104 @@
+"""events: ``Bar`` validation (one fast chain, detailed messages on refusal) and
+``fast_frozen_init`` (the hot-path constructor of the per-bar frozen dataclasses)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gradtrade.engine.loop import EquityPoint
+from gradtrade.errors import InvalidInput
+from gradtrade.events import Bar, fast_frozen_init
+from gradtrade.strategy.protocol import StrategyContext
+
+PRICES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([0.0, -0.0, 1.0, 1e-300, 5e-324, 1e308, math.inf, -math.inf, math.nan]),
+)
+
+
+def _valid(o: float, h: float, lo: float, c: float, v: float, t0: int, t1: int) -> bool:
+    """The rule the docstring states, written independently of ``Bar``."""
+    prices = (o, h, lo, c)
+    return (
+        t1 > t0
+        and all(math.isfinite(p) and p > 0 for p in prices)
+        and math.isfinite(v)
+        and v >= 0
+        and lo <= o <= h
+        and lo <= c <= h
+    )
+
+
+@given(PRICES, PRICES, PRICES, PRICES, PRICES, st.integers(-5, 5))
+def test_bar_accepts_exactly_the_valid_candles(
+    o: float, h: float, lo: float, c: float, v: float, dt: int
+) -> None:
+    if _valid(o, h, lo, c, v, 0, dt):
+        bar = Bar("BTCUSDT", 0, dt, o, h, lo, c, v)
+        assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (o, h, lo, c, v)
+        assert bar.ts_ns == dt
+    else:
+        with pytest.raises(InvalidInput):
+            Bar("BTCUSDT", 0, dt, o, h, lo, c, v)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((5, 5, 1.0, 1.0, 1.0, 1.0, 1.0), "bar close time 5 is not after its open 5"),
+        ((0, 1, math.nan, 1.0, 1.0, 1.0, 1.0), "bar.open must be positive and finite, got nan"),
+        ((0, 1, 1.0, math.inf, 1.0, 1.0, 1.0), "bar.high must be positive and finite, got inf"),
+        ((0, 1, 1.0, 1.0, 0.0, 1.0, 1.0), "bar.low must be positive and finite, got 0.0"),
+        ((0, 1, 1.0, 1.0, 1.0, 1.0, -1.0), "bar.volume must be non-negative and finite"),
+        ((0, 1, 1.0, 2.0, 1.5, 1.8, 1.0), "low 1.5 / high 2.0 do not bound open 1.0"),
+        ((0, 1, 1.0, 1.5, 0.5, 2.0, 1.0), "low 0.5 / high 1.5 do not bound open 1.0 and close 2.0"),
+    ],
+)
+def test_a_refused_bar_names_what_is_wrong(args: tuple[float, ...], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message.replace("(", r"\(")):
+        Bar("BTCUSDT", *args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("cls", [Bar, EquityPoint, StrategyContext])
+def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
+    names = [f.name for f in dataclasses.fields(cls)]
+    samples = {
+        Bar: ("BTCUSDT", 0, 60, 10.0, 12.0, 9.0, 11.0, 3.0),
+        EquityPoint: (60, 11.0, 1000.0, 0.5, 0.3, 0.01, None),
+        StrategyContext: (60, "BTCUSDT", 0.5, 1000.0, 11.0),
+    }
+    values = samples[cls]
+    positional, keyword = cls(*values), cls(**dict(zip(names, values, strict=True)))
+    assert positional == keyword
+    assert tuple(getattr(positional, n) for n in names) == values
+    assert hash(positional) == hash(keyword)
+    assert pickle.loads(pickle.dumps(positional)) == positional
+    assert dataclasses.replace(positional, **{names[-1]: values[-1]}) == positional
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(positional, names[0], values[0])
+    with pytest.raises(TypeError):
+        cls(*values[:-1])  # a missing argument is still an error
+
+
+def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class NoSlots:
+        a: int
+
+    @dataclasses.dataclass(slots=True)
+    class NotFrozen:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithDefault:
+        a: int = 1
+
+    for cls in (NoSlots, NotFrozen, WithDefault):
+        with pytest.raises(TypeError):
+            fast_frozen_init(cls)
