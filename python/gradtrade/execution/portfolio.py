@@ -17,13 +17,17 @@ recorded but not valued.
 The engine asks for equity several times per bar, so the tracker keeps each symbol's holdings
 (``Position.quantity`` net of base-asset fees) in a dict updated by ``apply_fill``, the only
 place they change, and sums the marked holdings in one loop in ``positions`` order: the same
-floats, in the same order, as summing ``value`` over the symbols.
+floats, in the same order, as summing ``value`` over the symbols. The equity itself is kept
+until cash, a mark or a holding changes (``mark``, ``apply_fill``, ``apply_funding`` and the
+``cash`` setter drop it; ``marks`` is a read-only view, so nothing else can change them).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gradtrade.core import Position, SymbolFilters
 from gradtrade.errors import InvalidInput
@@ -44,17 +48,34 @@ class PortfolioTracker:
         if not (math.isfinite(initial_cash) and initial_cash > 0):
             raise InvalidInput(f"initial cash must be positive and finite, got {initial_cash}")
         self.initial_cash = float(initial_cash)
-        self.cash = float(initial_cash)
+        self._cash = float(initial_cash)
+        self._equity: float | None = None  # None: to compute (something changed)
+        self._kept_values: list[float] | None = None  # the values it sums
         self.quote_asset = quote_asset
         self.filters = filters
         self.positions = {s: Position(f, quote_asset) for s, f in filters.items()}
-        self.marks: dict[str, float] = {}
+        self._marks: dict[str, float] = {}
+        self._marks_view = MappingProxyType(self._marks)
         self.base_fees = dict.fromkeys(filters, 0.0)
         self._held = {s: p.quantity - self.base_fees[s] for s, p in self.positions.items()}
         self.fee_value = 0.0
         self.slippage = 0.0
         self.funding = 0.0
         self.high_water_mark = self.initial_cash
+
+    @property
+    def cash(self) -> float:
+        return self._cash
+
+    @cash.setter
+    def cash(self, value: float) -> None:
+        self._cash = value
+        self._equity = None  # (the values do not depend on cash)
+
+    @property
+    def marks(self) -> Mapping[str, float]:
+        """The last price of each symbol (read-only: ``mark`` sets them)."""
+        return self._marks_view
 
     def _unknown(self, symbol: str) -> InvalidInput:
         return InvalidInput(f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})")
@@ -77,7 +98,8 @@ class PortfolioTracker:
             raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
         if symbol not in self._held:
             raise self._unknown(symbol)
-        self.marks[symbol] = price
+        self._marks[symbol] = price
+        self._equity = self._kept_values = None
         self.high_water_mark = max(self.high_water_mark, self.equity())
 
     def apply_fill(self, fill: FillEvent) -> None:
@@ -94,7 +116,8 @@ class PortfolioTracker:
             self.fee_value += fill.fee * fill.price
         self._held[fill.symbol] = pos.quantity - self.base_fees[fill.symbol]
         self.slippage += fill.slippage
-        self.marks.setdefault(fill.symbol, fill.price)
+        self._marks.setdefault(fill.symbol, fill.price)
+        self._equity = self._kept_values = None
 
     def apply_funding(self, symbol: str, rate: float, mark: float | None = None) -> float:
         """Pay (or receive) funding on the position at ``mark`` (default: the last mark)."""
@@ -102,7 +125,7 @@ class PortfolioTracker:
         if price is None or not math.isfinite(rate):
             raise InvalidInput(f"funding for {symbol} needs a finite rate and a mark price")
         payment = self.quantity(symbol) * price * rate
-        self.cash -= payment
+        self.cash -= payment  # the setter drops the equity
         self.funding += payment
         return payment
 
@@ -116,26 +139,31 @@ class PortfolioTracker:
         return qty * mark
 
     def _values(self) -> list[float]:
-        """``value(s)`` of every symbol, in ``positions`` order."""
-        marks, out = self.marks, []
-        for s, qty in self._held.items():
-            mark = marks.get(s)
-            if mark is None:
-                if qty != 0:
-                    raise InvalidInput(f"{s} has a position but no mark price")
-                out.append(0.0)
-            else:
-                out.append(qty * mark)
-        return out
+        """``value(s)`` of every symbol, in ``positions`` order (kept with the equity)."""
+        values = self._kept_values
+        if values is None:
+            marks, values = self._marks, []
+            for s, qty in self._held.items():
+                mark = marks.get(s)
+                if mark is None:
+                    if qty != 0:
+                        raise InvalidInput(f"{s} has a position but no mark price")
+                    values.append(0.0)
+                else:
+                    values.append(qty * mark)
+            self._kept_values = values
+        return values
 
     def equity(self) -> float:
-        return self.cash + sum(self._values())
+        eq = self._equity
+        if eq is None:
+            eq = self._equity = self._cash + sum(self._values())
+        return eq
 
     def exposure(self) -> float:
         """Gross position value over equity (leverage)."""
-        values = self._values()
-        eq = self.cash + sum(values)
-        gross = sum([abs(v) for v in values])
+        eq = self.equity()
+        gross = sum([abs(v) for v in self._values()])
         return gross / eq if eq > 0 else math.inf
 
     def weight(self, symbol: str) -> float:
