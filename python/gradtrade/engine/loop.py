@@ -28,9 +28,11 @@ import dataclasses
 import heapq
 import logging
 import math
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol, cast, runtime_checkable
 
 from gradtrade.core import TradingState
@@ -104,6 +106,9 @@ class EngineLog:
     skips: Counter[str] = field(default_factory=Counter)
 
 
+_TIME = operator.attrgetter("ts_ns")
+
+
 def _order(event: EngineEvent) -> tuple[int, int]:
     return event.ts_ns, PRIORITY.get(type(event), 1)
 
@@ -139,7 +144,9 @@ class Engine:
     # --- the entry point ---
 
     def handle(self, event: EngineEvent) -> None:
-        ts = event.ts_ns
+        self._handle(event, event.ts_ns)
+
+    def _handle(self, event: EngineEvent, ts: int) -> None:
         self.clock.advance(ts)
         if self._deferred:
             self._settle_funding(before_ns=ts)
@@ -195,15 +202,19 @@ class Engine:
         """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
         (time, priority, arrival) order; ``on_event`` is called after each (a progress bar).
         Timers due after ``until_ns`` stay unfired (a replayed session ends there)."""
-        # one stable sort by (time, priority) is the heap's (time, priority, arrival) order
-        # (nothing is added to ``events`` during the run; the engine's timers keep their heap)
-        queue = sorted(events, key=_order)
+        # the heap's (time, priority, arrival) order is one stable sort by (time, priority),
+        # and no sort at all when the times strictly increase (no tie for priority to break);
+        # nothing is added to ``events`` during the run, the engine's timers keep their heap
+        queue = list(events)
+        times = list(map(_TIME, queue))
+        if not all(map(operator.lt, times, islice(times, 1, None))):
+            queue.sort(key=_order)
+            times = list(map(_TIME, queue))
         timers = self._timers
-        for event in queue:
-            ts = event.ts_ns
+        for event, ts in zip(queue, times, strict=True):
             while timers and timers[0][0] <= ts:
                 self.fire_timers(timers[0][0])
-            self.handle(event)
+            self._handle(event, ts)
             if on_event is not None:
                 on_event(event)
         while timers and timers[0][0] <= until_ns:
@@ -363,8 +374,11 @@ class Engine:
 
     def _drain(self) -> None:
         """Account everything the venue reported, then work what the order manager has next."""
+        events = self.venue.poll()
+        if not events:  # most events: the venue has nothing to report
+            return
         touched: set[str] = set()
-        while events := self.venue.poll():
+        while events:
             for ev in events:
                 try:
                     fill, plan = self.orders.on_event(ev)
@@ -381,6 +395,7 @@ class Engine:
                     self.strategy.on_fill(fill, self._ctx(symbol))
                 if plan.cancels or plan.proposals:
                     self._execute(plan, symbol)
+            events = self.venue.poll()
         for symbol in touched:
             self._follow_up(symbol)
 

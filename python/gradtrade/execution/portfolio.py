@@ -163,7 +163,7 @@ class PortfolioTracker:
     def exposure(self) -> float:
         """Gross position value over equity (leverage)."""
         eq = self.equity()
-        gross = sum([abs(v) for v in self._values()])
+        gross = sum(map(abs, self._values()))
         return gross / eq if eq > 0 else math.inf
 
     def weight(self, symbol: str) -> float:
