@@ -107,6 +107,7 @@ class EngineLog:
 
 
 _TIME = operator.attrgetter("ts_ns")
+_HALTED = TradingState.HALTED
 
 
 def _order(event: EngineEvent) -> tuple[int, int]:
@@ -164,7 +165,7 @@ class Engine:
         if isinstance(event, Bar):
             if self._deferred:
                 self._settle_funding(before_ns=ts + 1, symbol=event.symbol)
-            self._on_bar(event)
+            self._on_bar(event, ts)
         elif isinstance(event, FundingEvent):
             self._pay(event)
         elif isinstance(event, Timer):
@@ -244,20 +245,19 @@ class Engine:
             self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
         )
 
-    def _on_bar(self, bar: Bar) -> None:
+    def _on_bar(self, bar: Bar, ts: int) -> None:
         p, symbol, close = self.portfolio, bar.symbol, bar.close
-        p.mark(symbol, close)
-        equity = p.equity()
+        equity = p.mark(symbol, close)
         state = self.risk[symbol].update_equity(equity)
         position = p.quantity(symbol)
         self.log.equity.append(
-            EquityPoint(bar.ts_ns, close, equity, position, p.exposure(), p.drawdown, state)
+            EquityPoint(ts, close, equity, position, p.exposure(), p.drawdown, state)
         )
         # nothing changed since the equity record: the context reuses its figures
         ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
         decision = self.strategy.on_bar(bar, ctx)
-        if state == TradingState.HALTED and position != 0:
-            self._act(OrderIntent(symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, close))
+        if position != 0 and state == _HALTED:
+            self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:
             self._decide(decision, close)
 

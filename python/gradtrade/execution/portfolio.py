@@ -93,14 +93,18 @@ class PortfolioTracker:
         except KeyError:
             raise self._unknown(symbol) from None
 
-    def mark(self, symbol: str, price: float) -> None:
-        if not (math.isfinite(price) and price > 0):
+    def mark(self, symbol: str, price: float) -> float:
+        """Mark ``symbol`` at ``price``; returns the equity at the new mark."""
+        if not 0.0 < price < math.inf:  # positive and finite (NaN fails)
             raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
         if symbol not in self._held:
             raise self._unknown(symbol)
         self._marks[symbol] = price
-        self._equity = self._kept_values = None
-        self.high_water_mark = max(self.high_water_mark, self.equity())
+        self._kept_values = None
+        equity = self._equity = self._cash + sum(self._values())
+        if equity > self.high_water_mark:  # max(high_water_mark, equity)
+            self.high_water_mark = equity
+        return equity
 
     def apply_fill(self, fill: FillEvent) -> None:
         """Account one (already deduplicated) fill; the position is marked at its price."""
@@ -142,17 +146,18 @@ class PortfolioTracker:
         """``value(s)`` of every symbol, in ``positions`` order (kept with the equity)."""
         values = self._kept_values
         if values is None:
-            marks, values = self._marks, []
-            for s, qty in self._held.items():
-                mark = marks.get(s)
-                if mark is None:
-                    if qty != 0:
-                        raise InvalidInput(f"{s} has a position but no mark price")
-                    values.append(0.0)
-                else:
-                    values.append(qty * mark)
-            self._kept_values = values
+            marks = self._marks
+            values = self._kept_values = [
+                qty * marks[s] if s in marks else self._unmarked(s, qty)
+                for s, qty in self._held.items()
+            ]
         return values
+
+    @staticmethod
+    def _unmarked(symbol: str, qty: float) -> float:
+        if qty != 0:
+            raise InvalidInput(f"{symbol} has a position but no mark price")
+        return 0.0
 
     def equity(self) -> float:
         eq = self._equity
@@ -162,8 +167,11 @@ class PortfolioTracker:
 
     def exposure(self) -> float:
         """Gross position value over equity (leverage)."""
-        eq = self.equity()
-        gross = sum(map(abs, self._values()))
+        eq = self._equity
+        if eq is None:
+            eq = self.equity()
+        values = self._kept_values
+        gross = sum(map(abs, self._values() if values is None else values))
         return gross / eq if eq > 0 else math.inf
 
     def weight(self, symbol: str) -> float:
@@ -172,7 +180,9 @@ class PortfolioTracker:
 
     @property
     def drawdown(self) -> float:
-        return max(0.0, 1.0 - self.equity() / self.high_water_mark)
+        eq = self._equity
+        dd = 1.0 - (self.equity() if eq is None else eq) / self.high_water_mark
+        return dd if dd > 0.0 else 0.0  # max(0.0, dd), NaN and -0.0 included
 
     def costs(self) -> Costs:
         return Costs(self.fee_value, self.slippage, self.funding)
