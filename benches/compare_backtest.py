@@ -178,19 +178,9 @@ def gradtrade_engine(c: Candles, target: np.ndarray, at_open: bool = True) -> Ca
 
     def run() -> Outcome:
         start = time.process_time()
-        step = c.step_ns
-        bars = [
-            Bar(SYMBOL, o, o + step, op, hi, lo, cl, v)
-            for o, op, hi, lo, cl, v in zip(
-                c.open_ns.tolist(),
-                c.open.tolist(),
-                c.high.tolist(),
-                c.low.tolist(),
-                c.close.tolist(),
-                c.volume.tolist(),
-                strict=True,
-            )
-        ]
+        bars = Bar.series(
+            SYMBOL, c.open_ns, c.open_ns + c.step_ns, c.open, c.high, c.low, c.close, c.volume
+        )
         run.build_s = time.process_time() - start  # type: ignore[attr-defined]
         fmap = {SYMBOL: filters}
         model = CandleModel(

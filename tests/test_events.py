@@ -102,3 +102,29 @@ def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
     for cls in (NoSlots, NotFrozen, WithDefault):
         with pytest.raises(TypeError):
             fast_frozen_init(cls)
+
+
+def test_bar_series_builds_the_same_bars_and_refuses_the_first_bad_row() -> None:
+    n = 50
+    t0 = [i * 60 for i in range(n)]
+    t1 = [t + 60 for t in t0]
+    o = [100.0 + i for i in range(n)]
+    h = [x + 2.0 for x in o]
+    lo = [x - 1.0 for x in o]
+    c = [x + 0.5 for x in o]
+    v = [float(i) for i in range(n)]
+    bars = Bar.series("BTCUSDT", t0, t1, o, h, lo, c, v)
+    rows = zip(t0, t1, o, h, lo, c, v, strict=True)
+    assert bars == [Bar("BTCUSDT", *row) for row in rows]
+    assert all(type(b.open) is float and type(b.open_time_ns) is int for b in bars)
+    bad_c = list(c)
+    bad_c[7], bad_c[9] = h[7] + 1.0, math.nan
+    with pytest.raises(InvalidInput, match=r"bar at 420: low 106.0 / high 109.0 do not bound"):
+        Bar.series("BTCUSDT", t0, t1, o, h, lo, bad_c, v)
+    bad_t1 = list(t1)
+    bad_t1[1] = t0[1]
+    with pytest.raises(InvalidInput, match="bar close time 60 is not after its open 60"):
+        Bar.series("BTCUSDT", t0, bad_t1, o, h, lo, c, v)
+    with pytest.raises(InvalidInput, match="same length"):
+        Bar.series("BTCUSDT", t0, t1, o[:-1], h, lo, c, v)
+    assert Bar.series("BTCUSDT", [], [], [], [], [], [], []) == []

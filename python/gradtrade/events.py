@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
+from itertools import repeat
 from typing import Any, TypeVar
+
+import numpy as np
 
 from gradtrade.core import Side
 from gradtrade.errors import InvalidInput
@@ -34,6 +38,8 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
 
     Same signature (positional or keyword), same slots set, then ``__post_init__`` if defined.
     Apply it to the class the ``@dataclass`` decorator returned (slots=True makes a new one).
+    The class also gets ``_unchecked``: a builder of an instance from its fields in order that
+    skips ``__post_init__``, for bulk constructors that validated the values in one pass.
     """
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     names = [f.name for f in fields]
@@ -46,15 +52,19 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
     ):
         raise TypeError(f"{cls.__name__} has defaults: fast_frozen_init supports none")
     scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
-    body = [f"    _set_{n}(self, {n})" for n in names]
-    if hasattr(cls, "__post_init__"):
-        body.append("    self.__post_init__()")
-    source = f"def __init__(self, {', '.join(names)}):\n" + "\n".join(body)
+    scope["_new"], scope["_cls"] = object.__new__, cls
+    args, sets = ", ".join(names), [f"    _set_{n}(self, {n})" for n in names]
+    post = ["    self.__post_init__()"] if hasattr(cls, "__post_init__") else []
+    source = "\n".join(
+        [f"def __init__(self, {args}):", *sets, *post, "", f"def _unchecked({args}):",
+         "    self = _new(_cls)", *sets, "    return self"]
+    )  # fmt: skip
     exec(source, scope)  # the dataclass module builds its __init__ the same way
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
+    cls._unchecked = staticmethod(scope["_unchecked"])  # type: ignore[attr-defined]
     return cls
 
 
@@ -134,6 +144,36 @@ class Bar:
     @property
     def ts_ns(self) -> int:
         return self.close_time_ns
+
+    @classmethod
+    def series(
+        cls,
+        symbol: str,
+        open_time_ns: Sequence[int] | np.ndarray,
+        close_time_ns: Sequence[int] | np.ndarray,
+        open: Sequence[float] | np.ndarray,
+        high: Sequence[float] | np.ndarray,
+        low: Sequence[float] | np.ndarray,
+        close: Sequence[float] | np.ndarray,
+        volume: Sequence[float] | np.ndarray,
+    ) -> list[Bar]:
+        """The bars of column arrays: the same bars, and the same error for the first bad row,
+        as calling ``Bar`` on each row, with the rule checked once over the arrays."""
+        t0 = np.asarray(open_time_ns, dtype=np.int64)
+        t1 = np.asarray(close_time_ns, dtype=np.int64)
+        o, h, lo, c, v = (np.asarray(a, dtype=np.float64) for a in (open, high, low, close, volume))
+        if not (len(t0) == len(t1) == len(o) == len(h) == len(lo) == len(c) == len(v)):
+            raise InvalidInput("bar columns must have the same length")
+        with np.errstate(invalid="ignore"):  # NaN compares False, as in ``__post_init__``
+            ok = (t1 > t0) & (lo > 0.0) & (lo <= o) & (o <= h) & (h < _INF)
+            ok &= (lo <= c) & (c <= h) & (v >= 0.0) & (v < _INF)
+        if not ok.all():
+            i = int(np.argmin(ok))
+            row = (t0[i], t1[i], o[i], h[i], lo[i], c[i], v[i])
+            cls(symbol, *(int(x) for x in row[:2]), *(float(x) for x in row[2:]))  # raises
+        make = cls._unchecked  # type: ignore[attr-defined]
+        columns = (a.tolist() for a in (t0, t1, o, h, lo, c, v))
+        return list(map(make, repeat(symbol, len(t0)), *columns))
 
 
 @dataclass(frozen=True, slots=True)
