@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from gradtrade.engine.loop import EquityPoint
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, fast_frozen_init
+from gradtrade.strategy.book import BookTop
 from gradtrade.strategy.protocol import StrategyContext
 
 PRICES = st.one_of(
@@ -65,13 +66,14 @@ def test_a_refused_bar_names_what_is_wrong(args: tuple[float, ...], message: str
         Bar("BTCUSDT", *args)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("cls", [Bar, EquityPoint, StrategyContext])
+@pytest.mark.parametrize("cls", [Bar, EquityPoint, StrategyContext, BookTop])
 def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
     names = [f.name for f in dataclasses.fields(cls)]
     samples = {
         Bar: ("BTCUSDT", 0, 60, 10.0, 12.0, 9.0, 11.0, 3.0),
         EquityPoint: (60, 11.0, 1000.0, 0.5, 0.3, 0.01, None),
         StrategyContext: (60, "BTCUSDT", 0.5, 1000.0, 11.0),
+        BookTop: ("BTCUSDT", 60, True, 10.0, 1.0, 10.5, 2.0, 3),
     }
     values = samples[cls]
     positional, keyword = cls(*values), cls(**dict(zip(names, values, strict=True)))
@@ -83,7 +85,7 @@ def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(positional, names[0], values[0])
     with pytest.raises(TypeError):
-        cls(*values[:-1])  # a missing argument is still an error
+        cls(*values[:1])  # a missing argument is still an error
 
 
 def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
@@ -96,10 +98,14 @@ def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
         a: int
 
     @dataclasses.dataclass(frozen=True, slots=True)
-    class WithDefault:
-        a: int = 1
+    class WithFactory:
+        a: list[int] = dataclasses.field(default_factory=list)
 
-    for cls in (NoSlots, NotFrozen, WithDefault):
+    @dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+    class KeywordOnly:
+        a: int
+
+    for cls in (NoSlots, NotFrozen, WithFactory, KeywordOnly):
         with pytest.raises(TypeError):
             fast_frozen_init(cls)
 
@@ -128,3 +134,11 @@ def test_bar_series_builds_the_same_bars_and_refuses_the_first_bad_row() -> None
     with pytest.raises(InvalidInput, match="same length"):
         Bar.series("BTCUSDT", t0, t1, o[:-1], h, lo, c, v)
     assert Bar.series("BTCUSDT", [], [], [], [], [], [], []) == []
+
+
+def test_fast_init_keeps_plain_defaults() -> None:
+    top = BookTop("BTCUSDT", 60, False, None, None, None, None)
+    assert top.gaps == 0
+    assert BookTop("BTCUSDT", 60, False, None, None, None, None, gaps=2).gaps == 2
+    with pytest.raises(TypeError):
+        BookTop("BTCUSDT", 60)  # type: ignore[call-arg]

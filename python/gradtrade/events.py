@@ -34,7 +34,7 @@ _INF = math.inf
 
 
 def fast_frozen_init(cls: type[_T]) -> type[_T]:
-    """Give a frozen slotted dataclass without defaults a faster, equivalent ``__init__``.
+    """Give a frozen slotted dataclass a faster, equivalent ``__init__``.
 
     Same signature (positional or keyword), same slots set, then ``__post_init__`` if defined.
     Apply it to the class the ``@dataclass`` decorator returned (slots=True makes a new one).
@@ -46,14 +46,16 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
     params = getattr(cls, "__dataclass_params__", None)
     if params is None or not params.frozen or getattr(cls, "__slots__", None) is None:
         raise TypeError(f"{cls.__name__} is not a frozen slotted dataclass")
-    if any(
-        f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
-        for f in fields
-    ):
-        raise TypeError(f"{cls.__name__} has defaults: fast_frozen_init supports none")
+    if any(f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only for f in fields):
+        raise TypeError(f"{cls.__name__}: fast_frozen_init supports plain defaults only")
     scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
     scope["_new"], scope["_cls"] = object.__new__, cls
-    args, sets = ", ".join(names), [f"    _set_{n}(self, {n})" for n in names]
+    signature = []
+    for f in fields:  # a default is bound once, as the dataclass __init__ binds it
+        has_default = f.default is not dataclasses.MISSING
+        scope[f"_default_{f.name}"] = f.default
+        signature.append(f"{f.name}=_default_{f.name}" if has_default else f.name)
+    args, sets = ", ".join(signature), [f"    _set_{n}(self, {n})" for n in names]
     post = ["    self.__post_init__()"] if hasattr(cls, "__post_init__") else []
     source = "\n".join(
         [f"def __init__(self, {args}):", *sets, *post, "", f"def _unchecked({args}):",
