@@ -27,8 +27,14 @@ mypy
 lint-imports
 
 echo "== python: tests"
-# The journal tests start a real redis-server (Debian package) on loopback.
-if ! command -v redis-server >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+# The journal tests start a real redis-server (Debian package) on loopback; the monitoring tests
+# a real Prometheus (and promtool) from the Debian prometheus package; tests/deploy validate
+# compose.yaml with Debian's docker-compose (no Docker engine needed).
+missing=()
+command -v redis-server >/dev/null || missing+=(redis-server)
+{ command -v prometheus >/dev/null && command -v promtool >/dev/null; } || missing+=(prometheus)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 python -m pytest "$@"

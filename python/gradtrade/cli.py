@@ -69,7 +69,7 @@ def main() -> None:
     \b
     Typical session:
       gradtrade selfcheck                      check the install (Rust core, versions)
-      gradtrade demo                           the whole pipeline offline, in a minute
+      gradtrade demo                           the whole system offline, in a few minutes
       gradtrade exchange serve --synthetic     a local Binance-compatible exchange
       gradtrade download --symbol BTC/USDT --timeframe 1h --since 2024-01-01
       gradtrade train --config model.yaml      fit the model by backpropagation

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -92,3 +93,32 @@ def test_perpetual_example_runs_with_funding(tmp_path: Path, data_dir: Path) -> 
     assert summary["main"]["fills"] > 10
     assert summary["main"]["funding"] > 0  # Feb 2021: high positive funding, longs paid
     assert not (tmp_path / "out/report.html").exists()
+
+
+def test_walk_the_book_fill_model(tmp_path: Path, data_dir: Path) -> None:
+    """``fill.model: walk_book``: every market order is filled through the decision bar's
+    ladder (fills at the ladder's prices, one per level walked), at the taker fee."""
+    fut = data_dir / "klines/futures/BTC_USDT_USDT-1h-futures.feather"
+    raw = {
+        "data": {"path": str(fut), "start": "2024-02-01", "end": "2024-03-01",
+                 "warmup_bars": 100},
+        "strategy": {"kind": "ma_cross", "params": {"fast": 3, "slow": 12, "size": 1.0}},
+        "market": {"tick_size": "0.1", "step_size": "0.001"},
+        "fill": {"model": "walk_book", "taker_fee_bps": 4.0, "maker_fee_bps": 2.0,
+                 "ladder": {"levels": 5, "level_share": 0.00002}},
+        "output": {"dir": str(tmp_path / "out"), "html": False, "compare_sizing": False},
+    }  # fmt: skip
+    result = CliRunner().invoke(main, ["backtest", "--config", str(_write(tmp_path, raw)),
+                                       "--no-progress"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "out/summary.json").read_text())
+    assert summary["fill_model"] == "walk_book" and summary["main"]["fills"] > 10
+    fills = pd.read_csv(tmp_path / "out/fills.csv")
+    assert (fills.groupby("client_order_id").size() > 1).any()  # some orders walked levels
+    ticks = fills["price"] / 0.1
+    assert ((ticks - ticks.round()).abs() < 1e-6).all()  # ladder prices are on the tick grid
+    assert fills["fee"].to_numpy() == pytest.approx(4e-4 * fills["price"] * fills["qty"])
+    assert summary["variants"]["double_costs"]["fees"] > 1.9 * summary["main"]["fees"]
+    bad = {**raw, "fill": {"model": "walk_book", "ladder": {"levels": 0}}}
+    result = CliRunner().invoke(main, ["backtest", "--config", str(_write(tmp_path, bad))])
+    assert result.exit_code != 0 and "ladder.levels" in result.output

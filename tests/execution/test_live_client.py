@@ -137,9 +137,12 @@ async def exchange_orders(oracle: Any, cid: str) -> list[dict[str, Any]]:
 
 
 async def trades_of(oracle: Any, order_id: int) -> list[dict[str, Any]]:
-    """The exchange's trades of one order (the local exchange ignores myTrades' orderId)."""
-    trades = await oracle.privateGetMyTrades({"symbol": SYMBOL, "orderId": order_id})
-    return [t for t in trades if int(t["orderId"]) == int(order_id)]
+    """The exchange's trades of one order (myTrades filtered by ``orderId``, as on Binance)."""
+    trades: list[dict[str, Any]] = await oracle.privateGetMyTrades(
+        {"symbol": SYMBOL, "orderId": order_id}
+    )
+    assert all(int(t["orderId"]) == int(order_id) for t in trades)
+    return trades
 
 
 async def best(oracle: Any) -> tuple[float, float]:

@@ -113,3 +113,32 @@ async def test_stall_and_drop_websockets(synthetic_server: ServerThread) -> None
                 await asyncio.wait_for(ws.recv(), 2)
     async with websockets.connect(url) as ws:  # the server still accepts connections
         assert await _frames(ws, 0.5) > 0
+
+
+async def test_ack_delay_places_the_order_at_once_and_only_delays_the_answer(
+    quiet_server: ServerThread, signed: Callable[..., Any]
+) -> None:
+    """A client that times out waiting for the answer finds its order by origClientOrderId
+    while the answer is still held: the order was placed when it arrived."""
+    client = signed(quiet_server.url)
+    quiet_server.arm("ack_delay", seconds=2.0)
+    params = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001",
+              "newClientOrderId": "late-answer-1"}  # fmt: skip
+    started = time.monotonic()
+    placing = asyncio.ensure_future(client.request("POST", "/api/v3/order", params))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(placing), 0.5)  # the client gives up waiting
+    status, body, _ = await client.request(
+        "GET", "/api/v3/order", {"symbol": "BTCUSDT", "origClientOrderId": "late-answer-1"}
+    )
+    assert time.monotonic() - started < 2.0  # found before the answer was sent
+    assert status == 200 and body["status"] == "FILLED", body
+    status, answer, _ = await placing  # the held answer still arrives, for the same order
+    assert time.monotonic() - started >= 2.0
+    assert status == 200 and answer["orderId"] == body["orderId"]
+    quiet_server.arm("reject_orders", count=1)  # a refusal is decided at once, answered late
+    started = time.monotonic()
+    status, refused, _ = await client.request("POST", "/api/v3/order", {**params,
+                                              "newClientOrderId": "late-answer-2"})  # fmt: skip
+    assert status == 400 and refused["code"] == -2010 and time.monotonic() - started >= 2.0
+    quiet_server.arm("clear")

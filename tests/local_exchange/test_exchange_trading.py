@@ -97,3 +97,32 @@ async def test_usdm_orders_positions_and_order_updates(
         assert (await ex.cancel_order(limit["id"], "BTC/USDT:USDT"))["status"] == "canceled"
     finally:
         await ex.close()
+
+
+async def test_my_trades_filters_by_order_id(
+    set_book: Callable[..., None], quiet_server: ServerThread, signed: Callable[..., Any]
+) -> None:
+    """``orderId`` selects the trades of that order only, as on Binance (spot and USD-M)."""
+    set_book(quiet_server, "spot", "BTCUSDT", [(59999.0, 1.0)], [(60001.0, 0.001), (60002.0, 1.0)])
+    set_book(quiet_server, "usdm", "BTCUSDT", [(59999.0, 1.0)], [(60001.0, 1.0)])
+    client = signed(quiet_server.url)
+    for api, trades_path in (("/api/v3", "/myTrades"), ("/fapi/v1", "/userTrades")):
+        ids = []
+        for _ in range(2):
+            status, order, _ = await client.request(
+                "POST", f"{api}/order",
+                {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.002"},
+            )  # fmt: skip
+            assert status == 200, order
+            ids.append(order["orderId"])
+        status, every, _ = await client.request("GET", api + trades_path, {"symbol": "BTCUSDT"})
+        assert status == 200 and {t["orderId"] for t in every} >= set(ids)
+        for order_id in ids:
+            status, mine, _ = await client.request(
+                "GET", api + trades_path, {"symbol": "BTCUSDT", "orderId": order_id}
+            )
+            assert status == 200 and mine and {t["orderId"] for t in mine} == {order_id}
+        status, none, _ = await client.request(
+            "GET", api + trades_path, {"symbol": "BTCUSDT", "orderId": 10**9}
+        )
+        assert status == 200 and none == []

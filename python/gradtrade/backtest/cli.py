@@ -49,6 +49,8 @@ def backtest_command(config_path: Path, out: Path | None, no_progress: bool) -> 
     limits only when the bar trades through them, capped at a share of its volume, at the
     maker fee; stops at the level or the open after a gap, stop-loss first within a bar.
     fill.fill_at: decision_close with no spread and impact reproduces `gradtrade evaluate`.
+    fill.model: walk_book fills market orders level by level through a ladder book built from
+    the decision bar (fill.ladder), the book `gradtrade exchange serve --stepped` shows.
 
     \b
     Writes to OUT: report.html (equity vs buy-and-hold and vol-targeted buy-and-hold, drawdown,

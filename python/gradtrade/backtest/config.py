@@ -54,14 +54,29 @@ class MarketSection(_Strict):
     min_notional: str = "0"
 
 
+class LadderSection(_Strict):
+    """The ladder book of each bar (``execution.ladder``): ``levels`` per side, the size unit a
+    ``level_share`` of the bar's volume (level k holds k+1 units, at least one lot each)."""
+
+    levels: int = Field(default=10, ge=1, le=1000)
+    level_share: float = Field(default=0.0005, ge=0, le=1)
+
+
 class FillSection(_Strict):
     """The candle fill model (``core.CandleFillConfig``, rust/sim/candle.rs). ``next_open``: a
     market order decided at a bar's close fills at the next bar's open; ``decision_close``:
     at that close (the evaluation's convention: set half_spread_bps and impact_k to 0 and
     taker_fee_bps to evaluate.cost_bps to reproduce ``gradtrade evaluate``). Every fill pays
     the half spread plus the impact ``impact_k * sigma * sqrt(q / V)`` (capped) when it takes
-    liquidity; limits fill only when traded through, at most ``max_volume_share`` of a bar."""
+    liquidity; limits fill only when traded through, at most ``max_volume_share`` of a bar.
 
+    ``model: walk_book`` instead walks a market order through the decision bar's ``ladder``
+    book, level by level at the taker fee (``execution.fill_model.WalkBookModel``, the book
+    ``gradtrade exchange serve --stepped`` shows); fill_at, half_spread_bps, impact_k and
+    max_impact_bps do not apply to its market orders (the ladder is the spread and impact)."""
+
+    model: Literal["candle", "walk_book"] = "candle"
+    ladder: LadderSection = LadderSection()
     fill_at: Literal["next_open", "decision_close"] = "next_open"
     half_spread_bps: float = Field(default=1.0, ge=0, le=1000)
     impact_k: float = Field(default=1.0, ge=0, le=100)

@@ -165,7 +165,7 @@ def summarize(result: BacktestResult) -> dict[str, Any]:
         ]
         if len(eq)
         else [],
-        "fill_model": cfg.fill.fill_at,
+        "fill_model": cfg.fill.fill_at if cfg.fill.model == "candle" else cfg.fill.model,
         "strategy": cfg.strategy.kind,
         "main": run_metrics(result.main, t0, ppy),
         "variants": {k: run_metrics(v, t0, ppy) for k, v in result.variants.items()},

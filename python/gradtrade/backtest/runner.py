@@ -27,7 +27,8 @@ from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision, FundingEvent, MarketEvent
 from gradtrade.execution.client import VenueRejectReason
-from gradtrade.execution.fill_model import CandleModel
+from gradtrade.execution.fill_model import CandleModel, WalkBookModel
+from gradtrade.execution.ladder import LadderConfig
 from gradtrade.execution.orders import OrderManager
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
@@ -144,7 +145,15 @@ def symbol_filters(cfg: BacktestConfig) -> SymbolFilters:
     )
 
 
-def fill_model(fill: FillSection) -> CandleModel:
+def fill_model(
+    fill: FillSection, filters: dict[str, SymbolFilters] | None = None
+) -> CandleModel | WalkBookModel:
+    """The venue's fill model; ``walk_book`` needs the symbols' ``filters`` (its grids)."""
+    if fill.model == "walk_book":
+        if filters is None:
+            raise InvalidInput("fill.model walk_book needs the symbol filters (tick, step)")
+        ladder = LadderConfig(levels=fill.ladder.levels, level_share=fill.ladder.level_share)
+        return WalkBookModel(ladder, filters, fill.taker_fee_bps * 1e-4, fill.maker_fee_bps * 1e-4)
     at = FillAt.NEXT_OPEN if fill.fill_at == "next_open" else FillAt.DECISION_CLOSE
     return CandleModel(
         CandleFillConfig(
@@ -174,7 +183,7 @@ def simulate(
     ppy = cfg.periods_per_year or data.periods_per_year
     manager = RiskManager(risk_cfg, filters[data.symbol], periods_per_year=ppy)
     orders = OrderManager(strategy.name[:10], filters, cfg.execution)
-    venue = SimulatedVenue(fill_model(fill), filters, cfg.market.quote_asset)
+    venue = SimulatedVenue(fill_model(fill, filters), filters, cfg.market.quote_asset)
     portfolio = PortfolioTracker(cfg.initial_cash, filters, cfg.market.quote_asset)
     engine = Engine(
         strategy,

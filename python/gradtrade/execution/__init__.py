@@ -12,7 +12,8 @@ from gradtrade.execution.client import (
     VenueRejectReason,
 )
 from gradtrade.execution.config import ExecutionConfig
-from gradtrade.execution.fill_model import CandleModel, FillModel, FillQuote
+from gradtrade.execution.fill_model import CandleModel, FillModel, FillQuote, WalkBookModel
+from gradtrade.execution.ladder import Ladder, LadderConfig, candle_ladder
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
 from gradtrade.execution.portfolio import Costs, PortfolioTracker
 from gradtrade.execution.simulated import SimulatedVenue
@@ -27,6 +28,8 @@ __all__ = [
     "ExecutionEvent",
     "FillModel",
     "FillQuote",
+    "Ladder",
+    "LadderConfig",
     "OrderManager",
     "OrderRequest",
     "Plan",
@@ -35,4 +38,6 @@ __all__ = [
     "SimulatedVenue",
     "VenueReject",
     "VenueRejectReason",
+    "WalkBookModel",
+    "candle_ladder",
 ]

@@ -15,6 +15,12 @@ stops fill at the level or at the open after a gap, stop-loss first when one bar
 ``sigma`` is the per-bar volatility known at the decision: an EWMA (decay 0.94) of the squared
 close-to-close log returns of the bars the venue has seen, updated after each bar's orders
 were matched (so a bar never informs its own fills).
+
+``WalkBookModel`` ("walk the book" over candles) fills a market order against the ladder book of
+the bar it was decided on (``execution.ladder``: the same book the local exchange's bar-stepped
+replay shows), level by level, each level its own fill at the taker fee; what the ladder cannot
+absorb is left unfilled (the venue expires it, as Binance expires a MARKET order's rest). Limits
+and protective stops are the candle model's, at the decision bar's close, with the same fees.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from gradtrade.core import Bar as CoreBar
-from gradtrade.core import CandleFill, CandleFillConfig, FillAt, FillReason, Side
+from gradtrade.core import CandleFill, CandleFillConfig, FillAt, FillReason, Side, SymbolFilters
 from gradtrade.core import Liquidity as CoreLiquidity
+from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Liquidity
+from gradtrade.execution.ladder import LadderConfig, candle_ladder, walk
 
 EWMA_DECAY = 0.94
 
@@ -38,6 +46,9 @@ class FillQuote:
     fee: float  # quote asset
     liquidity: Liquidity
     stop_loss: bool = False  # which protective level produced it (protective fills only)
+    # (price, qty, fee) per book level when the quote is several fills (a walk of the book):
+    # price and qty are then the totals' VWAP and sum, fee the total
+    levels: tuple[tuple[float, float, float], ...] = ()
 
 
 @runtime_checkable
@@ -122,4 +133,59 @@ class CandleModel:
         return None if fill is None else _quote(fill)
 
 
-__all__ = ["CandleModel", "FillModel", "FillQuote"]
+class WalkBookModel:
+    """``FillModel``: market orders walk the decision bar's ladder (see the module docstring)."""
+
+    immediate = True
+
+    def __init__(
+        self,
+        ladder: LadderConfig,
+        filters: dict[str, SymbolFilters],
+        taker_fee_rate: float,
+        maker_fee_rate: float,
+    ) -> None:
+        for name, rate in (("taker_fee_rate", taker_fee_rate), ("maker_fee_rate", maker_fee_rate)):
+            if not (math.isfinite(rate) and -0.01 <= rate <= 0.1):
+                raise InvalidInput(f"walk-the-book {name} must be in [-0.01, 0.1], got {rate}")
+        self.ladder, self.filters = ladder, filters
+        self.taker_fee_rate = taker_fee_rate
+        self.candle = CandleModel(
+            CandleFillConfig(half_spread_bps=0.0, impact_k=0.0, taker_fee_rate=taker_fee_rate,
+                             maker_fee_rate=maker_fee_rate, fill_at=FillAt.DECISION_CLOSE)
+        )  # fmt: skip
+
+    def observe(self, bar: Bar) -> None:
+        self.candle.observe(bar)
+
+    def market(self, side: Side, qty: float, bar: Bar) -> FillQuote:
+        f = self.filters.get(bar.symbol)
+        if f is None:
+            raise InvalidInput(f"walk-the-book model has no filters for {bar.symbol}")
+        book = candle_ladder(
+            bar.high, bar.low, bar.close, bar.volume, f.tick_size, f.step_size, self.ladder
+        )
+        fills = walk(book, side, qty, f.step_size)
+        levels = tuple((p, q, p * q * self.taker_fee_rate) for p, q in fills)
+        total = sum(q for _, q, _ in levels)
+        if total <= 0:
+            return FillQuote(bar.close, 0.0, 0.0, Liquidity.TAKER)
+        vwap = sum(p * q for p, q, _ in levels) / total
+        fee = sum(fee for _, _, fee in levels)
+        return FillQuote(vwap, total, fee, Liquidity.TAKER, levels=levels)
+
+    def limit(self, side: Side, price: float, qty: float, bar: Bar) -> FillQuote | None:
+        return self.candle.limit(side, price, qty, bar)
+
+    def protective(
+        self,
+        position_side: Side,
+        qty: float,
+        bar: Bar,
+        stop_loss: float | None,
+        take_profit: float | None,
+    ) -> FillQuote | None:
+        return self.candle.protective(position_side, qty, bar, stop_loss, take_profit)
+
+
+__all__ = ["CandleModel", "FillModel", "FillQuote", "WalkBookModel"]

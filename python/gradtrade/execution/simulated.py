@@ -9,7 +9,10 @@ bar's close when submitted), post-only orders arrive (one the open already cross
 ``WOULD_TAKE``, as Binance refuses a LIMIT_MAKER that would take), resting limits fill where
 the bar trades through them (partially, under the model's volume cap), and each symbol's
 protective pair (stop-loss, take-profit: one-cancels-the-other) is resolved adversely first.
-A fill price off the symbol's tick grid is rounded against us (buys up, sells down).
+A fill price off the symbol's tick grid is rounded against us (buys up, sells down). A quote
+made of book levels (``FillQuote.levels``, the walk-the-book model) is one fill per level at
+that level's price; the part of a market order the model could not fill is expired at once
+(``Canceled``), as Binance expires the rest of a MARKET order the book cannot absorb.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from __future__ import annotations
 import math
 
 from gradtrade.core import Side, SymbolFilters
-from gradtrade.events import Bar, FillEvent, MarketEvent, OrderStyle
+from gradtrade.events import Bar, FillEvent, Liquidity, MarketEvent, OrderStyle
 from gradtrade.execution.client import (
     Ack,
     Canceled,
@@ -72,7 +75,7 @@ class SimulatedVenue:
             and request.symbol in self._last_bar
         ):
             bar = self._last_bar[request.symbol]
-            self._fill(request, self.model.market(request.side, request.qty, bar), ts)
+            self._fill_market(request, self.model.market(request.side, request.qty, bar), ts)
         else:
             self._waiting.append(request)
 
@@ -110,7 +113,7 @@ class SimulatedVenue:
                 self._waiting.append(req)
             elif req.style == OrderStyle.MARKET:
                 quote = self.model.market(req.side, req.qty, bar)
-                self._fill(req, quote, bar.open_time_ns)
+                self._fill_market(req, quote, bar.open_time_ns)
             elif self._crosses_at_open(req, bar):
                 self._remaining.pop(req.client_order_id, None)
                 self._reject(req, VenueRejectReason.WOULD_TAKE,
@@ -161,7 +164,17 @@ class SimulatedVenue:
         # strict: an open at our price may have traded on our side of the spread
         return bar.open < req.price if req.side == Side.BUY else bar.open > req.price
 
+    def _fill_market(self, req: OrderRequest, quote: FillQuote, ts_ns: int) -> None:
+        self._fill(req, quote, ts_ns)
+        if req.client_order_id in self._remaining:  # the model could not fill all of it
+            self._remaining.pop(req.client_order_id)
+            self._events.append(Canceled(req.client_order_id, ts_ns))
+
     def _fill(self, req: OrderRequest, quote: FillQuote, ts_ns: int) -> None:
+        if quote.levels:
+            for price, qty, fee in quote.levels:  # on the grids already: one fill per level
+                self._book(req, price, qty, fee, quote.liquidity, ts_ns)
+            return
         cid = req.client_order_id
         step = self.filters[req.symbol].step_size
         remaining = self._remaining.get(cid, 0.0)
@@ -169,7 +182,6 @@ class SimulatedVenue:
         qty = remaining if quote.qty >= remaining else math.floor(quote.qty / step + 1e-9) * step
         if qty <= 0:
             return
-        self._trade_ids += 1
         tick = self.filters[req.symbol].tick_size
         ticks = quote.price / tick
         snapped = round(ticks)
@@ -177,11 +189,24 @@ class SimulatedVenue:
             snapped = math.ceil(ticks) if req.side == Side.BUY else math.floor(ticks)
         price = snapped * tick
         fee = quote.fee * (qty / quote.qty) * (price / quote.price)
+        self._book(req, price, qty, fee, quote.liquidity, ts_ns)
+
+    def _book(
+        self, req: OrderRequest, price: float, qty: float, fee: float, liquidity: Liquidity,
+        ts_ns: int,
+    ) -> None:  # fmt: skip
+        """Report one fill of ``req`` and take it off the order's remaining quantity."""
+        cid = req.client_order_id
+        step = self.filters[req.symbol].step_size
+        remaining = self._remaining.get(cid, 0.0)
+        if qty <= 0 or qty > remaining + 0.5 * step:  # never past the order's quantity
+            return
+        self._trade_ids += 1
         slippage = req.side.sign * (price - req.reference_price) * qty
         self._events.append(
             FillEvent(
                 cid, self._trade_ids, req.symbol, req.side, price, qty, fee, self.quote_asset,
-                quote.liquidity, ts_ns, slippage,
+                liquidity, ts_ns, slippage,
             )
         )  # fmt: skip
         left = remaining - qty

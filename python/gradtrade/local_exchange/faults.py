@@ -57,7 +57,8 @@ class Faults:
         self.clock_skew_ms = ms
 
     def delay_acks(self, seconds: float) -> None:
-        """Hold every order acknowledgement (REST response) for ``seconds``."""
+        """Hold the REST answer to every new order for ``seconds``; the order itself is placed
+        (or refused) at once, as when Binance's answer is lost or late."""
         self.ack_delay_s = seconds
 
     def reject_next_orders(self, count: int = 1) -> None:

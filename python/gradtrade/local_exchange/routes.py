@@ -11,6 +11,7 @@ from aiohttp import web
 
 from gradtrade.local_exchange import account_extras, reports, usdm
 from gradtrade.local_exchange.auth import check_api_key, verify_request, verify_ws_params, ws_text
+from gradtrade.local_exchange.errors import ApiError
 from gradtrade.local_exchange.hub import Conn
 from gradtrade.local_exchange.params import Params
 from gradtrade.local_exchange.trading import Trading
@@ -77,9 +78,18 @@ def private_endpoint(t: Trading, venue: str, method: str, endpoint: str) -> Priv
         if not new_order:
             return handler(key, params), _NO_HEADERS
         counts = t.state.limits.count_order(venue, key, now)
-        if t.state.faults.ack_delay_s > 0:
-            await asyncio.sleep(t.state.faults.ack_delay_s)
-        return handler(key, params), counts
+        delay = t.state.faults.ack_delay_s
+        if delay <= 0:
+            return handler(key, params), counts
+        # the order is placed (or refused) now; only the answer is late, so a client that
+        # timed out finds the order by its origClientOrderId
+        try:
+            body = handler(key, params)
+        except ApiError:
+            await asyncio.sleep(delay)
+            raise
+        await asyncio.sleep(delay)
+        return body, counts
 
     return call
 

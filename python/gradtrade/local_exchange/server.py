@@ -27,6 +27,7 @@ from gradtrade.local_exchange.limits import RateLimits, request_weight
 from gradtrade.local_exchange.params import Params
 from gradtrade.local_exchange.replay import RecordingReplay
 from gradtrade.local_exchange.state import ExchangeState
+from gradtrade.local_exchange.stepped import StepConfig, SteppedReplay, step_answer
 from gradtrade.local_exchange.synthetic import SyntheticMarket
 from gradtrade.local_exchange.trading import Trading
 from gradtrade.local_exchange.ws import serve_socket, serve_ws_api
@@ -71,6 +72,7 @@ class ExchangeServer:
         weight_limits: dict[str, int] | None = None,
         ban_after: int = 10,
         faults_endpoint: bool = False,
+        stepped: StepConfig | None = None,
     ) -> None:
         """Market sources: ``replay`` (feather klines/funding files or folders), ``recordings``
         (raw websocket recordings) and ``synthetic`` (the default when no data is given).
@@ -80,7 +82,9 @@ class ExchangeServer:
         ``ban_after`` is how many 429s in one minute an IP may ignore before a 418 ban (see
         :mod:`gradtrade.local_exchange.limits`). ``faults_endpoint`` turns on
         ``POST /_gradtrade/faults`` (off: 404, as for any unknown path); ``server.faults``
-        works in-process either way."""
+        works in-process either way. ``stepped`` publishes the replayed klines of one interval
+        bar by bar, each with its ladder book (:mod:`gradtrade.local_exchange.stepped`),
+        stepped by ``POST /_gradtrade/step`` or ``server.stepper.step()``."""
         self.faults_endpoint = faults_endpoint
         self.state = ExchangeState(templates_dir)
         self.state.limits = RateLimits(weight_limits, ban_after)
@@ -89,12 +93,19 @@ class ExchangeServer:
             self.loaded += self.state.load_feather(path)
         self.trading = Trading(self.state, api_keys or dict(DEFAULT_KEYS), fees, balances)
         self.sources: list[Any] = []
+        self.stepper: SteppedReplay | None = None
+        if stepped is not None:
+            if not replay:
+                raise InvalidInput("a stepped replay needs --replay kline files")
+            self.stepper = SteppedReplay(self.state, stepped)
+            self.sources.append(self.stepper)
         if recordings:
             self.sources += [RecordingReplay(self.state, p, speed) for p in recordings]
         if synthetic or not (replay or recordings):
             self.sources.append(SyntheticMarket(self.state, seed=seed, speed=speed))
         elif replay:
-            # markets with history but no live source get a synthetic live market anchored there
+            # markets with history but no live source get a synthetic live market anchored
+            # there (stepped markets are live already: the synthetic market skips them)
             self.sources.append(
                 SyntheticMarket(self.state, seed=seed, speed=speed, only_existing=True)
             )
@@ -265,6 +276,11 @@ class ExchangeServer:
             except (ValueError, orjson.JSONDecodeError) as exc:  # InvalidInput included
                 return _json({"code": -1130, "msg": str(exc)}, 400)
             return _json({"ok": True})
+        if path == "_gradtrade/step" and request.method == "POST" and self.stepper is not None:
+            try:
+                return _json(step_answer(self.stepper, await request.read()))
+            except (ValueError, orjson.JSONDecodeError) as exc:  # InvalidInput included
+                return _json({"code": -1130, "msg": str(exc)}, 400)
         if path == "_gradtrade/status":
             return _json(
                 {

@@ -41,6 +41,7 @@ from gradtrade.local_exchange.ws import UserStreams
 
 EIGHT = Decimal("1e-8")
 DEFAULT_BALANCES = {"USDT": "100000", "BTC": "1", "ETH": "10"}
+DEFAULT_FEES = {"spot": ("0.001", "0.001"), "usdm": ("0.0002", "0.0005")}  # (maker, taker)
 
 
 class Trading:
@@ -54,7 +55,7 @@ class Trading:
         balances: dict[str, str] | None = None,
     ) -> None:
         self.state, self.keys = state, keys
-        fees = fees or {"spot": ("0.001", "0.001"), "usdm": ("0.0002", "0.0005")}
+        fees = {**DEFAULT_FEES, **(fees or {})}
         self.fees = {v: (Decimal(mk), Decimal(tk)) for v, (mk, tk) in fees.items()}
         start = balances or DEFAULT_BALANCES
         self.accounts = {
@@ -304,11 +305,15 @@ class Trading:
     def my_trades(self, key: str, venue: str, params: Params) -> Any:
         m = self._market(venue, params)
         limit = min(opt_int(params, "limit", 500) or 500, 1000)
+        order_id = opt_int(params, "orderId")  # Binance: only the trades of that order
         fmt = reports.spot_trade if venue == "spot" else reports.usdm_trade
         mine = [
             fmt(o, f)
             for o, f in self.fills
-            if o.api_key == key and o.venue == venue and o.symbol == m.symbol
+            if o.api_key == key
+            and o.venue == venue
+            and o.symbol == m.symbol
+            and (order_id is None or o.order_id == order_id)
         ]
         return mine[-limit:]
 

@@ -1,0 +1,1 @@
+"""The live trader: ``gradtrade trade``, reconciliation with the exchange, and telemetry."""

@@ -1,0 +1,224 @@
+"""End to end through a real Prometheus: paper sessions with telemetry (``paper_session.py``,
+each its own process, against the local exchange in its own process) are scraped every second
+with the deployed alert rules evaluated every second.
+
+* every query of every dashboard panel (read from the dashboard JSON) returns data, with at
+  least one finite value, through Prometheus' HTTP API, and every exported metric is on a panel;
+* a forced drawdown (halt at 0.2%) HALTs one session: ``GradtradeHalted`` fires for that
+  instance only, and its /healthz is 503 ``halted``;
+* a journal whose Redis server is killed: /healthz 503 ``journal_unwritable`` and
+  ``GradtradeJournalWriteFailing`` fires;
+* the scrape passes ``promtool check metrics``, every label is from the low-cardinality set, and
+  the API secret loaded in the process appears nowhere (scrape, /healthz, Prometheus labels).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from gradtrade.live.telemetry import SKIP_REASONS, VENUE_REASONS
+from gradtrade.monitoring.collector import RISK_REASONS
+
+from .servers import Prometheus, Redis, Session, start_prometheus, wait_for
+
+pytestmark = pytest.mark.timeout(600)
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards/gradtrade.json"
+RATE_WINDOW = "1m"  # what $__rate_interval becomes (Grafana: 4x the scrape interval at least)
+SECRET = f"monitoring-test-secret-{uuid.uuid4().hex}"
+KEY = f"monitoring-test-key-{uuid.uuid4().hex}"
+BARS = ("--start", "2024-03-01", "--end", "2024-03-25", "--pace", "0.1")
+LABELS = {
+    "symbol": {"BTCUSDT"},
+    "asset": {"USDT"},
+    "stream": {"btcusdt@trade"},
+    "connector": {"spot"},
+    "stage": {"risk", "venue"},
+    "intent": {"rebalance", "flatten", "stop_loss", "take_profit"},
+    "liquidity": {"maker", "taker"},
+    "state": {"active", "reducing", "halted"},
+    "outcome": {"sent", "retried", "rate_limited", "server_error"},
+    # typed reasons: the enums' values (engine refusals are named by the refused event type)
+    "reason": {*RISK_REASONS, *VENUE_REASONS, *SKIP_REASONS,
+               "refused_FillEvent", "refused_Ack", "refused_Canceled", "refused_VenueReject"},
+}  # fmt: skip
+
+
+@dataclass
+class Stack:
+    prometheus: Prometheus
+    trading: Session  # the tiny Neural ODE, ordinary limits, an API key and secret loaded
+    halting: Session  # moving-average cross, HALTED at 0.2% drawdown
+    journaling: Session  # journal on a redis-server the test kills
+    redis: Redis
+
+
+@pytest.fixture(scope="module")
+def stack(
+    exchange_url: str,
+    checkpoint: Path,
+    start_session: Callable[..., Session],
+    redis_server: Redis,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    trading = start_session(
+        exchange_url, "--checkpoint", str(checkpoint), *BARS,
+        GRADTRADE_API_KEY=KEY, GRADTRADE_API_SECRET=SECRET,
+    )  # fmt: skip
+    halting = start_session(exchange_url, *BARS, "--halt-drawdown", "0.002")
+    # two months of bars (over two minutes): still journaling when the test kills its server
+    journaling = start_session(
+        exchange_url, "--start", "2024-03-01", "--end", "2024-05-01", "--pace", "0.1",
+        journal=redis_server.url(f"t{uuid.uuid4().hex[:8]}"),
+    )  # fmt: skip
+    prom = start_prometheus(
+        tmp_path_factory.mktemp("prometheus"),
+        [trading.target, halting.target, journaling.target],
+    )
+    yield Stack(prom, trading, halting, journaling, redis_server)
+    prom.stop()
+
+
+def panel_queries() -> list[tuple[str, str]]:
+    """(panel title, PromQL) of every target of every panel, rows' nested panels included."""
+    dash = json.loads(DASHBOARD.read_text())
+    out = []
+    for panel in dash["panels"]:
+        for p in [panel, *panel.get("panels", [])]:
+            for t in p.get("targets", []):
+                out.append((p["title"], t["expr"].replace("$__rate_interval", RATE_WINDOW)))
+    return out
+
+
+def value(sample: dict[str, object]) -> float:
+    return float(sample["value"][1])  # type: ignore[index]
+
+
+def first(prom: Prometheus, expr: str) -> float | None:
+    result = prom.query(expr)
+    return value(result[0]) if result else None
+
+
+def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
+    prom, inst = stack.prometheus, stack.trading.target
+    # the model trades for about a minute: wait until Prometheus has scraped it deciding and
+    # filling for 10 s (a rate needs two samples in its window)
+    decisions = f'gradtrade_decisions_total{{instance="{inst}"}}'
+    fills = f'gradtrade_fills_total{{instance="{inst}",liquidity="taker"}}'
+    wait_for(
+        lambda: (
+            (first(prom, f"count_over_time({decisions}[1m])") or 0) >= 10
+            and (first(prom, f"increase({fills}[1m])") or 0) > 5
+        ),
+        120,
+        "10 s of the trading session's decisions and fills in Prometheus",
+    )
+    queries = panel_queries()
+    assert len(queries) >= 40
+    missing = []
+    for title, expr in queries:
+        result = prom.query(expr)
+        finite = [value(s) for s in result if math.isfinite(value(s))]
+        if not finite:
+            missing.append(f"{title}: {expr} -> {result}")
+    assert not missing, "panels without data:\n" + "\n".join(missing)
+    # and the dashboard shows every metric the trader exports
+    used = {n for _, expr in queries for n in re.findall(r"gradtrade_[a-z0-9_]+", expr)}
+    exported = {
+        f.name for f in text_string_to_metric_families(stack.trading.scrape())
+        if f.name.startswith("gradtrade_")
+    }  # fmt: skip
+    suffixes = ("", "_total", "_bucket", "_sum", "_count")
+    unused = sorted(n for n in exported if not any(n + s in used for s in suffixes))
+    assert not unused, f"exported but on no dashboard panel: {unused}"
+    # the model panels carry the model's own numbers
+    assert (first(prom, f'gradtrade_predicted_sigma{{instance="{inst}"}}') or 0) > 0
+    nfe = f'gradtrade_ode_function_evaluations_sum{{instance="{inst}"}}'
+    count = f'gradtrade_ode_function_evaluations_count{{instance="{inst}"}}'
+    assert (first(prom, f"{nfe} / {count}") or 0) >= 2
+
+
+def test_forced_drawdown_halts_and_the_halted_alert_fires_for_that_trader(stack: Stack) -> None:
+    prom = stack.prometheus
+
+    def halted_alerts() -> list[dict[str, object]]:
+        return [
+            a for a in prom.alerts()
+            if a["labels"]["alertname"] == "GradtradeHalted" and a["state"] == "firing"
+        ]  # fmt: skip
+
+    firing = wait_for(halted_alerts, 120, "GradtradeHalted to fire")
+    assert {a["labels"]["instance"] for a in firing} == {stack.halting.target}
+    (alert,) = firing
+    assert alert["labels"]["symbol"] == "BTCUSDT" and alert["labels"]["severity"] == "critical"
+    status, body = stack.halting.health()
+    assert status == 503 and body["reasons"] == ["halted"], body
+    assert "BTCUSDT" in body["problems"][0]["detail"]
+    transitions = f'gradtrade_breaker_transitions_total{{instance="{stack.halting.target}"}}'
+    entered = {s["metric"]["state"]: value(s) for s in prom.query(transitions)}
+    assert entered["halted"] == 1
+    assert stack.trading.health()[0] == 200
+
+
+def test_killed_journal_server_fails_health_and_fires_the_journal_alert(stack: Stack) -> None:
+    prom, inst = stack.prometheus, stack.journaling.target
+    appends = f'gradtrade_journal_appends_total{{instance="{inst}"}}'
+    wait_for(lambda: (first(prom, appends) or 0) > 5, 120, "journal appends in Prometheus")
+    assert stack.journaling.health()[0] == 200
+    stack.redis.stop()  # SIGKILL: the next append raises JournalUnavailable
+
+    def unhealthy() -> dict[str, object] | None:
+        status, body = stack.journaling.health()
+        return body if status == 503 else None
+
+    body = wait_for(unhealthy, 60, "/healthz 503 after the journal server died")
+    assert body["reasons"] == ["journal_unwritable"], body
+    assert "JournalUnavailable" in body["problems"][0]["detail"]
+
+    def journal_alert() -> list[dict[str, object]]:
+        return [
+            a for a in prom.alerts()
+            if a["labels"]["alertname"] == "GradtradeJournalWriteFailing"
+            and a["state"] == "firing"
+        ]  # fmt: skip
+
+    firing = wait_for(journal_alert, 60, "GradtradeJournalWriteFailing to fire")
+    assert {a["labels"]["instance"] for a in firing} == {inst}
+    failures = f'gradtrade_journal_write_failures_total{{instance="{inst}"}}'
+    assert (first(prom, failures) or 0) >= 1
+
+
+def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(stack: Stack) -> None:
+    text = stack.trading.scrape()
+    out = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and not out.stdout.strip(), out.stdout + out.stderr
+    names = set()
+    for family in text_string_to_metric_families(text):
+        names.add(family.name)
+        assert re.fullmatch(r"(gradtrade|process)_[a-z0-9_]+", family.name), family.name
+        for sample in family.samples:
+            for label, v in sample.labels.items():
+                if label in ("le", "version"):
+                    continue
+                assert v in LABELS[label], (family.name, label, v)
+    assert "gradtrade_equity" in names and "gradtrade_breaker_state" in names
+    health = json.dumps(stack.trading.health()[1])
+    prom = stack.prometheus
+    label_values = [
+        v for label in prom.api("labels") for v in prom.api(f"label/{label}/values")
+    ]  # fmt: skip
+    for secret in (SECRET, KEY):
+        assert secret not in text and secret not in health
+        assert not any(secret in v for v in label_values)
