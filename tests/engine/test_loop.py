@@ -145,6 +145,24 @@ def test_run_handles_events_in_time_then_priority_order_whatever_their_input_ord
     assert [p.ts_ns for p in bars_only.equity] == sorted(b.ts_ns for b in data.bars)
 
 
+def test_run_goes_through_a_handle_set_on_the_instance(
+    btc_config, load_data, build_engine, constant
+) -> None:
+    cfg = btc_config("2024-01-01", "2024-01-03")
+    data = load_data(cfg)
+    engine = build_engine(cfg, data, constant(0.5))
+    seen = []
+    inner = engine.handle
+
+    def handle(event) -> None:  # what an instrumentation wrapper does (live.telemetry)
+        seen.append(event)
+        inner(event)
+
+    engine.handle = handle
+    log = engine.run(data.bars)
+    assert seen == data.bars and len(log.equity) == len(data.bars)
+
+
 def test_refused_venue_events_are_counted_and_book_nothing(
     btc_config, load_data, build_engine, constant
 ) -> None:
