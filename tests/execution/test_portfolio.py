@@ -108,7 +108,8 @@ def test_kept_equity_and_holdings_equal_a_fresh_computation_exactly(
             p.apply_fill(FillEvent("t.0.1", trade, "BTCUSDT", side, price, qty, fee, fee_asset,
                                    Liquidity.TAKER, trade))  # fmt: skip
         elif op[0] == "mark":
-            p.mark("BTCUSDT", op[1] * 0.01)
+            figures = p.mark_figures("BTCUSDT", op[1] * 0.01)
+            assert figures == (p.equity(), p.exposure(), p.drawdown)
         elif "BTCUSDT" in p.marks:
             p.apply_funding("BTCUSDT", op[1])
         else:

@@ -252,12 +252,10 @@ class Engine:
 
     def _on_bar(self, bar: Bar, ts: int) -> None:
         p, symbol, close = self.portfolio, bar.symbol, bar.close
-        equity = p.mark(symbol, close)
+        equity, exposure, drawdown = p.mark_figures(symbol, close)
         state = self.risk[symbol].update_equity(equity)
         position = p.quantity(symbol)
-        self.log.equity.append(
-            EquityPoint(ts, close, equity, position, p.exposure(), p.drawdown, state)
-        )
+        self.log.equity.append(EquityPoint(ts, close, equity, position, exposure, drawdown, state))
         # nothing changed since the equity record: the context reuses its figures
         ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
         decision = self.strategy.on_bar(bar, ctx)

@@ -142,6 +142,16 @@ class PortfolioTracker:
             return 0.0
         return qty * mark
 
+    def mark_figures(self, symbol: str, price: float) -> tuple[float, float, float]:
+        """``mark``, then (equity, exposure, drawdown) at the new mark in one call (the
+        engine's per-bar record): each equal to what ``equity()``, ``exposure()`` and
+        ``drawdown`` answer next."""
+        equity = self.mark(symbol, price)
+        values = self._kept_values
+        gross = sum(map(abs, self._values() if values is None else values))
+        dd = 1.0 - equity / self.high_water_mark
+        return equity, gross / equity if equity > 0 else math.inf, dd if dd > 0.0 else 0.0
+
     def _values(self) -> list[float]:
         """``value(s)`` of every symbol, in ``positions`` order (kept with the equity)."""
         values = self._kept_values
