@@ -49,6 +49,8 @@ from typing import Any
 import numpy as np
 import orjson
 
+from gradtrade.backtest.l2 import L2Data, build_l2_strategy, build_session
+from gradtrade.backtest.l2_config import parse_l2_config
 from gradtrade.core import (
     L2Venue,
     L2VenueConfig,
@@ -60,6 +62,7 @@ from gradtrade.core import (
     Side,
 )
 from gradtrade.data.recordings import RecordedFrame, read_hftbacktest
+from gradtrade.engine.replay import backtest_replay, book_ticks
 
 CADENCE_NS = 100_000_000
 LATENCY_NS = 5_000_000
@@ -174,10 +177,6 @@ def gradtrade_full_engine(frames: list[RecordedFrame], maker: bool) -> Callable[
     the same cadence, fees, queue model and latency, with its own reference strategies:
     ``NoOp``, and ``QuoteAtBest`` (post-only at our side's best, alternating long 10% and
     flat, repriced after 1 s), not the anchors' two-sided quoter: its fills are its own."""
-    from gradtrade.backtest.l2 import L2Data, build_session
-    from gradtrade.backtest.l2_config import parse_l2_config
-    from gradtrade.engine.replay import backtest_replay, book_ticks
-
     cfg = parse_l2_config(
         {
             "recording": {"paths": ["(in memory)"]},
@@ -196,8 +195,6 @@ def gradtrade_full_engine(frames: list[RecordedFrame], maker: bool) -> Callable[
     rss: list[int] = []
 
     def run() -> Outcome:
-        from gradtrade.backtest.l2 import build_l2_strategy
-
         session = build_session(cfg, data, build_l2_strategy(cfg))
         ticks = list(book_ticks(data.symbol, data.start_ns, data.end_ns, CADENCE_NS))
         rss.clear()
