@@ -118,6 +118,51 @@ def test_perpetual_funding_is_paid_at_the_recorded_times(data_dir: Path, build_e
     assert engine.portfolio.funding > 0  # March 2024: longs paid
 
 
+def test_run_handles_events_in_time_then_priority_order_whatever_their_input_order(
+    data_dir: Path, build_engine, constant
+) -> None:
+    fut = data_dir / "klines/futures"
+    cfg = parse_backtest_config({
+        "data": {"path": str(fut / "BTC_USDT_USDT-1h-futures.feather"),
+                 "funding_path": str(fut / "BTC_USDT_USDT-1h-funding_rate.feather"),
+                 "start": "2024-03-01", "end": "2024-03-05", "warmup_bars": 0},
+        "strategy": {"kind": "ma_cross"},
+    })  # fmt: skip
+    data = load_market_data(cfg)
+    closes = {b.ts_ns for b in data.bars}
+    assert sum(f.ts_ns in closes for f in data.funding) >= 10  # ties for priority to break
+    logs = []
+    # in order with ties (funding first), bars only (strictly increasing: no sort), reversed,
+    # and bars before funding (ties in the wrong priority order)
+    for events in ([*data.funding, *data.bars], list(reversed([*data.funding, *data.bars])),
+                   [*data.bars, *data.funding]):  # fmt: skip
+        engine = build_engine(cfg, data, constant(0.5))
+        logs.append(engine.run(events))
+    for log in logs[1:]:
+        assert log.equity == logs[0].equity and log.fills == logs[0].fills
+        assert log.funding == logs[0].funding and len(log.funding) == len(data.funding)
+    bars_only = build_engine(cfg, data, constant(0.5)).run(list(reversed(data.bars)))
+    assert [p.ts_ns for p in bars_only.equity] == sorted(b.ts_ns for b in data.bars)
+
+
+def test_run_goes_through_a_handle_set_on_the_instance(
+    btc_config, load_data, build_engine, constant
+) -> None:
+    cfg = btc_config("2024-01-01", "2024-01-03")
+    data = load_data(cfg)
+    engine = build_engine(cfg, data, constant(0.5))
+    seen = []
+    inner = engine.handle
+
+    def handle(event) -> None:  # what an instrumentation wrapper does (live.telemetry)
+        seen.append(event)
+        inner(event)
+
+    engine.handle = handle
+    log = engine.run(data.bars)
+    assert seen == data.bars and len(log.equity) == len(data.bars)
+
+
 def test_refused_venue_events_are_counted_and_book_nothing(
     btc_config, load_data, build_engine, constant
 ) -> None:

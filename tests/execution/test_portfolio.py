@@ -76,3 +76,52 @@ def test_funding_is_paid_by_longs_and_bad_input_is_refused(
         p.quantity("ETHUSDT")
     with pytest.raises(InvalidInput):
         PortfolioTracker(0.0, filters)
+
+
+def _uncached(p: PortfolioTracker) -> tuple[float, float, float]:
+    """Equity, exposure and holdings from the ``core.Position``s, nothing kept."""
+    values = []
+    for s, pos in p.positions.items():
+        held = pos.quantity - p.base_fees[s]
+        values.append(held * p.marks[s] if s in p.marks else 0.0)
+    eq = p.cash + sum(values)
+    gross = sum(abs(v) for v in values)
+    held = p.positions["BTCUSDT"].quantity - p.base_fees["BTCUSDT"]
+    return eq, gross / eq if eq > 0 else float("inf"), held
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(_ops, st.lists(st.booleans(), min_size=40, max_size=40))
+def test_kept_equity_and_holdings_equal_a_fresh_computation_exactly(
+    filters: dict[str, SymbolFilters], ops: list[tuple], read_between: list[bool]
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    for trade, (op, read) in enumerate(zip(ops, read_between, strict=False), start=1):
+        if read:  # a read between two changes must not keep a stale figure
+            p.equity()
+            p.exposure()
+        if op[0] == "fill":
+            _, side, steps, ticks, fee_asset = op
+            qty, price = steps * 1e-5, ticks * 0.01
+            fee = 1e-3 * (qty if fee_asset == "BTC" else qty * price)
+            p.apply_fill(FillEvent("t.0.1", trade, "BTCUSDT", side, price, qty, fee, fee_asset,
+                                   Liquidity.TAKER, trade))  # fmt: skip
+        elif op[0] == "mark":
+            figures = p.mark_figures("BTCUSDT", op[1] * 0.01)
+            assert figures == (p.equity(), p.exposure(), p.drawdown)
+        elif "BTCUSDT" in p.marks:
+            p.apply_funding("BTCUSDT", op[1])
+        else:
+            p.cash = p.cash * (1 + op[1])
+        eq, exposure, held = _uncached(p)
+        assert (p.equity(), p.exposure(), p.quantity("BTCUSDT")) == (eq, exposure, held)
+        assert p.drawdown == max(0.0, 1.0 - eq / p.high_water_mark)
+
+
+def test_marks_are_read_only(filters: dict[str, SymbolFilters]) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    p.mark("BTCUSDT", 50_000.0)
+    with pytest.raises(TypeError):
+        p.marks["BTCUSDT"] = 1.0  # type: ignore[index]
+    assert p.marks == {"BTCUSDT": 50_000.0}

@@ -89,18 +89,11 @@ def load_market_data(cfg: BacktestConfig) -> MarketData:
     if stop - max(first, lo) < 2:
         raise InvalidInput(f"data: fewer than 2 bars in [{d.start}, {d.end}) of {path}")
     cols = candles.iloc[lo:stop]
-    bars = [
-        Bar(symbol, int(o), int(o) + step, float(op), float(hi), float(lw), float(cl), float(v))
-        for o, op, hi, lw, cl, v in zip(
-            opens[lo:stop],
-            cols["open"],
-            cols["high"],
-            cols["low"],
-            cols["close"],
-            cols["volume"],
-            strict=True,
-        )
-    ]
+    opens_ns = opens[lo:stop]
+    bars = Bar.series(
+        symbol, opens_ns, opens_ns + step, *(cols[k].to_numpy(dtype=np.float64)
+                                            for k in ("open", "high", "low", "close", "volume"))
+    )  # fmt: skip
     trade_from = bars[first - lo].ts_ns if d.start is not None else bars[0].ts_ns
     if d.start is None and d.warmup_bars:
         trade_from = bars[min(d.warmup_bars, len(bars) - 1)].ts_ns

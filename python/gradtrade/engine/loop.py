@@ -28,10 +28,12 @@ import dataclasses
 import heapq
 import logging
 import math
+import operator
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from itertools import islice
+from typing import Protocol, cast, runtime_checkable
 
 from gradtrade.core import TradingState
 from gradtrade.engine.clock import Clock, SimulatedClock
@@ -46,6 +48,7 @@ from gradtrade.events import (
     MarketEvent,
     OrderIntent,
     Timer,
+    fast_frozen_init,
 )
 from gradtrade.execution.client import ExecutionClient
 from gradtrade.execution.orders import OrderManager, Plan, Proposal
@@ -75,6 +78,7 @@ class BookDrivenVenue(Protocol):
     def top(self) -> tuple[bool, tuple[float, float] | None, tuple[float, float] | None]: ...
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class EquityPoint:
     ts_ns: int
@@ -102,6 +106,14 @@ class EngineLog:
     skips: Counter[str] = field(default_factory=Counter)
 
 
+_TIME = operator.attrgetter("ts_ns")
+_HALTED = TradingState.HALTED
+
+
+def _order(event: EngineEvent) -> tuple[int, int]:
+    return event.ts_ns, PRIORITY.get(type(event), 1)
+
+
 class Engine:
     def __init__(
         self,
@@ -127,31 +139,46 @@ class Engine:
         self.book_equity_every_ns = book_equity_every_ns
         self._books: dict[str, BookTop] = {}
         self._next_book_equity = 0
+        self._kind_of: object = None  # the venue ``_market_driven``/``_book_driven`` describe
+        self._market_driven = self._book_driven = False
 
     # --- the entry point ---
 
     def handle(self, event: EngineEvent) -> None:
-        self.clock.advance(event.ts_ns)
-        self._settle_funding(before_ns=event.ts_ns)
+        self._handle(event, event.ts_ns)
+
+    def _handle(self, event: EngineEvent, ts: int) -> None:
+        self.clock.advance(ts)
+        if self._deferred:
+            self._settle_funding(before_ns=ts)
         venue = self.venue
-        simulated = isinstance(venue, MarketDrivenVenue)
-        if isinstance(event, FundingEvent) and simulated:
-            # settled once the bar closing at this instant has filled what traded during it
-            # (a next-open fill happened before this settlement), before it is decided on
-            self._deferred.append(event)
-            return
-        if isinstance(venue, MarketDrivenVenue):
-            venue.on_market(event)
+        if venue is not self._kind_of:
+            self._classify(venue)
+        if self._market_driven:
+            if isinstance(event, FundingEvent):
+                # settled once the bar closing at this instant has filled what traded during
+                # it (a next-open fill happened before this settlement), before it is decided on
+                self._deferred.append(event)
+                return
+            venue.on_market(event)  # type: ignore[attr-defined]
         self._drain()
         if isinstance(event, Bar):
-            self._settle_funding(before_ns=event.ts_ns + 1, symbol=event.symbol)
-            self._on_bar(event)
+            if self._deferred:
+                self._settle_funding(before_ns=ts + 1, symbol=event.symbol)
+            self._on_bar(event, ts)
         elif isinstance(event, FundingEvent):
             self._pay(event)
         elif isinstance(event, Timer):
             self._on_timer(event)
         elif isinstance(event, BookTick):
             self._on_book(event)
+
+    def _classify(self, venue: ExecutionClient) -> None:
+        """Which protocols the venue implements, checked once per venue object (a
+        ``runtime_checkable`` isinstance walks the protocol's members on every call)."""
+        self._kind_of = venue
+        self._market_driven = isinstance(venue, MarketDrivenVenue)
+        self._book_driven = isinstance(venue, BookDrivenVenue)
 
     def _settle_funding(self, before_ns: int, symbol: str | None = None) -> None:
         keep = []
@@ -176,19 +203,28 @@ class Engine:
         """Backtest: merge ``events`` with the engine's own timers on one heap and handle them in
         (time, priority, arrival) order; ``on_event`` is called after each (a progress bar).
         Timers due after ``until_ns`` stay unfired (a replayed session ends there)."""
-        heap: list[tuple[int, int, int, EngineEvent]] = []
-        seq = 0
-        for ev in events:
-            heapq.heappush(heap, (ev.ts_ns, PRIORITY.get(type(ev), 1), seq, ev))
-            seq += 1
-        while heap or (self._timers and self._timers[0][0] <= until_ns):
-            if self._timers and (not heap or self._timers[0][0] <= heap[0][0]):
-                self.fire_timers(self._timers[0][0])
-                continue
-            event = heapq.heappop(heap)[3]
-            self.handle(event)
+        # the heap's (time, priority, arrival) order is one stable sort by (time, priority),
+        # and no sort at all when the times strictly increase (no tie for priority to break);
+        # nothing is added to ``events`` during the run, the engine's timers keep their heap
+        queue = list(events)
+        times = list(map(_TIME, queue))
+        if not all(map(operator.lt, times, islice(times, 1, None))):
+            queue.sort(key=_order)
+            times = list(map(_TIME, queue))
+        timers = self._timers
+        # a ``handle`` set on the instance (live.telemetry times it) sees every event
+        wrapped: Callable[[EngineEvent], None] | None = vars(self).get("handle")
+        for event, ts in zip(queue, times, strict=True):
+            while timers and timers[0][0] <= ts:
+                self.fire_timers(timers[0][0])
+            if wrapped is None:
+                self._handle(event, ts)
+            else:
+                wrapped(event)
             if on_event is not None:
                 on_event(event)
+        while timers and timers[0][0] <= until_ns:
+            self.fire_timers(timers[0][0])
         self._settle_funding(before_ns=FAR_FUTURE)
         return self.log
 
@@ -214,26 +250,24 @@ class Engine:
             self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
         )
 
-    def _on_bar(self, bar: Bar) -> None:
-        p = self.portfolio
-        p.mark(bar.symbol, bar.close)
-        risk = self.risk[bar.symbol]
-        equity = p.equity()
-        state = risk.update_equity(equity)
-        position = p.quantity(bar.symbol)
-        self.log.equity.append(
-            EquityPoint(bar.ts_ns, bar.close, equity, position, p.exposure(), p.drawdown, state)
-        )
-        decision = self.strategy.on_bar(bar, self._ctx(bar.symbol))
-        if state == TradingState.HALTED and position != 0:
-            self._act(OrderIntent(bar.symbol, bar.ts_ns, 0.0, IntentKind.FLATTEN, bar.close))
+    def _on_bar(self, bar: Bar, ts: int) -> None:
+        p, symbol, close = self.portfolio, bar.symbol, bar.close
+        equity, exposure, drawdown = p.mark_figures(symbol, close)
+        state = self.risk[symbol].update_equity(equity)
+        position = p.quantity(symbol)
+        self.log.equity.append(EquityPoint(ts, close, equity, position, exposure, drawdown, state))
+        # nothing changed since the equity record: the context reuses its figures
+        ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
+        decision = self.strategy.on_bar(bar, ctx)
+        if position != 0 and state == _HALTED:
+            self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:
-            self._decide(decision, bar.close)
+            self._decide(decision, close)
 
     def _on_book(self, tick: BookTick) -> None:
-        venue = self.venue
-        if not isinstance(venue, BookDrivenVenue):
+        if not self._book_driven:
             return
+        venue = cast(BookDrivenVenue, self.venue)  # classified by ``handle``, once per venue
         valid, bid, ask = venue.top()
         top = BookTop(
             tick.symbol, tick.ts_ns, valid and bid is not None and ask is not None,
@@ -348,8 +382,11 @@ class Engine:
 
     def _drain(self) -> None:
         """Account everything the venue reported, then work what the order manager has next."""
+        events = self.venue.poll()
+        if not events:  # most events: the venue has nothing to report
+            return
         touched: set[str] = set()
-        while events := self.venue.poll():
+        while events:
             for ev in events:
                 try:
                     fill, plan = self.orders.on_event(ev)
@@ -366,6 +403,7 @@ class Engine:
                     self.strategy.on_fill(fill, self._ctx(symbol))
                 if plan.cancels or plan.proposals:
                     self._execute(plan, symbol)
+            events = self.venue.poll()
         for symbol in touched:
             self._follow_up(symbol)
 

@@ -13,12 +13,21 @@ sequence of fills, marks and funding payments::
 (the second line is the ``core.Position`` view; the property tests check they agree). The
 high-water mark of equity feeds the drawdown breaker. Fees charged in a third asset (BNB) are
 recorded but not valued.
+
+The engine asks for equity several times per bar, so the tracker keeps each symbol's holdings
+(``Position.quantity`` net of base-asset fees) in a dict updated by ``apply_fill``, the only
+place they change, and sums the marked holdings in one loop in ``positions`` order: the same
+floats, in the same order, as summing ``value`` over the symbols. The equity itself is kept
+until cash, a mark or a holding changes (``mark``, ``apply_fill``, ``apply_funding`` and the
+``cash`` setter drop it; ``marks`` is a read-only view, so nothing else can change them).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from gradtrade.core import Position, SymbolFilters
 from gradtrade.errors import InvalidInput
@@ -39,35 +48,63 @@ class PortfolioTracker:
         if not (math.isfinite(initial_cash) and initial_cash > 0):
             raise InvalidInput(f"initial cash must be positive and finite, got {initial_cash}")
         self.initial_cash = float(initial_cash)
-        self.cash = float(initial_cash)
+        self._cash = float(initial_cash)
+        self._equity: float | None = None  # None: to compute (something changed)
+        self._kept_values: list[float] | None = None  # the values it sums
         self.quote_asset = quote_asset
         self.filters = filters
         self.positions = {s: Position(f, quote_asset) for s, f in filters.items()}
-        self.marks: dict[str, float] = {}
+        self._marks: dict[str, float] = {}
+        self._marks_view = MappingProxyType(self._marks)
         self.base_fees = dict.fromkeys(filters, 0.0)
+        self._held = {s: p.quantity - self.base_fees[s] for s, p in self.positions.items()}
         self.fee_value = 0.0
         self.slippage = 0.0
         self.funding = 0.0
         self.high_water_mark = self.initial_cash
 
+    @property
+    def cash(self) -> float:
+        return self._cash
+
+    @cash.setter
+    def cash(self, value: float) -> None:
+        self._cash = value
+        self._equity = None  # (the values do not depend on cash)
+
+    @property
+    def marks(self) -> Mapping[str, float]:
+        """The last price of each symbol (read-only: ``mark`` sets them)."""
+        return self._marks_view
+
+    def _unknown(self, symbol: str) -> InvalidInput:
+        return InvalidInput(f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})")
+
     def _position(self, symbol: str) -> Position:
         pos = self.positions.get(symbol)
         if pos is None:
-            raise InvalidInput(
-                f"portfolio has no symbol {symbol!r} (known: {list(self.positions)})"
-            )
+            raise self._unknown(symbol)
         return pos
 
     def quantity(self, symbol: str) -> float:
         """Signed holdings in base units, net of base-asset fees."""
-        return self._position(symbol).quantity - self.base_fees[symbol]
+        try:
+            return self._held[symbol]
+        except KeyError:
+            raise self._unknown(symbol) from None
 
-    def mark(self, symbol: str, price: float) -> None:
-        if not (math.isfinite(price) and price > 0):
+    def mark(self, symbol: str, price: float) -> float:
+        """Mark ``symbol`` at ``price``; returns the equity at the new mark."""
+        if not 0.0 < price < math.inf:  # positive and finite (NaN fails)
             raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
-        self._position(symbol)
-        self.marks[symbol] = price
-        self.high_water_mark = max(self.high_water_mark, self.equity())
+        if symbol not in self._held:
+            raise self._unknown(symbol)
+        self._marks[symbol] = price
+        self._kept_values = None
+        equity = self._equity = self._cash + sum(self._values())
+        if equity > self.high_water_mark:  # max(high_water_mark, equity)
+            self.high_water_mark = equity
+        return equity
 
     def apply_fill(self, fill: FillEvent) -> None:
         """Account one (already deduplicated) fill; the position is marked at its price."""
@@ -81,8 +118,10 @@ class PortfolioTracker:
         elif base is not None and fill.fee_asset == base:
             self.base_fees[fill.symbol] += fill.fee
             self.fee_value += fill.fee * fill.price
+        self._held[fill.symbol] = pos.quantity - self.base_fees[fill.symbol]
         self.slippage += fill.slippage
-        self.marks.setdefault(fill.symbol, fill.price)
+        self._marks.setdefault(fill.symbol, fill.price)
+        self._equity = self._kept_values = None
 
     def apply_funding(self, symbol: str, rate: float, mark: float | None = None) -> float:
         """Pay (or receive) funding on the position at ``mark`` (default: the last mark)."""
@@ -90,7 +129,7 @@ class PortfolioTracker:
         if price is None or not math.isfinite(rate):
             raise InvalidInput(f"funding for {symbol} needs a finite rate and a mark price")
         payment = self.quantity(symbol) * price * rate
-        self.cash -= payment
+        self.cash -= payment  # the setter drops the equity
         self.funding += payment
         return payment
 
@@ -103,13 +142,46 @@ class PortfolioTracker:
             return 0.0
         return qty * mark
 
+    def mark_figures(self, symbol: str, price: float) -> tuple[float, float, float]:
+        """``mark``, then (equity, exposure, drawdown) at the new mark in one call (the
+        engine's per-bar record): each equal to what ``equity()``, ``exposure()`` and
+        ``drawdown`` answer next."""
+        equity = self.mark(symbol, price)
+        values = self._kept_values
+        gross = sum(map(abs, self._values() if values is None else values))
+        dd = 1.0 - equity / self.high_water_mark
+        return equity, gross / equity if equity > 0 else math.inf, dd if dd > 0.0 else 0.0
+
+    def _values(self) -> list[float]:
+        """``value(s)`` of every symbol, in ``positions`` order (kept with the equity)."""
+        values = self._kept_values
+        if values is None:
+            marks = self._marks
+            values = self._kept_values = [
+                qty * marks[s] if s in marks else self._unmarked(s, qty)
+                for s, qty in self._held.items()
+            ]
+        return values
+
+    @staticmethod
+    def _unmarked(symbol: str, qty: float) -> float:
+        if qty != 0:
+            raise InvalidInput(f"{symbol} has a position but no mark price")
+        return 0.0
+
     def equity(self) -> float:
-        return self.cash + sum(self.value(s) for s in self.positions)
+        eq = self._equity
+        if eq is None:
+            eq = self._equity = self._cash + sum(self._values())
+        return eq
 
     def exposure(self) -> float:
         """Gross position value over equity (leverage)."""
-        eq = self.equity()
-        gross = sum(abs(self.value(s)) for s in self.positions)
+        eq = self._equity
+        if eq is None:
+            eq = self.equity()
+        values = self._kept_values
+        gross = sum(map(abs, self._values() if values is None else values))
         return gross / eq if eq > 0 else math.inf
 
     def weight(self, symbol: str) -> float:
@@ -118,7 +190,9 @@ class PortfolioTracker:
 
     @property
     def drawdown(self) -> float:
-        return max(0.0, 1.0 - self.equity() / self.high_water_mark)
+        eq = self._equity
+        dd = 1.0 - (self.equity() if eq is None else eq) / self.high_water_mark
+        return dd if dd > 0.0 else 0.0  # max(0.0, dd), NaN and -0.0 included
 
     def costs(self) -> Costs:
         return Costs(self.fee_value, self.slippage, self.funding)

@@ -103,6 +103,10 @@ class SimulatedVenue:
         if not isinstance(event, Bar):
             return
         bar = event
+        if not (self._waiting or self._resting):  # most bars: no order to match
+            self.model.observe(bar)
+            self._last_bar[bar.symbol] = bar
+            return
         waiting, self._waiting = self._waiting, []
         for req in waiting:
             if req.symbol != bar.symbol:

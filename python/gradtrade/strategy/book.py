@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gradtrade.errors import InvalidInput
+from gradtrade.events import fast_frozen_init
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +30,7 @@ class BookTick:
             raise InvalidInput(f"book tick time must be non-negative, got {self.ts_ns}")
 
 
+@fast_frozen_init  # built at every tick of the L2 path
 @dataclass(frozen=True, slots=True)
 class BookTop:
     """The top of ``symbol``'s book at ``ts_ns`` as the venue holds it."""

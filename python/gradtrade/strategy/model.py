@@ -12,6 +12,11 @@ ones (the parity test holds them to 1e-9); it cuts the ODE's cost per decision b
 
 No decision is made until ``context`` warmed-up rows exist; a bar after an outage brings the
 flagged rows of the missing bars with it, exactly like the training data.
+
+Cost: the model's forward at batch 1 is most of a decision (the GRU over the window, then the
+ODE). The encoder cannot be carried from one bar to the next: each window's times are relative
+to its own anchor (``t_x`` <= 0), so every input row changes when the window moves; the
+forward runs under ``torch.inference_mode``.
 """
 
 from __future__ import annotations
@@ -107,10 +112,13 @@ class ModelStrategy(BarStrategy):
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
         if not self.observe(bar):
             return None
-        x = torch.from_numpy(np.stack(self._rows)).unsqueeze(0)
         times = np.fromiter(self._times, dtype=np.int64)
-        t_x = torch.from_numpy(((times - times[-1]) / NS_PER_HOUR).astype(np.float32))
-        pred = predict_windows(self.model, x, self._t_y, t_x.unsqueeze(0))
+        # inference mode: no autograd bookkeeping at all (predict_windows only turns gradients
+        # off); the same kernels on the same inputs, so the same floats, ~15% less time
+        with torch.inference_mode():
+            x = torch.from_numpy(np.stack(self._rows)).unsqueeze(0)
+            t_x = torch.from_numpy(((times - times[-1]) / NS_PER_HOUR).astype(np.float32))
+            pred = predict_windows(self.model, x, self._t_y, t_x.unsqueeze(0))
         return Decision(
             bar.symbol,
             bar.ts_ns,

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from gradtrade.core import OrderBook
-from gradtrade.events import Bar, Decision, FillEvent, Timer
+from gradtrade.events import Bar, Decision, FillEvent, Timer, fast_frozen_init
 from gradtrade.strategy.book import BookTop
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class StrategyContext:
     """A read-only snapshot of what a strategy may know when an event arrives."""
