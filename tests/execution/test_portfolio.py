@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -125,3 +127,29 @@ def test_marks_are_read_only(filters: dict[str, SymbolFilters]) -> None:
     with pytest.raises(TypeError):
         p.marks["BTCUSDT"] = 1.0  # type: ignore[index]
     assert p.marks == {"BTCUSDT": 50_000.0}
+
+
+def test_state_round_trips_into_a_fresh_tracker_and_bad_state_is_refused_intact(
+    filters: dict[str, SymbolFilters],
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    p.apply_fill(FillEvent("t.0.1", 1, "BTCUSDT", Side.BUY, 50_000.0, 0.1, 0.0001, "BTC",
+                           Liquidity.TAKER, 0))  # fmt: skip
+    p.mark("BTCUSDT", 55_000.0)
+    fresh = PortfolioTracker(10_000.0, filters)
+    fresh.restore_json(p.to_json())
+    assert fresh.to_json() == p.to_json()
+    # the kept figures come from the restored holdings, not from before the restore
+    assert fresh.quantity("BTCUSDT") == p.quantity("BTCUSDT") == pytest.approx(0.0999)
+    assert fresh.equity() == p.equity() and fresh.drawdown == p.drawdown
+    good = fresh.to_json()
+    state = json.loads(good)
+    for field, value in [("cash", "x"), ("high_water_mark", None), ("marks", {"BTCUSDT": -1.0})]:
+        with pytest.raises(InvalidInput):
+            fresh.restore_json(json.dumps({**state, field: value}))
+        assert fresh.to_json() == good
+    with pytest.raises(InvalidInput, match="portfolio state"):
+        fresh.restore_json(good.replace('"funding":0.0', '"funding":1e999'))
+    with pytest.raises(InvalidInput, match="symbols"):
+        fresh.restore_json(json.dumps({**state, "positions": {}}))
+    assert fresh.to_json() == good

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+import orjson
+
 from gradtrade.core import Position, SymbolFilters
 from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent
@@ -206,5 +208,56 @@ class PortfolioTracker:
             total -= self.base_fees[s] * mark
         return total
 
+    # --- persistence: the trader's snapshot (validated on the way in like new state) ---
+
+    def to_json(self) -> str:
+        """Everything ``restore_json`` needs, as canonical JSON."""
+        return orjson.dumps(
+            {
+                "cash": self._cash, "initial_cash": self.initial_cash, "marks": self._marks,
+                "base_fees": self.base_fees, "fee_value": self.fee_value,
+                "slippage": self.slippage, "funding": self.funding,
+                "high_water_mark": self.high_water_mark,
+                "positions": {s: orjson.loads(p.to_json()) for s, p in self.positions.items()},
+            },
+            option=orjson.OPT_SORT_KEYS,
+        ).decode()  # fmt: skip
+
+    def restore_json(self, text: str | bytes) -> None:
+        """Take the state of ``to_json`` (same symbols); a malformed or non-finite field is an
+        ``InvalidInput`` naming it and leaves the tracker as it was."""
+        try:
+            d = orjson.loads(text)
+            numbers = {k: float(d[k]) for k in _SCALARS}
+            marks = {str(k): float(v) for k, v in d["marks"].items()}
+            base_fees = {str(k): float(v) for k, v in d["base_fees"].items()}
+            raw_positions = d["positions"]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+            raise InvalidInput(f"portfolio state unreadable: {type(err).__name__} {err}") from None
+        for name, value in [*numbers.items(), *marks.items(), *base_fees.items()]:
+            if not math.isfinite(value):
+                raise InvalidInput(f"portfolio state: {name} is not finite ({value})")
+        if numbers["initial_cash"] <= 0 or any(v <= 0 for v in marks.values()):
+            raise InvalidInput("portfolio state: initial cash and marks must be positive")
+        if set(raw_positions) != set(self.positions) or not set(base_fees) <= set(self.positions):
+            raise InvalidInput(
+                f"portfolio state holds symbols {sorted(raw_positions)}, "
+                f"this trader trades {sorted(self.positions)}"
+            )
+        positions = {
+            s: Position.from_json(orjson.dumps(v).decode()) for s, v in raw_positions.items()
+        }
+        self._cash, self.initial_cash = numbers["cash"], numbers["initial_cash"]
+        self.fee_value, self.slippage = numbers["fee_value"], numbers["slippage"]
+        self.funding, self.high_water_mark = numbers["funding"], numbers["high_water_mark"]
+        self._marks.clear()
+        self._marks.update(marks)
+        self.base_fees.update(base_fees)
+        self.positions.update(positions)
+        self._held = {s: p.quantity - self.base_fees[s] for s, p in self.positions.items()}
+        self._equity = self._kept_values = None
+
+
+_SCALARS = ("cash", "initial_cash", "fee_value", "slippage", "funding", "high_water_mark")
 
 __all__ = ["Costs", "PortfolioTracker"]

@@ -23,9 +23,7 @@ import logging
 import time
 from typing import Any
 
-import orjson
-
-from gradtrade.core import OrderStatus, Position, Side, SymbolFilters, parse_client_order_id
+from gradtrade.core import OrderStatus, Side, SymbolFilters, parse_client_order_id
 from gradtrade.errors import GradtradeError, InvalidInput
 from gradtrade.events import FillEvent, Liquidity
 from gradtrade.execution.portfolio import PortfolioTracker
@@ -55,15 +53,7 @@ _GONE = {
 
 
 def portfolio_json(p: PortfolioTracker) -> str:
-    return orjson.dumps(
-        {
-            "cash": p.cash, "initial_cash": p.initial_cash, "marks": p.marks,
-            "base_fees": p.base_fees, "fee_value": p.fee_value, "slippage": p.slippage,
-            "funding": p.funding, "high_water_mark": p.high_water_mark,
-            "positions": {s: orjson.loads(pos.to_json()) for s, pos in p.positions.items()},
-        },
-        option=orjson.OPT_SORT_KEYS,
-    ).decode()  # fmt: skip
+    return p.to_json()
 
 
 def restore_portfolio(journal: Journal, state: TraderState, p: PortfolioTracker) -> int:
@@ -72,14 +62,7 @@ def restore_portfolio(journal: Journal, state: TraderState, p: PortfolioTracker)
     after = 0
     text = state.extra.get(PORTFOLIO) if snapshot is not None else None
     if snapshot is not None and text is not None:
-        d = orjson.loads(text)
-        p.cash, p.initial_cash, p.fee_value = d["cash"], d["initial_cash"], d["fee_value"]
-        p.slippage, p.funding, p.high_water_mark = d["slippage"], d["funding"], d["high_water_mark"]
-        p.marks.update(d["marks"])
-        p.base_fees.update(d["base_fees"])
-        for symbol, pos in d["positions"].items():
-            if symbol in p.positions:
-                p.positions[symbol] = Position.from_json(orjson.dumps(pos).decode())
+        p.restore_json(text)
         after = snapshot.seq
     applied = 0
     for record in journal.read(after_seq=after):
