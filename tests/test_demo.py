@@ -8,7 +8,6 @@ it the demo must say that step did not run and why, and still finish with exit c
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,11 +25,6 @@ from gradtrade.errors import InvalidInput
 from gradtrade.optim.config import load_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# the live trader (branch trader); gradtrade.live alone may be monitoring's telemetry
-HAS_TRADER = bool(importlib.util.find_spec("gradtrade.live")) and bool(
-    importlib.util.find_spec("gradtrade.live.cli")
-)
-HAS_MONITORING = importlib.util.find_spec("gradtrade.monitoring") is not None
 PAPER_SECONDS = 75  # at least one 1m candle closes after the trader's warm-up
 
 
@@ -86,13 +80,6 @@ def test_written_configs_rerun_and_backtest_only_the_test_period(demo_run: DemoR
     assert len(trading) > 100
 
 
-@pytest.mark.skipif(HAS_TRADER, reason="the live trader is installed: see the next test")
-def test_without_the_trader_the_paper_step_says_why(demo_run: DemoRun) -> None:
-    assert "paper session    not run: this build has no `gradtrade trade`" in demo_run.output
-    assert "6/6" not in demo_run.output
-
-
-@pytest.mark.skipif(not HAS_TRADER, reason="`gradtrade trade` comes with branch trader")
 def test_paper_session_decides_orders_and_journals(demo_run: DemoRun) -> None:
     out, text = demo_run.out, demo_run.output
     assert f"6/6 gradtrade trade --config {out / 'trader.yaml'} --run-for {PAPER_SECONDS}" in text
@@ -106,10 +93,6 @@ def test_paper_session_decides_orders_and_journals(demo_run: DemoRun) -> None:
     assert written["venue"]["url"].startswith("http://127.0.0.1:")
 
 
-@pytest.mark.skipif(
-    not (HAS_TRADER and HAS_MONITORING),
-    reason="needs branches trader and monitoring",
-)
 def test_paper_session_serves_metrics_and_health(demo_run: DemoRun) -> None:
     out, text = demo_run.out, demo_run.output
     metrics = out / "paper" / "metrics.txt"

@@ -7,7 +7,6 @@ as compose will run it; the tests read that output, with and without the profile
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
@@ -150,10 +149,6 @@ def test_prometheus_and_grafana_mount_the_repository_files(repo_root: Path, tmp_
     assert services["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == "pw-from-env"
 
 
-MONITORING = importlib.util.find_spec("gradtrade.monitoring") is not None
-
-
-@pytest.mark.skipif(not MONITORING, reason="deploy/ files come with branch monitoring")
 def test_mounted_monitoring_files_exist_and_point_at_the_compose_services(
     repo_root: Path,
 ) -> None:

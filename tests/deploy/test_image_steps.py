@@ -223,10 +223,6 @@ def test_healthcheck_passes_on_200_only(
     assert healthcheck(installed, dockerfile, port) == 1  # nothing listening
 
 
-def _has_trade(installed: Installed) -> bool:
-    return installed.run("gradtrade", "trade", "--help").returncode == 0
-
-
 def _start_exchange(installed: Installed) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
         ["gradtrade", "exchange", "serve", "--synthetic", "--seed", "7", "--port", "0"],
@@ -255,8 +251,6 @@ def _stop(process: subprocess.Popen[str]) -> int:
 def test_entrypoint_trades_against_the_local_exchange_and_turns_healthy(
     installed: Installed, dockerfile: Dockerfile, repo_root: Path, tmp_path: Path
 ) -> None:
-    if not _has_trade(installed):
-        pytest.skip("the wheel has no `gradtrade trade` yet: it comes with branch trader")
     exchange, url = _start_exchange(installed)
     trader: subprocess.Popen[str] | None = None
     try:

@@ -6,7 +6,6 @@ its own config model (every field, as `gradtrade trade` would at start)."""
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +15,6 @@ from dockerspec import Dockerfile
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 COMPOSE = ["trader_compose.yaml", "trader_compose_redis.yaml", "trader_testnet.yaml"]
-HAS_TRADER = bool(importlib.util.find_spec("gradtrade.live")) and bool(
-    importlib.util.find_spec("gradtrade.live.config")
-)
 
 
 def read(name: str) -> dict[str, Any]:
@@ -57,7 +53,6 @@ def test_paper_configs_read_no_keys() -> None:
         assert read(name)["mode"] == "paper"
 
 
-@pytest.mark.skipif(not HAS_TRADER, reason="TraderConfig comes with branch trader")
 @pytest.mark.parametrize("name", [*COMPOSE, "demo_trader.yaml"])
 def test_trader_configs_validate(name: str) -> None:
     config = importlib.import_module("gradtrade.live.config")

@@ -32,7 +32,6 @@ from gradtrade.demo.paper import (
     PaperStatus,
     free_port,
     run_paper_session,
-    trade_available,
 )
 from gradtrade.demo.pipeline import (
     SYNTHETIC_SEED,
@@ -168,9 +167,6 @@ def paper_step(run: DemoRun) -> Paper:
     """Step 6: the paper session, or why it did not run."""
     if not run.src.synthetic:
         why = "a replayed file has no live candles to paper-trade on"
-        return Paper(None, PaperOutcome(PaperStatus.UNAVAILABLE, why))
-    if not trade_available():
-        why = "this build has no `gradtrade trade` (the live trader)"
         return Paper(None, PaperOutcome(PaperStatus.UNAVAILABLE, why))
     spec = trader_config(run)
     step(6, f"gradtrade trade --config {spec.config} --run-for {spec.seconds}  (paper)")

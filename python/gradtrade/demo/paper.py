@@ -73,14 +73,6 @@ def trade_command() -> list[str]:
     return [sys.executable, "-m", "gradtrade", "trade"]
 
 
-def trade_available() -> bool:
-    """Whether this installation has ``gradtrade trade`` (the live trader)."""
-    probe = subprocess.run(
-        [*trade_command(), "--help"], capture_output=True, text=True, timeout=120
-    )
-    return probe.returncode == 0
-
-
 def _get(url: str) -> tuple[int, str] | None:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
@@ -97,8 +89,7 @@ def _journal_counts(path: Path) -> dict[str, int]:
 
 
 def run_paper_session(spec: PaperSpec) -> PaperOutcome:
-    """Run the session to its end and describe it; never raises for what the trader did.
-    The caller checks :func:`trade_available` first."""
+    """Run the session to its end and describe it; never raises for what the trader did."""
     spec.folder.mkdir(parents=True, exist_ok=True)
     log = spec.folder / "trader.log"
     base = f"http://127.0.0.1:{spec.port}"
@@ -144,5 +135,4 @@ __all__ = [
     "PaperStatus",
     "free_port",
     "run_paper_session",
-    "trade_available",
 ]
