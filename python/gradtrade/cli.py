@@ -34,7 +34,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "Event-driven backtest over candles.",
     ),
     "trade": ("gradtrade.live.cli", "trade", "Paper or live trading as a service (journaled)."),
-    "demo": ("gradtrade.demo", "demo", "Offline pipeline: local exchange, download, train, test."),
+    "demo": ("gradtrade.demo", "demo", "The whole system offline, through paper trading."),
 }
 
 
