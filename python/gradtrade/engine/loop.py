@@ -107,6 +107,8 @@ class EngineLog:
 
 
 _TIME = operator.attrgetter("ts_ns")
+_equity_point = EquityPoint._unchecked  # type: ignore[attr-defined]
+_context = StrategyContext._unchecked  # type: ignore[attr-defined]
 _HALTED = TradingState.HALTED
 
 
@@ -251,14 +253,18 @@ class Engine:
         )
 
     def _on_bar(self, bar: Bar, ts: int) -> None:
-        p, symbol, close = self.portfolio, bar.symbol, bar.close
-        equity, exposure, drawdown = p.mark_figures(symbol, close)
+        symbol, close = bar.symbol, bar.close
+        equity, exposure, drawdown, position = self.portfolio.mark_figures(symbol, close)
         state = self.risk[symbol].update_equity(equity)
-        position = p.quantity(symbol)
-        self.log.equity.append(EquityPoint(ts, close, equity, position, exposure, drawdown, state))
-        # nothing changed since the equity record: the context reuses its figures
-        ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
-        decision = self.strategy.on_bar(bar, ctx)
+        # the figures are checked where they are made (the bar, the portfolio's mark), so the
+        # records skip the constructor's call per field; nothing changed since the equity
+        # record: the context reuses its figures
+        self.log.equity.append(
+            _equity_point(ts, close, equity, position, exposure, drawdown, state)
+        )
+        clock = self.clock
+        now = ts if type(clock) is SimulatedClock else clock.now_ns()  # advanced to ``ts``
+        decision = self.strategy.on_bar(bar, _context(now, symbol, position, equity, close))
         if position != 0 and state == _HALTED:
             self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:

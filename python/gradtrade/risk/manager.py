@@ -129,8 +129,9 @@ class RiskManager:
         return self.breaker.state
 
     def update_equity(self, equity: float) -> TradingState:
-        before = self.breaker.state
-        state = self.breaker.update(equity)
+        breaker = self.breaker
+        before = breaker.state
+        state = breaker.update(equity)
         if state != before:
             log.warning(
                 "breaker %s -> %s at drawdown %.2f%% (equity %.2f, high-water mark %.2f)",
