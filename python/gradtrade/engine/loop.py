@@ -248,7 +248,7 @@ class Engine:
 
     def _ctx(self, symbol: str) -> StrategyContext:
         p = self.portfolio
-        return StrategyContext(
+        return _context(
             self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
         )
 
@@ -286,8 +286,7 @@ class Engine:
             self.log.skips["book_not_synced"] += 1
         else:
             p = self.portfolio
-            p.mark(tick.symbol, mid)
-            state = self.risk[tick.symbol].update_equity(p.equity())
+            state = self.risk[tick.symbol].update_equity(p.mark(tick.symbol, mid))
             if tick.ts_ns >= self._next_book_equity:
                 self._next_book_equity = tick.ts_ns + self.book_equity_every_ns
                 self.log.equity.append(
@@ -346,6 +345,9 @@ class Engine:
         self._execute(plan, intent.symbol)
 
     def _execute(self, plan: Plan, symbol: str) -> None:
+        if not (plan.cancels or plan.proposals or plan.timers_ns):
+            # nothing reached the venue since the last drain, so it has nothing new to report
+            return
         now = self.clock.now_ns()
         for cid in plan.cancels:
             if self.orders.request_cancel(cid):

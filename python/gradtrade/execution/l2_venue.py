@@ -146,6 +146,8 @@ class L2SimulatedVenue:
 
     def poll(self) -> list[ExecutionEvent]:
         self._collect()
+        if not self._events:  # most polls
+            return []
         self._events.sort(key=lambda e: (e[0], e[1], e[2]))
         out = [e[3] for e in self._events]
         self._events = []

@@ -111,6 +111,11 @@ class OrderManager:
         self._cross: dict[str, bool] = {}  # the next position order of a symbol crosses
         self._seq = 0
         self.venue_rejects: Counter[VenueRejectReason] = Counter()
+        # ids of the orders that may still be open, in ``orders`` order: a terminal order never
+        # opens again, so the ids are pruned when read; rebuilt from ``orders`` when an entry
+        # was added there by another path (its length moved without ``send``)
+        self._maybe_open: dict[str, None] = {}
+        self._indexed = 0
 
     # --- queries ---
 
@@ -120,11 +125,20 @@ class OrderManager:
         return s.client_order_id if s else None
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.orders.values()
-            if not o.is_terminal and (symbol is None or o.symbol == symbol)
-        ]
+        orders = self.orders
+        if len(orders) != self._indexed:
+            self._maybe_open = dict.fromkeys(orders)
+            self._indexed = len(orders)
+        out, ended = [], []
+        for cid in self._maybe_open:
+            o = orders.get(cid)
+            if o is None or o.is_terminal:
+                ended.append(cid)
+            elif symbol is None or o.symbol == symbol:
+                out.append(o)
+        for cid in ended:
+            del self._maybe_open[cid]
+        return out
 
     def in_flight_qty(self, symbol: str) -> float:
         """Signed remaining quantity of the position slot's order (for worst-case checks)."""
@@ -217,6 +231,9 @@ class OrderManager:
             proposal.price if proposal.style == OrderStyle.POST_ONLY else None,
             _TYPE[proposal.style],
         )
+        if len(self.orders) == self._indexed + 1:  # the index was whole: keep it so
+            self._maybe_open[cid] = None
+            self._indexed += 1
         req = OrderRequest(
             cid,
             proposal.symbol,
