@@ -48,6 +48,8 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
         raise TypeError(f"{cls.__name__} is not a frozen slotted dataclass")
     if any(f.default_factory is not dataclasses.MISSING or not f.init or f.kw_only for f in fields):
         raise TypeError(f"{cls.__name__}: fast_frozen_init supports plain defaults only")
+    if cls.__bases__ != (object,):  # ``_unchecked``'s twin has the layout of a direct subclass
+        raise TypeError(f"{cls.__name__}: fast_frozen_init supports classes without a base only")
     scope: dict[str, Any] = {f"_set_{n}": getattr(cls, n).__set__ for n in names}
     scope["_new"], scope["_cls"] = object.__new__, cls
     signature = []
@@ -60,16 +62,13 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
     # ``_unchecked`` fills a mutable twin of the same slots with plain stores (a third of the
     # descriptor calls' cost), then makes it a ``cls``: ``__class__`` may change between two
     # classes of one layout (same base, same slots in the same order)
-    twin = type(f"_{cls.__name__}Fields", (), {"__slots__": tuple(cls.__slots__)})
-    scope["_twin"], stores = twin, [f"    self.{n} = {n}" for n in names]
+    scope["_twin"] = type(f"_{cls.__name__}Fields", (), {"__slots__": tuple(cls.__slots__)})
     source = "\n".join(
         [f"def __init__(self, {args}):", *sets, *post, "",
-         f"def _fill(self, {args}):", *stores, "",
-         f"def _unchecked({args}):", f"    self = _twin({', '.join(names)})",
-         "    self.__class__ = _cls", "    return self"]
+         f"def _unchecked({args}):", "    self = _new(_twin)",
+         *[f"    self.{n} = {n}" for n in names], "    self.__class__ = _cls", "    return self"]
     )  # fmt: skip
     exec(source, scope)  # the dataclass module builds its __init__ the same way
-    twin.__init__ = scope["_fill"]  # type: ignore[misc]
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     init.__doc__ = cls.__init__.__doc__
@@ -211,6 +210,7 @@ class Timer:
     ref: str = ""  # what it is about, e.g. the client order id of a timeout
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """A strategy's view at ``ts_ns``: the raw target fraction of equity and the forecast.
@@ -233,6 +233,7 @@ class Decision:
         return math.isfinite(self.u_raw)
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderIntent:
     """What the risk layer approved: move ``symbol`` to ``target_qty`` base units."""
@@ -250,6 +251,7 @@ class OrderIntent:
         _finite("intent.reference_price", self.reference_price, positive=True)
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class FillEvent:
     """One execution of one of our orders, as the venue reports it."""

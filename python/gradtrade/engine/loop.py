@@ -90,6 +90,7 @@ class EquityPoint:
     state: TradingState
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     decision: Decision

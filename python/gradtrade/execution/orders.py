@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from gradtrade.core import Order, OrderStatus, OrderType, Side, SymbolFilters, client_order_id
 from gradtrade.errors import UnknownOrder
-from gradtrade.events import FillEvent, IntentKind, OrderIntent, OrderStyle
+from gradtrade.events import FillEvent, IntentKind, OrderIntent, OrderStyle, fast_frozen_init
 from gradtrade.execution.client import (
     Ack,
     Canceled,
@@ -59,6 +59,7 @@ NS_PER_S, NS_PER_MS = 1_000_000_000, 1_000_000
 FEE_SLACK = 0.005  # a holding this close to its target (a fee paid in the base asset) reached it
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """An order the manager would send, before the pre-trade check (no id allocated yet)."""

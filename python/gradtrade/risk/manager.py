@@ -36,7 +36,7 @@ from gradtrade.core import (
     vol_target_leverage,
 )
 from gradtrade.errors import InvalidInput
-from gradtrade.events import Decision
+from gradtrade.events import Decision, fast_frozen_init
 from gradtrade.risk.config import RiskConfig
 
 log = logging.getLogger("gradtrade.risk")
@@ -48,12 +48,14 @@ class SkipReason(Enum):
     BAD_MARKET = "bad_market"  # no positive finite price or equity to size against
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class SizingSkip:
     reason: SkipReason
     message: str
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Target:
     """The position the account should hold, after sizing, caps, rounding and the breaker."""
@@ -66,6 +68,7 @@ class Target:
     take_profit: float | None = None
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderCheck:
     """What the pre-trade check needs to know about one order and the account."""
