@@ -74,7 +74,7 @@ def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
         EquityPoint: (60, 11.0, 1000.0, 0.5, 0.3, 0.01, None),
         StrategyContext: (60, "BTCUSDT", 0.5, 1000.0, 11.0),
         BookTop: ("BTCUSDT", 60, True, 10.0, 1.0, 10.5, 2.0, 3),
-        DecisionRecord: (Decision("BTCUSDT", 60, 0.5), 0.25, 0.5),
+        DecisionRecord: (Decision("BTCUSDT", 60, 0.5, 0.0, 1e-4, "s"), 0.25, 0.5),
     }
     values = samples[cls]
     positional, keyword = cls(*values), cls(**dict(zip(names, values, strict=True)))
