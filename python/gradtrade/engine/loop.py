@@ -110,6 +110,8 @@ class EngineLog:
 _TIME = operator.attrgetter("ts_ns")
 _equity_point = EquityPoint._unchecked  # type: ignore[attr-defined]
 _context = StrategyContext._unchecked  # type: ignore[attr-defined]
+_record = DecisionRecord._unchecked  # type: ignore[attr-defined]
+_book_top = BookTop._unchecked  # type: ignore[attr-defined]
 _HALTED = TradingState.HALTED
 
 
@@ -276,28 +278,35 @@ class Engine:
             return
         venue = cast(BookDrivenVenue, self.venue)  # classified by ``handle``, once per venue
         valid, bid, ask = venue.top()
-        top = BookTop(
+        top = _book_top(
             tick.symbol, tick.ts_ns, valid and bid is not None and ask is not None,
             bid[0] if bid else None, bid[1] if bid else None,
             ask[0] if ask else None, ask[1] if ask else None, venue.gaps,
         )  # fmt: skip
         self._books[tick.symbol] = top
         mid, position = top.mid, self.portfolio.quantity(tick.symbol)
+        ctx = None
         if mid is None:
             self.log.skips["book_not_synced"] += 1
         else:
             p = self.portfolio
-            state = self.risk[tick.symbol].update_equity(p.mark(tick.symbol, mid))
+            equity = p.mark(tick.symbol, mid)
+            state = self.risk[tick.symbol].update_equity(equity)
             if tick.ts_ns >= self._next_book_equity:
                 self._next_book_equity = tick.ts_ns + self.book_equity_every_ns
                 self.log.equity.append(
-                    EquityPoint(
-                        tick.ts_ns, mid, p.equity(), position, p.exposure(), p.drawdown, state
+                    _equity_point(
+                        tick.ts_ns, mid, equity, position, p.exposure(), p.drawdown, state
                     )
                 )
-            if state == TradingState.HALTED and position != 0:
+            if state == _HALTED and position != 0:
                 self._act(OrderIntent(tick.symbol, tick.ts_ns, 0.0, IntentKind.FLATTEN, mid))
-        decision = self.strategy.on_book(top, self._ctx(tick.symbol))
+            elif type(self.clock) is SimulatedClock:  # advanced to the tick's time
+                # nothing changed since the mark: what ``_ctx`` would read
+                ctx = _context(tick.ts_ns, tick.symbol, position, equity, mid)
+        if ctx is None:
+            ctx = self._ctx(tick.symbol)
+        decision = self.strategy.on_book(top, ctx)
         if decision is not None and mid is not None:
             self._decide(decision, mid)
 
@@ -319,7 +328,7 @@ class Engine:
     def _decide(self, decision: Decision, price: float) -> None:
         ts = decision.ts_ns
         if not (self.trade_from_ns <= ts <= self.trade_until_ns):
-            self.log.decisions.append(DecisionRecord(decision, None, None))
+            self.log.decisions.append(_record(decision, None, None))
             return
         p, risk = self.portfolio, self.risk[decision.symbol]
         target = risk.target(
@@ -327,9 +336,9 @@ class Engine:
         )
         if isinstance(target, SizingSkip):
             self.log.skips[target.reason.value] += 1
-            self.log.decisions.append(DecisionRecord(decision, None, None))
+            self.log.decisions.append(_record(decision, None, None))
             return
-        self.log.decisions.append(DecisionRecord(decision, target.qty, target.leverage))
+        self.log.decisions.append(_record(decision, target.qty, target.leverage))
         kind = IntentKind.FLATTEN if target.state == TradingState.HALTED else IntentKind.REBALANCE
         self._act(
             OrderIntent(

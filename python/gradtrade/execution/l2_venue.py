@@ -74,6 +74,7 @@ class L2SimulatedVenue:
         self._events: list[tuple[int, int, int, ExecutionEvent]] = []
         self._seq = 0
         self._order_ids = 0
+        self._touched = True  # a call that can make the Rust venue report ran since a collect
         self._trade_ids = 0
 
     # --- the market side ---
@@ -123,6 +124,7 @@ class L2SimulatedVenue:
                 f"quantity {request.qty} is not a positive multiple of {step}", ts,
             )  # fmt: skip
         price = request.price if order_type == OrderType.LIMIT_MAKER else None
+        self._touched = True
         try:
             self.venue.submit(
                 ts, request.client_order_id, request.side, order_type, request.qty, price
@@ -137,6 +139,7 @@ class L2SimulatedVenue:
                 client_order_id, VenueRejectReason.UNKNOWN_ORDER, "no order with this id", ts_ns
             ))  # fmt: skip
             return
+        self._touched = True
         try:
             self.venue.cancel(ts_ns, client_order_id)
         except GradtradeError as err:  # already terminal in the venue, or a cancel in flight
@@ -145,7 +148,8 @@ class L2SimulatedVenue:
             ))  # fmt: skip
 
     def poll(self) -> list[ExecutionEvent]:
-        self._collect()
+        if self._touched:  # the Rust venue reports only after a call that can change it
+            self._collect()
         if not self._events:  # most polls
             return []
         self._events.sort(key=lambda e: (e[0], e[1], e[2]))
@@ -156,6 +160,7 @@ class L2SimulatedVenue:
     # --- translation ---
 
     def _collect(self) -> None:
+        self._touched = False
         for ev in self.venue.take_order_events():
             cid, ts = ev.client_id, ev.ts_ns
             if ev.reason is not None:

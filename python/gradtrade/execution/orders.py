@@ -55,6 +55,7 @@ _TYPE = {
     OrderStyle.STOP_MARKET: OrderType.STOP_LOSS,
     OrderStyle.TAKE_PROFIT_MARKET: OrderType.TAKE_PROFIT,
 }
+_REBALANCE, _FLATTEN = IntentKind.REBALANCE, IntentKind.FLATTEN
 NS_PER_S, NS_PER_MS = 1_000_000_000, 1_000_000
 FEE_SLACK = 0.005  # a holding this close to its target (a fee paid in the base asset) reached it
 
@@ -122,7 +123,9 @@ class OrderManager:
 
     def slot(self, symbol: str, kind: IntentKind) -> str | None:
         """The client id in flight in ``kind``'s slot of ``symbol`` (None when free)."""
-        s = self._slots.get((symbol, _SLOT[kind]))
+        # the position slot's kinds by identity (an Enum key hashes in Python)
+        name = POSITION if kind is _REBALANCE or kind is _FLATTEN else _SLOT[kind]
+        s = self._slots.get((symbol, name))
         return s.client_order_id if s else None
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:

@@ -68,6 +68,9 @@ class Target:
     take_profit: float | None = None
 
 
+_target = Target._unchecked  # type: ignore[attr-defined]  # (no checks: sized here)
+
+
 @fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderCheck:
@@ -195,7 +198,7 @@ class RiskManager:
         if self.within_deadband(qty, position, price, equity):
             qty = position
         sl, tp = self._stops(qty, price, decision.var)
-        return Target(qty, lev, state, state != TradingState.ACTIVE, sl, tp)
+        return _target(qty, lev, state, state != TradingState.ACTIVE, sl, tp)
 
     def within_deadband(self, target: float, position: float, price: float, equity: float) -> bool:
         """A rebalance smaller than ``min_rebalance`` of equity, not worth its costs (a move to
