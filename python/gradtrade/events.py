@@ -62,7 +62,8 @@ def fast_frozen_init(cls: type[_T]) -> type[_T]:
     # ``_unchecked`` fills a mutable twin of the same slots with plain stores (a third of the
     # descriptor calls' cost), then makes it a ``cls``: ``__class__`` may change between two
     # classes of one layout (same base, same slots in the same order)
-    scope["_twin"] = type(f"_{cls.__name__}Fields", (), {"__slots__": tuple(cls.__slots__)})
+    slots = tuple(cls.__slots__)  # type: ignore[attr-defined]
+    scope["_twin"] = type(f"_{cls.__name__}Fields", (), {"__slots__": slots})
     source = "\n".join(
         [f"def __init__(self, {args}):", *sets, *post, "",
          f"def _unchecked({args}):", "    self = _new(_twin)",

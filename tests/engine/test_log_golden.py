@@ -105,24 +105,32 @@ def scenarios(data_dir: Path) -> dict[str, Callable[[], EngineLog]]:
     return {
         "spot_market_next_open": _candles(data_dir, False),
         "spot_close_stops_breaker": _candles(
-            data_dir, False, params={"fast": 12, "slow": 48},
+            data_dir,
+            False,
+            params={"fast": 12, "slow": 48},
             fill={"fill_at": "decision_close", "model": "walk_book"},
-            risk={"stops": {"mode": "percent", "stop_loss": 0.03, "take_profit": 0.05},
-                  "reduce_drawdown": 0.05, "halt_drawdown": 0.1},
-        ),  # fmt: skip
+            risk={
+                "stops": {"mode": "percent", "stop_loss": 0.03, "take_profit": 0.05},
+                "reduce_drawdown": 0.05,
+                "halt_drawdown": 0.1,
+            },
+        ),
         "usdm_short_funding_market": _candles(
             data_dir, True, params={"allow_short": True}, risk={"allow_short": True}
         ),
         "usdm_post_only_cross": _candles(
-            data_dir, True, params={"fast": 6, "slow": 24, "allow_short": True},
+            data_dir,
+            True,
+            params={"fast": 6, "slow": 24, "allow_short": True},
             risk={"allow_short": True, "min_rebalance": 0.0},
             execution={"style": "post_only", "post_only_timeout_s": 7200, "on_timeout": "cross"},
-        ),  # fmt: skip
+        ),
         "usdm_post_only_reprice": _candles(
-            data_dir, True, params={"fast": 6, "slow": 24},
-            execution={"style": "post_only", "post_only_timeout_s": 3600,
-                       "on_timeout": "reprice"},
-        ),  # fmt: skip
+            data_dir,
+            True,
+            params={"fast": 6, "slow": 24},
+            execution={"style": "post_only", "post_only_timeout_s": 3600, "on_timeout": "reprice"},
+        ),
         "l2_quote_at_best": l2,
     }
 

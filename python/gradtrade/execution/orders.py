@@ -75,7 +75,7 @@ class Proposal:
     reduce_only: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """What to do now: cancel these ids, check-and-send these proposals, wake at these times."""
 
@@ -89,7 +89,7 @@ class Plan:
         self.timers_ns += other.timers_ns
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     client_order_id: str | None = None
     retry_after_ns: int = 0
