@@ -12,7 +12,9 @@ acknowledgement before the fills and the fills before a terminal status, each ex
 ``WOULD_TAKE``; an order arriving on an unsynced book -> ``UNAVAILABLE``, safe to retry),
 ``CANCELED``/``EXPIRED`` -> ``Canceled``, a cancel that came too late -> ``UNKNOWN_ORDER``.
 While the book is unsynced nothing fills (the Rust rule); ``gaps`` counts sequence gaps and
-``synced`` tells whether the book is valid now.
+``synced`` tells whether the book is valid now. The Rust venue reports only after a call that
+can change it (the replay, a submit, a cancel), all made through this adapter, so ``poll`` reads
+Rust's queues only after one of those (most polls of a backtest find nothing new).
 """
 
 from __future__ import annotations
