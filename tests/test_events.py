@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gradtrade.engine.loop import EquityPoint
+from gradtrade.engine.loop import DecisionRecord, EquityPoint
 from gradtrade.errors import InvalidInput
-from gradtrade.events import Bar, fast_frozen_init
+from gradtrade.events import Bar, Decision, fast_frozen_init
 from gradtrade.strategy.book import BookTop
 from gradtrade.strategy.protocol import StrategyContext
 
@@ -66,7 +66,7 @@ def test_a_refused_bar_names_what_is_wrong(args: tuple[float, ...], message: str
         Bar("BTCUSDT", *args)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("cls", [Bar, EquityPoint, StrategyContext, BookTop])
+@pytest.mark.parametrize("cls", [Bar, EquityPoint, StrategyContext, BookTop, DecisionRecord])
 def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
     names = [f.name for f in dataclasses.fields(cls)]
     samples = {
@@ -74,6 +74,7 @@ def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
         EquityPoint: (60, 11.0, 1000.0, 0.5, 0.3, 0.01, None),
         StrategyContext: (60, "BTCUSDT", 0.5, 1000.0, 11.0),
         BookTop: ("BTCUSDT", 60, True, 10.0, 1.0, 10.5, 2.0, 3),
+        DecisionRecord: (Decision("BTCUSDT", 60, 0.5, 0.0, 1e-4, "s"), 0.25, 0.5),
     }
     values = samples[cls]
     positional, keyword = cls(*values), cls(**dict(zip(names, values, strict=True)))
@@ -86,6 +87,12 @@ def test_fast_init_builds_the_same_frozen_objects(cls: type) -> None:
         setattr(positional, names[0], values[0])
     with pytest.raises(TypeError):
         cls(*values[:1])  # a missing argument is still an error
+    unchecked = cls._unchecked(*values)  # built through the mutable twin of its slots
+    assert type(unchecked) is cls and unchecked == positional
+    assert hash(unchecked) == hash(positional) and repr(unchecked) == repr(positional)
+    assert pickle.loads(pickle.dumps(unchecked)) == positional
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(unchecked, names[0], values[0])
 
 
 def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
@@ -105,7 +112,15 @@ def test_fast_init_refuses_what_it_cannot_reproduce() -> None:
     class KeywordOnly:
         a: int
 
-    for cls in (NoSlots, NotFrozen, WithFactory, KeywordOnly):
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Derived(Base):  # the twin of its slots would not share its layout
+        b: int
+
+    for cls in (NoSlots, NotFrozen, WithFactory, KeywordOnly, Derived):
         with pytest.raises(TypeError):
             fast_frozen_init(cls)
 

@@ -111,7 +111,7 @@ def test_kept_equity_and_holdings_equal_a_fresh_computation_exactly(
                                    Liquidity.TAKER, trade))  # fmt: skip
         elif op[0] == "mark":
             figures = p.mark_figures("BTCUSDT", op[1] * 0.01)
-            assert figures == (p.equity(), p.exposure(), p.drawdown)
+            assert figures == (p.equity(), p.exposure(), p.drawdown, p.quantity("BTCUSDT"))
         elif "BTCUSDT" in p.marks:
             p.apply_funding("BTCUSDT", op[1])
         else:

@@ -90,6 +90,7 @@ class EquityPoint:
     state: TradingState
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class DecisionRecord:
     decision: Decision
@@ -107,6 +108,10 @@ class EngineLog:
 
 
 _TIME = operator.attrgetter("ts_ns")
+_equity_point = EquityPoint._unchecked  # type: ignore[attr-defined]
+_context = StrategyContext._unchecked  # type: ignore[attr-defined]
+_record = DecisionRecord._unchecked  # type: ignore[attr-defined]
+_book_top = BookTop._unchecked  # type: ignore[attr-defined]
 _HALTED = TradingState.HALTED
 
 
@@ -246,19 +251,23 @@ class Engine:
 
     def _ctx(self, symbol: str) -> StrategyContext:
         p = self.portfolio
-        return StrategyContext(
+        return _context(
             self.clock.now_ns(), symbol, p.quantity(symbol), p.equity(), p.marks.get(symbol)
         )
 
     def _on_bar(self, bar: Bar, ts: int) -> None:
-        p, symbol, close = self.portfolio, bar.symbol, bar.close
-        equity, exposure, drawdown = p.mark_figures(symbol, close)
+        symbol, close = bar.symbol, bar.close
+        equity, exposure, drawdown, position = self.portfolio.mark_figures(symbol, close)
         state = self.risk[symbol].update_equity(equity)
-        position = p.quantity(symbol)
-        self.log.equity.append(EquityPoint(ts, close, equity, position, exposure, drawdown, state))
-        # nothing changed since the equity record: the context reuses its figures
-        ctx = StrategyContext(self.clock.now_ns(), symbol, position, equity, close)
-        decision = self.strategy.on_bar(bar, ctx)
+        # the figures are checked where they are made (the bar, the portfolio's mark), so the
+        # records skip the constructor's call per field; nothing changed since the equity
+        # record: the context reuses its figures
+        self.log.equity.append(
+            _equity_point(ts, close, equity, position, exposure, drawdown, state)
+        )
+        clock = self.clock
+        now = ts if type(clock) is SimulatedClock else clock.now_ns()  # advanced to ``ts``
+        decision = self.strategy.on_bar(bar, _context(now, symbol, position, equity, close))
         if position != 0 and state == _HALTED:
             self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:
@@ -269,29 +278,35 @@ class Engine:
             return
         venue = cast(BookDrivenVenue, self.venue)  # classified by ``handle``, once per venue
         valid, bid, ask = venue.top()
-        top = BookTop(
+        top = _book_top(
             tick.symbol, tick.ts_ns, valid and bid is not None and ask is not None,
             bid[0] if bid else None, bid[1] if bid else None,
             ask[0] if ask else None, ask[1] if ask else None, venue.gaps,
         )  # fmt: skip
         self._books[tick.symbol] = top
         mid, position = top.mid, self.portfolio.quantity(tick.symbol)
+        ctx = None
         if mid is None:
             self.log.skips["book_not_synced"] += 1
         else:
             p = self.portfolio
-            p.mark(tick.symbol, mid)
-            state = self.risk[tick.symbol].update_equity(p.equity())
+            equity = p.mark(tick.symbol, mid)
+            state = self.risk[tick.symbol].update_equity(equity)
             if tick.ts_ns >= self._next_book_equity:
                 self._next_book_equity = tick.ts_ns + self.book_equity_every_ns
                 self.log.equity.append(
-                    EquityPoint(
-                        tick.ts_ns, mid, p.equity(), position, p.exposure(), p.drawdown, state
+                    _equity_point(
+                        tick.ts_ns, mid, equity, position, p.exposure(), p.drawdown, state
                     )
                 )
-            if state == TradingState.HALTED and position != 0:
+            if state == _HALTED and position != 0:
                 self._act(OrderIntent(tick.symbol, tick.ts_ns, 0.0, IntentKind.FLATTEN, mid))
-        decision = self.strategy.on_book(top, self._ctx(tick.symbol))
+            elif type(self.clock) is SimulatedClock:  # advanced to the tick's time
+                # nothing changed since the mark: what ``_ctx`` would read
+                ctx = _context(tick.ts_ns, tick.symbol, position, equity, mid)
+        if ctx is None:
+            ctx = self._ctx(tick.symbol)
+        decision = self.strategy.on_book(top, ctx)
         if decision is not None and mid is not None:
             self._decide(decision, mid)
 
@@ -313,7 +328,7 @@ class Engine:
     def _decide(self, decision: Decision, price: float) -> None:
         ts = decision.ts_ns
         if not (self.trade_from_ns <= ts <= self.trade_until_ns):
-            self.log.decisions.append(DecisionRecord(decision, None, None))
+            self.log.decisions.append(_record(decision, None, None))
             return
         p, risk = self.portfolio, self.risk[decision.symbol]
         target = risk.target(
@@ -321,9 +336,9 @@ class Engine:
         )
         if isinstance(target, SizingSkip):
             self.log.skips[target.reason.value] += 1
-            self.log.decisions.append(DecisionRecord(decision, None, None))
+            self.log.decisions.append(_record(decision, None, None))
             return
-        self.log.decisions.append(DecisionRecord(decision, target.qty, target.leverage))
+        self.log.decisions.append(_record(decision, target.qty, target.leverage))
         kind = IntentKind.FLATTEN if target.state == TradingState.HALTED else IntentKind.REBALANCE
         self._act(
             OrderIntent(
@@ -340,6 +355,9 @@ class Engine:
         self._execute(plan, intent.symbol)
 
     def _execute(self, plan: Plan, symbol: str) -> None:
+        if not (plan.cancels or plan.proposals or plan.timers_ns):
+            # nothing reached the venue since the last drain, so it has nothing new to report
+            return
         now = self.clock.now_ns()
         for cid in plan.cancels:
             if self.orders.request_cancel(cid):

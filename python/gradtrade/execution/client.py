@@ -21,7 +21,7 @@ from enum import Enum
 from typing import Protocol, runtime_checkable
 
 from gradtrade.core import Side
-from gradtrade.events import FillEvent, IntentKind, OrderStyle
+from gradtrade.events import FillEvent, IntentKind, OrderStyle, fast_frozen_init
 
 
 class VenueRejectReason(Enum):
@@ -44,6 +44,7 @@ class VenueRejectReason(Enum):
         )
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderRequest:
     """One order as the OrderManager wants it sent."""
@@ -60,6 +61,7 @@ class OrderRequest:
     reduce_only: bool = False
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Ack:
     client_order_id: str
@@ -67,6 +69,7 @@ class Ack:
     ts_ns: int
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class VenueReject:
     client_order_id: str
@@ -75,6 +78,7 @@ class VenueReject:
     ts_ns: int
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Canceled:
     """The venue removed the order (our cancel, an expiry, or an OCO sibling that filled)."""

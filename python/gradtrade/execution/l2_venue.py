@@ -12,7 +12,9 @@ acknowledgement before the fills and the fills before a terminal status, each ex
 ``WOULD_TAKE``; an order arriving on an unsynced book -> ``UNAVAILABLE``, safe to retry),
 ``CANCELED``/``EXPIRED`` -> ``Canceled``, a cancel that came too late -> ``UNKNOWN_ORDER``.
 While the book is unsynced nothing fills (the Rust rule); ``gaps`` counts sequence gaps and
-``synced`` tells whether the book is valid now.
+``synced`` tells whether the book is valid now. The Rust venue reports only after a call that
+can change it (the replay, a submit, a cancel), all made through this adapter, so ``poll`` reads
+Rust's queues only after one of those (most polls of a backtest find nothing new).
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class L2SimulatedVenue:
         self._events: list[tuple[int, int, int, ExecutionEvent]] = []
         self._seq = 0
         self._order_ids = 0
+        self._touched = True  # a call that can make the Rust venue report ran since a collect
         self._trade_ids = 0
 
     # --- the market side ---
@@ -123,6 +126,7 @@ class L2SimulatedVenue:
                 f"quantity {request.qty} is not a positive multiple of {step}", ts,
             )  # fmt: skip
         price = request.price if order_type == OrderType.LIMIT_MAKER else None
+        self._touched = True
         try:
             self.venue.submit(
                 ts, request.client_order_id, request.side, order_type, request.qty, price
@@ -137,6 +141,7 @@ class L2SimulatedVenue:
                 client_order_id, VenueRejectReason.UNKNOWN_ORDER, "no order with this id", ts_ns
             ))  # fmt: skip
             return
+        self._touched = True
         try:
             self.venue.cancel(ts_ns, client_order_id)
         except GradtradeError as err:  # already terminal in the venue, or a cancel in flight
@@ -145,7 +150,10 @@ class L2SimulatedVenue:
             ))  # fmt: skip
 
     def poll(self) -> list[ExecutionEvent]:
-        self._collect()
+        if self._touched:  # the Rust venue reports only after a call that can change it
+            self._collect()
+        if not self._events:  # most polls
+            return []
         self._events.sort(key=lambda e: (e[0], e[1], e[2]))
         out = [e[3] for e in self._events]
         self._events = []
@@ -154,6 +162,7 @@ class L2SimulatedVenue:
     # --- translation ---
 
     def _collect(self) -> None:
+        self._touched = False
         for ev in self.venue.take_order_events():
             cid, ts = ev.client_id, ev.ts_ns
             if ev.reason is not None:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from gradtrade.core import Order, OrderStatus, OrderType, Side, SymbolFilters, client_order_id
 from gradtrade.errors import UnknownOrder
-from gradtrade.events import FillEvent, IntentKind, OrderIntent, OrderStyle
+from gradtrade.events import FillEvent, IntentKind, OrderIntent, OrderStyle, fast_frozen_init
 from gradtrade.execution.client import (
     Ack,
     Canceled,
@@ -55,10 +55,12 @@ _TYPE = {
     OrderStyle.STOP_MARKET: OrderType.STOP_LOSS,
     OrderStyle.TAKE_PROFIT_MARKET: OrderType.TAKE_PROFIT,
 }
+_REBALANCE, _FLATTEN = IntentKind.REBALANCE, IntentKind.FLATTEN
 NS_PER_S, NS_PER_MS = 1_000_000_000, 1_000_000
 FEE_SLACK = 0.005  # a holding this close to its target (a fee paid in the base asset) reached it
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Proposal:
     """An order the manager would send, before the pre-trade check (no id allocated yet)."""
@@ -73,7 +75,7 @@ class Proposal:
     reduce_only: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class Plan:
     """What to do now: cancel these ids, check-and-send these proposals, wake at these times."""
 
@@ -87,7 +89,7 @@ class Plan:
         self.timers_ns += other.timers_ns
 
 
-@dataclass
+@dataclass(slots=True)
 class _Slot:
     client_order_id: str | None = None
     retry_after_ns: int = 0
@@ -111,20 +113,36 @@ class OrderManager:
         self._cross: dict[str, bool] = {}  # the next position order of a symbol crosses
         self._seq = 0
         self.venue_rejects: Counter[VenueRejectReason] = Counter()
+        # ids of the orders that may still be open, in ``orders`` order: a terminal order never
+        # opens again, so the ids are pruned when read; rebuilt from ``orders`` when an entry
+        # was added there by another path (its length moved without ``send``)
+        self._maybe_open: dict[str, None] = {}
+        self._indexed = 0
 
     # --- queries ---
 
     def slot(self, symbol: str, kind: IntentKind) -> str | None:
         """The client id in flight in ``kind``'s slot of ``symbol`` (None when free)."""
-        s = self._slots.get((symbol, _SLOT[kind]))
+        # the position slot's kinds by identity (an Enum key hashes in Python)
+        name = POSITION if kind is _REBALANCE or kind is _FLATTEN else _SLOT[kind]
+        s = self._slots.get((symbol, name))
         return s.client_order_id if s else None
 
     def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [
-            o
-            for o in self.orders.values()
-            if not o.is_terminal and (symbol is None or o.symbol == symbol)
-        ]
+        orders = self.orders
+        if len(orders) != self._indexed:
+            self._maybe_open = dict.fromkeys(orders)
+            self._indexed = len(orders)
+        out, ended = [], []
+        for cid in self._maybe_open:
+            o = orders.get(cid)
+            if o is None or o.is_terminal:
+                ended.append(cid)
+            elif symbol is None or o.symbol == symbol:
+                out.append(o)
+        for cid in ended:
+            del self._maybe_open[cid]
+        return out
 
     def in_flight_qty(self, symbol: str) -> float:
         """Signed remaining quantity of the position slot's order (for worst-case checks)."""
@@ -217,6 +235,9 @@ class OrderManager:
             proposal.price if proposal.style == OrderStyle.POST_ONLY else None,
             _TYPE[proposal.style],
         )
+        if len(self.orders) == self._indexed + 1:  # the index was whole: keep it so
+            self._maybe_open[cid] = None
+            self._indexed += 1
         req = OrderRequest(
             cid,
             proposal.symbol,

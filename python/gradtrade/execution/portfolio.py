@@ -144,15 +144,28 @@ class PortfolioTracker:
             return 0.0
         return qty * mark
 
-    def mark_figures(self, symbol: str, price: float) -> tuple[float, float, float]:
-        """``mark``, then (equity, exposure, drawdown) at the new mark in one call (the
-        engine's per-bar record): each equal to what ``equity()``, ``exposure()`` and
-        ``drawdown`` answer next."""
-        equity = self.mark(symbol, price)
-        values = self._kept_values
-        gross = sum(map(abs, self._values() if values is None else values))
+    def mark_figures(self, symbol: str, price: float) -> tuple[float, float, float, float]:
+        """``mark``, then (equity, exposure, drawdown, quantity of ``symbol``) at the new mark
+        in one call (the engine's per-bar record): each equal to what ``equity()``,
+        ``exposure()``, ``drawdown`` and ``quantity(symbol)`` answer next."""
+        # ``mark`` and ``_values`` written out in one frame: this runs once per bar
+        if not 0.0 < price < math.inf:  # positive and finite (NaN fails)
+            raise InvalidInput(f"mark price of {symbol} must be positive and finite, got {price}")
+        held, marks = self._held, self._marks
+        if symbol not in held:
+            raise self._unknown(symbol)
+        marks[symbol] = price
+        values: list[float] = []
+        for s, qty in held.items():
+            values.append(qty * marks[s] if s in marks else self._unmarked(s, qty))
+        self._kept_values = values
+        equity = self._equity = self._cash + sum(values)
+        if equity > self.high_water_mark:  # max(high_water_mark, equity)
+            self.high_water_mark = equity
+        gross = sum(map(abs, values))
         dd = 1.0 - equity / self.high_water_mark
-        return equity, gross / equity if equity > 0 else math.inf, dd if dd > 0.0 else 0.0
+        exposure = gross / equity if equity > 0 else math.inf
+        return equity, exposure, dd if dd > 0.0 else 0.0, held[symbol]
 
     def _values(self) -> list[float]:
         """``value(s)`` of every symbol, in ``positions`` order (kept with the equity)."""

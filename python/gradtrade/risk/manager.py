@@ -36,7 +36,7 @@ from gradtrade.core import (
     vol_target_leverage,
 )
 from gradtrade.errors import InvalidInput
-from gradtrade.events import Decision
+from gradtrade.events import Decision, fast_frozen_init
 from gradtrade.risk.config import RiskConfig
 
 log = logging.getLogger("gradtrade.risk")
@@ -48,12 +48,14 @@ class SkipReason(Enum):
     BAD_MARKET = "bad_market"  # no positive finite price or equity to size against
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class SizingSkip:
     reason: SkipReason
     message: str
 
 
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Target:
     """The position the account should hold, after sizing, caps, rounding and the breaker."""
@@ -66,6 +68,10 @@ class Target:
     take_profit: float | None = None
 
 
+_target = Target._unchecked  # type: ignore[attr-defined]  # (no checks: sized here)
+
+
+@fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class OrderCheck:
     """What the pre-trade check needs to know about one order and the account."""
@@ -129,8 +135,9 @@ class RiskManager:
         return self.breaker.state
 
     def update_equity(self, equity: float) -> TradingState:
-        before = self.breaker.state
-        state = self.breaker.update(equity)
+        breaker = self.breaker
+        before = breaker.state
+        state = breaker.update(equity)
         if state != before:
             log.warning(
                 "breaker %s -> %s at drawdown %.2f%% (equity %.2f, high-water mark %.2f)",
@@ -191,7 +198,7 @@ class RiskManager:
         if self.within_deadband(qty, position, price, equity):
             qty = position
         sl, tp = self._stops(qty, price, decision.var)
-        return Target(qty, lev, state, state != TradingState.ACTIVE, sl, tp)
+        return _target(qty, lev, state, state != TradingState.ACTIVE, sl, tp)
 
     def within_deadband(self, target: float, position: float, price: float, equity: float) -> bool:
         """A rebalance smaller than ``min_rebalance`` of equity, not worth its costs (a move to
