@@ -1,7 +1,7 @@
 """/healthz of a running paper trader (``gradtrade trade``) follows its market data: the local
 exchange process is killed, the trader's kline stream falls silent and /healthz turns 503
 ``market_data_stale`` naming the stream; the exchange comes back on the same port, the stream
-reconnects (counted) and /healthz is 200 again."""
+reconnects (its attempts counted) and /healthz is 200 again; the trader never stopped."""
 
 from __future__ import annotations
 
@@ -42,9 +42,12 @@ def test_stale_market_data_fails_health_until_the_stream_is_back(
     age = sample(trader.scrape(), f'gradtrade_market_data_age_seconds{{stream="{STREAM}"}}')
     assert age > 2
     reconnects = f'gradtrade_websocket_reconnects_total{{stream="{STREAM}"}}'
-    assert sample(trader.scrape(), reconnects) == 0
+    assert sample(trader.scrape(), reconnects) == 0  # the silence is noticed before the drop
+    before = sample(trader.scrape(), messages)
 
     exchange.start()
     wait_for(lambda: trader.health()[0] == 200, 60, "/healthz 200 once the exchange is back")
-    assert sample(trader.scrape(), reconnects) == 1
+    # every reconnection attempt counts (the ones refused while the exchange was down too)
+    assert sample(trader.scrape(), reconnects) >= 1
+    assert sample(trader.scrape(), messages) > before
     assert trader.process.poll() is None, "the trader rode out the outage"

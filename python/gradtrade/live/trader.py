@@ -270,9 +270,7 @@ class Trader:
                 if task is not stop and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in (*producers, stop):
-                task.cancel()
-            await asyncio.gather(*producers, stop, return_exceptions=True)
+            await _cancel_all([*producers, stop])
             if not consumer.done():
                 with contextlib.suppress(asyncio.QueueFull):
                     _drop_pending(queue)
@@ -401,6 +399,20 @@ class Trader:
 
 def _name(state: object) -> str:
     return str(state).rpartition(".")[2]  # TradingState.HALTED -> HALTED
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` until every one has ended. Python 3.11's ``asyncio.wait_for`` drops a
+    cancellation that lands as the awaited future completes (the stream readers' ``recv``
+    under a staleness timeout): one ``cancel()`` may leave a reader running for ever."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller reports what ended the session
 
 
 def _drop_pending(queue: asyncio.Queue[FeedItem | None]) -> None:
