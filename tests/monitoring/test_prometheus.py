@@ -4,7 +4,9 @@ moving the exchange's clock) are scraped every second with the deployed alert ru
 every second.
 
 * every query of every dashboard panel (read from the dashboard JSON) returns data, with at
-  least one finite value, through Prometheus' HTTP API, and every exported metric is on a panel;
+  least one finite value, through Prometheus' HTTP API, and every metric a paper or a live
+  trader exports is on a panel (the model trader's forecast and NFE, the live trader's
+  user-data stream and order gateway included);
 * a forced drawdown (halt at 0.04%: the first fill's fee crosses it) HALTs one trader:
   ``GradtradeHalted`` fires for that instance only, and its /healthz is 503 ``halted``;
 * a journal whose Redis server is killed: /healthz 503 ``journal_unwritable`` and
@@ -43,7 +45,7 @@ LABELS = {
     "symbol": {"BTCUSDT"},
     "asset": {"USDT"},
     "stream": {"btcusdt@kline_1m"},
-    "connector": {"market_data"},  # live mode adds "orders"
+    "connector": {"market_data", "orders"},  # orders: the live order gateway
     "stage": {"risk", "venue"},
     "intent": {"rebalance", "flatten", "stop_loss", "take_profit"},
     "liquidity": {"maker", "taker"},
@@ -61,6 +63,7 @@ class Stack:
     trading: Trader  # the tiny Neural ODE, ordinary limits
     halting: Trader  # moving-average cross, HALTED at 0.04% drawdown
     journaling: Trader  # journal on a redis-server the test kills
+    live: Trader  # live mode: signed orders and the user-data stream on the local exchange
     redis: Redis
 
 
@@ -83,12 +86,13 @@ def stack(
     journaling = start_trader(
         url, "journaling", journal={"url": redis_server.url(f"t{uuid.uuid4().hex[:8]}")}
     )
+    live = start_trader(url, "live", mode="live")
     prom = start_prometheus(
         tmp_path_factory.mktemp("prometheus"),
-        [trading.target, halting.target, journaling.target],
+        [trading.target, halting.target, journaling.target, live.target],
     )
     with BarPump(exchange.control, every_s=BAR_EVERY_S):
-        yield Stack(prom, trading, halting, journaling, redis_server)
+        yield Stack(prom, trading, halting, journaling, live, redis_server)
     prom.stop()
 
 
@@ -135,17 +139,22 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
         if not finite:
             missing.append(f"{title}: {expr} -> {result}")
     assert not missing, "panels without data:\n" + "\n".join(missing)
-    # and the dashboard shows every metric the trader exports
+    # and the dashboard shows every metric a paper or live trader exports
     used = {n for _, expr in queries for n in re.findall(r"gradtrade_[a-z0-9_]+", expr)}
     exported = {
-        f.name for f in text_string_to_metric_families(stack.trading.scrape())
-        if f.name.startswith("gradtrade_")
+        f.name for t in (stack.trading, stack.live)
+        for f in text_string_to_metric_families(t.scrape()) if f.name.startswith("gradtrade_")
     }  # fmt: skip
     suffixes = ("", "_total", "_bucket", "_sum", "_count")
     unused = sorted(n for n in exported if not any(n + s in used for s in suffixes))
     assert not unused, f"exported but on no dashboard panel: {unused}"
     # the model panels carry the model's own numbers
     assert (first(prom, f'gradtrade_predicted_sigma{{instance="{inst}"}}') or 0) > 0
+    # the live trader's user-data stream is up; paper traders export no such series
+    live = f'gradtrade_user_data_connected{{instance="{stack.live.target}"}}'
+    assert first(prom, live) == 1
+    assert first(prom, f'gradtrade_user_data_connected{{instance="{inst}"}}') is None
+    assert first(prom, 'gradtrade_request_weight_used{connector="orders"}') is not None
     nfe = f'gradtrade_ode_function_evaluations_sum{{instance="{inst}"}}'
     count = f'gradtrade_ode_function_evaluations_count{{instance="{inst}"}}'
     assert (first(prom, f"{nfe} / {count}") or 0) >= 2
@@ -207,8 +216,12 @@ def test_killed_journal_server_fails_health_and_fires_the_journal_alert(stack: S
     assert "JournalUnavailable" in log and "trading stopped" in log
 
 
-def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(stack: Stack) -> None:
-    text = stack.trading.scrape()
+@pytest.mark.parametrize("which", ["trading", "live"])
+def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(
+    stack: Stack, which: str
+) -> None:
+    trader: Trader = getattr(stack, which)
+    text = trader.scrape()
     out = subprocess.run(
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60
     )
@@ -223,7 +236,7 @@ def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(stack:
                     continue
                 assert v in LABELS[label], (family.name, label, v)
     assert "gradtrade_equity" in names and "gradtrade_breaker_state" in names
-    health = json.dumps(stack.trading.health()[1])
+    health = json.dumps(trader.health()[1])
     prom = stack.prometheus
     label_values = [
         v for label in prom.api("labels") for v in prom.api(f"label/{label}/values")
