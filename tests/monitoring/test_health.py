@@ -15,10 +15,13 @@ pytestmark = pytest.mark.timeout(300)
 STREAM = "btcusdt@kline_1m"
 
 
-def sample(text: str, name: str) -> float:
+def sample(text: str, name: str, missing: float | None = None) -> float:
+    """The value of series ``name`` in a scrape; ``missing`` (else a failure) when absent."""
     for line in text.splitlines():
         if line.startswith(name):
             return float(line.rsplit(" ", 1)[1])
+    if missing is not None:
+        return missing
     raise AssertionError(f"{name} not in the scrape")
 
 
@@ -27,7 +30,8 @@ def test_stale_market_data_fails_health_until_the_stream_is_back(
 ) -> None:
     trader = start_trader(exchange.url, "stale", monitoring={"stale_after_s": 2})
     messages = f'gradtrade_stream_messages_total{{stream="{STREAM}"}}'
-    wait_for(lambda: sample(trader.scrape(), messages) > 0, 30, "kline frames")
+    # the stream's series exist once the trader has warmed up and subscribed
+    wait_for(lambda: sample(trader.scrape(), messages, missing=0) > 0, 30, "kline frames")
     assert trader.health() == (200, {"status": "ok", "reasons": []})
     exchange.kill()
 
