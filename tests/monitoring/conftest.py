@@ -1,48 +1,44 @@
-"""Fixtures of the monitoring tests: a real Prometheus, the local exchange and redis-server in
-their own processes, a tiny trained checkpoint, and paper sessions with telemetry
-(``paper_session.py``) started as processes Prometheus scrapes."""
+"""Fixtures of the monitoring tests: the local exchange and redis-server in their own processes,
+a tiny trained checkpoint, and paper traders (``gradtrade trade``, each its own process) whose
+/metrics a real Prometheus scrapes (``servers.start_prometheus``)."""
 
 from __future__ import annotations
 
-import json
 import socket
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
 
 from gradtrade.optim.config import parse_config
 from gradtrade.optim.run import train
+from trader_process import start_trader as start_trader_process
+from trader_process import trader_config
 
-from .servers import ENV, SESSION, Redis, Session, free_port, need, wait_for
+from .servers import ExchangeProcess, Redis, Trader, free_port, need, wait_for
 
 
-@pytest.fixture(scope="session")
-def exchange_url() -> Iterator[str]:
-    """``gradtrade exchange serve --synthetic`` in its own process."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gradtrade", "exchange", "serve", "--synthetic", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True,
-    )  # fmt: skip
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    assert url.startswith("http://127.0.0.1:"), url
-    yield url
-    proc.terminate()
-    proc.communicate(timeout=20)
+@pytest.fixture(scope="module")
+def exchange() -> Iterator[ExchangeProcess]:
+    """The local exchange (synthetic market, fault endpoint on) in its own process."""
+    ex = ExchangeProcess()
+    ex.start()
+    yield ex
+    ex.kill()
 
 
 @pytest.fixture(scope="session")
 def checkpoint(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A Neural ODE trained for two short epochs on Jan-Feb 2024 BTC/USDT 1h candles."""
+    """A Neural ODE trained for two short epochs on three days of BTC/USDT 1m candles (the
+    traders trade the local exchange's 1m candles)."""
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("train_ode")
     cfg = parse_config({
-        "data": {"path": str(data_dir / "klines/spot/BTC_USDT-1h.feather"),
-                 "start": "2024-01-01", "end": "2024-03-01", "context": 12, "horizon": 2},
+        "data": {"path": str(data_dir / "klines/spot/BTC_USDT-1m.feather"),
+                 "start": "2025-06-01", "end": "2025-06-04", "context": 12, "horizon": 2},
         "model": {"kind": "ode", "latent": 8, "hidden": 16, "field_hidden": 16,
                   "policy_hidden": 8},
         "optim": {"epochs": 2, "batch_size": 64, "block": 32, "max_batches_per_epoch": 3},
@@ -55,34 +51,28 @@ def checkpoint(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(scope="module")
-def start_session(
-    data_dir: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Callable[..., Session]]:
-    """``start(exchange_url, *args)``: a paper session over recorded BTC/USDT 1h bars; every
-    session started is stopped (SIGTERM) after the module."""
-    sessions: list[Session] = []
+def start_trader(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Trader]]:
+    """``start(exchange_url, name, **overrides)``: ``gradtrade trade`` in paper mode with
+    ``tests/trader_process.trader_config`` (``overrides`` per section), its metrics on a free
+    port, the test API key and secret in its environment; returns once /healthz answers.
+    Every trader started is stopped (SIGTERM) after the module."""
+    traders: list[Trader] = []
 
-    def start(exchange_url: str, *args: str, journal: str | None = None, **env: str) -> Session:
+    def start(exchange_url: str, name: str, **overrides: Any) -> Trader:
         port = free_port()
-        if journal is None:
-            journal = f"sqlite:///{tmp_path_factory.mktemp('journal') / 'journal.db'}"
-        cmd = [sys.executable, str(SESSION), "--data",
-               str(data_dir / "klines/spot/BTC_USDT-1h.feather"), "--journal", journal,
-               "--exchange-url", exchange_url, "--port", str(port), *args]  # fmt: skip
-        proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**ENV, **env}, text=True
-        )
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"paper session did not start: {proc.communicate(timeout=30)[1]}")
-        session = Session(json.loads(line)["metrics_url"], proc, port)
-        sessions.append(session)
-        return session
+        monitoring = {"port": port, **overrides.pop("monitoring", {})}
+        config = trader_config(
+            tmp_path_factory.mktemp(name), exchange_url, trader_id=name,
+            monitoring=monitoring, **overrides,
+        )  # fmt: skip
+        trader = Trader(name, config, start_trader_process(config), port)
+        traders.append(trader)
+        wait_for(trader.serving, 60, f"trader {name} to serve /healthz")
+        return trader
 
     yield start
-    for s in sessions:
-        s.stop()
+    for t in traders:
+        t.stop()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
-"""Processes the monitoring tests talk to over HTTP: Prometheus, paper sessions, redis-server."""
+"""Processes the monitoring tests talk to over HTTP: Prometheus, traders (``gradtrade trade``),
+the local exchange (restartable on its port), redis-server."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from typing import Any
 
 import pytest
 
+from trader_process import CLI, KEY, SECRET, Exchange
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
-SESSION = Path(__file__).with_name("paper_session.py")
 ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "python")}
+SYMBOL = "BTCUSDT"
 
 
 def free_port() -> int:
@@ -123,12 +126,18 @@ def start_prometheus(directory: Path, targets: list[str], interval: str = "1s") 
 
 
 @dataclass
-class Session:
-    """A paper session process (``paper_session.py``) serving its metrics."""
+class Trader:
+    """A ``gradtrade trade`` process serving its metrics on ``port``."""
 
-    url: str
+    name: str
+    config: Path
     process: subprocess.Popen[str]
     port: int
+    log: str | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def target(self) -> str:
@@ -143,12 +152,51 @@ class Session:
         status, body = http_get(f"{self.url}/healthz")
         return status, json.loads(body)
 
+    def serving(self) -> bool:
+        if self.process.poll() is not None:
+            pytest.fail(
+                f"trader {self.name} exited {self.process.returncode}: {self.stop()[-3000:]}"
+            )
+        try:
+            return http_get(f"{self.url}/healthz", timeout=1)[0] in (200, 503)
+        except OSError:
+            return False
+
     def stop(self) -> str:
-        """SIGTERM, then the session's log (stderr)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        _, err = self.process.communicate(timeout=30)
-        return err
+        """SIGTERM, then the trader's log (stderr); stopping again returns the same log."""
+        if self.log is None:
+            if self.process.poll() is None:
+                self.process.terminate()
+            self.log = self.process.communicate(timeout=60)[1]
+        return self.log
+
+
+class ExchangeProcess:
+    """``gradtrade exchange serve --synthetic --faults`` in its own process on a fixed port, so
+    a test can kill it and start it again where the traders reconnect."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.control = Exchange(self.url)  # faults and the clock
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self) -> None:
+        cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port",
+               str(self.port), "--api-key", KEY, "--api-secret", SECRET, "--faults"]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV, text=True
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().strip()
+        if line != self.url:
+            self.kill()
+            pytest.fail(f"exchange did not start on {self.url}: {line!r}")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=20)
 
 
 @dataclass

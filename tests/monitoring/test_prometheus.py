@@ -1,15 +1,19 @@
-"""End to end through a real Prometheus: paper sessions with telemetry (``paper_session.py``,
-each its own process, against the local exchange in its own process) are scraped every second
-with the deployed alert rules evaluated every second.
+"""End to end through a real Prometheus: paper traders (``gradtrade trade --config``, each its
+own process, against the local exchange in its own process, one candle closed every 1.5 s by
+moving the exchange's clock) are scraped every second with the deployed alert rules evaluated
+every second.
 
 * every query of every dashboard panel (read from the dashboard JSON) returns data, with at
-  least one finite value, through Prometheus' HTTP API, and every exported metric is on a panel;
-* a forced drawdown (halt at 0.2%) HALTs one session: ``GradtradeHalted`` fires for that
-  instance only, and its /healthz is 503 ``halted``;
+  least one finite value, through Prometheus' HTTP API, and every metric a paper or a live
+  trader exports is on a panel (the model trader's forecast and NFE, the live trader's
+  user-data stream and order gateway included);
+* a forced drawdown (halt at 0.04%: the first fill's fee crosses it) HALTs one trader:
+  ``GradtradeHalted`` fires for that instance only, and its /healthz is 503 ``halted``;
 * a journal whose Redis server is killed: /healthz 503 ``journal_unwritable`` and
   ``GradtradeJournalWriteFailing`` fires;
 * the scrape passes ``promtool check metrics``, every label is from the low-cardinality set, and
-  the API secret loaded in the process appears nowhere (scrape, /healthz, Prometheus labels).
+  the API key and secret in the process's environment appear nowhere (scrape, /healthz,
+  Prometheus labels).
 """
 
 from __future__ import annotations
@@ -28,21 +32,20 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gradtrade.live.telemetry import SKIP_REASONS, VENUE_REASONS
 from gradtrade.monitoring.collector import RISK_REASONS
+from trader_process import KEY, SECRET, BarPump
 
-from .servers import Prometheus, Redis, Session, start_prometheus, wait_for
+from .servers import ExchangeProcess, Prometheus, Redis, Trader, start_prometheus, wait_for
 
 pytestmark = pytest.mark.timeout(600)
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "deploy/grafana/dashboards/gradtrade.json"
 RATE_WINDOW = "1m"  # what $__rate_interval becomes (Grafana: 4x the scrape interval at least)
-SECRET = f"monitoring-test-secret-{uuid.uuid4().hex}"
-KEY = f"monitoring-test-key-{uuid.uuid4().hex}"
-BARS = ("--start", "2024-03-01", "--end", "2024-03-25", "--pace", "0.1")
+BAR_EVERY_S = 1.5
 LABELS = {
     "symbol": {"BTCUSDT"},
     "asset": {"USDT"},
-    "stream": {"btcusdt@trade"},
-    "connector": {"spot"},
+    "stream": {"btcusdt@kline_1m"},
+    "connector": {"market_data", "orders"},  # orders: the live order gateway
     "stage": {"risk", "venue"},
     "intent": {"rebalance", "flatten", "stop_loss", "take_profit"},
     "liquidity": {"maker", "taker"},
@@ -57,35 +60,39 @@ LABELS = {
 @dataclass
 class Stack:
     prometheus: Prometheus
-    trading: Session  # the tiny Neural ODE, ordinary limits, an API key and secret loaded
-    halting: Session  # moving-average cross, HALTED at 0.2% drawdown
-    journaling: Session  # journal on a redis-server the test kills
+    trading: Trader  # the tiny Neural ODE, ordinary limits
+    halting: Trader  # moving-average cross, HALTED at 0.04% drawdown
+    journaling: Trader  # journal on a redis-server the test kills
+    live: Trader  # live mode: signed orders and the user-data stream on the local exchange
     redis: Redis
 
 
 @pytest.fixture(scope="module")
 def stack(
-    exchange_url: str,
+    exchange: ExchangeProcess,
     checkpoint: Path,
-    start_session: Callable[..., Session],
+    start_trader: Callable[..., Trader],
     redis_server: Redis,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    trading = start_session(
-        exchange_url, "--checkpoint", str(checkpoint), *BARS,
-        GRADTRADE_API_KEY=KEY, GRADTRADE_API_SECRET=SECRET,
+    url = exchange.url
+    trading = start_trader(
+        url, "trading", strategy={"kind": "model", "checkpoint": str(checkpoint)},
+        warmup_bars=120, risk={"min_rebalance": 0.01},
     )  # fmt: skip
-    halting = start_session(exchange_url, *BARS, "--halt-drawdown", "0.002")
-    # two months of bars (over two minutes): still journaling when the test kills its server
-    journaling = start_session(
-        exchange_url, "--start", "2024-03-01", "--end", "2024-05-01", "--pace", "0.1",
-        journal=redis_server.url(f"t{uuid.uuid4().hex[:8]}"),
-    )  # fmt: skip
+    halting = start_trader(
+        url, "halting", risk={"halt_drawdown": 0.0004, "reduce_drawdown": 0.0002}
+    )
+    journaling = start_trader(
+        url, "journaling", journal={"url": redis_server.url(f"t{uuid.uuid4().hex[:8]}")}
+    )
+    live = start_trader(url, "live", mode="live")
     prom = start_prometheus(
         tmp_path_factory.mktemp("prometheus"),
-        [trading.target, halting.target, journaling.target],
+        [trading.target, halting.target, journaling.target, live.target],
     )
-    yield Stack(prom, trading, halting, journaling, redis_server)
+    with BarPump(exchange.control, every_s=BAR_EVERY_S):
+        yield Stack(prom, trading, halting, journaling, live, redis_server)
     prom.stop()
 
 
@@ -111,17 +118,17 @@ def first(prom: Prometheus, expr: str) -> float | None:
 
 def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
     prom, inst = stack.prometheus, stack.trading.target
-    # the model trades for about a minute: wait until Prometheus has scraped it deciding and
-    # filling for 10 s (a rate needs two samples in its window)
+    # wait until Prometheus has scraped the model trader deciding and filling within the last
+    # minute (what a dashboard rate over $__rate_interval needs: two samples around increments)
     decisions = f'gradtrade_decisions_total{{instance="{inst}"}}'
-    fills = f'gradtrade_fills_total{{instance="{inst}",liquidity="taker"}}'
+    fills = f'gradtrade_fills_total{{instance="{inst}"}}'
     wait_for(
         lambda: (
-            (first(prom, f"count_over_time({decisions}[1m])") or 0) >= 10
-            and (first(prom, f"increase({fills}[1m])") or 0) > 5
+            (first(prom, f"increase({decisions}[1m])") or 0) >= 3
+            and (first(prom, f"sum(increase({fills}[1m]))") or 0) >= 1
         ),
-        120,
-        "10 s of the trading session's decisions and fills in Prometheus",
+        180,
+        "the model trader's decisions and fills within a minute in Prometheus",
     )
     queries = panel_queries()
     assert len(queries) >= 40
@@ -132,17 +139,22 @@ def test_every_dashboard_panel_query_returns_data(stack: Stack) -> None:
         if not finite:
             missing.append(f"{title}: {expr} -> {result}")
     assert not missing, "panels without data:\n" + "\n".join(missing)
-    # and the dashboard shows every metric the trader exports
+    # and the dashboard shows every metric a paper or live trader exports
     used = {n for _, expr in queries for n in re.findall(r"gradtrade_[a-z0-9_]+", expr)}
     exported = {
-        f.name for f in text_string_to_metric_families(stack.trading.scrape())
-        if f.name.startswith("gradtrade_")
+        f.name for t in (stack.trading, stack.live)
+        for f in text_string_to_metric_families(t.scrape()) if f.name.startswith("gradtrade_")
     }  # fmt: skip
     suffixes = ("", "_total", "_bucket", "_sum", "_count")
     unused = sorted(n for n in exported if not any(n + s in used for s in suffixes))
     assert not unused, f"exported but on no dashboard panel: {unused}"
     # the model panels carry the model's own numbers
     assert (first(prom, f'gradtrade_predicted_sigma{{instance="{inst}"}}') or 0) > 0
+    # the live trader's user-data stream is up; paper traders export no such series
+    live = f'gradtrade_user_data_connected{{instance="{stack.live.target}"}}'
+    assert first(prom, live) == 1
+    assert first(prom, f'gradtrade_user_data_connected{{instance="{inst}"}}') is None
+    assert first(prom, 'gradtrade_request_weight_used{connector="orders"}') is not None
     nfe = f'gradtrade_ode_function_evaluations_sum{{instance="{inst}"}}'
     count = f'gradtrade_ode_function_evaluations_count{{instance="{inst}"}}'
     assert (first(prom, f"{nfe} / {count}") or 0) >= 2
@@ -196,10 +208,20 @@ def test_killed_journal_server_fails_health_and_fires_the_journal_alert(stack: S
     assert {a["labels"]["instance"] for a in firing} == {inst}
     failures = f'gradtrade_journal_write_failures_total{{instance="{inst}"}}'
     assert (first(prom, failures) or 0) >= 1
+    # trading stopped at the failure, the trader kept serving until SIGTERM, then it exited 1
+    # naming the error
+    assert stack.journaling.process.poll() is None
+    log = stack.journaling.stop()
+    assert stack.journaling.process.returncode == 1, log[-2000:]
+    assert "JournalUnavailable" in log and "trading stopped" in log
 
 
-def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(stack: Stack) -> None:
-    text = stack.trading.scrape()
+@pytest.mark.parametrize("which", ["trading", "live"])
+def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(
+    stack: Stack, which: str
+) -> None:
+    trader: Trader = getattr(stack, which)
+    text = trader.scrape()
     out = subprocess.run(
         ["promtool", "check", "metrics"], input=text, capture_output=True, text=True, timeout=60
     )
@@ -214,7 +236,7 @@ def test_scrape_passes_promtool_with_low_cardinality_labels_and_no_secret(stack:
                     continue
                 assert v in LABELS[label], (family.name, label, v)
     assert "gradtrade_equity" in names and "gradtrade_breaker_state" in names
-    health = json.dumps(stack.trading.health()[1])
+    health = json.dumps(trader.health()[1])
     prom = stack.prometheus
     label_values = [
         v for label in prom.api("labels") for v in prom.api(f"label/{label}/values")

@@ -1,10 +1,11 @@
 """``Telemetry``: the bridge from a running engine (and trader) to ``gradtrade.monitoring``.
 
 Wiring: ``telemetry.watch_trader(trader)`` is the whole trader wiring (its per-stream stats,
-its observer callbacks, its engine once assembled); without a trader, ``telemetry.attach(engine)``
-and ``telemetry.stream(name)`` per stream. ``telemetry.journal(journal)`` returns the journal to
-write through; ``telemetry.watch_connector(name, rest_client)`` exports a REST client's weight;
-``async with telemetry.server():`` serves ``/metrics`` and ``/healthz``.
+its user-data stream state, its observer callbacks, its engine once assembled); without a
+trader, ``telemetry.attach(engine)`` and ``telemetry.stream(name)`` per stream.
+``telemetry.journal(journal)`` returns the journal to write through;
+``telemetry.watch_connector(name, rest_client)`` exports a REST client's weight; ``async with
+telemetry.server():`` serves ``/metrics`` and ``/healthz``.
 
 Invariants:
 
@@ -27,10 +28,12 @@ from __future__ import annotations
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
 from prometheus_client import ProcessCollector
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from gradtrade.core import RollingVolatility, TradingState
 from gradtrade.engine.loop import BookDrivenVenue, Engine, EngineEvent, MarketDrivenVenue
@@ -98,6 +101,30 @@ class TraderView(Protocol):
 
     @property
     def stream_stats(self) -> Mapping[str, _TraderStream]: ...
+
+    @property
+    def user_data_connected(self) -> bool | None: ...  # None: no user-data stream (paper)
+
+
+class _UserDataCollector(Collector):
+    """``gradtrade_user_data_connected``: 1 while a live trader's user-data stream is
+    subscribed, 0 while it is down; absent without one (paper, or before it started)."""
+
+    def __init__(self, trader: TraderView) -> None:
+        self.trader = trader
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        return []  # what exists depends on the trader's mode: collected, never pre-declared
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        up = self.trader.user_data_connected
+        if up is not None:
+            yield GaugeMetricFamily(
+                "gradtrade_user_data_connected",
+                "1 while the user-data stream (order and account updates) is subscribed, "
+                "0 while it is down (open orders are then polled over REST).",
+                value=1.0 if up else 0.0,
+            )
 
 
 class Telemetry:
@@ -168,6 +195,7 @@ class Telemetry:
             ]  # fmt: skip
 
         self.streams.add_source(streams)
+        self.registry.register(_UserDataCollector(trader))
         trader.observers.append(self.observe)
 
     def watch_connector(self, name: str, client: RestClient) -> None:

@@ -22,6 +22,9 @@ Invariants:
   closed; ``run`` then returns normally;
 * observers ``(trader, event) -> None`` run after each handled event; one that raises is
   logged and never stops trading.
+* a failed journal write ends trading (the error propagates); with monitoring on and no
+  ``run_for_s`` (a service), /metrics and /healthz (503 ``journal_unwritable``) stay up until
+  SIGTERM, so the failure is alerted on before the process exits with the error.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from gradtrade.engine.assembly import EngineSpec, assemble_engine, build_strateg
 from gradtrade.engine.clock import WallClock
 from gradtrade.engine.feed import FeedItem, VenuePoll, drive
 from gradtrade.engine.loop import DecisionRecord, Engine, EquityPoint
-from gradtrade.errors import GradtradeError
+from gradtrade.errors import GradtradeError, JournalError
 from gradtrade.execution.client import ExecutionClient
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
 from gradtrade.execution.simulated import SimulatedVenue
@@ -145,9 +148,22 @@ class Trader:
             telemetry.watch_trader(self)
             journal = telemetry.journal(journal)
             async with telemetry.server():
-                await self._run(journal, run_for_s)
+                try:
+                    await self._run(journal, run_for_s)
+                except JournalError:
+                    if run_for_s is None and not telemetry.journal_status.writable:
+                        await self._serve_unwritable()
+                    raise
         finally:
             journal.close()
+
+    async def _serve_unwritable(self) -> None:
+        """A journal write failed: trading has stopped (no order may leave without its
+        write-ahead record). A service keeps /healthz at 503 ``journal_unwritable`` and its
+        metrics up until it is told to stop, so the failure is seen and alerted on; then the
+        error ends the process."""
+        log.error("journal write failed: trading stopped; /healthz reports it until SIGTERM")
+        await self._stop.wait()
 
     async def _run(self, journal: Journal, run_for_s: float | None) -> None:
         cfg = self.cfg
@@ -158,7 +174,7 @@ class Trader:
         connector = connector_config(cfg, self.credentials)
         rest = self.rest = RestClient(connector, ConnectorMetrics())
         if self.telemetry is not None:
-            self.telemetry.watch_connector("rest", rest)
+            self.telemetry.watch_connector("market_data", rest)
         try:
             await self._session(journal, recorder, connector, rest, run_for_s)
         finally:
@@ -191,6 +207,8 @@ class Trader:
                 LiveClientConfig(recv_window_ms=cfg.venue.recv_window_ms),
             )
             await client.start()
+            if self.telemetry is not None:
+                self.telemetry.watch_connector("orders", client.gateway.rest)
             await resolve_live_orders(recorder, client.gateway, cfg.venue.timeout_s)
             inner = client
         else:
@@ -252,9 +270,7 @@ class Trader:
                 if task is not stop and task.exception() is not None:
                     raise task.exception()  # type: ignore[misc]
         finally:
-            for task in (*producers, stop):
-                task.cancel()
-            await asyncio.gather(*producers, stop, return_exceptions=True)
+            await _cancel_all([*producers, stop])
             if not consumer.done():
                 with contextlib.suppress(asyncio.QueueFull):
                     _drop_pending(queue)
@@ -383,6 +399,20 @@ class Trader:
 
 def _name(state: object) -> str:
     return str(state).rpartition(".")[2]  # TradingState.HALTED -> HALTED
+
+
+async def _cancel_all(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel ``tasks`` until every one has ended. Python 3.11's ``asyncio.wait_for`` drops a
+    cancellation that lands as the awaited future completes (the stream readers' ``recv``
+    under a staleness timeout): one ``cancel()`` may leave a reader running for ever."""
+    pending = {t for t in tasks if not t.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    for task in tasks:
+        if not task.cancelled():
+            task.exception()  # retrieved: the caller reports what ended the session
 
 
 def _drop_pending(queue: asyncio.Queue[FeedItem | None]) -> None:
