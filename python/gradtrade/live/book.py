@@ -12,12 +12,13 @@ strategy's ``BookTick`` cadence; the view the engine reads (``top()`` and ``gaps
 Invariants:
 
 * ``is_valid`` is True only from a snapshot the buffered diffs chained onto until the next
-  sequence gap or reconnect; meanwhile ``top()`` reports no price, so the engine tells the
-  strategy (``BookTop.is_valid`` False), takes no mark from the book and acts on no decision
-  made on it (``Engine._on_book``);
+  sequence gap or reconnect, and while the last depth frame is at most ``book.stale_after_s``
+  old; otherwise ``top()`` reports no price, so the engine tells the strategy
+  (``BookTop.is_valid`` False), takes no mark from the book and acts on no decision made on it
+  (``Engine._on_book``), and the paper venue fills nothing on it;
 * the watchdog is ``FrameStream``'s: a depth stream silent for ``book.stale_after_s`` is
-  reconnected, and every reconnect starts a fresh, invalid book (frames may have been lost); a
-  stalled book is therefore used for at most ``stale_after_s``;
+  reconnected, and every reconnect starts a fresh, invalid book (frames may have been lost), so
+  a stalled book is never used for longer than ``stale_after_s``;
 * the paper fill (``LiveBookModel``): a market order submitted while the book is valid fills at
   once by walking the live book from the best price, one fill per level at the taker fee, level
   sizes floored to whole lots of the order's step, over the ``depth_levels`` the book holds
@@ -34,6 +35,7 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,6 +61,7 @@ class BookStats:
 
     name: str
     stream: BookStream
+    stale_after_ns: int
 
     @property
     def metrics(self) -> ConnectorMetrics:
@@ -95,8 +98,11 @@ class BookStats:
 
     @property
     def synced(self) -> bool:
-        book = self.stream.book
-        return self.stream.synced and book is not None and book.is_valid
+        """Synced by the procedure, and fresh: a frame came within ``stale_after_s``."""
+        s, book = self.stream, self.stream.book
+        if not (s.synced and book is not None and book.is_valid):
+            return False
+        return time.time_ns() - s.last_frame_ns <= self.stale_after_ns
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("connections", "reconnects", "stale", "messages", "last_message_ns", "resyncs",
@@ -117,8 +123,14 @@ class LiveBook:
         self.symbol, self.section = symbol, section
         self.rest = RestClient(public, ConnectorMetrics())
         self.stream = BookStream(self.rest, symbol, speed=section.speed)
-        self.stats = BookStats(f"{symbol.lower()}@depth@{section.speed}", self.stream)
+        self.stats = BookStats(
+            f"{symbol.lower()}@depth@{section.speed}", self.stream,
+            round(section.stale_after_s * 1e9),
+        )  # fmt: skip
         self.updates = 0  # frames applied while synced
+        # called with the book after each applied frame (L2 features, tests); one that raises
+        # is logged and the book goes on
+        self.listeners: list[Callable[[OrderBook], None]] = []
 
     # --- what the engine and the paper venue read ---
 
@@ -178,8 +190,13 @@ class LiveBook:
     async def run(self) -> None:
         """Keep the book synced until cancelled (the stream resyncs and reconnects by itself)."""
         try:
-            async for _ in self.stream:
+            async for book in self.stream:
                 self.updates += 1
+                for listener in list(self.listeners):
+                    try:
+                        listener(book)
+                    except Exception:  # a listener must never stop the book
+                        log.exception("book listener %r failed", listener)
         finally:
             await self.rest.close()
 
