@@ -225,6 +225,8 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
     assert f'gradtrade_stream_messages_total{{stream="{name}"}}' in text
     assert f'gradtrade_websocket_reconnects_total{{stream="{name}"}}' in text
     assert 'gradtrade_rest_requests_total{connector="book",outcome="sent"}' in text
+    assert 'gradtrade_book_resyncs_total{connector="book"} 2.0' in text
+    assert 'gradtrade_book_sequence_gaps_total{connector="book"} 1.0' in text
     # the journal has the decisions made on the book, none at an invalid tick
     with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
         decisions = [r.data() for r in j.read() if r.kind is RecordKind.DECISION]
