@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,20 +18,22 @@ import numpy as np
 import orjson
 import yaml
 from prometheus_client import generate_latest
+from pydantic import SecretStr
 
 from gradtrade.core import OrderBook, Side
-from gradtrade.engine.feed import FeedItem
+from gradtrade.engine.feed import FeedItem, VenuePoll
 from gradtrade.events import Bar, Decision, FillEvent, Timer
 from gradtrade.live import Trader, parse_trader_config
-from gradtrade.live.book import LiveBookModel
+from gradtrade.live.book import BookJournalingClient, LiveBookModel
 from gradtrade.live.config import TraderConfig
+from gradtrade.live.credentials import Credentials
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal
-from gradtrade.strategy.book import BookTop
+from gradtrade.strategy.book import BookTick, BookTop
 from gradtrade.strategy.protocol import Strategy, StrategyContext
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.rest import ConnectorMetrics, RestClient
 
-from .harness import SYMBOL, Exchange, trader_config
+from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, trader_config
 
 LEVELS = 20
 Levels = tuple[np.ndarray, np.ndarray]
@@ -120,16 +123,19 @@ def _config(tmp_path: Path, exchange: Exchange, **overrides: Any) -> TraderConfi
     return parse_trader_config(yaml.safe_load(path.read_text()))
 
 
-def _trader(cfg: TraderConfig, history: History, seen: Seen) -> Trader:
-    trader = Trader(cfg)
-
+def _trader_hook(history: History, seen: Seen) -> Callable[[Trader, FeedItem], None]:
     def hook(t: Trader, event: FeedItem) -> None:  # once the engine exists: record on it
         assert t.engine is not None and t.book is not None
         if not isinstance(t.engine.strategy, Recording):
             t.engine.strategy = Recording(t.engine.strategy, t, seen)
             t.book.listeners.append(history)
 
-    trader.observers.append(hook)
+    return hook
+
+
+def _trader(cfg: TraderConfig, history: History, seen: Seen) -> Trader:
+    trader = Trader(cfg)
+    trader.observers.append(_trader_hook(history, seen))
     return trader
 
 
@@ -232,3 +238,37 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
         decisions = [r.data() for r in j.read() if r.kind is RecordKind.DECISION]
     assert decisions
     assert not [d for d in decisions if first_bad <= d["ts_ns"] <= last_bad]
+
+
+def test_live_trader_looks_at_the_book_after_each_bar(exchange: Exchange, tmp_path: Path) -> None:
+    """``book.cadence_s: null``: one ``BookTick`` right after each closed bar; live orders
+    decided on the book go to the exchange and fill there."""
+    path = trader_config(
+        tmp_path, exchange.url, "live", execution={"session": 5151},
+        strategy={"kind": "quote_at_best", "params": {"size": 0.2}},
+        book={"enabled": True, "cadence_s": None},
+    )  # fmt: skip
+    cfg = parse_trader_config(yaml.safe_load(path.read_text()))
+    trader = Trader(cfg, Credentials(SecretStr(KEY), SecretStr(SECRET)))
+    history, seen = History(), Seen([], [])
+    events: list[FeedItem] = []
+    trader.observers.append(_trader_hook(history, seen))
+    trader.observers.append(lambda t, e: events.append(e))
+    with BarPump(exchange, every_s=2.0):
+        asyncio.run(trader.run(run_for_s=10))
+    engine_events = [e for e in events if not isinstance(e, VenuePoll)]
+    live = [i for i, e in enumerate(engine_events)
+            if isinstance(e, Bar) and e.ts_ns >= trader.trade_from_ns]  # fmt: skip
+    assert len(live) >= 3
+    for i in live:  # each live bar is followed by the strategy's look at the book
+        assert i + 1 < len(engine_events) and isinstance(engine_events[i + 1], BookTick)
+    ticks = [e for e in engine_events if isinstance(e, BookTick)]
+    assert len(ticks) == len(live) and len(seen.tops) == len(ticks)
+    assert all(t.is_valid and t.bid is not None and t.ask is not None for t in seen.tops)
+    assert isinstance(trader.venue, BookJournalingClient)
+    with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
+        records = list(j.read())
+    decisions = [r.data() for r in records if r.kind is RecordKind.DECISION]
+    fills = [r for r in records if r.kind is RecordKind.FILL]
+    assert len(decisions) >= 3 and {d["checkpoint"] for d in decisions} == {"quote_at_best"}
+    assert fills and len(seen.fills) == len(fills)  # live fills, from the exchange
