@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import orjson
+import pytest
 import yaml
 from prometheus_client import generate_latest
 from pydantic import SecretStr
@@ -139,16 +140,23 @@ def _trader(cfg: TraderConfig, history: History, seen: Seen) -> Trader:
     return trader
 
 
+# per market: the REST depth path and the stream path the faults target
+PATHS = {"spot": ("/api/v3/depth", "/stream"), "usdm": ("/fapi/v1/depth", "/fapi/stream")}
+
+
+@pytest.mark.parametrize("market", ["spot", "usdm"])
 def test_book_follows_the_exchange_through_a_gap_and_a_stall(
-    exchange: Exchange, tmp_path: Path
+    exchange: Exchange, tmp_path: Path, market: str
 ) -> None:
-    cfg = _config(tmp_path, exchange)
+    cfg = _config(tmp_path, exchange, venue={"market": market}, trader_id=f"book-{market}")
+    depth_path, stream_path = PATHS[market]
     history, seen = History(), Seen([], [])
     trader = _trader(cfg, history, seen)
     checks: dict[str, Any] = {}
 
     async def scenario() -> None:
-        rest = RestClient(ConnectorConfig.for_url(exchange.url), ConnectorMetrics())
+        rest = RestClient(ConnectorConfig.for_url(exchange.url, cfg.venue.market),
+                          ConnectorMetrics())  # fmt: skip
         run = asyncio.create_task(trader.run())
         try:
             await _until(lambda: trader.book is not None and trader.book.is_valid, 20, "sync")
@@ -164,8 +172,9 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
             # so the strategy's 0.25 s cadence sees the book invalid for a while
             tops_before = len(seen.tops)
             await asyncio.to_thread(exchange.arm, kind="rest", status=503, count=2,
-                                    retry_after=1, path_prefix="/api/v3/depth")  # fmt: skip
-            await asyncio.to_thread(exchange.arm, kind="depth_gap", symbol=SYMBOL, count=1)
+                                    retry_after=1, path_prefix=depth_path)  # fmt: skip
+            await asyncio.to_thread(exchange.arm, kind="depth_gap", symbol=SYMBOL,
+                                    venue=market, count=1)  # fmt: skip
             await _until(lambda: stats.sequence_gaps == 1, 10, "the gap")
             gap_seen = time.time_ns()
             await _until(lambda: book.is_valid, 20, "the resync")
@@ -177,7 +186,7 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
 
             # a stalled depth stream: the watchdog (1 s) reconnects it and the book resyncs
             await asyncio.to_thread(exchange.arm, kind="stall_ws", seconds=3.0,
-                                    path_prefix="/stream")  # fmt: skip
+                                    path_prefix=stream_path)  # fmt: skip
             await _until(lambda: stats.connections == 2, 10, "the watchdog's reconnect")
             await _until(lambda: book.is_valid, 20, "the resync after the reconnect")
             await _assert_equals_exchange(rest, history)
