@@ -25,8 +25,8 @@ from gradtrade.core import OrderBook, Side
 from gradtrade.engine.feed import FeedItem, VenuePoll
 from gradtrade.events import Bar, Decision, FillEvent, Timer
 from gradtrade.live import Trader, parse_trader_config
-from gradtrade.live.book import BookJournalingClient, LiveBookModel
-from gradtrade.live.config import TraderConfig
+from gradtrade.live.book import BookJournalingClient, LiveBook, LiveBookModel
+from gradtrade.live.config import BookSection, TraderConfig
 from gradtrade.live.credentials import Credentials
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal
 from gradtrade.strategy.book import BookTick, BookTop
@@ -281,3 +281,35 @@ def test_live_trader_looks_at_the_book_after_each_bar(exchange: Exchange, tmp_pa
     fills = [r for r in records if r.kind is RecordKind.FILL]
     assert len(decisions) >= 3 and {d["checkpoint"] for d in decisions} == {"quote_at_best"}
     assert fills and len(seen.fills) == len(fills)  # live fills, from the exchange
+
+
+def test_a_snapshot_that_cannot_be_had_restarts_the_book_not_the_trader(
+    exchange: Exchange,
+) -> None:
+    """Every attempt at the snapshot refused (503) until the retries run out, twice: the book
+    restarts its stream after backoff each time, and then syncs and follows the exchange."""
+    connector = ConnectorConfig.for_url(
+        exchange.url, max_retries=1, backoff_base_s=0.05, backoff_max_s=0.1
+    )
+    section = BookSection(enabled=True, depth_levels=100, stale_after_s=2.0)
+    live = LiveBook(connector, SYMBOL, section)
+    history = History()
+    live.listeners.append(history)
+
+    async def scenario() -> None:
+        rest = RestClient(ConnectorConfig.for_url(exchange.url), ConnectorMetrics())
+        await asyncio.to_thread(exchange.arm, kind="rest", status=503, count=4, retry_after=0,
+                                path_prefix="/api/v3/depth")  # fmt: skip
+        run = asyncio.create_task(live.run())
+        try:
+            await _until(lambda: live.is_valid, 20, "the book to sync after the restarts")
+            await _assert_equals_exchange(rest, history)
+        finally:
+            run.cancel()
+            await asyncio.gather(run, return_exceptions=True)
+            await rest.close()
+
+    asyncio.run(scenario())
+    stats = live.stats.as_dict()
+    assert stats["restarts"] == 2 and stats["connections"] == 3, stats
+    assert live.rest.metrics.server_errors == 4, live.rest.metrics

@@ -18,7 +18,10 @@ Invariants:
   (``Engine._on_book``), and the paper venue fills nothing on it;
 * the watchdog is ``FrameStream``'s: a depth stream silent for ``book.stale_after_s`` is
   reconnected, and every reconnect starts a fresh, invalid book (frames may have been lost), so
-  a stalled book is never used for longer than ``stale_after_s``;
+  a stalled book is never used for longer than ``stale_after_s``; a REST snapshot that cannot
+  be had (retries exhausted, a retryable error) restarts the stream after backoff instead of
+  stopping the trader (counted in ``restarts``), while a fatal error (a refused stream URL, an
+  unknown symbol) ends the trader's run as any producer's;
 * the paper fill (``LiveBookModel``): a market order submitted while the book is valid fills at
   once by walking the live book from the best price, one fill per level at the taker fee, level
   sizes floored to whole lots of the order's step, over the ``depth_levels`` the book holds
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gradtrade.core import OrderBook, Side, SymbolFilters
-from gradtrade.errors import InvalidInput
+from gradtrade.errors import InvalidInput, RetriesExhausted, RetryableError
 from gradtrade.events import Bar, Liquidity
 from gradtrade.execution.fill_model import FillModel, FillQuote
 from gradtrade.execution.ladder import Ladder, Level, walk
@@ -48,20 +51,21 @@ from gradtrade.live.config import BookSection
 from gradtrade.live.journaled import JournalingClient, JournalingMarketClient
 from gradtrade.strategy.book import BookTick
 from gradtrade.venue.config import ConnectorConfig
-from gradtrade.venue.rest import ConnectorMetrics, RestClient
+from gradtrade.venue.rest import Backoff, ConnectorMetrics, RestClient
 from gradtrade.venue.streams import BookStream
 
 log = logging.getLogger("gradtrade.live.book")
 Top = tuple[bool, tuple[float, float] | None, tuple[float, float] | None]
 
 
-@dataclass(frozen=True)
+@dataclass
 class BookStats:
     """What a monitor scrapes about the depth stream, read live from the stream's counters."""
 
     name: str
     stream: BookStream
     stale_after_ns: int
+    restarts: int = 0  # the stream restarted after a snapshot could not be had
 
     @property
     def metrics(self) -> ConnectorMetrics:
@@ -106,7 +110,7 @@ class BookStats:
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("connections", "reconnects", "stale", "messages", "last_message_ns", "resyncs",
-                "sequence_gaps", "synced")  # fmt: skip
+                "sequence_gaps", "synced", "restarts")  # fmt: skip
         return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
 
@@ -189,14 +193,26 @@ class LiveBook:
 
     async def run(self) -> None:
         """Keep the book synced until cancelled (the stream resyncs and reconnects by itself)."""
+        config = self.rest.config
+        backoff = Backoff(config.backoff_base_s, config.backoff_max_s)
         try:
-            async for book in self.stream:
-                self.updates += 1
-                for listener in list(self.listeners):
-                    try:
-                        listener(book)
-                    except Exception:  # a listener must never stop the book
-                        log.exception("book listener %r failed", listener)
+            while True:
+                try:
+                    async for book in self.stream:
+                        backoff.reset()
+                        self.updates += 1
+                        for listener in list(self.listeners):
+                            try:
+                                listener(book)
+                            except Exception:  # a listener must never stop the book
+                                log.exception("book listener %r failed", listener)
+                except (RetryableError, RetriesExhausted) as exc:
+                    self.stream.synced = False
+                    self.stats.restarts += 1
+                    delay = backoff.next_delay()
+                    log.warning("book %s: %s; restarting the depth stream in %.2fs",
+                                self.symbol, exc, delay)  # fmt: skip
+                    await asyncio.sleep(delay)
         finally:
             await self.rest.close()
 

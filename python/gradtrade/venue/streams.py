@@ -214,7 +214,7 @@ class BookStream:
                     continue
                 frame, next_frame = next_frame.result(), None
                 if isinstance(frame, Reconnected):
-                    self.connections = frame.count
+                    self.connections += 1  # over every run of this stream object
                     # Frames may have been missed while disconnected: start from a fresh book.
                     book = OrderBook(market_id, tick, step, self.rest.config.market)
                     sync = DepthSync(book)
