@@ -51,10 +51,13 @@ async def _until(pred: Any, timeout: float = 20.0, what: str = "condition") -> N
 @dataclass
 class Seen:
     """What the strategy was handed: every ``BookTop`` and each fill with the book's sides at
-    that instant (the engine fills synchronously, so the book cannot move in between)."""
+    that instant (the engine fills synchronously, so the book cannot move in between), each
+    with the local time it was handed (the tops carry the venue's)."""
 
     tops: list[BookTop]
+    top_local_ns: list[int]
     fills: list[tuple[FillEvent, np.ndarray, np.ndarray]]
+    fill_local_ns: list[int]
 
 
 class Recording:
@@ -70,12 +73,14 @@ class Recording:
     def on_book(self, book: OrderBook | BookTop, ctx: StrategyContext) -> Decision | None:
         assert isinstance(book, BookTop)
         self.seen.tops.append(book)
+        self.seen.top_local_ns.append(time.time_ns())
         return self.inner.on_book(book, ctx)
 
     def on_fill(self, fill: FillEvent, ctx: StrategyContext) -> Decision | None:
         live = self.trader.book
         assert live is not None and live.book is not None
         self.seen.fills.append((fill, live.book.bids(LEVELS), live.book.asks(LEVELS)))
+        self.seen.fill_local_ns.append(time.time_ns())
         return self.inner.on_fill(fill, ctx)
 
     def on_timer(self, timer: Timer, ctx: StrategyContext) -> Decision | None:
@@ -150,7 +155,7 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
 ) -> None:
     cfg = _config(tmp_path, exchange, venue={"market": market}, trader_id=f"book-{market}")
     depth_path, stream_path = PATHS[market]
-    history, seen = History(), Seen([], [])
+    history, seen = History(), Seen([], [], [], [])
     trader = _trader(cfg, history, seen)
     checks: dict[str, Any] = {}
 
@@ -176,9 +181,9 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
             await asyncio.to_thread(exchange.arm, kind="depth_gap", symbol=SYMBOL,
                                     venue=market, count=1)  # fmt: skip
             await _until(lambda: stats.sequence_gaps == 1, 10, "the gap")
-            gap_seen = time.time_ns()
+            gap_seen = book.now_ns()
             await _until(lambda: book.is_valid, 20, "the resync")
-            resynced = time.time_ns()
+            resynced = book.now_ns()
             await _assert_equals_exchange(rest, history)
             await asyncio.sleep(1.0)  # one resync, not a cascade
             await _until(lambda: seen.tops[-1].is_valid, 5, "a valid tick after the resync")
@@ -214,7 +219,9 @@ def test_book_follows_the_exchange_through_a_gap_and_a_stall(
     # nothing filled while the book was invalid (no bar closed: no candle fallback either)
     first_bad, last_bad = invalid[0].ts_ns, invalid[-1].ts_ns
     assert first_bad >= gap_seen - 300_000_000 and last_bad <= resynced
-    assert not [f for f, _, _ in seen.fills if first_bad <= f.ts_ns <= last_bad]
+    bad = [i for i in range(tops_before, tops_after) if not seen.tops[i].is_valid]
+    bad_from, bad_to = seen.top_local_ns[bad[0]], seen.top_local_ns[bad[-1]]
+    assert not [t for t in seen.fill_local_ns if bad_from <= t <= bad_to]
     # the stall: one watchdog reconnect, one more resync, no new gap
     stall = checks["stall"]
     assert stall["stale"] >= 1 and stall["reconnects"] >= 1 and stall["connections"] == 2, stall
@@ -259,7 +266,7 @@ def test_live_trader_looks_at_the_book_after_each_bar(exchange: Exchange, tmp_pa
     )  # fmt: skip
     cfg = parse_trader_config(yaml.safe_load(path.read_text()))
     trader = Trader(cfg, Credentials(SecretStr(KEY), SecretStr(SECRET)))
-    history, seen = History(), Seen([], [])
+    history, seen = History(), Seen([], [], [], [])
     events: list[FeedItem] = []
     trader.observers.append(_trader_hook(history, seen))
     trader.observers.append(lambda t, e: events.append(e))

@@ -185,11 +185,16 @@ class LiveBook:
                                            name="book-ticks"))  # fmt: skip
         return out
 
-    def after_bar(self) -> BookTick | None:
+    def now_ns(self) -> int:
+        """The venue's time (the local clock plus the offset measured when the stream started):
+        a ``BookTick`` is on the same clock as the bars, whose times are the venue's."""
+        return round(self.rest.now_ms() * 1e6)
+
+    def after_bar(self, bar: Bar) -> BookTick | None:
         """The ``BookTick`` that follows each closed bar when there is no cadence."""
         if self.section.cadence_s is not None:
             return None
-        return BookTick(self.symbol, time.time_ns())
+        return BookTick(self.symbol, max(self.now_ns(), bar.ts_ns))
 
     async def run(self) -> None:
         """Keep the book synced until cancelled (the stream resyncs and reconnects by itself)."""
@@ -198,6 +203,7 @@ class LiveBook:
         try:
             while True:
                 try:
+                    await self.rest.sync_time()
                     async for book in self.stream:
                         backoff.reset()
                         self.updates += 1
@@ -219,7 +225,7 @@ class LiveBook:
     async def _cadence(self, queue: asyncio.Queue[Any], every_s: float) -> None:
         while True:
             await asyncio.sleep(every_s)
-            await queue.put(BookTick(self.symbol, time.time_ns()))
+            await queue.put(BookTick(self.symbol, self.now_ns()))
 
 
 class _BookView:

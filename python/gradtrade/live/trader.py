@@ -295,7 +295,7 @@ class Trader:
             if every_bar:
                 await self._sync_clock()
             await queue.put(bar)
-            tick = None if self.book is None else self.book.after_bar()
+            tick = None if self.book is None else self.book.after_bar(bar)
             if tick is not None:  # ``book.cadence_s: null``: the strategy looks after each bar
                 await queue.put(tick)
 
