@@ -30,7 +30,7 @@ from gradtrade.risk.manager import RiskManager
 from gradtrade.strategy.config import StrategySection
 from gradtrade.strategy.model import ModelStrategy
 from gradtrade.strategy.protocol import Strategy
-from gradtrade.strategy.reference import MovingAverageCross
+from gradtrade.strategy.reference import MovingAverageCross, QuoteAtBest
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,8 @@ def build_strategy(section: StrategySection, funding: pd.DataFrame | None = None
             strategy.add_funding(funding)
         return strategy
     try:
+        if section.kind == "quote_at_best":
+            return QuoteAtBest(**section.params)
         return MovingAverageCross(**section.params)  # type: ignore[arg-type]
     except TypeError as err:
         raise InvalidInput(f"strategy.params: {err}") from None

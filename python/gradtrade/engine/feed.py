@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from gradtrade.engine.loop import Engine, EngineLog
 from gradtrade.events import MarketEvent
+from gradtrade.strategy.book import BookTick
 
 NS_PER_S = 1_000_000_000
 
@@ -31,7 +32,7 @@ class VenuePoll:
     ts_ns: int
 
 
-FeedItem = MarketEvent | VenuePoll
+FeedItem = MarketEvent | BookTick | VenuePoll  # BookTick: the live L2 book's cadence
 
 
 async def drive(

@@ -61,7 +61,7 @@ async def paper_replay(
             for ev in events:
                 if ev.ts_ns > until_ns:
                     raise InvalidInput(f"an event lies after the replay's end {until_ns}")
-                await queue.put(ev)  # type: ignore[arg-type]
+                await queue.put(ev)
         finally:  # the consumer always ends; a producer error is raised once it has
             await queue.put(None)
 

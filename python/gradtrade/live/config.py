@@ -6,7 +6,7 @@ venue), ``venue`` (a preset ``binance`` / ``testnet`` / ``local`` or a URL; ``sp
 ``strategy`` / ``risk`` / ``execution`` / ``fill`` (the backtest's sections, assembled by
 ``engine.assembly``), ``capital`` (paper: the starting cash; live: the quote capital this
 trader sizes with), ``journal``, ``reconcile``, ``cancel_open_on_exit``, ``log``,
-``monitoring`` and ``credentials``.
+``monitoring``, ``credentials`` and ``book`` (the L2 depth stream: off unless enabled).
 
 Invariants: unknown keys are errors and every error names the dotted field (the strict base of
 ``gradtrade.config``); live mode pointed at a URL that is neither Binance, its testnet nor a
@@ -115,6 +115,28 @@ class CredentialsSection(StrictModel):
     file: str | None = None
 
 
+# the diff depth stream's update speeds Binance serves per market
+BOOK_SPEEDS: dict[str, tuple[str, ...]] = {
+    "spot": ("100ms", "1000ms"),
+    "usdm": ("100ms", "250ms", "500ms"),
+}
+
+
+class BookSection(StrictModel):
+    """``book:`` the symbol's L2 book from the diff depth stream (``live.book``), off by default.
+
+    ``depth_levels``: levels of the REST snapshot the book starts from (and the most a paper
+    market order walks); ``cadence_s``: the strategy gets a ``BookTick`` every ``cadence_s``
+    seconds, or (null) one right after each closed bar; ``stale_after_s``: the depth stream's
+    watchdog reconnects when no frame came for that long."""
+
+    enabled: bool = False
+    depth_levels: int = Field(default=1000, ge=5, le=5000)
+    speed: Literal["100ms", "250ms", "500ms", "1000ms"] = "100ms"
+    cadence_s: float | None = Field(default=1.0, gt=0, le=3600)
+    stale_after_s: float = Field(default=5.0, gt=0, le=3600)
+
+
 class TraderConfig(StrictModel):
     mode: Literal["paper", "live"] = "paper"
     trader_id: str = Field(default="trader", pattern=f"^{TRADER_ID.pattern}$")
@@ -134,6 +156,7 @@ class TraderConfig(StrictModel):
     # /metrics and /healthz (gradtrade.monitoring); null turns the server off
     monitoring: MonitoringConfig | None = MonitoringConfig()
     credentials: CredentialsSection = CredentialsSection()
+    book: BookSection = BookSection()
 
     @field_validator("timeframe")
     @classmethod
@@ -152,6 +175,16 @@ class TraderConfig(StrictModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _book_speed(self) -> TraderConfig:
+        speeds = BOOK_SPEEDS[self.venue.market]
+        if self.book.speed not in speeds:
+            raise ValueError(
+                f"book.speed: {self.book.speed} is not a {self.venue.market} depth stream speed "
+                f"({', '.join(speeds)})"
+            )
+        return self
+
 
 def parse_trader_config(raw: dict[str, Any], source: str = "<dict>") -> TraderConfig:
     return validate(TraderConfig, raw, source)
@@ -162,7 +195,9 @@ def load_trader_config(path: str | Path) -> TraderConfig:
 
 
 __all__ = [
+    "BOOK_SPEEDS",
     "LOCAL_URL",
+    "BookSection",
     "CredentialsSection",
     "JournalSection",
     "TraderConfig",

@@ -85,12 +85,16 @@ class _CountsNfe(Protocol):
 
 
 class _TraderStream(Protocol):
-    """A trader's per-stream counters (``live.bars.StreamStats``)."""
+    """A trader's per-stream counters (``live.bars.StreamStats``, ``live.book.BookStats``)."""
 
-    name: str
-    messages: int
-    reconnects: int
-    last_message_ns: int  # 0: no message yet
+    @property
+    def name(self) -> str: ...
+    @property
+    def messages(self) -> int: ...
+    @property
+    def reconnects(self) -> int: ...
+    @property
+    def last_message_ns(self) -> int: ...  # 0: no message yet
 
 
 class TraderView(Protocol):

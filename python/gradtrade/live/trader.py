@@ -46,9 +46,11 @@ from gradtrade.engine.feed import FeedItem, VenuePoll, drive
 from gradtrade.engine.loop import DecisionRecord, Engine, EquityPoint
 from gradtrade.errors import GradtradeError, JournalError
 from gradtrade.execution.client import ExecutionClient
+from gradtrade.execution.fill_model import FillModel
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
 from gradtrade.execution.simulated import SimulatedVenue
 from gradtrade.live.bars import KlineFeed, StreamStats
+from gradtrade.live.book import BookStats, LiveBook, paper_fill_model, with_book
 from gradtrade.live.config import TraderConfig
 from gradtrade.live.credentials import Credentials, connector_config
 from gradtrade.live.journaled import JournalingClient, JournalingMarketClient
@@ -90,6 +92,7 @@ class Trader:
         self.engine: Engine | None = None
         self.recorder: Recorder | None = None
         self.feed: KlineFeed | None = None
+        self.book: LiveBook | None = None  # the L2 depth stream (``book.enabled``)
         self.client: LiveExecutionClient | None = None
         self.rest: RestClient | None = None
         self.venue: JournalingClient | None = None
@@ -107,8 +110,13 @@ class Trader:
     # --- what monitoring reads ---
 
     @property
-    def stream_stats(self) -> dict[str, StreamStats]:
-        return {} if self.feed is None else {self.feed.stats.name: self.feed.stats}
+    def stream_stats(self) -> dict[str, StreamStats | BookStats]:
+        out: dict[str, StreamStats | BookStats] = {}
+        if self.feed is not None:
+            out[self.feed.stats.name] = self.feed.stats
+        if self.book is not None:
+            out[self.book.stats.name] = self.book.stats
+        return out
 
     @property
     def connector_metrics(self) -> dict[str, ConnectorMetrics]:
@@ -117,6 +125,8 @@ class Trader:
         out = {} if self.rest is None else {"market_data": self.rest.metrics}
         if self.client is not None:
             out["orders"] = self.client.gateway.rest.metrics
+        if self.book is not None:
+            out["book"] = self.book.rest.metrics
         return out
 
     @property
@@ -199,6 +209,10 @@ class Trader:
                 RecordKind.INSTRUMENT, symbol, {"filters": orjson.loads(filters.to_json())}
             )
         quote = filters.quote_asset or "USDT"
+        if cfg.book.enabled:  # before the venue: the paper venue fills on it
+            self.book = LiveBook(connector, symbol, cfg.book)
+            if self.telemetry is not None:
+                self.telemetry.watch_connector("book", self.book.rest)
         inner: ExecutionClient
         if cfg.mode == "live":
             client = self.client = LiveExecutionClient(
@@ -213,9 +227,9 @@ class Trader:
             inner = client
         else:
             close_paper_orders(recorder)
-            inner = SimulatedVenue(
-                fill_model(cfg.fill, {symbol: filters}), {symbol: filters}, quote
-            )
+            model: FillModel = fill_model(cfg.fill, {symbol: filters})
+            model = paper_fill_model(model, self.book, filters, cfg.fill.taker_fee_bps)
+            inner = SimulatedVenue(model, {symbol: filters}, quote)
         await self.reconcile()
         feed = self.feed = KlineFeed(rest, symbol, cfg.timeframe)
         history = await feed.history(cfg.warmup_bars)
@@ -233,6 +247,8 @@ class Trader:
         )
         wrap = JournalingClient if cfg.mode == "live" else JournalingMarketClient
         self.venue = engine.venue = wrap(inner, recorder, engine.orders.orders)
+        if self.book is not None:  # the engine reads the live book's top for ``BookTick``s
+            self.venue = engine.venue = with_book(self.venue, self.book)
         if self.telemetry is not None:
             self.telemetry.attach(engine)  # after the journaling wrap: it counts what was sent
         restore_portfolio(journal, state, engine.portfolio)
@@ -256,6 +272,8 @@ class Trader:
         self.started_ns = time.time_ns()
         producers = [asyncio.create_task(self._bars(queue), name="bars"),
                      asyncio.create_task(self._reconcile_every(), name="reconcile")]  # fmt: skip
+        if self.book is not None:
+            producers += self.book.tasks(queue)
         if self.client is not None:
             producers.append(asyncio.create_task(self._venue_wakeups(queue), name="venue"))
             if not self.cfg.venue.sync_clock_every_bar:
@@ -293,6 +311,9 @@ class Trader:
             if every_bar:
                 await self._sync_clock()
             await queue.put(bar)
+            tick = None if self.book is None else self.book.after_bar(bar)
+            if tick is not None:  # ``book.cadence_s: null``: the strategy looks after each bar
+                await queue.put(tick)
 
     async def _sync_clock_every(self) -> None:
         while True:

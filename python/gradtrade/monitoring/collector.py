@@ -32,6 +32,8 @@ Metric families (see ``monitoring.metrics`` for the naming rules):
 ``gradtrade_request_weight_used{connector}``  Binance request weight used this minute
 ``gradtrade_request_weight_limit{connector}``  the weight budget the client paces itself by
 ``gradtrade_rest_requests_total``           {connector}: REST requests, retries, 429s, 5xx
+``gradtrade_book_resyncs_total{connector}``  L2 book resyncs (a new REST snapshot: gap, reconnect)
+``gradtrade_book_sequence_gaps_total``      {connector}: depth diffs found missing (a gap)
 ``gradtrade_journal_writable``              1 while the last journal write succeeded
 ``gradtrade_journal_appends_total``         successful journal appends
 ``gradtrade_journal_write_failures_total``  failed journal writes
@@ -145,6 +147,12 @@ class StateCollector(Collector):
                                    ("server_error", m.server_errors)):  # fmt: skip
                 rest.add_metric([n, outcome], value)
         yield rest
+        yield _counter("gradtrade_book_resyncs", "L2 book resyncs: a REST snapshot again after "
+                       "a sequence gap or a reconnect.", ["connector"],
+                       [([n], c.metrics.resyncs) for n, c in items])  # fmt: skip
+        yield _counter("gradtrade_book_sequence_gaps", "Depth diffs found missing (the book "
+                       "resyncs after each).", ["connector"],
+                       [([n], c.metrics.sequence_gaps) for n, c in items])  # fmt: skip
 
 
 def _gauge(

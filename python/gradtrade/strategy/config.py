@@ -1,6 +1,7 @@
 """``StrategySection``: which strategy decides (strict YAML section shared by the backtest and
 the live trader): a checkpoint of ``gradtrade train`` (``kind: model``) or a reference strategy
-with its parameters (``kind: ma_cross``, the ``MovingAverageCross`` keyword arguments).
+with its parameters (``kind: ma_cross``, the ``MovingAverageCross`` keyword arguments;
+``kind: quote_at_best``, ``QuoteAtBest``'s: it decides on the L2 book only).
 Unknown keys are errors; every error names the dotted field."""
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from gradtrade.config import StrictModel
 
 
 class StrategySection(StrictModel):
-    kind: Literal["model", "ma_cross"] = "model"
+    kind: Literal["model", "ma_cross", "quote_at_best"] = "model"
     checkpoint: str | None = None
     params: dict[str, float | int | bool] = Field(default_factory=dict)
 

@@ -74,7 +74,9 @@ class QuoteAtBest(BarStrategy):
         if not book.is_valid or book.is_crossed():
             return None  # never quote on a stale or crossed book
         u = 0.0 if ctx.position > 0 else self.size
-        return Decision(book.symbol, ctx.now_ns, u, source=self.name)
+        # decided at the tick's time: the venue's clock, as a bar decision is at the bar's
+        ts = book.ts_ns if isinstance(book, BookTop) else ctx.now_ns
+        return Decision(book.symbol, ts, u, source=self.name)
 
 
 class NoOp(BarStrategy):

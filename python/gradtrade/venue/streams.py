@@ -19,6 +19,7 @@ import asyncio
 import logging
 import random
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -156,6 +157,8 @@ class BookStream:
 
     The book object is replaced on every (re)connection (``self.book`` is the current one);
     :class:`gradtrade.venue.depth_sync.DepthSync` buffers diffs until the snapshot arrives.
+    ``connections`` counts the connections made and ``last_frame_ns`` is the wall time of the
+    last depth frame received (applied, buffered or stale), for monitoring.
     """
 
     def __init__(self, rest: RestClient, symbol: str, *, speed: str = "100ms") -> None:
@@ -163,6 +166,8 @@ class BookStream:
         self.metrics = rest.metrics
         self.book: OrderBook | None = None
         self.synced = False
+        self.connections = 0
+        self.last_frame_ns = 0
 
     async def __aiter__(self) -> AsyncIterator[OrderBook]:
         market = await self.rest.market(self.symbol)
@@ -209,6 +214,7 @@ class BookStream:
                     continue
                 frame, next_frame = next_frame.result(), None
                 if isinstance(frame, Reconnected):
+                    self.connections += 1  # over every run of this stream object
                     # Frames may have been missed while disconnected: start from a fresh book.
                     book = OrderBook(market_id, tick, step, self.rest.config.market)
                     sync = DepthSync(book)
@@ -217,6 +223,7 @@ class BookStream:
                         self.metrics.resyncs += 1
                     snapshot = resync(f"connection #{frame.count}")
                     continue
+                self.last_frame_ns = time.time_ns()
                 try:
                     applied = sync.on_diff(frame)
                 except SequenceGap as gap:
