@@ -14,6 +14,7 @@ import yaml
 from pydantic import SecretStr
 
 from gradtrade.engine.feed import FeedItem
+from gradtrade.errors import JournalError
 from gradtrade.events import Bar
 from gradtrade.live import Trader, parse_trader_config
 from gradtrade.live.credentials import Credentials
@@ -112,9 +113,12 @@ def test_restart_after_kill_9_rebuilds_the_portfolio_from_snapshot_and_tail(
                 time.sleep(0.5)
                 if not Path(cfg.journal.url).exists():
                     continue
-                with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
-                    fills = [r for r in j.read() if r.kind is RecordKind.FILL]
-                    snap = j.latest_snapshot()
+                try:
+                    with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
+                        fills = [r for r in j.read() if r.kind is RecordKind.FILL]
+                        snap = j.latest_snapshot()
+                except JournalError:  # the file exists before the trader has written its meta
+                    continue
                 if len(fills) >= 3 and snap is not None and snap.seq < fills[-1].seq:
                     break  # a fill after the snapshot: the restart needs the tail
         finally:
