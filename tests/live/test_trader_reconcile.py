@@ -88,9 +88,9 @@ def test_consistent_run_reconciles_ok_at_startup_and_periodically(
     assert len(_records(db)) == seq
     run_trader(config, exchange, 6)
     again = _reports(db)[len(reports) :]
-    assert again and again[0]["ok"] and again[0]["baseline"]["opening"] == first["baseline"][
-        "opening"
-    ]
+    assert (
+        again and again[0]["ok"] and again[0]["baseline"]["opening"] == first["baseline"]["opening"]
+    )
 
 
 def test_out_of_band_order_halts_the_restart_then_adopt_unknown_adopts_it(

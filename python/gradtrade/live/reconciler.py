@@ -27,8 +27,11 @@ Invariants:
   what follows (OCO cancels, pending targets). A repair of an order the engine does not manage
   (an earlier session's) is never applied: the pass halts instead. After the repairs the
   journal's belief is compared with the same exchange state again; what still differs halts.
-* A pass that halts is run once more after ``confirm_after_s`` (the account moves while it is
-  read) with a fresh belief; the second stands.
+* A pass starts on the venue's clock (``sync_time``); a retryable failure to read is tried
+  again (``READ_TRIES`` in all) and then raised: the caller decides (the trader stops at
+  startup, tries again at the next interval later). A pass that halts is run once more
+  after ``confirm_after_s`` (the account moves while it is read) with a fresh belief; the
+  second stands.
 * HALT: nothing of the report is applied, the breaker goes to HALTED (journaled as a
   ``breaker_transition`` with ``reason: reconciliation``; ``trade reset-breaker`` leaves it) and
   the journaling client takes no new order from then on in this process (not even a
@@ -43,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import itertools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,7 +56,7 @@ import orjson
 
 from gradtrade.core import DrawdownBreaker
 from gradtrade.engine.loop import Engine
-from gradtrade.errors import InvalidInput
+from gradtrade.errors import InvalidInput, RetryableError
 from gradtrade.execution.orders import OrderManager
 from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.journaled import JournalingClient
@@ -80,6 +84,7 @@ from gradtrade.venue.urls import Market
 log = logging.getLogger("gradtrade.live.reconcile")
 WINDOW_LAG_MS = 5 * 60_000  # the trade window keeps this much history behind the last check
 BASELINE = "baseline"
+READ_TRIES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +202,7 @@ class Reconciler:
     async def run(self) -> ReconciliationReport:
         """One pass (module docstring); returns the report it journaled."""
         for attempt in range(2):
-            report, baseline = await self._attempt()
+            report, baseline = await self._read_retrying()
             if report.may_trade or attempt or self.confirm_after_s <= 0:
                 break
             log.warning("reconciliation would halt; reading the exchange once more")
@@ -213,6 +218,20 @@ class Reconciler:
         if not report.may_trade:
             self._halt()
         return report
+
+    async def _read_retrying(self) -> tuple[ReconciliationReport, Baseline]:
+        """``_attempt`` on the venue's clock, tried ``READ_TRIES`` times while the venue answers
+        retryably (a 5xx, a rate limit, ``-1021`` after its clock moved)."""
+        for tries in itertools.count(1):
+            try:
+                await self.gateway.rest.sync_time()
+                return await self._attempt()
+            except RetryableError as exc:
+                if tries >= READ_TRIES:
+                    raise
+                log.warning("reconciliation: the venue did not answer (%s); again", exc)
+                await asyncio.sleep(self.confirm_after_s)
+        raise AssertionError("unreachable")
 
     async def _attempt(self) -> tuple[ReconciliationReport, Baseline]:
         state, portfolio = self.recorder.state, self.engine.portfolio
