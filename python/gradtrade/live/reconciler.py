@@ -288,6 +288,9 @@ class Reconciler:
         risk = self.engine.risk[self.symbol]
         before = _name(risk.breaker.state)
         if before != "HALTED":
+            if orjson.loads(risk.breaker.to_json())["last_equity"] is None:
+                # a breaker never marked (a first start) holds no equity to halt at: mark it
+                risk.breaker.update(self.engine.portfolio.initial_cash)
             raw = orjson.loads(risk.breaker.to_json())
             raw["state"] = "HALTED"
             risk.breaker = DrawdownBreaker.from_json(orjson.dumps(raw))
