@@ -9,13 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
+import pytest
 
 from gradtrade.engine.assembly import EngineSpec, assemble_engine, build_strategy
 from gradtrade.engine.clock import WallClock
 from gradtrade.engine.loop import Engine
+from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent, IntentKind, OrderIntent
 from gradtrade.execution.client import ExecutionEvent
 from gradtrade.execution.config import ExecutionConfig
@@ -26,6 +28,7 @@ from gradtrade.live.reconciler import Baseline, Reconciler
 from gradtrade.live.recorder import Recorder
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 from gradtrade.persistence.journal import Journal
+from gradtrade.persistence.recovery import TraderState
 from gradtrade.risk.config import RiskConfig
 from gradtrade.strategy.config import StrategySection
 from gradtrade.venue.config import ConnectorConfig
@@ -149,3 +152,29 @@ async def test_a_deposit_nobody_traded_halts_and_the_breaker_is_journaled(
         server.out_of_band("USDT", "-25")
         await client.close()
         journal.close()
+
+
+@pytest.mark.parametrize(
+    ("baseline", "field"),
+    [
+        ({"opening": [], "since_ms": 1}, "baseline.opening"),
+        ({"opening": {"USDT": 1.0}, "since_ms": -5}, "baseline.since_ms"),
+        ({"opening": {"USDT": 1.0}, "since_ms": 1.5}, "baseline.since_ms"),
+        ({"opening": {"USDT": "lots"}, "since_ms": 1}, "baseline.opening.USDT"),
+        ({"opening": {"USDT": True}, "since_ms": 1}, "baseline.opening.USDT"),
+    ],
+)
+def test_a_malformed_baseline_in_the_journal_is_refused_naming_the_field(
+    baseline: dict[str, Any], field: str
+) -> None:
+    state = TraderState(seq=3, reconciliation={"ok": True, "baseline": baseline})
+    with pytest.raises(InvalidInput, match=f"field '{field}'"):
+        Baseline.from_state(state)
+
+
+def test_a_baseline_round_trips_and_a_journal_without_one_has_none() -> None:
+    assert Baseline.from_state(TraderState()) is None
+    assert Baseline.from_state(TraderState(reconciliation={"ok": True})) is None
+    b = Baseline({"USDT": 100.5, "BTC": 0.25}, 1_700_000_000_000)
+    state = TraderState(reconciliation={"ok": True, "baseline": b.to_payload()})
+    assert Baseline.from_state(state) == b

@@ -8,7 +8,6 @@ fill that happened while the trader was down is journaled exactly once after the
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import signal
 import time
@@ -24,9 +23,7 @@ from gradtrade.persistence.records import JournalRecord
 from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
-from .test_trader_live import check_against_exchange
-
-_SESSIONS = itertools.count(int(time.time()) % 100_000 * 100 + 50, 10)
+from .test_trader_live import _SESSIONS, check_against_exchange  # one counter: ids never collide
 
 
 def _records(db: Path) -> list[JournalRecord]:
