@@ -133,6 +133,8 @@ def test_out_of_band_order_halts_the_restart_then_adopt_unknown_adopts_it(
         assert restarted == [], "a halted trader places no order"
         status = run_cli("trade", "status", "--config", str(config), "--json")
         assert json.loads(status.stdout)["breaker"] == "HALTED"
+        text = run_cli("trade", "status", "--config", str(config)).stdout
+        assert "breaker HALTED" in text and "last reconciliation: HALT, 1 discrepancies" in text
 
         reset = run_cli("trade", "reset-breaker", "--config", str(config))
         assert reset.returncode == 0 and "HALTED -> ACTIVE" in reset.stdout
