@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,12 @@ def signed(url: str, call: str, **params: Any) -> Any:
 def run_trader(config: Path, exchange: Exchange, seconds: float) -> str:
     with BarPump(exchange, every_s=2.0):
         proc = start_trader(config, "--run-for", str(seconds))
-        _, err = proc.communicate(timeout=120)
+        try:
+            _, err = proc.communicate(timeout=seconds + 60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"the trader did not stop after --run-for {seconds}: {err[-6000:]}")
     assert proc.returncode == 0, err[-3000:]
     assert KEY not in err and SECRET not in err
     return err
