@@ -2,7 +2,9 @@
 
 Exit codes: 0 after a clean stop (SIGTERM, SIGINT, ``--run-for``), 2 for a configuration or
 credential error (named field, nothing started), 1 for anything that stopped the trader (the
-message says what; the journal is left as it was for the next start).
+message says what; the journal is left as it was for the next start). ``trade reconcile``: 0
+when the trader may trade (OK, REPAIRED, ADOPTED), 1 when it would halt, 2 when it could not
+compare (configuration, credentials, journal or venue error).
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from gradtrade.errors import GradtradeError, InvalidInput
 from gradtrade.live.config import TraderConfig, load_trader_config
 from gradtrade.live.credentials import Credentials, load_credentials
 from gradtrade.live.logs import configure_logging
+from gradtrade.live.reconcile_check import check_trader
+from gradtrade.live.reconcile_report import render, to_payload
 from gradtrade.live.status import reset_breaker, trader_status
 from gradtrade.live.trader import Trader
 
@@ -127,6 +131,45 @@ def reset_breaker_command(config_path: Path) -> None:
     except GradtradeError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from None
     click.echo(f"breaker {before} -> ACTIVE (journaled)")
+
+
+@trade.command("reconcile")
+@click.option("--config", "config_path", type=CONFIG, required=True, help="trader YAML.")
+@click.option("--json", "as_json", is_flag=True, help="the report as one JSON object.")
+def reconcile_command(config_path: Path, as_json: bool) -> None:
+    """Compare the journal's orders, trades, balances and positions with the exchange and print
+    what differs, without trading: no order is sent or cancelled and the journal is opened
+    read-only (works while the trader runs). Live mode only; credentials as for trading.
+
+    \b
+    Exit codes: 0 the trader may trade (OK, or every difference repairable/adopted),
+    1 it would start HALTED, 2 the comparison could not be made.
+
+    \b
+    Examples:
+      GRADTRADE_API_KEY=... GRADTRADE_API_SECRET=... \\
+        gradtrade trade reconcile --config configs/trader_live_testnet.yaml
+      gradtrade trade reconcile --config configs/trader_live_testnet.yaml --json | jq .verdict
+    """
+    cfg = _load(config_path)
+    try:
+        creds = load_credentials(cfg.credentials)
+        result = asyncio.run(check_trader(cfg, creds))
+    except GradtradeError as exc:
+        click.echo(f"Error: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(2)
+    report = result.report
+    if as_json:
+        out = {**to_payload(report), "baseline": result.baseline.to_payload(),
+               "baseline_taken_now": result.baseline_taken_now,
+               "journal_seq": result.journal_seq}  # fmt: skip
+        click.echo(orjson.dumps(out).decode())
+    else:
+        if result.baseline_taken_now:
+            click.echo("(the journal holds no reconciliation baseline: balances taken now)")
+        click.echo(f"trader {cfg.trader_id}, journal at record {result.journal_seq}")
+        click.echo(render(report))
+    sys.exit(0 if report.may_trade else 1)
 
 
 __all__ = ["trade"]

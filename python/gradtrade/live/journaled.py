@@ -12,6 +12,7 @@ Invariants:
   Canceled -> ``order_canceled``, a refused cancel -> ``order_cancel_rejected``, a refusal ->
   ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
   order stays in flight: never journaled as rejected);
+* reports injected by reconciliation (``inject``) take the same path on the next ``poll``;
 * a report the journal's mirror refuses is logged and counted, never written, and still goes to
   the engine (whose order manager refuses it the same way, with its own count).
 
@@ -26,6 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -80,6 +82,7 @@ class JournalingClient:
         self.refused = 0
         self.accepting = True
         self._held: list[ExecutionEvent] = []  # refusals of orders that never left
+        self._injected: list[ExecutionEvent] = []  # reports learned another way
 
     def stop_new_orders(self) -> None:
         """From now on a new order is refused here (UNAVAILABLE) and never sent or journaled;
@@ -114,8 +117,16 @@ class JournalingClient:
             self._record(RecordKind.ORDER_CANCEL_REQUESTED, client_order_id, {})
         self.inner.cancel(client_order_id, ts_ns)
 
+    def inject(self, events: Iterable[ExecutionEvent]) -> None:
+        """Venue reports learned another way (reconciliation's repairs): journaled and handed
+        to the engine by the next ``poll`` exactly like the venue's own, so a trade id the
+        journal already has is not journaled again (and the order manager drops it too)."""
+        self._injected.extend(events)
+
     def poll(self) -> list[ExecutionEvent]:
         events = self.inner.poll()
+        if self._injected:
+            events, self._injected = [*events, *self._injected], []
         for event in events:
             self._journal(event)
         if self._held:

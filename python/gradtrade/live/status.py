@@ -58,6 +58,10 @@ class TraderStatus:
             )
         d = self.last_decision
         lines.append("last decision: " + ("none" if d is None else orjson.dumps(d).decode()))
+        r = self.reconciliation
+        lines.append("last reconciliation: " + ("none" if r is None else (
+            f"{str(r.get('verdict', 'ok' if r.get('ok') else 'halt')).upper()}, "
+            f"{len(r.get('discrepancies') or ())} discrepancies")))  # fmt: skip
         return "\n".join(lines)
 
 

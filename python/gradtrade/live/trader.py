@@ -3,8 +3,9 @@
 One run: open the journal and recover from it (a journal of a newer version stops here, left
 as it is) -> read the symbol's filters from the venue -> connect the venue (paper: the simulated
 venue filling from the live bars; live: ``LiveExecutionClient``) -> resolve every order the last
-run left open (``live.resume``) -> reconcile (the call site of ``live/reconcile.py``) -> warm the
-strategy up on REST history -> trade closed bars until stopped.
+run left open (``live.resume``) -> assemble the engine -> reconcile with the exchange (live:
+``live.reconciler``; a HALT starts the trader HALTED, taking no new order) -> warm the strategy
+up on REST history -> trade closed bars until stopped.
 
 Invariants:
 
@@ -21,7 +22,10 @@ Invariants:
   orders are cancelled when ``cancel_open_on_exit``, the journal gets a final snapshot and is
   closed; ``run`` then returns normally;
 * observers ``(trader, event) -> None`` run after each handled event; one that raises is
-  logged and never stops trading.
+  logged and never stops trading;
+* a periodic reconciliation holds new bars back and waits for the requests in flight and the
+  queued events first, so it compares a still picture; one that cannot read the exchange is
+  logged and tried again at the next interval (at startup it stops the trader);
 * a failed journal write ends trading (the error propagates); with monitoring on and no
   ``run_for_s`` (a service), /metrics and /healthz (503 ``journal_unwritable``) stay up until
   SIGTERM, so the failure is alerted on before the process exits with the error.
@@ -54,6 +58,8 @@ from gradtrade.live.book import BookStats, LiveBook, paper_fill_model, with_book
 from gradtrade.live.config import TraderConfig
 from gradtrade.live.credentials import Credentials, connector_config
 from gradtrade.live.journaled import JournalingClient, JournalingMarketClient
+from gradtrade.live.reconcile import ReconcileConfig
+from gradtrade.live.reconciler import Reconciler
 from gradtrade.live.recorder import Recorder
 from gradtrade.live.resume import (
     PORTFOLIO,
@@ -104,6 +110,10 @@ class Trader:
         self.started_ns = 0
         self._stop = asyncio.Event()
         self._breaker_state: str | None = None
+        self.reconciler: Reconciler | None = None
+        self._queue: asyncio.Queue[FeedItem | None] | None = None
+        self._bars_open = asyncio.Event()  # cleared while a reconciliation runs
+        self._bars_open.set()
         # /metrics and /healthz: attached before the first event, so nothing is missed
         self.telemetry = Telemetry(config.monitoring) if config.monitoring is not None else None
 
@@ -138,11 +148,42 @@ class Trader:
         self._stop.set()
 
     async def reconcile(self) -> None:
-        """Call site of the reconciliation (``live/reconcile.py``, branch ``reconcile``), run at
-        startup and every ``reconcile.interval_s``.
-        TODO(lead): wire ``live.reconcile`` here (compare the venue's open orders, trades,
-        balances with ``self.recorder.state``, journal the report, HALT unless adopted)."""
-        log.debug("reconciliation is not wired yet (live/reconcile.py)")
+        """One reconciliation with the exchange (``live.reconciler``), at startup once the engine
+        is assembled and every ``reconcile.interval_s``; new bars wait until it is done."""
+        engine, recorder, venue = self.engine, self.recorder, self.venue
+        if self.client is None or engine is None or recorder is None or venue is None:
+            if self.reconciler is None and self.events_handled == 0:
+                log.info("paper mode: no exchange account to reconcile against")
+            return
+        if self.reconciler is None:
+            cfg = ReconcileConfig(
+                adopt_unknown=self.cfg.reconcile.adopt_unknown,
+                placement_window_ms=self.cfg.venue.recv_window_ms
+                + int(1000 * self.cfg.venue.timeout_s),
+            )
+            self.reconciler = Reconciler(
+                self.client.gateway, recorder, engine, venue, self.cfg.symbol, cfg
+            )
+        self._bars_open.clear()
+        try:
+            await self._quiesce()
+            report = await self.reconciler.run()
+        finally:
+            self._bars_open.set()
+        if self.telemetry is not None:
+            self.telemetry.reconciled(len(report.discrepancies))
+        self._breaker_state = _name(engine.risk[self.cfg.symbol].breaker.state)
+
+    async def _quiesce(self) -> None:
+        """Until the queued events are handled and every request in flight is answered and
+        accounted (at most ``venue.timeout_s``)."""
+        client, deadline = self.client, time.monotonic() + self.cfg.venue.timeout_s
+        while client is not None and time.monotonic() < deadline:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(client.settle(), max(0.01, deadline - time.monotonic()))
+            if (self._queue is None or self._queue.empty()) and not client.events:
+                return
+            await asyncio.sleep(0.02)
 
     # --- the run ---
 
@@ -230,7 +271,6 @@ class Trader:
             model: FillModel = fill_model(cfg.fill, {symbol: filters})
             model = paper_fill_model(model, self.book, filters, cfg.fill.taker_fee_bps)
             inner = SimulatedVenue(model, {symbol: filters}, quote)
-        await self.reconcile()
         feed = self.feed = KlineFeed(rest, symbol, cfg.timeframe)
         history = await feed.history(cfg.warmup_bars)
         self.trade_from_ns = history[-1].close_time_ns + 1 if history else 0
@@ -256,6 +296,7 @@ class Trader:
         if state.breaker is not None:
             risk.breaker = DrawdownBreaker.from_json(state.breaker.to_json())
         self._breaker_state = _name(risk.breaker.state)
+        await self.reconcile()
         log.info(
             "trader %s (%s, %s %s) session %d: %d warm-up bars, journal at record %d",
             cfg.trader_id, cfg.mode, symbol, cfg.timeframe, execution.session, len(history),
@@ -270,6 +311,7 @@ class Trader:
         self, engine: Engine, queue: asyncio.Queue[FeedItem | None], run_for_s: float | None
     ) -> None:
         self.started_ns = time.time_ns()
+        self._queue = queue
         producers = [asyncio.create_task(self._bars(queue), name="bars"),
                      asyncio.create_task(self._reconcile_every(), name="reconcile")]  # fmt: skip
         if self.book is not None:
@@ -310,6 +352,7 @@ class Trader:
         async for bar in self.feed:
             if every_bar:
                 await self._sync_clock()
+            await self._bars_open.wait()
             await queue.put(bar)
             tick = None if self.book is None else self.book.after_bar(bar)
             if tick is not None:  # ``book.cadence_s: null``: the strategy looks after each bar
@@ -339,7 +382,11 @@ class Trader:
     async def _reconcile_every(self) -> None:
         while True:
             await asyncio.sleep(self.cfg.reconcile.interval_s)
-            await self.reconcile()
+            try:
+                await self.reconcile()
+            except GradtradeError as exc:  # the venue could not say: the next interval asks
+                log.warning("reconciliation failed, trying again in %.0f s: %s",
+                            self.cfg.reconcile.interval_s, exc)  # fmt: skip
 
     # --- after each event: journal what the engine decided, notify observers ---
 
