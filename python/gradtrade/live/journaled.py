@@ -18,7 +18,10 @@ Invariants:
 Test hook: ``GRADTRADE_CRASH_AT=after_journal`` kills the process (SIGKILL, as ``kill -9``)
 right after the write-ahead records are durable and before the request leaves;
 ``after_send`` right after the venue acknowledged an order and before the acknowledgement is
-journaled. Only the crash tests set it.
+journaled; ``after_partial_fill`` right after a fill that leaves its order partially filled
+is journaled; ``cancel_journaled`` right after ``order_cancel_requested`` is durable and before
+the cancel leaves; ``cancel_sent`` when the venue's answer to a cancel (``Canceled``) arrives,
+before it is journaled. Only the crash tests set it.
 """
 
 from __future__ import annotations
@@ -48,7 +51,13 @@ from gradtrade.persistence.records import RecordKind
 
 log = logging.getLogger("gradtrade.live.journal")
 CRASH_ENV = "GRADTRADE_CRASH_AT"
-CRASH_POINTS = ("after_journal", "after_send")
+CRASH_POINTS = (
+    "after_journal",
+    "after_send",
+    "after_partial_fill",
+    "cancel_journaled",
+    "cancel_sent",
+)
 NS_PER_MS = 1_000_000
 
 
@@ -112,6 +121,7 @@ class JournalingClient:
             and (not mirror.is_terminal)
         ):
             self._record(RecordKind.ORDER_CANCEL_REQUESTED, client_order_id, {})
+            crash_point("cancel_journaled")
         self.inner.cancel(client_order_id, ts_ns)
 
     def poll(self) -> list[ExecutionEvent]:
@@ -138,9 +148,13 @@ class JournalingClient:
             if event.trade_id in mirror.trade_ids:
                 return
             self._record(RecordKind.FILL, cid, _fill_payload(event))
+            if mirror.status == OrderStatus.PARTIALLY_FILLED:
+                crash_point("after_partial_fill")
             if mirror.status == OrderStatus.FILLED:
                 self._record(RecordKind.ORDER_FILLED, cid, {})
         elif isinstance(event, Canceled):
+            if mirror.status == OrderStatus.PENDING_CANCEL:
+                crash_point("cancel_sent")
             if not mirror.is_terminal:
                 self._record(RecordKind.ORDER_CANCELED, cid, {})
         elif isinstance(event, VenueReject):
