@@ -26,6 +26,7 @@ from .harness import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
 from .oracle import account, check, exchange_orders, journal
 
 _SESSIONS = itertools.count(int(time.time()) % 100_000 * 100 + 50, 10)  # restarts take +1
+BIG = {"kind": "ma_cross", "params": {"fast": 1, "slow": 2, "size": 1.0}}
 POST_ONLY = {"style": "post_only", "post_only_timeout_s": 1.0, "on_timeout": "reprice"}
 
 
@@ -132,7 +133,7 @@ def test_websocket_stalls_lose_and_double_nothing(exchange: Exchange, tmp_path: 
 
 
 CRASHES = [
-    pytest.param("spot", "after_partial_fill", {}, id="spot-after_partial_fill"),
+    pytest.param("spot", "after_partial_fill", {}, id="spot-after_partial_fill"),  # big orders
     pytest.param("spot", "cancel_journaled", POST_ONLY, id="spot-cancel_journaled"),
     pytest.param("spot", "cancel_sent", POST_ONLY, id="spot-cancel_sent"),
     pytest.param("usdm", "after_journal", {}, id="usdm-after_journal"),
@@ -145,7 +146,9 @@ CRASHES = [
 def test_kill_9_at_crash_point_then_restart(
     exchange: Exchange, tmp_path: Path, market: str, point: str, execution: dict[str, Any]
 ) -> None:
-    config = _config(tmp_path, exchange, market, execution=execution)
+    # orders of ~1 BTC walk more than one level of the synthetic book: fills one by one
+    big = {"capital": 60_000, "strategy": BIG} if point == "after_partial_fill" else {}
+    config = _config(tmp_path, exchange, market, execution=execution, **big)
     session, db = _session(config), tmp_path / "live.db"
     before = account(exchange.url, market)
     with BarPump(exchange, every_s=2.0):

@@ -570,7 +570,7 @@ class LiveExecutionClient:
         if not t.done and t.shadow.status in _GONE:
             t.done = True
             self._finish(t)
-            self._emit(Canceled(t.request.client_order_id, self.clock_ns()))
+            self._emit(Canceled(t.request.client_order_id, self.clock_ns(), t.shadow.status))
         elif not t.done and t.shadow.status == OrderStatus.FILLED:
             t.done = True
             self._finish(t)

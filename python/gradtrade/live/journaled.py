@@ -9,8 +9,8 @@ Invariants:
   ``order_cancel_requested`` is committed before a cancel leaves;
 * what the venue reports is journaled as it is handed to the engine (``poll``): Ack ->
   ``order_accepted``, a fill -> ``fill`` (once per trade id) and ``order_filled`` when complete,
-  Canceled -> ``order_canceled``, a refused cancel -> ``order_cancel_rejected``, a refusal ->
-  ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
+  Canceled -> ``order_canceled`` (``order_expired`` when the venue expired it), a refused
+  cancel -> ``order_cancel_rejected``, a refusal -> ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
   order stays in flight: never journaled as rejected);
 * a report the journal's mirror refuses is logged and counted, never written, and still goes to
   the engine (whose order manager refuses it the same way, with its own count).
@@ -155,8 +155,11 @@ class JournalingClient:
         elif isinstance(event, Canceled):
             if mirror.status == OrderStatus.PENDING_CANCEL:
                 crash_point("cancel_sent")
-            if not mirror.is_terminal:
+            if not mirror.is_terminal and event.final == OrderStatus.CANCELED:
                 self._record(RecordKind.ORDER_CANCELED, cid, {})
+            elif not mirror.is_terminal:  # e.g. a USD-M GTX order that would have taken
+                in_match = event.final == OrderStatus.EXPIRED_IN_MATCH
+                self._record(RecordKind.ORDER_EXPIRED, cid, {"in_match": in_match})
         elif isinstance(event, VenueReject):
             if mirror.status == OrderStatus.PENDING_CANCEL:
                 self._record(RecordKind.ORDER_CANCEL_REJECTED, cid, {})
