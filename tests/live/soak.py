@@ -6,7 +6,8 @@ exchange's clock, with faults armed at random (seeded) between bars; the trader'
 
 What it returns is measured, never assumed: the faults armed, the RSS samples, the exchange's
 check (``oracle.check``: 0 lost, 0 duplicated, every fill once, balances equal) and the
-journal's snapshots (how many objects each held: orders grow them until pruned).
+journal's last snapshot (its seq and how many orders it holds: terminal orders are kept, so
+it grows with every order of the run).
 """
 
 from __future__ import annotations
@@ -21,10 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gradtrade.persistence import RecordKind
+from gradtrade.persistence import JournalOptions, open_journal
 
 from .harness import CLI, Exchange, trader_config, trader_env
-from .oracle import Seen, account, check, journal
+from .oracle import Seen, account, check
 
 # name -> the fault armed (all bounded: each fires `count` times, or is reset after ACK_BARS)
 FAULTS: dict[str, dict[str, Any]] = {
@@ -50,7 +51,9 @@ class SoakResult:
     rss_kb: list[int]  # one sample per bar
     warm_kb: float  # median RSS of the 10 bars after the warm-up
     end_kb: float  # median RSS of the last 10 bars
-    snapshot_objects: list[int]  # objects held by each snapshot, in order
+    snapshot_seq: int  # the last snapshot's record (the journal's end after a clean stop)
+    snapshot_orders: int  # orders it holds
+    journal_seq: int
     seen: Seen
 
     @property
@@ -118,12 +121,14 @@ def soak(
     wall = time.monotonic() - t0
     assert rc == 0, (tmp / "trader.log").read_text()[-3000:]
     seen = check(exchange.url, tmp / "live.db", {session}, before)
-    _, records = journal(tmp / "live.db")
-    snaps = [int(r.data()["objects"]) for r in records if r.kind is RecordKind.SNAPSHOT]
+    with open_journal(str(tmp / "live.db"), JournalOptions(readonly=True)) as j:
+        snap = j.latest_snapshot()
+    assert snap is not None, "no snapshot after a clean stop"
+    orders = sum(1 for name in snap.objects if name.startswith("order/"))
     after = samples[warmup:]
     return SoakResult(
         bars, wall, faults, samples, statistics.median(after[:10]),
-        statistics.median(samples[-10:]), snaps, seen,
+        statistics.median(samples[-10:]), snap.seq, orders, seen.state.seq, seen,
     )  # fmt: skip
 
 

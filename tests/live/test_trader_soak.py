@@ -21,4 +21,5 @@ def test_short_soak_with_random_faults_keeps_memory_flat_and_loses_nothing(
     assert sum(result.faults.values()) >= 5, result.faults  # faults really were injected
     assert result.seen.trades, "the trader traded through the faults"
     assert result.growth < 0.10, (result.warm_kb, result.end_kb, result.rss_kb)
-    assert result.snapshot_objects, "snapshots were taken while trading"
+    assert result.snapshot_seq == result.journal_seq, "the final snapshot is the journal's end"
+    assert result.snapshot_orders == len(result.seen.state.orders)
