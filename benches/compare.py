@@ -24,7 +24,15 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
 SECTIONS = [
-    "orderbook", "kalman", "risk", "exchange", "data", "model", "journal", "backtest", "l2",
+    "orderbook",
+    "kalman",
+    "risk",
+    "exchange",
+    "data",
+    "model",
+    "journal",
+    "backtest",
+    "l2",
     "trader",
 ]
 

@@ -25,7 +25,9 @@ from live.soak import soak  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--hours", type=float, default=4.0, help="market hours to replay (1m bars)")
     parser.add_argument("--every", type=float, default=1.0, help="wall seconds per bar (1.0: 60x)")
     parser.add_argument("--seed", type=int, default=7)
@@ -44,13 +46,18 @@ def main() -> None:
         proc.terminate()
         proc.wait(10)
     rss = r.rss_kb
-    print(f"| {args.hours:g} h ({bars} bars), {60 / args.every:.0f}x, seed {args.seed} "
-          f"| {r.wall_s:.0f} s | {sum(r.faults.values())} ({', '.join(f'{k} {v}' for k, v in sorted(r.faults.items()))}) "
-          f"| {len(r.seen.orders)} / {len(r.seen.trades)} "
-          f"| {rss[0] / 1024:.0f} / {r.warm_kb / 1024:.0f} / {r.end_kb / 1024:.0f} / {max(rss) / 1024:.0f} "
-          f"| {100 * r.growth:+.1f} % | {r.snapshot_orders} |")  # fmt: skip
-    print(f"RSS median over the run {statistics.median(rss) / 1024:.0f} MiB; checks passed: "
-          "0 lost, 0 duplicated, every fill once, balances equal")
+    faults = ", ".join(f"{k} {v}" for k, v in sorted(r.faults.items()))
+    mib = " / ".join(f"{x / 1024:.0f}" for x in (rss[0], r.warm_kb, r.end_kb, max(rss)))
+    print(
+        f"| {args.hours:g} h ({bars} bars), {60 / args.every:.0f}x, seed {args.seed} "
+        f"| {r.wall_s:.0f} s | {sum(r.faults.values())} ({faults}) "
+        f"| {len(r.seen.orders)} / {len(r.seen.trades)} | {mib} "
+        f"| {100 * r.growth:+.1f} % | {r.snapshot_orders} |"
+    )
+    print(
+        f"RSS median over the run {statistics.median(rss) / 1024:.0f} MiB; checks passed: "
+        "0 lost, 0 duplicated, every fill once, balances equal"
+    )
 
 
 if __name__ == "__main__":

@@ -96,9 +96,7 @@ def journal(db: Path) -> tuple[TraderState, list[JournalRecord]]:
         return recover(j), list(j.read())
 
 
-def check(
-    url: str, db: Path, sessions: set[int], before: Account, market: str = "spot"
-) -> Seen:
+def check(url: str, db: Path, sessions: set[int], before: Account, market: str = "spot") -> Seen:
     """Every check of the module docstring; ``before``: the account before the first run."""
     state, records = journal(db)
     orders, trades, after = asyncio.run(_read(url, market, sessions))

@@ -125,7 +125,7 @@ def test_websocket_stalls_lose_and_double_nothing(exchange: Exchange, tmp_path: 
     finally:
         stop.set()
         staller.join(10)
-    state, records = journal(tmp_path / "live.db")
+    _, records = journal(tmp_path / "live.db")
     seen = check(exchange.url, tmp_path / "live.db", {_session(config)}, before)
     assert seen.trades
     bars = [r.data()["ts_ns"] for r in records if r.kind is RecordKind.DECISION]
@@ -185,7 +185,11 @@ def _crashed_order(state: Any, point: str) -> str:
     if point in ("after_journal", "after_send"):
         (cid,) = state.in_flight
         return str(cid)
-    want = OrderStatus.PARTIALLY_FILLED if point == "after_partial_fill" else OrderStatus.PENDING_CANCEL
+    want = (
+        OrderStatus.PARTIALLY_FILLED
+        if point == "after_partial_fill"
+        else OrderStatus.PENDING_CANCEL
+    )
     hits = [cid for cid, o in state.orders.items() if o.status == want]
     assert len(hits) == 1, (point, {c: o.status for c, o in state.orders.items()})
     return str(hits[0])

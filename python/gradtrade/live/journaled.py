@@ -10,8 +10,9 @@ Invariants:
 * what the venue reports is journaled as it is handed to the engine (``poll``): Ack ->
   ``order_accepted``, a fill -> ``fill`` (once per trade id) and ``order_filled`` when complete,
   Canceled -> ``order_canceled`` (``order_expired`` when the venue expired it), a refused
-  cancel -> ``order_cancel_rejected``, a refusal -> ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
-  order stays in flight: never journaled as rejected);
+  cancel -> ``order_cancel_rejected``, a refusal -> ``order_rejected`` with its typed reason,
+  ``StatusUnknown`` -> ``order_status_unknown`` (the order stays in flight: never journaled as
+  rejected);
 * a report the journal's mirror refuses is logged and counted, never written, and still goes to
   the engine (whose order manager refuses it the same way, with its own count).
 
