@@ -223,7 +223,8 @@ def run(data_dir: Path, quick: bool) -> str:
         "Bar close (closing kline frame received) to the order request handed to the socket, "
         f"one bar every {EVERY_S} s of wall time (the exchange clock moved to the next bar), "
         "live mode, journal SQLite with fsync. Target: p50 and p99 under 5 ms on CPU. "
-        "The 1h rows have few bars (the exchange's clock fault moves at most a day): their p99 is near the max.",
+        "The 1h rows have few bars (the exchange's clock fault moves at most a day): "
+        "their p99 is near the max.",
         "",
         "| strategy, clock | bars | orders timed | p50 ms | p99 ms | max ms "
         "| of which journal fsync, median ms | without the fsync p50 / p99 ms |",
