@@ -23,7 +23,18 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "RESULTS.md"
-SECTIONS = ["orderbook", "kalman", "risk", "exchange", "data", "model", "journal", "backtest", "l2"]
+SECTIONS = [
+    "orderbook",
+    "kalman",
+    "risk",
+    "exchange",
+    "data",
+    "model",
+    "journal",
+    "backtest",
+    "l2",
+    "trader",
+]
 
 
 def _machine() -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol, runtime_checkable
 
-from gradtrade.core import Side
+from gradtrade.core import OrderStatus, Side
 from gradtrade.events import FillEvent, IntentKind, OrderStyle, fast_frozen_init
 
 
@@ -81,10 +81,13 @@ class VenueReject:
 @fast_frozen_init
 @dataclass(frozen=True, slots=True)
 class Canceled:
-    """The venue removed the order (our cancel, an expiry, or an OCO sibling that filled)."""
+    """The venue removed the order (our cancel, an expiry, or an OCO sibling that filled);
+    ``final`` is the venue's status for it where the venue says (CANCELED, EXPIRED or
+    EXPIRED_IN_MATCH), so the journal records what the exchange has."""
 
     client_order_id: str
     ts_ns: int
+    final: OrderStatus = OrderStatus.CANCELED
 
 
 @dataclass(frozen=True, slots=True)

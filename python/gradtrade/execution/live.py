@@ -21,6 +21,9 @@ Invariants:
   client timeout) has passed without it, after which the exchange can no longer place it and a
   retryable ``VenueReject(UNAVAILABLE)`` is safe. A cancel in that state is queried and resent,
   never reported as Canceled until the venue says so.
+* ``-1021`` (our timestamp outside the venue's recvWindow) is a refusal before anything was
+  placed or cancelled: the clock is re-synced at once and a new order is refused as retryable
+  ``UNAVAILABLE`` (the order manager resends it); queries and cancels are asked again.
 * While the user-data stream is down, open orders are polled over REST every
   ``poll_interval_s``, and once more on every reconnect.
 * Secrets stay in the ``ConnectorConfig``'s ``SecretStr``: no event, log line or message holds
@@ -68,7 +71,7 @@ from gradtrade.execution.protective import (
     spot_stop,
 )
 from gradtrade.venue.config import ConnectorConfig
-from gradtrade.venue.orders import Answered, OrderGateway, Refused
+from gradtrade.venue.orders import Answered, OrderGateway, Outcome, Refused, binance_code
 from gradtrade.venue.user_data import UserDataStream
 
 log = logging.getLogger("gradtrade.execution.live")
@@ -90,6 +93,7 @@ _TYPE = {
 }
 _GONE = (OrderStatus.CANCELED, OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
 UNKNOWN_ORDER_CODES = (-2011, -2013)
+CLOCK_SKEW = -1021  # refused before acting: our timestamp is off the venue's clock
 INVALID_CODES = (-1013, -1100, -1101, -1102, -1106, -1111, -1116, -1117, -1121, -4014, -4164)
 
 
@@ -345,7 +349,10 @@ class LiveExecutionClient:
             return
         t.sent_ms = now_ms
         outcome = await self.gateway.new_order(self._params(t.request))
-        if isinstance(outcome, Answered):
+        if _code(outcome) == CLOCK_SKEW:
+            await self._resync_clock()
+            self._reject(t, VenueRejectReason.UNAVAILABLE, f"clock re-synced: {outcome}")
+        elif isinstance(outcome, Answered):
             await self._apply_body(t, outcome.body)
         elif isinstance(outcome, Refused):
             if outcome.http_status == 418:
@@ -364,6 +371,10 @@ class LiveExecutionClient:
             if isinstance(outcome, Answered):
                 await self._apply_body(t, outcome.body)
                 return
+            if _code(outcome) == CLOCK_SKEW:
+                await self._resync_clock()
+                await asyncio.sleep(self.config.resolve_interval_s)
+                continue
             past = self.gateway.rest.now_ms() > deadline
             never_placed = isinstance(outcome, Refused) and outcome.code == -2013
             if never_placed and past and t.shadow.exchange_order_id is None:
@@ -384,6 +395,10 @@ class LiveExecutionClient:
             if isinstance(outcome, Answered):
                 await self._apply_body(t, outcome.body)
                 return
+            if _code(outcome) == CLOCK_SKEW:
+                await self._resync_clock()
+                await asyncio.sleep(self.config.resolve_interval_s)
+                continue
             if isinstance(outcome, Refused):
                 # Already filled or gone (-2011): the venue's account of the order decides.
                 with contextlib.suppress(GradtradeError):
@@ -399,6 +414,15 @@ class LiveExecutionClient:
             query = await self.gateway.query(symbol, cid)
             if isinstance(query, Answered):
                 await self._apply_body(t, query.body)
+            await asyncio.sleep(self.config.resolve_interval_s)
+
+    async def _resync_clock(self) -> None:
+        """Follow the venue's clock after a -1021; a venue that cannot say keeps the offset
+        (the caller's loop asks again after its interval)."""
+        try:
+            await self.gateway.rest.sync_time()
+        except GradtradeError as exc:
+            log.warning("clock re-sync after -1021 failed: %s", exc)
             await asyncio.sleep(self.config.resolve_interval_s)
 
     # --- applying what the venue says ---
@@ -546,7 +570,7 @@ class LiveExecutionClient:
         if not t.done and t.shadow.status in _GONE:
             t.done = True
             self._finish(t)
-            self._emit(Canceled(t.request.client_order_id, self.clock_ns()))
+            self._emit(Canceled(t.request.client_order_id, self.clock_ns(), t.shadow.status))
         elif not t.done and t.shadow.status == OrderStatus.FILLED:
             t.done = True
             self._finish(t)
@@ -606,6 +630,15 @@ class LiveExecutionClient:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("live client task failed: %s", task.exception())
+
+
+def _code(outcome: Outcome) -> int | None:
+    """Binance's error code of a refusal or of an unknown outcome's quoted body."""
+    if isinstance(outcome, Refused):
+        return outcome.code
+    if isinstance(outcome, Answered):
+        return None
+    return binance_code(outcome.message)
 
 
 def _wire(enum: object) -> str:

@@ -9,9 +9,10 @@ Invariants:
   ``order_cancel_requested`` is committed before a cancel leaves;
 * what the venue reports is journaled as it is handed to the engine (``poll``): Ack ->
   ``order_accepted``, a fill -> ``fill`` (once per trade id) and ``order_filled`` when complete,
-  Canceled -> ``order_canceled``, a refused cancel -> ``order_cancel_rejected``, a refusal ->
-  ``order_rejected`` with its typed reason, ``StatusUnknown`` -> ``order_status_unknown`` (the
-  order stays in flight: never journaled as rejected);
+  Canceled -> ``order_canceled`` (``order_expired`` when the venue expired it), a refused
+  cancel -> ``order_cancel_rejected``, a refusal -> ``order_rejected`` with its typed reason,
+  ``StatusUnknown`` -> ``order_status_unknown`` (the order stays in flight: never journaled as
+  rejected);
 * reports injected by reconciliation (``inject``) take the same path on the next ``poll``;
 * a report the journal's mirror refuses is logged and counted, never written, and still goes to
   the engine (whose order manager refuses it the same way, with its own count).
@@ -19,7 +20,10 @@ Invariants:
 Test hook: ``GRADTRADE_CRASH_AT=after_journal`` kills the process (SIGKILL, as ``kill -9``)
 right after the write-ahead records are durable and before the request leaves;
 ``after_send`` right after the venue acknowledged an order and before the acknowledgement is
-journaled. Only the crash tests set it.
+journaled; ``after_partial_fill`` right after a fill that leaves its order partially filled
+is journaled; ``cancel_journaled`` right after ``order_cancel_requested`` is durable and before
+the cancel leaves; ``cancel_sent`` when the venue's answer to a cancel (``Canceled``) arrives,
+before it is journaled. Only the crash tests set it.
 """
 
 from __future__ import annotations
@@ -50,7 +54,13 @@ from gradtrade.persistence.records import RecordKind
 
 log = logging.getLogger("gradtrade.live.journal")
 CRASH_ENV = "GRADTRADE_CRASH_AT"
-CRASH_POINTS = ("after_journal", "after_send")
+CRASH_POINTS = (
+    "after_journal",
+    "after_send",
+    "after_partial_fill",
+    "cancel_journaled",
+    "cancel_sent",
+)
 NS_PER_MS = 1_000_000
 
 
@@ -115,6 +125,7 @@ class JournalingClient:
             and (not mirror.is_terminal)
         ):
             self._record(RecordKind.ORDER_CANCEL_REQUESTED, client_order_id, {})
+            crash_point("cancel_journaled")
         self.inner.cancel(client_order_id, ts_ns)
 
     def inject(self, events: Iterable[ExecutionEvent]) -> None:
@@ -149,11 +160,18 @@ class JournalingClient:
             if event.trade_id in mirror.trade_ids:
                 return
             self._record(RecordKind.FILL, cid, _fill_payload(event))
+            if mirror.status == OrderStatus.PARTIALLY_FILLED:
+                crash_point("after_partial_fill")
             if mirror.status == OrderStatus.FILLED:
                 self._record(RecordKind.ORDER_FILLED, cid, {})
         elif isinstance(event, Canceled):
-            if not mirror.is_terminal:
+            if mirror.status == OrderStatus.PENDING_CANCEL:
+                crash_point("cancel_sent")
+            if not mirror.is_terminal and event.final == OrderStatus.CANCELED:
                 self._record(RecordKind.ORDER_CANCELED, cid, {})
+            elif not mirror.is_terminal:  # e.g. a USD-M GTX order that would have taken
+                in_match = event.final == OrderStatus.EXPIRED_IN_MATCH
+                self._record(RecordKind.ORDER_EXPIRED, cid, {"in_match": in_match})
         elif isinstance(event, VenueReject):
             if mirror.status == OrderStatus.PENDING_CANCEL:
                 self._record(RecordKind.ORDER_CANCEL_REJECTED, cid, {})

@@ -8,6 +8,12 @@ Invariants:
   journal unchanged. So the journal always replays (``persistence.recover``) to ``state``;
 * ``record_many`` is one atomic append (the write-ahead pair ``order_initialized`` +
   ``order_submitted`` is either both durable or absent);
+* ``record_soon`` (decisions: informational, never needed to rebuild orders or positions) is
+  validated and applied to the mirror at once, and written at the latest one event-loop turn
+  later, always in front of any later record (the same atomic append) and before a snapshot:
+  the journal's order is the mirror's, and the write-ahead pair of an order placed on the same
+  bar is not kept waiting behind the decision's fsync. A ``kill -9`` inside that turn loses the
+  decision record only;
 * a snapshot is taken only when the caller says the process is quiescent (``maybe_snapshot``
   after an engine event was handled), so the extra objects it carries (the portfolio) are of
   the same instant as ``state.seq``.
@@ -15,6 +21,7 @@ Invariants:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,12 +52,37 @@ class Recorder:
         self.appended = 0
         self.refused = 0
         self.on_append: list[Callable[[JournalRecord], None]] = []
+        self._pending: list[JournalRecord] = []  # applied to the mirror, not yet appended
 
     def record(self, kind: RecordKind, key: str, payload: Mapping[str, Any]) -> JournalRecord:
         return self.record_many([(kind, key, payload)])[0]
 
+    def record_soon(self, kind: RecordKind, key: str, payload: Mapping[str, Any]) -> None:
+        """Validate and apply now; append within one event-loop turn (module docstring).
+        Without a running loop it is appended at once."""
+        (record,) = self._apply([(kind, key, payload)])
+        self._pending.append(record)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.flush()
+            return
+        if len(self._pending) == 1:
+            loop.call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Append what ``record_soon`` holds; durable on return."""
+        if self._pending:
+            self._append([])
+
     def record_many(self, entries: Sequence[Entry]) -> list[JournalRecord]:
-        """Validate against the mirror, then append atomically; durable on return."""
+        """Validate against the mirror, then append atomically (with anything ``record_soon``
+        holds, in front); durable on return."""
+        records = self._apply(entries)
+        self._append(records)
+        return records
+
+    def _apply(self, entries: Sequence[Entry]) -> list[JournalRecord]:
         now = time.time_ns()
         seq = self.state.seq
         records = [
@@ -65,21 +97,25 @@ class Recorder:
                 # roll the mirror's seq back: nothing of the batch is written
                 self.state.seq = seq
                 raise InvalidInput(f"not journaled: {exc}") from None
-        if len(records) == 1:
-            self.journal.append(records[0])
-        else:
-            self.journal.append_many(records)
-        self.appended += len(records)
-        self.since_snapshot += len(records)
-        for hook in self.on_append:
-            hook(records[-1])
         return records
+
+    def _append(self, records: list[JournalRecord]) -> None:
+        batch, self._pending = [*self._pending, *records], []
+        if len(batch) == 1:
+            self.journal.append(batch[0])
+        else:
+            self.journal.append_many(batch)
+        self.appended += len(batch)
+        self.since_snapshot += len(batch)
+        for hook in self.on_append:
+            hook(batch[-1])
 
     def maybe_snapshot(self, force: bool = False) -> bool:
         """Snapshot when ``snapshot_every`` records were appended since the last (or ``force``);
         call only at a quiescent point (see the module docstring)."""
         if self.state.seq == 0 or not (force or self.since_snapshot >= self.snapshot_every):
             return False
+        self.flush()
         if self.extras is not None:
             self.state.extra.update(self.extras())
         take_snapshot(self.journal, self.state)

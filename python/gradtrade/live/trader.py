@@ -398,7 +398,7 @@ class Trader:
         for rec in elog.decisions:
             self.last_decision = rec
             if rec.decision.ts_ns >= self.trade_from_ns:
-                recorder.record(RecordKind.DECISION, rec.decision.symbol, self._decision(rec))
+                recorder.record_soon(RecordKind.DECISION, rec.decision.symbol, self._decision(rec))
         elog.decisions.clear()
         if elog.equity:
             self.last_equity = elog.equity[-1]
