@@ -34,7 +34,7 @@ from gradtrade.core import CandleFill, CandleFillConfig, FillAt, FillReason, Sid
 from gradtrade.core import Liquidity as CoreLiquidity
 from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Liquidity
-from gradtrade.execution.ladder import LadderConfig, candle_ladder, walk
+from gradtrade.execution.ladder import Ladder, LadderConfig, candle_ladder, walk
 
 EWMA_DECAY = 0.94
 
@@ -133,6 +133,21 @@ class CandleModel:
         return None if fill is None else _quote(fill)
 
 
+def walk_quote(
+    book: Ladder, side: Side, qty: float, step: float, taker_fee_rate: float, close: float
+) -> FillQuote:
+    """A market order walking ``book`` level by level (``ladder.walk``): one taker fill per
+    level; nothing fillable quotes zero quantity at ``close``."""
+    fills = walk(book, side, qty, step)
+    levels = tuple((p, q, p * q * taker_fee_rate) for p, q in fills)
+    total = sum(q for _, q, _ in levels)
+    if total <= 0:
+        return FillQuote(close, 0.0, 0.0, Liquidity.TAKER)
+    vwap = sum(p * q for p, q, _ in levels) / total
+    fee = sum(fee for _, _, fee in levels)
+    return FillQuote(vwap, total, fee, Liquidity.TAKER, levels=levels)
+
+
 class WalkBookModel:
     """``FillModel``: market orders walk the decision bar's ladder (see the module docstring)."""
 
@@ -165,14 +180,7 @@ class WalkBookModel:
         book = candle_ladder(
             bar.high, bar.low, bar.close, bar.volume, f.tick_size, f.step_size, self.ladder
         )
-        fills = walk(book, side, qty, f.step_size)
-        levels = tuple((p, q, p * q * self.taker_fee_rate) for p, q in fills)
-        total = sum(q for _, q, _ in levels)
-        if total <= 0:
-            return FillQuote(bar.close, 0.0, 0.0, Liquidity.TAKER)
-        vwap = sum(p * q for p, q, _ in levels) / total
-        fee = sum(fee for _, _, fee in levels)
-        return FillQuote(vwap, total, fee, Liquidity.TAKER, levels=levels)
+        return walk_quote(book, side, qty, f.step_size, self.taker_fee_rate, bar.close)
 
     def limit(self, side: Side, price: float, qty: float, bar: Bar) -> FillQuote | None:
         return self.candle.limit(side, price, qty, bar)
@@ -188,4 +196,4 @@ class WalkBookModel:
         return self.candle.protective(position_side, qty, bar, stop_loss, take_profit)
 
 
-__all__ = ["CandleModel", "FillModel", "FillQuote", "WalkBookModel"]
+__all__ = ["CandleModel", "FillModel", "FillQuote", "WalkBookModel", "walk_quote"]

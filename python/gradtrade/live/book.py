@@ -44,9 +44,9 @@ from typing import Any
 
 from gradtrade.core import OrderBook, Side, SymbolFilters
 from gradtrade.errors import InvalidInput, RetriesExhausted, RetryableError
-from gradtrade.events import Bar, Liquidity
-from gradtrade.execution.fill_model import FillModel, FillQuote
-from gradtrade.execution.ladder import Ladder, Level, walk
+from gradtrade.events import Bar
+from gradtrade.execution.fill_model import FillModel, FillQuote, walk_quote
+from gradtrade.execution.ladder import Ladder, Level
 from gradtrade.live.config import BookSection
 from gradtrade.live.journaled import JournalingClient, JournalingMarketClient
 from gradtrade.strategy.book import BookTick
@@ -292,14 +292,7 @@ class LiveBookModel:
             return self.inner.market(side, qty, bar)
         self.book_fills += 1
         ladder = Ladder((), side_levels) if side == Side.BUY else Ladder(side_levels, ())
-        fills = walk(ladder, side, qty, step)
-        levels = tuple((p, q, p * q * self.taker_fee_rate) for p, q in fills)
-        total = sum(q for _, q, _ in levels)
-        if total <= 0:
-            return FillQuote(bar.close, 0.0, 0.0, Liquidity.TAKER)
-        vwap = sum(p * q for p, q, _ in levels) / total
-        return FillQuote(vwap, total, sum(f for _, _, f in levels), Liquidity.TAKER,
-                         levels=levels)  # fmt: skip
+        return walk_quote(ladder, side, qty, step, self.taker_fee_rate, bar.close)
 
     def limit(self, side: Side, price: float, qty: float, bar: Bar) -> FillQuote | None:
         return self.inner.limit(side, price, qty, bar)
