@@ -28,8 +28,10 @@ from trader_process import (
 )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def exchange() -> Iterator[Exchange]:
+    """A local exchange process per test module: its account is shared by that module's tests
+    only, so an order one file leaves resting never meets another file's reconciliation."""
     cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port", "0",
            "--api-key", KEY, "--api-secret", SECRET, "--faults"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
