@@ -28,10 +28,11 @@ from trader_process import (
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def exchange() -> Iterator[Exchange]:
-    """A local exchange process per test module: its account is shared by that module's tests
-    only, so an order one file leaves resting never meets another file's reconciliation."""
+    """A local exchange process per test: no test's resting orders or USD-M positions reach
+    another test's startup reconciliation (which rightly halts on an account it cannot
+    explain)."""
     cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port", "0",
            "--api-key", KEY, "--api-secret", SECRET, "--faults"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
