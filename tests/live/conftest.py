@@ -2,7 +2,7 @@
 configs and processes) and the reconciliation harness (an in-process exchange and a trader's
 objects driven by the real live client)."""
 
-from .harness import exchange, redis_port
+from .harness import exchange, fresh_exchange, redis_port
 from .reconcile_harness import (
     adopt_config,
     exchange_process,
@@ -17,6 +17,7 @@ __all__ = [
     "adopt_config",
     "exchange",
     "exchange_process",
+    "fresh_exchange",
     "process_trader",
     "redis_port",
     "resting_trader",

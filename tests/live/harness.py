@@ -28,11 +28,7 @@ from trader_process import (
 )
 
 
-@pytest.fixture
-def exchange() -> Iterator[Exchange]:
-    """A local exchange process per test: no test's resting orders or USD-M positions reach
-    another test's startup reconciliation (which rightly halts on an account it cannot
-    explain)."""
+def _exchange_process() -> Iterator[Exchange]:
     cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port", "0",
            "--api-key", KEY, "--api-secret", SECRET, "--faults"]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -44,6 +40,20 @@ def exchange() -> Iterator[Exchange]:
     yield Exchange(url)
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def exchange() -> Iterator[Exchange]:
+    """A local exchange process per test module: an order or position one file leaves never
+    meets another file's startup reconciliation (which rightly halts on what it cannot
+    explain)."""
+    yield from _exchange_process()
+
+
+@pytest.fixture
+def fresh_exchange() -> Iterator[Exchange]:
+    """An exchange of its own for one test (crash tests that leave USD-M positions behind)."""
+    yield from _exchange_process()
 
 
 @pytest.fixture(scope="session")

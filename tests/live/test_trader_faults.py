@@ -148,8 +148,13 @@ CRASHES = [
 
 @pytest.mark.parametrize(("market", "point", "execution"), CRASHES)
 def test_kill_9_at_crash_point_then_restart(
-    exchange: Exchange, tmp_path: Path, market: str, point: str, execution: dict[str, Any]
+    fresh_exchange: Exchange,
+    tmp_path: Path,
+    market: str,
+    point: str,
+    execution: dict[str, Any],
 ) -> None:
+    exchange = fresh_exchange
     # orders of ~1 BTC walk more than one level of the synthetic book: fills one by one
     big = {"capital": 60_000, "strategy": BIG} if point == "after_partial_fill" else {}
     config = _config(tmp_path, exchange, market, execution=execution, **big)
