@@ -15,14 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import ccxt.async_support as ccxt_async
 import pytest
 
-from gradtrade.core import OrderStatus, parse_client_order_id
+from gradtrade.core import OrderStatus
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
-from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, start_trader, trader_config
+from .oracle import _read as oracle_read
 
 _SESSIONS = itertools.count(int(time.time()) % 100_000 * 100, 10)  # restarts take +1
 
@@ -32,27 +31,8 @@ Rows = list[dict[str, Any]]
 
 def exchange_view(url: str, sessions: set[int]) -> tuple[Rows, Rows]:
     """Our orders (client ids of these sessions) and their trades, as the exchange has them."""
-
-    async def read() -> tuple[Rows, Rows]:
-        ex = ccxt_async.binance({"urls": ccxt_urls(url, "spot"), "apiKey": KEY, "secret": SECRET})
-        try:
-            await ex.load_time_difference()  # the tests move the exchange's clock
-            orders = await ex.privateGetAllOrders({"symbol": SYMBOL, "limit": 1000})
-            trades = await ex.privateGetMyTrades({"symbol": SYMBOL, "limit": 1000})
-        finally:
-            await ex.close()
-        ours = []
-        for o in orders:
-            try:
-                strategy, session, _ = parse_client_order_id(o["clientOrderId"])
-            except Exception:
-                continue
-            if strategy == "ma_cross" and session in sessions:
-                ours.append(o)
-        ids = {int(o["orderId"]) for o in ours}
-        return ours, [t for t in trades if int(t["orderId"]) in ids]
-
-    return asyncio.run(read())
+    orders, trades, _ = asyncio.run(oracle_read(url, "spot", sessions))
+    return orders, trades
 
 
 def check_against_exchange(url: str, db: Path, sessions: set[int]) -> dict[str, Any]:
