@@ -11,9 +11,10 @@ Every call goes through :meth:`RestClient.call`, which
   full jitter; gives up with ``RetriesExhausted`` after ``max_retries``;
 * counts everything in a :class:`ConnectorMetrics`;
 * holds every request made while a clock sync started by :meth:`RestClient.sync_time_soon`
-  is in flight until it ends (its own request excepted): a signed request never carries the
-  offset from before the sync, yet the work between starting the sync and the request (a
-  strategy's decision, the journal's write-ahead append) overlaps its round trip.
+  is in flight until it ends (its own request excepted; ``OrderGateway.send`` waits too): a
+  signed request never carries the offset from before the sync, yet the work between starting
+  the sync and the request (a strategy's decision, the journal's write-ahead append) overlaps
+  its round trip.
 """
 
 from __future__ import annotations
@@ -224,11 +225,7 @@ class RestClient:
         return time.time() * 1000.0 + self.metrics.clock_offset_ms
 
     async def call(self, what: str, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
-        sync = self._clock_sync
-        if sync is not None and not sync.done() and asyncio.current_task() is not sync:
-            # wait, not await: the caller's cancellation must not cancel the sync, and the
-            # sync's own failure is its owner's to report (the last offset is kept)
-            await asyncio.wait((sync,))
+        await self.clock_settled()
         backoff = Backoff(self.config.backoff_base_s, self.config.backoff_max_s, self._rng)
         for attempt in range(self.config.max_retries + 1):
             pause = self.weights.pause_s(self.now_ms())
@@ -290,6 +287,16 @@ class RestClient:
         # ccxt signs requests with nonce() = milliseconds() - timeDifference.
         self.exchange.options["timeDifference"] = int(-self.metrics.clock_offset_ms)
         return self.metrics.clock_offset_ms
+
+    async def clock_settled(self) -> None:
+        """Return once no clock sync started by :meth:`sync_time_soon` is in flight (at once
+        when none is, or when called from the sync itself). Every signed request waits here:
+        ``call`` and ``OrderGateway.send``."""
+        sync = self._clock_sync
+        if sync is not None and not sync.done() and asyncio.current_task() is not sync:
+            # wait, not await: the caller's cancellation must not cancel the sync, and the
+            # sync's own failure is its owner's to report (the last offset is kept)
+            await asyncio.wait((sync,))
 
     def sync_time_soon(self, sync: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
         """Start ``sync`` (which calls :meth:`sync_time` and handles its errors) as a task;
