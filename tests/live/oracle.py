@@ -51,6 +51,19 @@ def _ccxt(url: str, market: str) -> Any:
     return cls({"urls": ccxt_urls(url, market), "apiKey": KEY, "secret": SECRET})
 
 
+async def _every_trade(fetch: Any, q: dict[str, Any]) -> Rows:
+    """All the account's trades by ``fromId`` pages from the first (no time window: USD-M's
+    default is the last 7 days of the exchange's clock, which the tests move)."""
+    out: Rows = []
+    cursor = 0
+    while True:
+        page = await fetch({**q, "fromId": cursor})
+        out.extend(page)
+        if len(page) < q["limit"]:
+            return out
+        cursor = max(int(t["id"]) for t in page) + 1
+
+
 async def _read(url: str, market: str, sessions: set[int]) -> tuple[Rows, Rows, Account]:
     ex = _ccxt(url, market)
     try:
@@ -58,14 +71,14 @@ async def _read(url: str, market: str, sessions: set[int]) -> tuple[Rows, Rows, 
         q = {"symbol": SYMBOL, "limit": 1000}
         if market == "usdm":
             orders = await ex.fapiPrivateGetAllOrders(q)
-            trades = await ex.fapiPrivateGetUserTrades(q)
+            trades = await _every_trade(ex.fapiPrivateGetUserTrades, q)
             acct = await ex.fapiPrivateV2GetAccount()
             pos = sum(float(p["positionAmt"]) for p in acct["positions"] if p["symbol"] == SYMBOL)
             wallet = {a["asset"]: float(a["walletBalance"]) for a in acct["assets"]}
             account = Account(wallet, pos)
         else:
             orders = await ex.privateGetAllOrders(q)
-            trades = await ex.privateGetMyTrades(q)
+            trades = await _every_trade(ex.privateGetMyTrades, q)
             acct = await ex.privateGetAccount()
             total = {b["asset"]: float(b["free"]) + float(b["locked"]) for b in acct["balances"]}
             account = Account(total, total.get(BASE, 0.0))
