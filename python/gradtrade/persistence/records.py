@@ -115,7 +115,8 @@ _FIELD_ITEMS = {
     kind: tuple((name, spec, _FIELD_TYPES[spec]) for name, spec in fields.items())
     for kind, fields in PAYLOAD_FIELDS.items()
 }
-_ITEMS_BY_VALUE = {kind.value: items for kind, items in _FIELD_ITEMS.items()}
+# stored kind -> (the kind, its bytes for the checksum, its field checks): one lookup per row
+_BY_VALUE = {k.value: (k, k.value.encode(), items) for k, items in _FIELD_ITEMS.items()}
 _DIGEST_HEAD = struct.Struct(">qqqII")
 _KEY = re.compile(r"[A-Za-z0-9._:/@-]{1,128}")
 _KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/@-"
@@ -390,29 +391,29 @@ def decode_page(rows: Sequence[StoredRow], expected: int) -> Iterator[JournalRec
     and any row a fast check does not pass goes through ``decode_stored`` itself.
     ``JournalCorrupted`` names a hole (a row whose seq is not the next one)."""
     datas, canonical, clean = _parsed(rows)
-    blake2b, head, kinds, fields = hashlib.blake2b, _DIGEST_HEAD.pack, _KINDS, _ITEMS_BY_VALUE
+    blake2b, head, by_value = hashlib.blake2b, _DIGEST_HEAD.pack, _BY_VALUE
     for data, (seq, ts_ns, kind, key, payload, version, digest) in zip(datas, rows, strict=True):
         if seq != expected or type(seq) is not int:
             raise JournalCorrupted(
                 f"journal record {expected} is missing (the next stored is {seq})", expected
             )
-        record_kind = kinds.get(kind) if type(kind) is str else None
+        known = by_value.get(kind) if type(kind) is str else None
         if (
-            canonical and record_kind is not None and type(data) is dict
+            canonical and known is not None and type(data) is dict
             and type(ts_ns) is int and 0 <= ts_ns <= MAX_INT
             and type(version) is int and 0 < version <= SCHEMA_VERSION
             and type(key) is str and 0 < len(key) <= 128 and key.isascii()
             and not key.strip(_KEY_CHARS)
             and (clean or not may_hold_secret(payload))
-            and _fields_ok(fields[kind], data)
+            and _fields_ok(known[2], data)
         ):  # fmt: skip
-            kind_b, key_b = kind.encode(), key.encode()
+            kind_b, key_b = known[1], key.encode()
             check = blake2b(
                 head(seq, ts_ns, version, len(kind_b), len(key_b)) + kind_b + key_b + payload,
                 digest_size=16,
             ).digest()
             if check == digest:
-                yield _trusted(seq, ts_ns, record_kind, key, payload, version, data)
+                yield _trusted(seq, ts_ns, known[0], key, payload, version, data)
                 expected += 1
                 continue
         yield decode_stored(seq, ts_ns, kind, key, payload, version, digest)
