@@ -31,7 +31,13 @@ from gradtrade.errors import (
     SecretInPayload,
 )
 
-SCHEMA_VERSION = 1
+# What each schema version added; a journal is read by any gradtrade whose SCHEMA_VERSION is at
+# least the journal's, and refused (``JournalVersionError``, "upgrade gradtrade") by an older one.
+# 1: the first journal.
+# 2: ``order_status_unknown``, ``order_expired`` and ``orders_pruned`` records, the ``pruned``
+#    snapshot object (terminal orders leave the mirror and its snapshots). Version 1 journals
+#    written by gradtrade before this bump may already hold the first two kinds: they are read.
+SCHEMA_VERSION = 2
 MAX_INT = 2**63 - 1
 
 
@@ -50,6 +56,7 @@ class RecordKind(Enum):
     ORDER_REJECTED = "order_rejected"
     ORDER_EXPIRED = "order_expired"
     ORDER_STATUS_UNKNOWN = "order_status_unknown"  # the venue has not said; still in flight
+    ORDERS_PRUNED = "orders_pruned"  # terminal orders leaving the mirror (schema version 2)
     FILL = "fill"
     FUNDING = "funding"
     DECISION = "decision"
@@ -65,9 +72,10 @@ class _Field(Enum):
     OPTIONAL_STR = "a string or null"
     OBJECT = "a JSON object"
     BOOL = "a boolean"
+    LIST = "a JSON array"
 
 
-# The payload fields each kind needs (schema version 1); more fields are allowed and kept.
+# The payload fields each kind needs; more fields are allowed and kept.
 PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
     {
         RecordKind.INSTRUMENT: {"filters": _Field.OBJECT},
@@ -82,6 +90,7 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
         RecordKind.ORDER_REJECTED: {"reason": _Field.STR},
         RecordKind.ORDER_EXPIRED: {"in_match": _Field.BOOL},
         RecordKind.ORDER_STATUS_UNKNOWN: {"message": _Field.STR},
+        RecordKind.ORDERS_PRUNED: {"orders": _Field.LIST},
         RecordKind.FILL: {
             "trade_id": _Field.INT,
             "quantity": _Field.NUMBER,
@@ -109,6 +118,7 @@ _FIELD_TYPES: Mapping[_Field, tuple[type, ...]] = MappingProxyType(
         _Field.OPTIONAL_STR: (str, type(None)),
         _Field.OBJECT: (dict,),
         _Field.BOOL: (bool,),
+        _Field.LIST: (list,),
     }
 )
 _FIELD_ITEMS = {

@@ -11,7 +11,10 @@ everything before its first write (writer, seq continuity, stream top), so Redis
 it or none; with effects replication the AOF holds it as one MULTI/EXEC. Durability: an append
 is durable on return only when the server runs with ``appendonly yes`` and ``appendfsync
 always``; :class:`RedisJournal` checks that at open (CONFIG GET) and refuses
-(``JournalDurabilityError``) or logs a warning per ``Durability``. One writer: the writer's
+(``JournalDurabilityError``) or logs a warning per ``Durability``. Versions: a journal of a
+newer schema is refused at open, untouched; a writer that opens an older one raises meta's
+version to this one's (it will append records of this version), so an older gradtrade then
+refuses it at open rather than meeting a record it cannot read. One writer: the writer's
 connection (server run id and client id) is stored in meta; a second writer is refused while
 that connection lives, and a killed writer's connection closes with it (as all do when the
 server restarts), so a restarted trader can take over. The connection
@@ -107,9 +110,12 @@ return 1
 _ACQUIRE = """
 local cur = redis.call('HGET', KEYS[1], 'writer')
 if cur and cur ~= ARGV[2] then return 0 end
-if not redis.call('HGET', KEYS[1], 'schema_version') then
+local version = redis.call('HGET', KEYS[1], 'schema_version')
+if not version then
   redis.call('HSET', KEYS[1], 'schema_version', ARGV[3], 'trader_id', ARGV[4],
     'created_at_ns', ARGV[5], 'last_seq', 0)
+elseif tonumber(version) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'schema_version', ARGV[3])
 end
 redis.call('HSET', KEYS[1], 'writer', ARGV[1])
 return 1

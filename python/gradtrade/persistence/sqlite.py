@@ -6,7 +6,10 @@ batch is all-or-nothing. One writer: the writer holds an exclusive ``flock`` on 
 for as long as it is open (the kernel drops it when the process dies, so a crashed trader does
 not lock itself out); a second writer gets ``JournalLocked``. Read-only opens take no lock and
 never write. The ``meta`` table records the schema version, the trader id and the creation time;
-a journal of a newer schema is refused before anything is written to it.
+a journal of a newer schema is refused before anything is written to it; a writer that opens
+an older one raises the meta's version to its own (it appends records of that version), so an
+older gradtrade then refuses the journal at open ("upgrade gradtrade") instead of failing on a
+record it cannot read. Read-only opens never change it.
 """
 
 from __future__ import annotations
@@ -137,6 +140,14 @@ class SqliteJournal:
                 raise JournalError(f"journal {self.path}: WAL mode refused (got {mode})")
             db.execute("PRAGMA synchronous = FULL")
             db.executescript(_SCHEMA)
+            if meta and int(meta["schema_version"]) < SCHEMA_VERSION:
+                # this writer appends records of its version: an older reader must refuse the
+                # journal at open (module docstring)
+                meta["schema_version"] = str(SCHEMA_VERSION)
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                           (meta["schema_version"],))  # fmt: skip
+                db.execute("COMMIT")
             if not meta:
                 trader = self.options.trader_id or "default"
                 meta = {
