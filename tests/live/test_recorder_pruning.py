@@ -196,6 +196,9 @@ def test_ten_thousand_orders_stay_bounded_and_late_reports_change_nothing(
 _OUTCOMES = st.sampled_from(["filled", "rejected", "canceled", "expired", "partial_canceled"])
 
 
+@example(
+    keep=1, every=2, plan=[("filled", n % 3 == 2, False) for n in range(9)], reconciled_since=4
+)  # prunes, restarts on a session all of whose orders are pruned
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
