@@ -112,10 +112,10 @@ class Session:
                 self.position += fill.side.sign * fill.qty
 
     def order(self, n: int, outcome: str, price: float = 60_000.0) -> str:
-        """One post-only order to the other side of flat (the venue gets no bar, so it neither
+        """One post-only order of 0.002 toward the other side (the venue gets no bar, so it neither
         acknowledges nor fills it: the reports below do), ending as ``outcome``."""
         ts = T0 + n * 1_000_000_000
-        target = 0.0 if self.position > 0 else 0.001
+        target = self.position + (-0.002 if self.position > 0 else 0.002)  # qty 0.002 always
         plan = self.manager.plan(
             OrderIntent(SYMBOL, ts, target, IntentKind.REBALANCE, price), self.position, ts
         )
@@ -182,7 +182,7 @@ def test_ten_thousand_orders_stay_bounded_and_late_reports_change_nothing(
         assert s.recorder.state.was_pruned(first) and first not in s.manager.orders
         # a late duplicate of the first order's fill, and its ack again: dropped, not unknown
         seq, booked = journal.last_seq(), len(s.booked)
-        s.client.inject([s.fill(first, Side.BUY, 0.001, 1, T0, 60_000.0), Ack(first, 10_000, T0)])
+        s.client.inject([s.fill(first, Side.BUY, 0.002, 1, T0, 60_000.0), Ack(first, 10_000, T0)])
         s.drain()
         assert journal.last_seq() == seq and len(s.booked) == booked
         assert s.client.late == 2 and s.client.refused == 0
