@@ -1,5 +1,5 @@
 """How ``v1_journal.db`` and ``v1_redis.json`` were made: run once against gradtrade at schema
-version 1 (main at 10eeef6), a journal written through the v1 writer path (``live.Recorder``
+version 1 (main at bfb6037), a journal written through the v1 writer path (``live.Recorder``
 over a ``SqliteJournal`` and a ``RedisJournal``), saved as the SQLite file and as the raw bytes
 (base64) of the Redis keys. Kept as the record of the fixture; the tests only read its output.
 
@@ -63,7 +63,7 @@ def run(url: str, filters: SymbolFilters) -> dict[str, str]:
                 r.record(RecordKind.ORDER_FILLED, cid, {})
             elif v == 1:
                 r.record(RecordKind.ORDER_EXPIRED, cid, {"in_match": False})
-            if i == 3:
+            if i == 4:
                 r.maybe_snapshot(force=True)
         funding = {"asset": "USDT", "amount": -0.25, "time_ms": 1_700_000_000_500}
         r.record(RecordKind.FUNDING, "BTCUSDT", funding)
@@ -89,7 +89,7 @@ def main(out: Path, port: int) -> None:
     assert run(f"redis://127.0.0.1:{port}/0?trader=legacy", filters) == objects
     c, k = redis.Redis(port=port), keys("legacy")
     dump = {
-        "made_by": "gradtrade schema version 1 (main 10eeef6): live.Recorder over RedisJournal; "
+        "made_by": "gradtrade schema version 1 (main bfb6037): live.Recorder over RedisJournal; "
         "base64 of the raw bytes",
         "meta": {b64(a): b64(b) for a, b in c.hgetall(k["meta"]).items() if a != b"writer"},
         "journal": [
