@@ -64,9 +64,10 @@ class VenueSection(StrictModel):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     stale_after_s: float = Field(default=30.0, gt=0, le=3600)  # kline stream watchdog
     recv_window_ms: int = Field(default=5000, ge=1, le=60_000)
-    # re-measure the venue's clock offset before acting on each bar (one light request per bar,
-    # so signed orders never carry a stale timestamp); off: every clock_sync_s, for the lowest
-    # bar-close-to-wire latency
+    # re-measure the venue's clock offset at each bar (one light request per bar, so signed
+    # orders never carry a stale timestamp; the decision overlaps it, the signing waits for it);
+    # off: every clock_sync_s, one round trip less on the bar's order when the decision is
+    # quicker than the round trip
     sync_clock_every_bar: bool = True
     clock_sync_s: float = Field(default=60.0, gt=0, le=86_400)
 
@@ -153,6 +154,9 @@ class TraderConfig(StrictModel):
     execution: ExecutionConfig = ExecutionConfig()
     fill: FillSection = FillSection()
     capital: float = Field(default=10_000.0, gt=0, le=1e15)
+    # torch's intra-op threads for a model's forward: the trader decides one window at a time,
+    # where splitting tiny matrices over threads costs more than it saves
+    torch_threads: int = Field(default=1, ge=1, le=256)
     journal: JournalSection = JournalSection()
     reconcile: ReconcileSection = ReconcileSection()
     cancel_open_on_exit: bool = True

@@ -16,8 +16,8 @@ Invariants:
   ``HALT`` report (``MALFORMED_RESPONSE``). A negative balance parses (it is well formed)
   and is judged by the comparison: ``NEGATIVE_BALANCE``, never repairable.
 * Pages are filtered client-side too (id >= fromId, time within the window, the order id asked
-  for): a venue that ignores a filter (the local exchange returns the account's last trades)
-  cannot lend another order's trades, and a page that brings nothing new ends the paging.
+  for): a venue that ignores a filter cannot lend another order's trades, and a page that
+  brings nothing new ends the paging.
 * No retry of a request: a refusal raises ``ExchangeRejected`` (``RateLimited`` for 429/418)
   and an unknown outcome ``ServerError``; the caller decides when to try again.
 * Reconciliation reads a moving account: a fill between two reads shows as a difference. A

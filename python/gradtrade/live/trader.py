@@ -42,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
+import torch
 
 from gradtrade.core import DrawdownBreaker, SymbolFilters
 from gradtrade.engine.assembly import EngineSpec, assemble_engine, build_strategy, fill_model
@@ -283,6 +284,7 @@ class Trader:
             symbol, filters, cfg.risk, execution, cfg.capital, quote,
             periods_per_year(cfg.timeframe), trade_from_ns=self.trade_from_ns,
         )  # fmt: skip
+        torch.set_num_threads(cfg.torch_threads)
         engine = self.engine = assemble_engine(
             spec, build_strategy(cfg.strategy), inner, WallClock()
         )
@@ -352,8 +354,9 @@ class Trader:
         assert self.feed is not None
         every_bar = self.client is not None and self.cfg.venue.sync_clock_every_bar
         async for bar in self.feed:
-            if every_bar:
-                await self._sync_clock()
+            if every_bar:  # the decision overlaps the round trip; the order's signing waits
+                assert self.client is not None
+                self.client.gateway.rest.sync_time_soon(self._sync_clock)
             await self._bars_open.wait()
             await queue.put(bar)
             tick = None if self.book is None else self.book.after_bar(bar)

@@ -167,7 +167,7 @@ BOUNDS: dict[str, tuple[Any, ...]] = {
     "status": (int, 418, 599),
     "count": (int, 1, 100_000),
     "retry_after": (int, 0, 86_400),
-    "ms": (int, -86_400_000, 86_400_000),
+    "ms": (int, -366 * 86_400_000, 366 * 86_400_000),  # a year: benches step 1h bars
     "seconds": (float, 0.0, 600.0),
     "path_prefix": (str, 200),
     "symbol": (str, 20),

@@ -20,7 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from gradtrade.core import OrderStatus, Side
-from gradtrade.local_exchange import conditional, order_lists, reports, usdm
+from gradtrade.local_exchange import conditional, order_lists, reports, trade_query, usdm
 from gradtrade.local_exchange.errors import (
     CANCEL_REJECTED,
     NO_SUCH_ORDER,
@@ -344,19 +344,16 @@ class Trading:
         return [reports.order_body(o) for o in mine[-limit:]]
 
     def my_trades(self, key: str, venue: str, params: Params) -> Any:
+        """``myTrades`` / ``userTrades``: the selection rules are :mod:`trade_query`'s."""
         m = self._market(venue, params)
-        limit = min(opt_int(params, "limit", 500) or 500, 1000)
-        order_id = opt_int(params, "orderId")  # Binance: only the trades of that order
+        query = trade_query.parse(venue, params, self.state.now_ms())
         fmt = reports.spot_trade if venue == "spot" else reports.usdm_trade
         mine = [
-            fmt(o, f)
+            (o, f)
             for o, f in self.fills
-            if o.api_key == key
-            and o.venue == venue
-            and o.symbol == m.symbol
-            and (order_id is None or o.order_id == order_id)
+            if o.api_key == key and o.venue == venue and o.symbol == m.symbol
         ]
-        return mine[-limit:]
+        return [fmt(o, f) for o, f in trade_query.select(query, mine)]
 
     # --- resting orders meet the market ---
 

@@ -9,11 +9,13 @@ never write. The ``meta`` table records the schema version, the trader id and th
 a journal of a newer schema is refused before anything is written to it; a writer that opens
 an older one raises the meta's version to its own (it appends records of that version), so an
 older gradtrade then refuses the journal at open ("upgrade gradtrade") instead of failing on a
-record it cannot read. Read-only opens never change it.
+record it cannot read. Read-only opens never change it. The writer copies nothing from the WAL
+into the database file inside a commit: ``persistence.checkpoint`` does it on its own thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -30,6 +32,7 @@ from gradtrade.errors import (
     JournalLocked,
     JournalVersionError,
 )
+from gradtrade.persistence.checkpoint import WalCheckpointer
 from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import (
     SCHEMA_VERSION,
@@ -60,6 +63,7 @@ CREATE TABLE IF NOT EXISTS snapshot_objects (
 ) WITHOUT ROWID;
 """
 _PAGE = 10_000  # rows per read: a restart replays 100k records in ten queries
+CHECKPOINT_EVERY = 1000  # committed records between the checkpointer's WAL checkpoints
 
 
 def _lock(path: Path) -> IO[str]:
@@ -91,6 +95,7 @@ class SqliteJournal:
         self._mutex = threading.Lock()
         self._lock_handle: IO[str] | None = None
         self._closed = False
+        self._checkpointer: WalCheckpointer | None = None
         if self.options.readonly:
             if not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
@@ -105,6 +110,8 @@ class SqliteJournal:
         try:
             self._trader_id = self._open()
             self._last_seq = self._max_seq()
+            if not self.options.readonly:
+                self._checkpointer = WalCheckpointer(self.path, CHECKPOINT_EVERY)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise JournalCorrupted(f"{self.path} is not a readable journal: {exc}", 0) from None
@@ -139,6 +146,7 @@ class SqliteJournal:
             if mode != "wal":
                 raise JournalError(f"journal {self.path}: WAL mode refused (got {mode})")
             db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
             db.executescript(_SCHEMA)
             if meta and int(meta["schema_version"]) < SCHEMA_VERSION:
                 # this writer appends records of its version: an older reader must refuse the
@@ -207,6 +215,9 @@ class SqliteJournal:
                 raise JournalError(f"journal {self.path}: append of seq {batch[0].seq} failed: "
                                    f"{exc}") from None  # fmt: skip
             self._last_seq = batch[-1].seq
+            cp = self._checkpointer
+            if cp is not None and cp.committed(len(batch)):
+                cp.checkpoint_inline(db)
 
     def last_seq(self) -> int:
         with self._mutex:
@@ -282,6 +293,11 @@ class SqliteJournal:
             if self._closed:
                 return
             self._closed = True
+            if self._checkpointer is not None:
+                self._checkpointer.close()
+                # what stays in the WAL on failure is still committed; the next open reads it
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._db.close()
             if self._lock_handle is not None:
                 self._lock_handle.close()
