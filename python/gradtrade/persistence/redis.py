@@ -166,7 +166,10 @@ def _entry_seq(entry_id: bytes, expected: int) -> int:
 def _row(entry: Any, expected: int) -> StoredRow:
     """One raw stream entry as the stored row ``decode_page`` checks; the fields are found by
     name when they are not in the order ``_APPEND`` writes them."""
-    entry_id, values = entry
+    try:
+        entry_id, values = entry
+    except (TypeError, ValueError):
+        raise JournalCorrupted(f"stream entry {expected} is not [id, fields]", expected) from None
     seq = expected if entry_id == b"%d-0" % expected else _entry_seq(entry_id, expected)
     try:
         if values[0::2] == _NAMES:
@@ -176,7 +179,7 @@ def _row(entry: Any, expected: int) -> StoredRow:
             ts, kind_b, key_b = fields[b"ts"], fields[b"kind"], fields[b"key"]
             payload, version, digest = fields[b"payload"], fields[b"v"], fields[b"digest"]
         kind, key = kind_b.decode(), key_b.decode()
-    except (KeyError, UnicodeDecodeError) as exc:
+    except (KeyError, UnicodeDecodeError, TypeError, ValueError, AttributeError) as exc:
         raise JournalCorrupted(f"journal record {seq} lacks a field ({exc})", seq) from None
     try:
         return (seq, int(ts), kind, key, payload, int(version), digest)
