@@ -154,3 +154,23 @@ def test_random_event_sequences_keep_one_in_flight_and_dedup(
             for p in m.plan(intent, position, 0).proposals:
                 m.send(p, 0)
         assert len(m.open_orders("BTCUSDT")) <= 1
+
+
+def test_forget_drops_only_terminal_orders_no_slot_holds(manager: OrderManager) -> None:
+    done = _send(manager, _intent(0.5))
+    manager.on_event(Ack(done, 1, 1))
+    manager.on_event(_fill(done, 11, 0.5))
+    working = _send(manager, _intent(0.2, 2), 0.5)
+    manager.on_event(Ack(working, 2, 2))
+    assert [o.client_order_id for o in manager.open_orders()] == [working]
+    assert manager.forget([done, working, "never-sent"]) == 1
+    assert done not in manager.orders and done not in manager.requests
+    assert ("BTCUSDT", 11) not in manager._trades
+    assert [o.client_order_id for o in manager.open_orders()] == [working]  # index still whole
+    with pytest.raises(UnknownOrder):  # the trader's journaling client drops these first
+        manager.on_event(_fill(done, 11, 0.5))
+    fill, _ = manager.on_event(_fill(working, 12, 0.3, Side.SELL))
+    assert fill is not None and manager.slot("BTCUSDT", IntentKind.REBALANCE) is None
+    assert manager.forget([working]) == 1 and manager.orders == {} and manager.open_orders() == []
+    nxt = _send(manager, _intent(0.0, 3), 0.2)
+    assert [o.client_order_id for o in manager.open_orders()] == [nxt]

@@ -19,7 +19,13 @@ from gradtrade.errors import (
     JournalUnavailable,
     JournalVersionError,
 )
-from gradtrade.persistence import JournalRecord, RecordKind, RedisJournal, open_journal
+from gradtrade.persistence import (
+    SCHEMA_VERSION,
+    JournalRecord,
+    RecordKind,
+    RedisJournal,
+    open_journal,
+)
 from gradtrade.persistence.redis import keys
 
 if TYPE_CHECKING:
@@ -87,10 +93,12 @@ def test_a_newer_version_is_refused_untouched(
     redis_server: RedisServer, trader: str, filled: str
 ) -> None:
     client = redis_server.client()
-    client.hset(keys(trader)["meta"], "schema_version", 2)
+    client.hset(keys(trader)["meta"], "schema_version", SCHEMA_VERSION + 1)
     before = dump(client, trader)
     for url in (filled, filled + "&readonly=1"):
-        with pytest.raises(JournalVersionError, match=r"written by schema version 2.*upgrade"):
+        with pytest.raises(
+            JournalVersionError, match=rf"written by schema version {SCHEMA_VERSION + 1}.*upgrade"
+        ):
             open_journal(url)
     assert dump(client, trader) == before
 

@@ -64,7 +64,9 @@ def test_a_journal_of_a_newer_version_is_refused_untouched(tmp_path: Path) -> No
     tamper(path, "UPDATE meta SET value = ? WHERE name = 'schema_version'", SCHEMA_VERSION + 1)
     before = fingerprint(path)
     for readonly in (False, True):
-        with pytest.raises(JournalVersionError, match=r"written by schema version 2.*upgrade"):
+        with pytest.raises(
+            JournalVersionError, match=rf"written by schema version {SCHEMA_VERSION + 1}.*upgrade"
+        ):
             SqliteJournal(path, JournalOptions(readonly=readonly))
     assert fingerprint(path) == before
 

@@ -14,6 +14,10 @@ Invariants:
 * A venue refusal frees the slot. Retryable reasons (rate limit, unavailable) wait an
   exponential backoff before the slot may be used again; the others drop the request (counted
   per reason) until the next target arrives.
+* ``forget`` drops terminal orders that no slot holds (their request, target and trade ids
+  with them): the journal prunes them, so a long run's table stays bounded. A report about a
+  forgotten order is an unknown order here; the live trader's journaling client recognizes
+  and drops those before they reach the engine.
 * Protective orders (reduce-only) are placed for the whole position (rounded down to the lot
   step: never more than is held) once a rebalance with stop-loss / take-profit levels has
   completely filled, cancelled before the next rebalance, and one filling cancels the other
@@ -255,6 +259,25 @@ class OrderManager:
             self._targets[cid] = self._planned[proposal.symbol]
         slot.client_order_id = cid
         return req
+
+    def forget(self, ids: list[str]) -> int:
+        """Drop these orders if terminal and in no slot (module docstring); returns how many."""
+        held = {s.client_order_id for s in self._slots.values()}
+        whole = len(self.orders) == self._indexed  # the open-order index stays whole if it was
+        dropped = 0
+        for cid in ids:
+            o = self.orders.get(cid)
+            if o is None or not o.is_terminal or cid in held:
+                continue
+            del self.orders[cid]
+            self.requests.pop(cid, None)
+            self._targets.pop(cid, None)
+            self._maybe_open.pop(cid, None)
+            for trade_id in o.trade_ids:
+                self._trades.discard((o.symbol, trade_id))
+            dropped += 1
+        self._indexed = len(self.orders) if whole else -1
+        return dropped
 
     def request_cancel(self, cid: str) -> bool:
         """Mark a cancel as requested; False when the order is already done or cancelling."""

@@ -91,10 +91,14 @@ class VenueSection(StrictModel):
 
 class JournalSection(StrictModel):
     """``url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``, a plain path, or
-    ``redis://host:port/db`` (the trader id names the stream)."""
+    ``redis://host:port/db`` (the trader id names the stream). ``keep_terminal_orders``: the
+    terminal orders (filled, canceled, rejected, expired) the journal's mirror, its snapshots
+    and the engine's order table keep; older ones are pruned at each snapshot
+    (``live.recorder``)."""
 
     url: str = "runs/trader/journal.db"
     snapshot_every: int = Field(default=500, ge=1, le=10_000_000)  # records between snapshots
+    keep_terminal_orders: int = Field(default=1000, ge=0, le=10_000_000)
 
 
 class ReconcileSection(StrictModel):

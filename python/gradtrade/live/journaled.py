@@ -15,7 +15,10 @@ Invariants:
   rejected);
 * reports injected by reconciliation (``inject``) take the same path on the next ``poll``;
 * a report the journal's mirror refuses is logged and counted, never written, and still goes to
-  the engine (whose order manager refuses it the same way, with its own count).
+  the engine (whose order manager refuses it the same way, with its own count);
+* a report about an order the journal pruned (``TraderState.was_pruned``: terminal, every
+  report of it journaled) is a late duplicate: counted in ``late``, neither journaled nor
+  handed to the engine (which forgot the order too), never an unknown order.
 
 Test hook: ``GRADTRADE_CRASH_AT=after_journal`` kills the process (SIGKILL, as ``kill -9``)
 right after the write-ahead records are durable and before the request leaves;
@@ -90,6 +93,7 @@ class JournalingClient:
     ) -> None:
         self.inner, self.recorder, self.orders = inner, recorder, orders
         self.refused = 0
+        self.late = 0  # reports about pruned orders, dropped
         self.accepting = True
         self._held: list[ExecutionEvent] = []  # refusals of orders that never left
         self._injected: list[ExecutionEvent] = []  # reports learned another way
@@ -138,19 +142,23 @@ class JournalingClient:
         events = self.inner.poll()
         if self._injected:
             events, self._injected = [*events, *self._injected], []
-        for event in events:
-            self._journal(event)
+        events = [event for event in events if self._journal(event)]
         if self._held:
             events, self._held = [*events, *self._held], []
         return events
 
-    def _journal(self, event: ExecutionEvent) -> None:
+    def _journal(self, event: ExecutionEvent) -> bool:
+        """Journal what ``event`` changes; False when it is about a pruned order (dropped)."""
         cid = event.client_order_id
         mirror = self.recorder.state.orders.get(cid)
         if mirror is None:
+            if self.recorder.state.was_pruned(cid):
+                self.late += 1
+                log.debug("late report about pruned order %s dropped: %r", cid, event)
+                return False
             self.refused += 1
             log.error("venue event for an order the journal does not know: %r", event)
-            return
+            return True
         if isinstance(event, Ack):
             crash_point("after_send")
             if mirror.exchange_order_id is None:
@@ -158,7 +166,7 @@ class JournalingClient:
                              {"exchange_order_id": event.exchange_order_id})  # fmt: skip
         elif isinstance(event, FillEvent):
             if event.trade_id in mirror.trade_ids:
-                return
+                return True  # the engine's order manager drops the duplicate too
             self._record(RecordKind.FILL, cid, _fill_payload(event))
             if mirror.status == OrderStatus.PARTIALLY_FILLED:
                 crash_point("after_partial_fill")
@@ -180,6 +188,7 @@ class JournalingClient:
                              {"reason": event.reason.value, "message": event.message})  # fmt: skip
         elif isinstance(event, StatusUnknown):
             self._record(RecordKind.ORDER_STATUS_UNKNOWN, cid, {"message": event.message})
+        return True
 
     def _record(self, kind: RecordKind, key: str, payload: dict[str, Any]) -> None:
         if isinstance(payload.get("message"), str):

@@ -16,7 +16,15 @@ Invariants:
   decision record only;
 * a snapshot is taken only when the caller says the process is quiescent (``maybe_snapshot``
   after an engine event was handled), so the extra objects it carries (the portfolio) are of
-  the same instant as ``state.seq``.
+  the same instant as ``state.seq``;
+* bounded retention (``keep_terminal_orders``): right before each snapshot, the terminal orders
+  past the newest ``keep`` are journaled as ``orders_pruned`` (one atomic append) and so leave
+  the mirror and the snapshot; ``on_prune`` hooks (the engine's order table) get their ids
+  after the append. Live, only orders whose last fill is before the last reconciliation's
+  trade window (``baseline.since_ms``) go: an exchange trade of a pruned order is never
+  re-read, so reconciliation never meets one it cannot place. The mirror holds at most
+  ``keep`` terminal orders plus those of the records since the last snapshot (and those the
+  window still holds back).
 """
 
 from __future__ import annotations
@@ -35,6 +43,19 @@ from gradtrade.persistence.recovery import TraderState, take_snapshot
 log = logging.getLogger("gradtrade.live.journal")
 
 Entry = tuple[RecordKind, str, Mapping[str, Any]]
+PRUNE_CHUNK = 500  # client ids per ``orders_pruned`` record (records stay small)
+
+
+def trade_window_start(state: TraderState) -> int | None:
+    """Where the last reconciliation's trade window starts (``baseline.since_ms``): None
+    without a reconciliation (paper), 0 when it carries no readable baseline (only orders
+    without fills may then be pruned)."""
+    last = state.reconciliation
+    if last is None:
+        return None
+    baseline = last.get("baseline")
+    since = baseline.get("since_ms") if isinstance(baseline, dict) else None
+    return since if type(since) is int and since >= 0 else 0
 
 
 class Recorder:
@@ -44,10 +65,13 @@ class Recorder:
         state: TraderState,
         snapshot_every: int,
         extras: Callable[[], dict[str, str]] | None = None,
+        keep_terminal_orders: int | None = None,
     ) -> None:
         self.journal, self.state = journal, state
         self.snapshot_every = snapshot_every
         self.extras = extras
+        self.keep_terminal_orders = keep_terminal_orders  # None: keep every order
+        self.on_prune: list[Callable[[list[str]], object]] = []
         self.since_snapshot = 0
         self.appended = 0
         self.refused = 0
@@ -116,11 +140,28 @@ class Recorder:
         if self.state.seq == 0 or not (force or self.since_snapshot >= self.snapshot_every):
             return False
         self.flush()
+        self.prune()
         if self.extras is not None:
             self.state.extra.update(self.extras())
         take_snapshot(self.journal, self.state)
         self.since_snapshot = 0
         return True
 
+    def prune(self) -> list[str]:
+        """Journal ``orders_pruned`` for the terminal orders past the retention bound (module
+        docstring); returns their ids (none when ``keep_terminal_orders`` is None)."""
+        if self.keep_terminal_orders is None:
+            return []
+        ids = self.state.prunable(self.keep_terminal_orders, trade_window_start(self.state))
+        if not ids:
+            return []
+        self.record_many([
+            (RecordKind.ORDERS_PRUNED, "orders", {"orders": ids[i : i + PRUNE_CHUNK]})
+            for i in range(0, len(ids), PRUNE_CHUNK)
+        ])  # fmt: skip
+        for hook in self.on_prune:
+            hook(ids)
+        return ids
 
-__all__ = ["Recorder"]
+
+__all__ = ["PRUNE_CHUNK", "Recorder", "trade_window_start"]

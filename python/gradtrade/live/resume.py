@@ -5,8 +5,9 @@ Invariants:
 
 * the portfolio is the snapshot's (``extra/portfolio``, taken at a quiescent point) plus every
   ``fill`` record after it, applied once each; without a snapshot, every fill from the start;
-* the new session number is past every session in the journal's client ids, so no id is ever
-  sent twice (``core.client_order_id(strategy, session, seq)``);
+* the new session number is past every session in the journal's client ids (the pruned ones
+  too, through ``TraderState.pruned``), so no id is ever sent twice
+  (``core.client_order_id(strategy, session, seq)``);
 * an order the journal holds as not terminal is never assumed rejected: live, it is queried by
   ``origClientOrderId`` (and its trades) until the venue answers. Found: its acknowledgement,
   fills and final status are journaled; still working: it is cancelled (the new session's order
@@ -84,8 +85,9 @@ def restore_portfolio(journal: Journal, state: TraderState, p: PortfolioTracker)
 
 
 def next_session(state: TraderState, configured: int) -> int:
-    """A session number past every one in the journal's client ids (and the configured one)."""
-    sessions = [configured - 1]
+    """A session number past every one in the journal's client ids, pruned ones included (and
+    the configured one)."""
+    sessions = [configured - 1, *(session for session, _ in state.pruned.values())]
     for cid in state.orders:
         try:
             sessions.append(parse_client_order_id(cid)[1])

@@ -72,7 +72,8 @@ def _opts(cfg: TraderConfig, readonly: bool) -> JournalOptions:
 def trader_status(cfg: TraderConfig) -> TraderStatus:
     with open_journal(cfg.journal.url, _opts(cfg, readonly=True)) as journal:
         state = recover(journal)
-    status = TraderStatus(cfg.trader_id, state.seq, orders_total=len(state.orders))
+    total = len(state.orders) + state.pruned_count  # pruned orders were journaled too
+    status = TraderStatus(cfg.trader_id, state.seq, orders_total=total)
     for symbol, pos in state.positions.items():
         status.positions[symbol] = {
             "quantity": pos.quantity,

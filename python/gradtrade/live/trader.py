@@ -221,8 +221,9 @@ class Trader:
         cfg = self.cfg
         state = recover(journal)  # validates everything; a newer journal raises here
         recorder = self.recorder = Recorder(
-            journal, state, cfg.journal.snapshot_every, self._snapshot_extras
-        )
+            journal, state, cfg.journal.snapshot_every, self._snapshot_extras,
+            cfg.journal.keep_terminal_orders,
+        )  # fmt: skip
         connector = connector_config(cfg, self.credentials)
         rest = self.rest = RestClient(connector, ConnectorMetrics())
         if self.telemetry is not None:
@@ -289,6 +290,7 @@ class Trader:
         )
         wrap = JournalingClient if cfg.mode == "live" else JournalingMarketClient
         self.venue = engine.venue = wrap(inner, recorder, engine.orders.orders)
+        recorder.on_prune.append(engine.orders.forget)  # the engine's table pruned alike
         if self.book is not None:  # the engine reads the live book's top for ``BookTick``s
             self.venue = engine.venue = with_book(self.venue, self.book)
         if self.telemetry is not None:

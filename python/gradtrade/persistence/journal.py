@@ -11,7 +11,8 @@ A :class:`Journal` is the trader's write-ahead log. Its invariant, which every b
   checked at open) and survives a ``kill -9`` of the writer;
 * ``append_many`` is atomic: after a crash either every record of the batch is there or none;
 * one writer at a time: a second writer is refused (``JournalLocked``), readers may look on;
-* what is read back is validated like new input (``decode_stored``): a changed byte, a hole,
+* what is read back is validated like new input (``decode_stored``; a page of rows at once by
+  ``decode_page``, with the same checks and errors): a changed byte, a hole,
   an unknown kind or a newer schema version raises a typed error and leaves the journal as it
   was. Snapshots (``put_snapshot``) are the JSON state of named objects as of a seq, validated
   the same way; only the latest one is kept.

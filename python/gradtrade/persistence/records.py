@@ -16,7 +16,7 @@ import hashlib
 import math
 import re
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from types import MappingProxyType
@@ -31,7 +31,13 @@ from gradtrade.errors import (
     SecretInPayload,
 )
 
-SCHEMA_VERSION = 1
+# What each schema version added; a journal is read by any gradtrade whose SCHEMA_VERSION is at
+# least the journal's, and refused (``JournalVersionError``, "upgrade gradtrade") by an older one.
+# 1: the first journal.
+# 2: ``order_status_unknown``, ``order_expired`` and ``orders_pruned`` records, the ``pruned``
+#    snapshot object (terminal orders leave the mirror and its snapshots). Version 1 journals
+#    written by gradtrade before this bump may already hold the first two kinds: they are read.
+SCHEMA_VERSION = 2
 MAX_INT = 2**63 - 1
 
 
@@ -50,6 +56,7 @@ class RecordKind(Enum):
     ORDER_REJECTED = "order_rejected"
     ORDER_EXPIRED = "order_expired"
     ORDER_STATUS_UNKNOWN = "order_status_unknown"  # the venue has not said; still in flight
+    ORDERS_PRUNED = "orders_pruned"  # terminal orders leaving the mirror (schema version 2)
     FILL = "fill"
     FUNDING = "funding"
     DECISION = "decision"
@@ -65,9 +72,10 @@ class _Field(Enum):
     OPTIONAL_STR = "a string or null"
     OBJECT = "a JSON object"
     BOOL = "a boolean"
+    LIST = "a JSON array"
 
 
-# The payload fields each kind needs (schema version 1); more fields are allowed and kept.
+# The payload fields each kind needs; more fields are allowed and kept.
 PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
     {
         RecordKind.INSTRUMENT: {"filters": _Field.OBJECT},
@@ -82,6 +90,7 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
         RecordKind.ORDER_REJECTED: {"reason": _Field.STR},
         RecordKind.ORDER_EXPIRED: {"in_match": _Field.BOOL},
         RecordKind.ORDER_STATUS_UNKNOWN: {"message": _Field.STR},
+        RecordKind.ORDERS_PRUNED: {"orders": _Field.LIST},
         RecordKind.FILL: {
             "trade_id": _Field.INT,
             "quantity": _Field.NUMBER,
@@ -99,7 +108,26 @@ PAYLOAD_FIELDS: Mapping[RecordKind, Mapping[str, _Field]] = MappingProxyType(
 )
 
 _KINDS = {kind.value: kind for kind in RecordKind}
-_FIELD_ITEMS = {kind: tuple(fields.items()) for kind, fields in PAYLOAD_FIELDS.items()}
+# A payload is parsed by orjson, which yields exactly these types (never a subclass), so the
+# field check is a type lookup; bool is not an int here (``type(True) is bool``).
+_FIELD_TYPES: Mapping[_Field, tuple[type, ...]] = MappingProxyType(
+    {
+        _Field.INT: (int,),
+        _Field.NUMBER: (int, float),
+        _Field.STR: (str,),
+        _Field.OPTIONAL_STR: (str, type(None)),
+        _Field.OBJECT: (dict,),
+        _Field.BOOL: (bool,),
+        _Field.LIST: (list,),
+    }
+)
+_FIELD_ITEMS = {
+    kind: tuple((name, spec, _FIELD_TYPES[spec]) for name, spec in fields.items())
+    for kind, fields in PAYLOAD_FIELDS.items()
+}
+# stored kind -> (the kind, its bytes for the checksum, its field checks): one lookup per row
+_BY_VALUE = {k.value: (k, k.value.encode(), items) for k, items in _FIELD_ITEMS.items()}
+_DIGEST_HEAD = struct.Struct(">qqqII")
 _KEY = re.compile(r"[A-Za-z0-9._:/@-]{1,128}")
 _KEY_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:/@-"
 _SNAPSHOT_NAME = re.compile(r"[A-Za-z0-9._:/@-]{1,200}")
@@ -150,25 +178,22 @@ def check_json_value(value: Any, path: str) -> None:
         raise InvalidInput(f"payload field {path!r} has type {type(value).__name__}, not JSON")
 
 
-def _field_ok(value: object, spec: _Field) -> bool:
-    if spec is _Field.INT:
-        return type(value) is int
-    if spec is _Field.NUMBER:
-        return type(value) is int or type(value) is float
-    if spec is _Field.STR:
-        return isinstance(value, str)
-    if spec is _Field.OPTIONAL_STR:
-        return value is None or isinstance(value, str)
-    if spec is _Field.OBJECT:
-        return isinstance(value, dict)
-    return isinstance(value, bool)
+def _fields_ok(
+    items: tuple[tuple[str, _Field, tuple[type, ...]], ...], data: Mapping[str, Any]
+) -> bool:
+    for name, _, types in items:
+        if name not in data or type(data[name]) not in types:
+            return False
+    return True
 
 
 def _check_fields(kind: RecordKind, data: Mapping[str, Any]) -> None:
-    for name, spec in _FIELD_ITEMS[kind]:
+    if _fields_ok(_FIELD_ITEMS[kind], data):
+        return
+    for name, spec, types in _FIELD_ITEMS[kind]:
         if name not in data:
             raise InvalidInput(f"a {kind.value} payload needs the field {name!r}")
-        if not _field_ok(data[name], spec):
+        if type(data[name]) not in types:
             value = data[name]
             raise InvalidInput(f"{kind.value} field {name!r} must be {spec.value}, got {value!r}")
 
@@ -289,7 +314,7 @@ def record_digest(
 ) -> bytes:
     """BLAKE2b-128 over the length-prefixed fields (no two field tuples share an encoding)."""
     kind_b, key_b = kind.encode(), key.encode()
-    head = struct.pack(">qqqII", seq, ts_ns, schema_version, len(kind_b), len(key_b))
+    head = _DIGEST_HEAD.pack(seq, ts_ns, schema_version, len(kind_b), len(key_b))
     return hashlib.blake2b(head + kind_b + key_b + payload, digest_size=16).digest()
 
 
@@ -321,6 +346,88 @@ def decode_stored(
     if record.digest() != digest:
         raise JournalCorrupted(f"journal record {seq} fails its checksum (changed on disk)", seq)
     return record
+
+
+StoredRow = tuple[int, int, str, str, bytes, int, bytes]
+"""``(seq, ts_ns, kind, key, payload, schema_version, digest)`` as a backend stores them."""
+
+
+def _trusted(
+    seq: int, ts_ns: int, kind: RecordKind, key: str, payload: bytes, version: int,
+    data: dict[str, Any],
+) -> JournalRecord:  # fmt: skip
+    """A record whose every field ``decode_page`` has checked as ``__post_init__`` would."""
+    record: JournalRecord = object.__new__(JournalRecord)
+    put = object.__setattr__
+    put(record, "seq", seq)
+    put(record, "ts_ns", ts_ns)
+    put(record, "kind", kind)
+    put(record, "key", key)
+    put(record, "payload", payload)
+    put(record, "schema_version", version)
+    put(record, "_data", data)
+    return record
+
+
+def _parsed(rows: Sequence[StoredRow]) -> tuple[list[Any], bool, bool]:
+    """Every payload parsed (None where it does not parse), whether all of them are canonical,
+    and whether none may hold a secret, each decided once for the page.
+
+    One ``dumps`` of the parsed list equals the payloads joined by ``,`` exactly when each
+    payload is its own canonical dump: each payload parsed alone into one complete value, the
+    joined text is an array whose top-level elements are exactly the payloads, and a JSON text
+    has one parse. ``,`` is not folded away by ``may_hold_secret``, so no word spans two."""
+    loads = orjson.loads
+    datas: list[Any] = []
+    payloads: list[bytes] = []
+    for row in rows:
+        payload = row[4]
+        try:
+            datas.append(loads(payload) if type(payload) is bytes else None)
+        except orjson.JSONDecodeError:
+            datas.append(None)
+        payloads.append(payload if type(payload) is bytes else b"")
+    joined = b",".join(payloads)
+    canonical = None not in datas and orjson.dumps(
+        datas, option=orjson.OPT_SORT_KEYS
+    ) == b"[" + joined + b"]"  # fmt: skip
+    return datas, canonical, not may_hold_secret(joined)
+
+
+def decode_page(rows: Sequence[StoredRow], expected: int) -> Iterator[JournalRecord]:
+    """The records of consecutive stored rows from seq ``expected`` on, each checked exactly as
+    :func:`decode_stored` checks it (same errors, raised when that row is reached): the
+    canonical-JSON and credential scans run once over the page, the per-row checks inline,
+    and any row a fast check does not pass goes through ``decode_stored`` itself.
+    ``JournalCorrupted`` names a hole (a row whose seq is not the next one)."""
+    datas, canonical, clean = _parsed(rows)
+    blake2b, head, by_value = hashlib.blake2b, _DIGEST_HEAD.pack, _BY_VALUE
+    for data, (seq, ts_ns, kind, key, payload, version, digest) in zip(datas, rows, strict=True):
+        if seq != expected or type(seq) is not int:
+            raise JournalCorrupted(
+                f"journal record {expected} is missing (the next stored is {seq})", expected
+            )
+        known = by_value.get(kind) if type(kind) is str else None
+        if (
+            canonical and known is not None and type(data) is dict
+            and type(ts_ns) is int and 0 <= ts_ns <= MAX_INT
+            and type(version) is int and 0 < version <= SCHEMA_VERSION
+            and type(key) is str and 0 < len(key) <= 128 and key.isascii()
+            and not key.strip(_KEY_CHARS)
+            and (clean or not may_hold_secret(payload))
+            and _fields_ok(known[2], data)
+        ):  # fmt: skip
+            kind_b, key_b = known[1], key.encode()
+            check = blake2b(
+                head(seq, ts_ns, version, len(kind_b), len(key_b)) + kind_b + key_b + payload,
+                digest_size=16,
+            ).digest()
+            if check == digest:
+                yield _trusted(seq, ts_ns, known[0], key, payload, version, data)
+                expected += 1
+                continue
+        yield decode_stored(seq, ts_ns, kind, key, payload, version, digest)
+        expected += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,9 +507,11 @@ __all__ = [
     "JournalRecord",
     "RecordKind",
     "Snapshot",
+    "StoredRow",
     "canonical_json",
     "check_json_value",
     "check_next",
+    "decode_page",
     "decode_snapshot",
     "decode_stored",
     "is_secret_name",

@@ -12,10 +12,21 @@ Invariant of :class:`TraderState`: it is exactly the state after record ``seq``;
 takes only record ``seq + 1``. ``in_flight`` holds the orders submitted but not acknowledged:
 after a crash each must be resolved with the exchange (by ``origClientOrderId`` and trades),
 never assumed rejected.
+
+Pruning (schema version 2): an ``orders_pruned`` record removes terminal orders from
+``orders`` (each named one must be there, terminal and not in flight, with a client id of
+``core.client_order_id``'s form), so the mirror and its snapshots stay bounded. ``pruned`` keeps,
+per strategy, the highest ``(session, seq)`` pruned: an id of that strategy at or below it that
+is not in ``orders`` was pruned or never journaled, and either way every report about it has
+been journaled already (:meth:`TraderState.was_pruned`). A snapshot carries ``pruned``, so a
+restart from it equals a full replay.
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -29,6 +40,7 @@ from gradtrade.core import (
     Position,
     RiskEngine,
     SymbolFilters,
+    parse_client_order_id,
 )
 from gradtrade.errors import GradtradeError, InvalidInput, JournalCorrupted
 from gradtrade.persistence.journal import Journal
@@ -47,12 +59,13 @@ class ObjectKind(Enum):
     IN_FLIGHT = "in_flight"
     DECISION = "decision"
     RECONCILIATION = "reconciliation"
+    PRUNED = "pruned"
     EXTRA = "extra"
 
 
 # Kinds stored once (no id) versus one object per id.
 _SINGLETONS = {ObjectKind.BREAKER, ObjectKind.FUNDING, ObjectKind.IN_FLIGHT,
-               ObjectKind.RECONCILIATION}  # fmt: skip
+               ObjectKind.RECONCILIATION, ObjectKind.PRUNED}  # fmt: skip
 _STATUS = {
     RecordKind.ORDER_PARTIALLY_FILLED: OrderStatus.PARTIALLY_FILLED,
     RecordKind.ORDER_FILLED: OrderStatus.FILLED,
@@ -60,6 +73,7 @@ _STATUS = {
     RecordKind.ORDER_CANCELED: OrderStatus.CANCELED,
     RecordKind.ORDER_REJECTED: OrderStatus.REJECTED,
 }
+_STATUS_KINDS = tuple(_STATUS)
 
 
 def _json(value: Any) -> str:
@@ -93,6 +107,8 @@ class TraderState:
     in_flight: set[str] = field(default_factory=set)
     decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
     reconciliation: dict[str, Any] | None = None
+    pruned: dict[str, tuple[int, int]] = field(default_factory=dict)  # strategy -> floor
+    pruned_count: int = 0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -145,6 +161,8 @@ class TraderState:
             self.decisions[ident] = _object(orjson.loads(text))
         elif kind is ObjectKind.RECONCILIATION:
             self.reconciliation = _object(orjson.loads(text))
+        elif kind is ObjectKind.PRUNED:
+            self.pruned, self.pruned_count = _pruned(orjson.loads(text))
         else:
             self.extra[ident] = text
 
@@ -165,7 +183,60 @@ class TraderState:
             out["in_flight"] = _json(sorted(self.in_flight))
         if self.reconciliation is not None:
             out["reconciliation"] = _json(self.reconciliation)
+        if self.pruned_count:
+            out["pruned"] = _json({
+                "count": self.pruned_count,
+                "through": {k: list(v) for k, v in sorted(self.pruned.items())},
+            })  # fmt: skip
         return out
+
+    def was_pruned(self, client_order_id: str) -> bool:
+        """Whether a report about this id concerns an order this state pruned (or one never
+        journaled): not in ``orders``, and at or below its strategy's floor (module docstring)."""
+        if client_order_id in self.orders or not self.pruned:
+            return False
+        try:
+            strategy, session, seq = parse_client_order_id(client_order_id)
+        except GradtradeError:
+            return False
+        floor = self.pruned.get(strategy)
+        return floor is not None and (session, seq) <= floor
+
+    def prunable(self, keep: int, ended_before_ms: int | None = None) -> list[str]:
+        """The terminal orders past the newest ``keep`` terminal ones (by session, then seq),
+        oldest first; with ``ended_before_ms``, only those whose last fill is before it (an
+        exchange trade of theirs is then outside a trade window starting there). Orders whose
+        client id is not ``core.client_order_id``'s are never pruned."""
+        ended: list[tuple[int, int, str]] = []
+        for cid, order in self.orders.items():
+            if order.is_terminal and cid not in self.in_flight:
+                try:
+                    _, session, seq = parse_client_order_id(cid)
+                except GradtradeError:
+                    continue
+                ended.append((session, seq, cid))
+        if len(ended) <= keep:
+            return []
+        ended.sort()
+        old = ended[: len(ended) - keep]
+        return [
+            cid for _, _, cid in old
+            if ended_before_ms is None or self.orders[cid].updated_ms < ended_before_ms
+        ]  # fmt: skip
+
+    def _prune(self, ids: Any) -> None:
+        if not isinstance(ids, list) or not ids or not all(isinstance(c, str) for c in ids):
+            raise InvalidInput("orders_pruned names a non-empty list of client order ids")
+        for cid in ids:
+            order = self.orders.get(cid)
+            if order is None or not order.is_terminal or cid in self.in_flight:
+                raise InvalidInput(f"order {cid!r} is not a terminal order of the journal")
+            strategy, session, seq = parse_client_order_id(cid)
+            floor = self.pruned.get(strategy)
+            if floor is None or (session, seq) > floor:
+                self.pruned[strategy] = (session, seq)
+            del self.orders[cid]
+            self.pruned_count += 1
 
     def apply(self, record: JournalRecord) -> None:
         """Replays record ``seq + 1``; ``JournalCorrupted`` naming it when it does not apply
@@ -214,7 +285,7 @@ class TraderState:
         elif kind is RecordKind.ORDER_ACCEPTED:
             self._order(key).acknowledge(data["exchange_order_id"])
             self.in_flight.discard(key)
-        elif kind in _STATUS:
+        elif kind in _STATUS_KINDS:  # a tuple: no Python-level Enum.__hash__ per record
             self._order(key).transition(_STATUS[kind])
         elif kind is RecordKind.ORDER_EXPIRED:
             status = OrderStatus.EXPIRED_IN_MATCH if data["in_match"] else OrderStatus.EXPIRED
@@ -232,6 +303,8 @@ class TraderState:
             self.breaker = DrawdownBreaker.from_json(_json(data["breaker"]))
         elif kind is RecordKind.RECONCILIATION:
             self.reconciliation = data
+        elif kind is RecordKind.ORDERS_PRUNED:
+            self._prune(data["orders"])
         if kind in (RecordKind.ORDER_CANCELED, RecordKind.ORDER_REJECTED, RecordKind.ORDER_EXPIRED):
             self.in_flight.discard(key)
 
@@ -269,9 +342,44 @@ def _funding(value: Any) -> dict[str, dict[str, float]]:
     return {symbol: {a: float(x) for a, x in assets.items()} for symbol, assets in value.items()}
 
 
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """The cyclic collector paused for a replay: a replay allocates a dict and a record per
+    journal entry that die by reference count (or live on in the state) and makes no cycles,
+    so the collections it would trigger (one per 700 allocations) free nothing."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _pruned(value: Any) -> tuple[dict[str, tuple[int, int]], int]:
+    bad = InvalidInput("pruned must be {count: n > 0, through: {strategy: [session, seq]}}")
+    if not isinstance(value, dict):
+        raise bad
+    count, through = value.get("count"), value.get("through")
+    if type(count) is not int or count <= 0 or not isinstance(through, dict) or not through:
+        raise bad
+    floors: dict[str, tuple[int, int]] = {}
+    for strategy, floor in through.items():
+        if not (isinstance(floor, list) and len(floor) == 2
+                and all(type(x) is int and x >= 0 for x in floor)):  # fmt: skip
+            raise bad
+        floors[strategy] = (floor[0], floor[1])
+    return floors, count
+
+
 def recover(journal: Journal) -> TraderState:
     """The state after the journal's last record: its latest snapshot plus the replay of the
     records after it (all of them without a snapshot). Typed errors name the bad record."""
+    with _no_cyclic_gc():
+        return _recover(journal)
+
+
+def _recover(journal: Journal) -> TraderState:
     snapshot = journal.latest_snapshot()
     state = TraderState() if snapshot is None else TraderState.from_snapshot(snapshot)
     last = journal.last_seq()

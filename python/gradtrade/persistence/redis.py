@@ -11,7 +11,10 @@ everything before its first write (writer, seq continuity, stream top), so Redis
 it or none; with effects replication the AOF holds it as one MULTI/EXEC. Durability: an append
 is durable on return only when the server runs with ``appendonly yes`` and ``appendfsync
 always``; :class:`RedisJournal` checks that at open (CONFIG GET) and refuses
-(``JournalDurabilityError``) or logs a warning per ``Durability``. One writer: the writer's
+(``JournalDurabilityError``) or logs a warning per ``Durability``. Versions: a journal of a
+newer schema is refused at open, untouched; a writer that opens an older one raises meta's
+version to this one's (it will append records of this version), so an older gradtrade then
+refuses it at open rather than meeting a record it cannot read. One writer: the writer's
 connection (server run id and client id) is stored in meta; a second writer is refused while
 that connection lives, and a killed writer's connection closes with it (as all do when the
 server restarts), so a restarted trader can take over. The connection
@@ -46,14 +49,16 @@ from gradtrade.persistence.records import (
     SCHEMA_VERSION,
     JournalRecord,
     Snapshot,
+    StoredRow,
     check_next,
+    decode_page,
     decode_snapshot,
-    decode_stored,
 )
 
 log = logging.getLogger(__name__)
-_PAGE = 2000
+_PAGE = 10_000  # entries per XRANGE: a restart replays 100k records in ten round trips
 _FIELDS = 7  # seq, ts_ns, kind, key, payload, schema_version, digest
+_NAMES = [b"ts", b"kind", b"key", b"payload", b"v", b"digest"]  # as _APPEND writes them
 
 # KEYS: meta, stream, latest. ARGV: writer, n, then _FIELDS values per record.
 _APPEND = """
@@ -105,9 +110,12 @@ return 1
 _ACQUIRE = """
 local cur = redis.call('HGET', KEYS[1], 'writer')
 if cur and cur ~= ARGV[2] then return 0 end
-if not redis.call('HGET', KEYS[1], 'schema_version') then
+local version = redis.call('HGET', KEYS[1], 'schema_version')
+if not version then
   redis.call('HSET', KEYS[1], 'schema_version', ARGV[3], 'trader_id', ARGV[4],
     'created_at_ns', ARGV[5], 'last_seq', 0)
+elseif tonumber(version) < tonumber(ARGV[3]) then
+  redis.call('HSET', KEYS[1], 'schema_version', ARGV[3])
 end
 redis.call('HSET', KEYS[1], 'writer', ARGV[1])
 return 1
@@ -142,6 +150,44 @@ def _int(value: bytes | None, what: str, seq: int) -> int:
         raise JournalCorrupted(f"{what} is not an integer: {value!r}", seq) from None
 
 
+def _raw(response: Any, **options: Any) -> Any:
+    """XRANGE's reply as the server sent it (``[id, [name, value, ...]]`` per entry): the
+    journal reads the fields by position instead of building a dict per entry."""
+    return response
+
+
+def _entry_seq(entry_id: bytes, expected: int) -> int:
+    ms, _, part = entry_id.decode(errors="replace").partition("-")
+    if part != "0" or not ms.isdigit():
+        raise JournalCorrupted(f"stream entry id {entry_id!r} is not <seq>-0", expected)
+    return int(ms)
+
+
+def _row(entry: Any, expected: int) -> StoredRow:
+    """One raw stream entry as the stored row ``decode_page`` checks; the fields are found by
+    name when they are not in the order ``_APPEND`` writes them."""
+    try:
+        entry_id, values = entry
+    except (TypeError, ValueError):
+        raise JournalCorrupted(f"stream entry {expected} is not [id, fields]", expected) from None
+    seq = expected if entry_id == b"%d-0" % expected else _entry_seq(entry_id, expected)
+    try:
+        if values[0::2] == _NAMES:
+            ts, kind_b, key_b, payload, version, digest = values[1::2]
+        else:
+            fields = dict(zip(values[0::2], values[1::2], strict=False))
+            ts, kind_b, key_b = fields[b"ts"], fields[b"kind"], fields[b"key"]
+            payload, version, digest = fields[b"payload"], fields[b"v"], fields[b"digest"]
+        kind, key = kind_b.decode(), key_b.decode()
+    except (KeyError, UnicodeDecodeError, TypeError, ValueError, AttributeError) as exc:
+        raise JournalCorrupted(f"journal record {seq} lacks a field ({exc})", seq) from None
+    try:
+        return (seq, int(ts), kind, key, payload, int(version), digest)
+    except ValueError:  # the message of the one that is not: ts first
+        return (seq, _int(ts, f"record {seq} ts", seq), kind, key, payload,
+                _int(version, f"record {seq} version", seq), digest)  # fmt: skip
+
+
 class RedisJournal:
     """:class:`gradtrade.persistence.journal.Journal` on a Redis server (see module docs)."""
 
@@ -167,6 +213,7 @@ class RedisJournal:
             )  # fmt: skip
         except ValueError as exc:
             raise InvalidInput(f"bad Redis journal URL for {self.where}: {exc}") from None
+        self._redis.set_response_callback("XRANGE", _raw)
         self._append = self._redis.register_script(_APPEND)
         self._snapshot = self._redis.register_script(_SNAPSHOT)
         try:
@@ -312,44 +359,25 @@ class RedisJournal:
                 if self._closed:
                     raise JournalError(f"Redis journal of trader {self._trader_id} is closed")
                 page = self._call(
-                    self._redis.xrange, self._keys["journal"], f"{expected}-0", f"{last}-0", _PAGE
-                )
+                    self._redis.execute_command, "XRANGE", self._keys["journal"],
+                    f"{expected}-0", f"{last}-0", "COUNT", _PAGE,
+                )  # fmt: skip
             if not page:
                 break
-            for entry_id, fields in page:
-                seq = self._entry_seq(entry_id, expected)
-                if seq != expected:
-                    raise JournalCorrupted(
-                        f"journal record {expected} is missing (the next stored is {seq})",
-                        expected,
-                    )
-                yield self._decode(seq, fields)
-                expected += 1
+            rows: list[StoredRow] = []
+            try:
+                for entry in page:
+                    rows.append(_row(entry, expected + len(rows)))
+            except JournalCorrupted as exc:  # raised once the records before it are read
+                yield from decode_page(rows, expected)
+                raise exc from None
+            yield from decode_page(rows, expected)
+            expected += len(page)
         if expected <= last:
             raise JournalCorrupted(
                 f"journal record {expected} is missing (meta says the journal ends at {last})",
                 expected,
             )
-
-    @staticmethod
-    def _entry_seq(entry_id: bytes, expected: int) -> int:
-        ms, _, part = entry_id.decode().partition("-")
-        if part != "0" or not ms.isdigit():
-            raise JournalCorrupted(f"stream entry id {entry_id!r} is not <seq>-0", expected)
-        return int(ms)
-
-    @staticmethod
-    def _decode(seq: int, fields: Mapping[bytes, bytes]) -> JournalRecord:
-        try:
-            ts = fields[b"ts"]
-            kind, key = fields[b"kind"].decode(), fields[b"key"].decode()
-            payload, version, digest = fields[b"payload"], fields[b"v"], fields[b"digest"]
-        except (KeyError, UnicodeDecodeError) as exc:
-            raise JournalCorrupted(f"journal record {seq} lacks a field ({exc})", seq) from None
-        return decode_stored(
-            seq, _int(ts, f"record {seq} ts", seq), kind, key, payload,
-            _int(version, f"record {seq} version", seq), digest,
-        )  # fmt: skip
 
     def put_snapshot(self, seq: int, objects: Mapping[str, str]) -> None:
         snapshot = Snapshot(seq, objects)

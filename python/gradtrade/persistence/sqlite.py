@@ -6,9 +6,11 @@ batch is all-or-nothing. One writer: the writer holds an exclusive ``flock`` on 
 for as long as it is open (the kernel drops it when the process dies, so a crashed trader does
 not lock itself out); a second writer gets ``JournalLocked``. Read-only opens take no lock and
 never write. The ``meta`` table records the schema version, the trader id and the creation time;
-a journal of a newer schema is refused before anything is written to it. The writer copies
-nothing from the WAL into the database file inside a commit: ``persistence.checkpoint`` does it
-on its own thread.
+a journal of a newer schema is refused before anything is written to it; a writer that opens
+an older one raises the meta's version to its own (it appends records of that version), so an
+older gradtrade then refuses the journal at open ("upgrade gradtrade") instead of failing on a
+record it cannot read. Read-only opens never change it. The writer copies nothing from the WAL
+into the database file inside a commit: ``persistence.checkpoint`` does it on its own thread.
 """
 
 from __future__ import annotations
@@ -37,8 +39,8 @@ from gradtrade.persistence.records import (
     JournalRecord,
     Snapshot,
     check_next,
+    decode_page,
     decode_snapshot,
-    decode_stored,
 )
 
 _SCHEMA = """
@@ -60,7 +62,7 @@ CREATE TABLE IF NOT EXISTS snapshot_objects (
     PRIMARY KEY (seq, name)
 ) WITHOUT ROWID;
 """
-_PAGE = 2000
+_PAGE = 10_000  # rows per read: a restart replays 100k records in ten queries
 CHECKPOINT_EVERY = 1000  # committed records between the checkpointer's WAL checkpoints
 
 
@@ -146,6 +148,14 @@ class SqliteJournal:
             db.execute("PRAGMA synchronous = FULL")
             db.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's thread does it
             db.executescript(_SCHEMA)
+            if meta and int(meta["schema_version"]) < SCHEMA_VERSION:
+                # this writer appends records of its version: an older reader must refuse the
+                # journal at open (module docstring)
+                meta["schema_version"] = str(SCHEMA_VERSION)
+                db.execute("BEGIN IMMEDIATE")
+                db.execute("UPDATE meta SET value = ? WHERE name = 'schema_version'",
+                           (meta["schema_version"],))  # fmt: skip
+                db.execute("COMMIT")
             if not meta:
                 trader = self.options.trader_id or "default"
                 meta = {
@@ -233,14 +243,8 @@ class SqliteJournal:
                     raise JournalCorrupted(
                         f"journal {self.path} unreadable from record {expected}: {exc}", expected
                     ) from None
-            for seq, ts_ns, kind, key, payload, version, digest in rows:
-                if seq != expected:
-                    raise JournalCorrupted(
-                        f"journal record {expected} is missing (the next stored is {seq})",
-                        expected,
-                    )
-                yield decode_stored(seq, ts_ns, kind, key, bytes(payload), version, digest)
-                expected += 1
+            yield from decode_page(rows, expected)
+            expected += len(rows)
             if len(rows) < _PAGE:
                 return
 
