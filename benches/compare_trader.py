@@ -15,8 +15,7 @@ Measured, per bar that leads to an order:
 So the figure is the trader's own work: parse the frame, queue the bar, the engine (strategy,
 risk, order manager), the write-ahead journal append (SQLite, ``synchronous=FULL``: an fsync),
 the order's signing. Two venue settings: ``sync_clock_every_bar: true`` (the default: one
-``/time`` request started as each bar is queued; the decision overlaps it, the order's signing
-waits for its answer) and ``false`` (the periodic sync every
+``/time`` request before each bar is queued) and ``false`` (the periodic sync every
 ``clock_sync_s``; on a -1021 the client re-syncs at once). Strategies: the reference
 ``ma_cross`` (fast 1 / slow 2, an order on most bars) and the Neural ODE checkpoint
 (``GRADTRADE_BENCH_CHECKPOINT``, default ``runs/btc_1h/best.pt``; skipped when absent), the

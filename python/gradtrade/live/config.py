@@ -64,10 +64,9 @@ class VenueSection(StrictModel):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     stale_after_s: float = Field(default=30.0, gt=0, le=3600)  # kline stream watchdog
     recv_window_ms: int = Field(default=5000, ge=1, le=60_000)
-    # re-measure the venue's clock offset at each bar (one light request per bar, so signed
-    # orders never carry a stale timestamp; the decision overlaps it, the signing waits for it);
-    # off: every clock_sync_s, one round trip less on the bar's order when the decision is
-    # quicker than the round trip
+    # re-measure the venue's clock offset before acting on each bar (one light request per bar,
+    # so signed orders never carry a stale timestamp and a bar the venue's clock has already
+    # left behind is known as such); off: every clock_sync_s, one round trip less per bar
     sync_clock_every_bar: bool = True
     clock_sync_s: float = Field(default=60.0, gt=0, le=86_400)
 

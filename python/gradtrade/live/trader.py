@@ -354,9 +354,8 @@ class Trader:
         assert self.feed is not None
         every_bar = self.client is not None and self.cfg.venue.sync_clock_every_bar
         async for bar in self.feed:
-            if every_bar:  # the decision overlaps the round trip; the order's signing waits
-                assert self.client is not None
-                self.client.gateway.rest.sync_time_soon(self._sync_clock)
+            if every_bar:
+                await self._sync_clock()
             await self._bars_open.wait()
             await queue.put(bar)
             tick = None if self.book is None else self.book.after_bar(bar)

@@ -96,7 +96,6 @@ class OrderGateway:
     async def send(
         self, fn: Callable[[dict[str, Any]], Awaitable[Any]], params: dict[str, Any]
     ) -> Outcome:
-        await self.rest.clock_settled()  # a sync in flight: sign with its offset, not the last
         ex = self.rest.exchange
         ex.last_http_status = None
         self.rest.metrics.requests += 1

@@ -9,12 +9,7 @@ Every call goes through :meth:`RestClient.call`, which
 * maps ccxt errors onto gradtrade's (:mod:`gradtrade.errors`); retries the retryable ones
   after ``Retry-After`` when the server sent one (429/418), else after exponential backoff with
   full jitter; gives up with ``RetriesExhausted`` after ``max_retries``;
-* counts everything in a :class:`ConnectorMetrics`;
-* holds every request made while a clock sync started by :meth:`RestClient.sync_time_soon`
-  is in flight until it ends (its own request excepted; ``OrderGateway.send`` waits too): a
-  signed request never carries the offset from before the sync, yet the work between starting
-  the sync and the request (a strategy's decision, the journal's write-ahead append) overlaps
-  its round trip.
+* counts everything in a :class:`ConnectorMetrics`.
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, TypeVar
 
@@ -218,14 +213,12 @@ class RestClient:
         self._rng = rng or random.Random()
         self._markets_loaded = False
         self._session: aiohttp.ClientSession | None = None
-        self._clock_sync: asyncio.Task[None] | None = None
 
     def now_ms(self) -> float:
         """Exchange time estimate: local clock plus the last measured offset."""
         return time.time() * 1000.0 + self.metrics.clock_offset_ms
 
     async def call(self, what: str, fn: Callable[..., Awaitable[T]], *args: Any, **kw: Any) -> T:
-        await self.clock_settled()
         backoff = Backoff(self.config.backoff_base_s, self.config.backoff_max_s, self._rng)
         for attempt in range(self.config.max_retries + 1):
             pause = self.weights.pause_s(self.now_ms())
@@ -287,24 +280,6 @@ class RestClient:
         # ccxt signs requests with nonce() = milliseconds() - timeDifference.
         self.exchange.options["timeDifference"] = int(-self.metrics.clock_offset_ms)
         return self.metrics.clock_offset_ms
-
-    async def clock_settled(self) -> None:
-        """Return once no clock sync started by :meth:`sync_time_soon` is in flight (at once
-        when none is, or when called from the sync itself). Every signed request waits here:
-        ``call`` and ``OrderGateway.send``."""
-        sync = self._clock_sync
-        if sync is not None and not sync.done() and asyncio.current_task() is not sync:
-            # wait, not await: the caller's cancellation must not cancel the sync, and the
-            # sync's own failure is its owner's to report (the last offset is kept)
-            await asyncio.wait((sync,))
-
-    def sync_time_soon(self, sync: Callable[[], Coroutine[Any, Any, None]]) -> asyncio.Task[None]:
-        """Start ``sync`` (which calls :meth:`sync_time` and handles its errors) as a task;
-        requests made until it ends wait for it. One at a time: while one is in flight it is
-        returned instead of starting another."""
-        if self._clock_sync is None or self._clock_sync.done():
-            self._clock_sync = asyncio.create_task(sync(), name="clock-sync")
-        return self._clock_sync
 
     async def load_markets(self) -> dict[str, Any]:
         markets: dict[str, Any] = await self.call("load_markets", self.exchange.load_markets)
