@@ -16,7 +16,9 @@ Invariants:
   ``BookTop``; on an unsynced book it is told (``is_valid`` False), no mark or equity is taken
   and the tick is counted in ``log.skips["book_not_synced"]``. A post-only order rests at our
   side's best price of that book. Equity is recorded at most every ``book_equity_every_ns``.
-* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
+* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up, and
+  a HALTED breaker flattens only inside that window too (a live trader's warm-up bars are
+  history: they never trade).
   A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
 * A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
   after a confirmed cancel) is logged and counted in ``log.skips``; nothing is booked.
@@ -268,7 +270,7 @@ class Engine:
         clock = self.clock
         now = ts if type(clock) is SimulatedClock else clock.now_ns()  # advanced to ``ts``
         decision = self.strategy.on_bar(bar, _context(now, symbol, position, equity, close))
-        if position != 0 and state == _HALTED:
+        if position != 0 and state == _HALTED and self.trade_from_ns <= ts <= self.trade_until_ns:
             self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
         if decision is not None:
             self._decide(decision, close)

@@ -284,7 +284,7 @@ class Reconciler:
 
     def _halt(self) -> None:
         """Breaker to HALTED (journaled) and no new order from this process."""
-        self.venue.stop_new_orders()
+        self.venue.stop_new_orders("halted by reconciliation")
         risk = self.engine.risk[self.symbol]
         before = _name(risk.breaker.state)
         if before != "HALTED":

@@ -1,0 +1,190 @@
+"""A USD-M (``market: usdm``) live trader in its own process against ``gradtrade exchange serve``
+in its own, each test on an exchange of its own (``fresh_exchange``: a position one test leaves
+would halt the next one's startup reconciliation, correctly).
+
+* a trader holding a position (journaled fills) that reconciliation halts at startup (a position
+  it does not know) exits on ``--run-for`` and on SIGTERM within a bound, exit 0, having sent
+  nothing (the hang this reproduces: every bar its flattening order was refused retryably, and
+  the retry timers, compared with the bar's exchange time, fired in a loop holding the event
+  loop for the whole backoff);
+* fills made while the trader was down are journaled once at the restart, reconciliation OK;
+* an out-of-band position change is caught by the periodic reconciliation: HALT naming the
+  position difference, breaker HALTED, nothing sent after it; ``trade reconcile`` prints it;
+* ``reconcile.adopt_unknown``: the unknown position is adopted (portfolio, journal, status) at
+  the exchange's entry price, and the next decisions trade from it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import ccxt.async_support as ccxt_async
+import pytest
+
+from gradtrade.core import parse_client_order_id
+from gradtrade.persistence import RecordKind
+from gradtrade.persistence.records import JournalRecord
+from gradtrade.venue.urls import ccxt_urls
+
+from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
+from .oracle import account, check, journal
+
+RUN_FOR = 5
+STOP_BOUND_S = 5.0  # from the start of trading (or the signal) to the process's exit
+
+
+def _config(tmp_path: Path, exchange: Exchange, session: int, **over: Any) -> Path:
+    execution = {"session": session, **over.pop("execution", {})}
+    return trader_config(
+        tmp_path, exchange.url, "live", execution=execution, venue={"market": "usdm"}, **over
+    )
+
+
+async def _usdm(url: str, call: str, params: dict[str, Any]) -> Any:
+    ex = ccxt_async.binanceusdm({"urls": ccxt_urls(url, "usdm"), "apiKey": KEY, "secret": SECRET})
+    try:
+        await ex.load_time_difference()  # the tests move the exchange's clock
+        return await getattr(ex, call)(params)
+    finally:
+        await ex.close()
+
+
+def usdm(url: str, call: str, **params: Any) -> Any:
+    return asyncio.run(_usdm(url, call, params))
+
+
+def outsider_market_order(url: str, cid: str, side: str, qty: str) -> dict[str, Any]:
+    """A USD-M market order placed on the account behind the trader's back."""
+    body = usdm(url, "fapiPrivatePostOrder", symbol=SYMBOL, side=side, type="MARKET",
+                quantity=qty, newClientOrderId=cid)  # fmt: skip
+    assert body["status"] == "FILLED", body
+    return dict(body)
+
+
+def _sessions_on_exchange(url: str) -> list[int]:
+    out = []
+    for o in usdm(url, "fapiPrivateGetAllOrders", symbol=SYMBOL, limit=1000):
+        try:
+            out.append(parse_client_order_id(o["clientOrderId"])[1])
+        except Exception:
+            continue
+    return out
+
+
+def _log_lines(err: str) -> list[dict[str, Any]]:
+    out = []
+    for line in err.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
+
+
+def _ts(line: dict[str, Any]) -> float:
+    return datetime.fromisoformat(line["ts"]).timestamp()
+
+
+def _trading_from(err: str) -> float:
+    """When the trader started trading (its "session N: ... warm-up bars" line)."""
+    (line,) = [x for x in _log_lines(err) if "warm-up bars" in x["msg"]]
+    return _ts(line)
+
+
+def _after(db: Path, seq: int) -> list[JournalRecord]:
+    return [r for r in journal(db)[1] if r.seq > seq]
+
+
+def _hold_a_position(exchange: Exchange, config: Path, db: Path) -> float:
+    """Trade until the journal holds a position and nothing in flight, then SIGTERM."""
+    for _ in range(4):
+        with BarPump(exchange, every_s=1.0):
+            proc = start_trader(config)
+            try:
+                deadline = time.monotonic() + 40
+                while time.monotonic() < deadline:
+                    assert proc.poll() is None, proc.communicate()[1][-3000:]
+                    if db.exists():
+                        state, _ = journal(db)
+                        pos = state.positions.get(SYMBOL)
+                        if pos is not None and pos.quantity and not state.in_flight:
+                            break
+                    time.sleep(0.3)
+                proc.send_signal(signal.SIGTERM)
+                _, err = proc.communicate(timeout=30)
+            finally:
+                proc.kill()
+        assert proc.returncode == 0, err[-3000:]
+        state, _ = journal(db)
+        pos = state.positions.get(SYMBOL)
+        if pos is not None and pos.quantity:
+            return float(pos.quantity)
+    pytest.fail("the trader never ended holding a position")
+
+
+def test_halted_at_startup_holding_a_position_stops_on_time_and_sends_nothing(
+    fresh_exchange: Exchange, tmp_path: Path
+) -> None:
+    exchange, session, db = fresh_exchange, 300, tmp_path / "live.db"
+    config = _config(tmp_path, exchange, session)
+    held = _hold_a_position(exchange, config, db)
+    outsider_market_order(exchange.url, "outsider-halt", "BUY", "0.005")
+    sessions = set(_sessions_on_exchange(exchange.url))
+
+    seq = journal(db)[0].seq
+    with BarPump(exchange, every_s=1.0):
+        proc = start_trader(config, "--run-for", str(RUN_FOR))
+        try:
+            _, err = proc.communicate(timeout=RUN_FOR + 60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            err = proc.communicate(timeout=30)[1]
+            pytest.fail(f"the halted trader outlived --run-for {RUN_FOR}: {err[-4000:]}")
+        exited = time.time()
+    assert proc.returncode == 0, err[-3000:]
+    late = exited - _trading_from(err) - RUN_FOR
+    assert late < STOP_BOUND_S, f"exited {late:.1f} s after --run-for {RUN_FOR} ran out"
+    after = _after(db, seq)
+    (report,) = [r.data() for r in after if r.kind is RecordKind.RECONCILIATION]
+    assert report["verdict"] == "halt"
+    kinds = {(d["kind"], d["subject"]) for d in report["discrepancies"]}
+    assert ("position_differs", SYMBOL) in kinds
+    (moved,) = [d for d in report["discrepancies"] if d["kind"] == "position_differs"]
+    assert moved["believed"] == pytest.approx(held) and moved["exchange"] == pytest.approx(
+        held + 0.005
+    )
+    (halt,) = [r.data() for r in after if r.kind is RecordKind.BREAKER_TRANSITION]
+    assert halt["to"] == "HALTED" and halt["reason"] == "reconciliation"
+    assert not [r for r in after if r.kind is RecordKind.ORDER_INITIALIZED], "nothing journaled"
+    assert set(_sessions_on_exchange(exchange.url)) == sessions, "nothing sent"
+    assert [r for r in after if r.kind is RecordKind.DECISION], "it kept deciding, halted"
+
+    # SIGTERM while halted (bars arriving): exit 0, promptly, still having sent nothing
+    seq = journal(db)[0].seq
+    with BarPump(exchange, every_s=1.0):
+        proc = start_trader(config)
+        try:
+            deadline = time.monotonic() + 60
+            while not [r for r in _after(db, seq) if r.kind is RecordKind.RECONCILIATION]:
+                assert proc.poll() is None and time.monotonic() < deadline
+                time.sleep(0.3)
+            time.sleep(3.5)  # bars close and are decided while it is halted
+            signalled = time.time()
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert time.time() - signalled < STOP_BOUND_S, err[-3000:]
+    assert not [r for r in _after(db, seq) if r.kind is RecordKind.ORDER_INITIALIZED]
+    assert set(_sessions_on_exchange(exchange.url)) == sessions
+    assert KEY not in err and SECRET not in err
+    before = account(exchange.url, "usdm")
+    assert before.position == pytest.approx(held + 0.005)  # nothing flattened it
