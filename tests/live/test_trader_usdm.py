@@ -34,7 +34,7 @@ from gradtrade.persistence.records import JournalRecord
 from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
-from .oracle import account, check, journal
+from .oracle import Account, account, check, journal
 
 RUN_FOR = 5
 STOP_BOUND_S = 5.0  # from the start of trading (or the signal) to the process's exit
@@ -188,3 +188,110 @@ def test_halted_at_startup_holding_a_position_stops_on_time_and_sends_nothing(
     assert KEY not in err and SECRET not in err
     before = account(exchange.url, "usdm")
     assert before.position == pytest.approx(held + 0.005)  # nothing flattened it
+
+
+def _wait_for(db: Path, proc: subprocess.Popen[str], kind: RecordKind, after_seq: int) -> int:
+    """The seq of the first ``kind`` record after ``after_seq`` (the trader still running)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        if db.exists():
+            found = [r.seq for r in _after(db, after_seq) if r.kind is kind]
+            if found:
+                return found[0]
+        time.sleep(0.2)
+    pytest.fail(f"no {kind.value} record came")
+
+
+def test_out_of_band_position_change_halts_the_periodic_reconciliation(
+    fresh_exchange: Exchange, tmp_path: Path
+) -> None:
+    exchange, session, db = fresh_exchange, 400, tmp_path / "live.db"
+    config = _config(tmp_path, exchange, session, reconcile={"interval_s": 3})
+    with BarPump(exchange, every_s=1.5):
+        proc = start_trader(config, "--run-for", "16")
+        try:
+            first = _wait_for(db, proc, RecordKind.RECONCILIATION, 0)
+            _wait_for(db, proc, RecordKind.ORDER_INITIALIZED, first)  # it trades, then
+            outsider_market_order(exchange.url, "outsider-periodic", "BUY", "0.004")
+            _, err = proc.communicate(timeout=90)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    reports = [r for r in journal(db)[1] if r.kind is RecordKind.RECONCILIATION]
+    assert reports[0].data()["ok"] and len(reports) >= 2
+    halt = next(r for r in reports if not r.data()["ok"])
+    assert halt.data()["verdict"] == "halt" and halt.seq != reports[0].seq  # a periodic pass
+    moved = [d for d in halt.data()["discrepancies"] if d["kind"] == "position_differs"]
+    assert [d["subject"] for d in moved] == [SYMBOL]
+    assert moved[0]["exchange"] - moved[0]["believed"] == pytest.approx(0.004)
+    later = _after(db, halt.seq)
+    (to,) = [r.data() for r in later if r.kind is RecordKind.BREAKER_TRANSITION]
+    assert to["to"] == "HALTED" and to["reason"] == "reconciliation"
+    assert not [r for r in later if r.kind is RecordKind.ORDER_INITIALIZED], "sent after HALT"
+    assert "position_differs" in err and KEY not in err and SECRET not in err
+    # the oracle, the outsider's lot counted as there before the run (our fills are the rest)
+    now = account(exchange.url, "usdm")
+    state, _ = journal(db)
+    ours = state.positions[SYMBOL].quantity if SYMBOL in state.positions else 0.0
+    assert now.position == pytest.approx(ours + 0.004)
+    check(exchange.url, db, {session}, Account(now.balances, 0.004), "usdm")
+
+    seq = state.seq
+    out = run_cli("trade", "reconcile", "--config", str(config))
+    assert out.returncode == 1, out.stderr[-3000:] + out.stdout
+    assert "HALT" in out.stdout and "position_differs" in out.stdout and SYMBOL in out.stdout
+    as_json = json.loads(run_cli("trade", "reconcile", "--config", str(config), "--json").stdout)
+    (d,) = [d for d in as_json["discrepancies"] if d["kind"] == "position_differs"]
+    assert d["exchange"] - d["believed"] == pytest.approx(0.004)
+    assert journal(db)[0].seq == seq, "trade reconcile writes nothing"
+    assert set(_sessions_on_exchange(exchange.url)) == {session}, "and sends nothing"
+
+
+def test_adopt_unknown_takes_the_usdm_position_and_trades_from_it(
+    fresh_exchange: Exchange, tmp_path: Path
+) -> None:
+    exchange, session, db = fresh_exchange, 500, tmp_path / "live.db"
+    outsider_market_order(exchange.url, "outsider-adopted", "BUY", "0.005")
+    (risk,) = usdm(exchange.url, "fapiPrivateV2GetPositionRisk", symbol=SYMBOL)
+    entry = float(risk["entryPrice"])
+    before = account(exchange.url, "usdm")
+    assert before.position == pytest.approx(0.005)
+    config = _config(
+        tmp_path, exchange, session, reconcile={"adopt_unknown": True, "interval_s": 3}
+    )
+    with BarPump(exchange, every_s=1.5):
+        proc = start_trader(config, "--run-for", "14")
+        _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err[-3000:]
+    records = journal(db)[1]
+    reports = [r for r in records if r.kind is RecordKind.RECONCILIATION]
+    first = reports[0].data()
+    assert first["ok"] and first["verdict"] == "adopted", first
+    assert first["adopted_positions"] == {SYMBOL: {"quantity": 0.005, "entry_price": entry}}
+    assert all(r.data()["verdict"] == "ok" for r in reports[1:]) and len(reports) >= 3
+    assert not [r for r in records if r.kind is RecordKind.BREAKER_TRANSITION]
+
+    # the first order trades from the adopted position toward its decision's target
+    order = next(r for r in records if r.kind is RecordKind.ORDER_INITIALIZED)
+    # (a decision is written within the event-loop turn, behind the order's write-ahead pair)
+    decision = next(r for r in records if r.kind is RecordKind.DECISION and r.seq > order.seq)
+    assert not [r for r in records if r.kind is RecordKind.DECISION and r.seq < order.seq][1:]
+    o, target = journal(db)[0].orders[order.key], decision.data()["target_qty"]
+    assert o.quantity * o.side.sign == pytest.approx(target - 0.005, abs=0.0011), (o, target)
+
+    seen = check(exchange.url, db, {session}, before, "usdm")  # our fills on top of 0.005
+    now = account(exchange.url, "usdm")
+    status = json.loads(run_cli("trade", "status", "--config", str(config), "--json").stdout)
+    assert status["positions"][SYMBOL]["quantity"] == pytest.approx(now.position)
+    assert seen.trades, "it traded"
+
+    # a restart rebuilds the adopted portfolio from the journal: OK, nothing adopted again
+    n = len(reports)
+    with BarPump(exchange, every_s=1.5):
+        proc = start_trader(config, "--run-for", "4")
+        _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err[-3000:]
+    again = [r.data() for r in journal(db)[1] if r.kind is RecordKind.RECONCILIATION][n:]
+    assert again and again[0]["verdict"] == "ok", again[0]
+    check(exchange.url, db, {session, session + 1}, before, "usdm")
