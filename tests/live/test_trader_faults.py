@@ -1,8 +1,8 @@
 """The fault matrix of the live trader (issue 10), the rows ``test_trader_live.py`` does not
 cover: a 418 ban, ``-1021`` with the periodic clock sync, an acknowledgement held past the
 client timeout (a market order filled and gone from openOrders before its answer is read),
-websocket stalls, and ``kill -9`` after a partial fill, during a cancel, and on USD-M at every
-crash point. The real ``gradtrade trade`` runs in its own process against ``gradtrade exchange
+websocket stalls, and ``kill -9`` at every crash point (after the journal write, after the
+send, after a partial fill, during a cancel before and after it is sent), spot and USD-M. The real ``gradtrade trade`` runs in its own process against ``gradtrade exchange
 serve --faults``; the exchange (``oracle.check``) decides: 0 lost, 0 duplicated, every fill once,
 position and balances equal.
 """
@@ -142,7 +142,9 @@ CRASHES = [
     pytest.param("spot", "cancel_sent", POST_ONLY, id="spot-cancel_sent"),
     pytest.param("usdm", "after_journal", {}, id="usdm-after_journal"),
     pytest.param("usdm", "after_send", {}, id="usdm-after_send"),
+    pytest.param("usdm", "after_partial_fill", {}, id="usdm-after_partial_fill"),  # big orders
     pytest.param("usdm", "cancel_journaled", POST_ONLY, id="usdm-cancel_journaled"),
+    pytest.param("usdm", "cancel_sent", POST_ONLY, id="usdm-cancel_sent"),
 ]
 
 
