@@ -148,6 +148,7 @@ class Engine:
         self._next_book_equity = 0
         self._kind_of: object = None  # the venue ``_market_driven``/``_book_driven`` describe
         self._market_driven = self._book_driven = False
+        self.superseded: Callable[[int], bool] | None = None  # the module docstring
 
     # --- the entry point ---
 
@@ -272,7 +273,13 @@ class Engine:
         decision = self.strategy.on_bar(bar, _context(now, symbol, position, equity, close))
         if position != 0 and state == _HALTED and self.trade_from_ns <= ts <= self.trade_until_ns:
             self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
-        if decision is not None:
+        if decision is None:
+            return
+        superseded = self.superseded
+        if superseded is not None and ts >= self.trade_from_ns and superseded(ts):
+            self.log.skips["superseded"] += 1
+            self.log.decisions.append(_record(decision, None, None))
+        else:
             self._decide(decision, close)
 
     def _on_book(self, tick: BookTick) -> None:
