@@ -286,6 +286,8 @@ def test_adopt_unknown_takes_the_usdm_position_and_trades_from_it(
     status = json.loads(run_cli("trade", "status", "--config", str(config), "--json").stdout)
     assert status["positions"][SYMBOL]["quantity"] == pytest.approx(now.position)
     assert seen.trades, "it traded"
+    out = run_cli("trade", "reconcile", "--config", str(config))
+    assert out.returncode == 0 and "OK" in out.stdout, out.stdout + out.stderr[-2000:]
 
     # a restart rebuilds the adopted portfolio from the journal: OK, nothing adopted again
     n = len(reports)
@@ -330,6 +332,14 @@ def test_fills_while_the_trader_was_down_are_applied_once_at_startup(
     assert account(exchange.url, "usdm").position == pytest.approx(
         seen.state.positions[SYMBOL].quantity
     )
+    # idempotent: one more restart journals none of those trades again
+    n = len(fills)
+    with BarPump(exchange, every_s=1.0):
+        again = start_trader(config, "--run-for", "4")
+        _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err[-3000:]
+    seen = check(exchange.url, db, set(range(session, session + attempt + 3)), before, "usdm")
+    assert len([r for r in seen.records if r.kind is RecordKind.FILL and r.key == resting]) == n
 
 
 ROUNDS = 3

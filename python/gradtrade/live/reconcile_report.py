@@ -54,7 +54,7 @@ def adopted_positions(payload: Mapping[str, Any], where: str) -> dict[str, Adopt
         qty = entry.get("quantity") if isinstance(entry, dict) else None
         price = entry.get("entry_price") if isinstance(entry, dict) else None
         if isinstance(qty, bool) or not isinstance(qty, int | float) or not math.isfinite(qty):
-            raise InvalidInput(f"{field}.quantity' must be a finite number, got {qty!r}")
+            raise InvalidInput(f"{field}.quantity' must be finite (a number), got {qty!r}")
         number = isinstance(price, int | float) and not isinstance(price, bool)
         if price is not None and not (number and 0 < price < math.inf):
             raise InvalidInput(f"{field}.entry_price' must be positive or null, got {price!r}")
