@@ -224,7 +224,9 @@ def test_kline_stream_gap_across_bar_closes_while_trading(
     """The kline websocket is dropped and three candles close at once while it is down: the
     bars come back from REST (the reconnect's backfill, or the gap before the next live bar),
     each bar is decided once and in order, the two superseded ones are decided without a
-    target (never traded late at a price that is gone) and the newest one trades as usual."""
+    target (never traded late at a price that is gone) and the newest one trades as usual.
+    Then the stream is stalled across three closes (the frames arrive late, in a burst): the
+    same, by the venue's clock."""
     config = _config(tmp_path, exchange)
     db = tmp_path / "live.db"
     before = account(exchange.url)
@@ -235,6 +237,15 @@ def test_kline_stream_gap_across_bar_closes_while_trading(
         gap = _close_three_candles(exchange)  # their close times (ns), the newest last
         _decided_at(db, proc, gap[-1])
         _pump_until_decided(exchange, db, proc, _decisions_count(db) + 2)  # and after it
+        # stalled (frames held, then delivered late in a burst): three candles close a second
+        # apart (the market moves between them); the venue's clock marks the first two late
+        exchange.arm(kind="stall_ws", seconds=5.0, path_prefix="/stream")
+        held = []
+        for _ in range(3):
+            time.sleep(1.0)
+            held.append((exchange.next_minute() + 60_000) * 10**6)
+        _decided_at(db, proc, held[-1])
+        _pump_until_decided(exchange, db, proc, _decisions_count(db) + 1)
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
@@ -249,9 +260,14 @@ def test_kline_stream_gap_across_bar_closes_while_trading(
     target = {d["ts_ns"]: d["target_qty"] for d in decisions}
     assert target[gap[0]] is None and target[gap[1]] is None, "superseded: not traded"
     assert target[gap[2]] is not None, "the newest bar trades"
+    assert target[held[0]] is None and target[held[1]] is None, "late frames: not traded"
+    assert target[held[2]] is not None
     # a price that is gone: a superseded bar's close that the newest bar did not close at too
-    # (the candles closed by one clock jump may share their close: the market did not move)
+    # (the candles closed by one clock jump share their close: the market did not move; the
+    # held ones closed a second apart)
     gone = _closes(exchange, gap[:2]) - _closes(exchange, gap[2:])
+    gone |= _closes(exchange, held[:2]) - _closes(exchange, held[2:])
+    assert gone, "the market moved between the held candles"
     sent = [r.data()["request"] for r in seen.records if r.kind is RecordKind.ORDER_INITIALIZED]
     stale = [q for q in sent if q["reference_price"] in gone]
     assert not stale, ("an order at a stale price", stale, gone, decisions[-6:])
