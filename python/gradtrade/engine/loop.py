@@ -20,6 +20,10 @@ Invariants:
   a HALTED breaker flattens only inside that window too (a live trader's warm-up bars are
   history: they never trade).
   A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
+* ``superseded`` (set by a live driver; None in a backtest): a bar's decision when it calls the
+  bar superseded (a newer bar has closed: the decision is about a market that is gone) only
+  warms the strategy up, counted in ``log.skips["superseded"]``; it never trades late as if
+  current.
 * A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
   after a confirmed cancel) is logged and counted in ``log.skips``; nothing is booked.
 """
