@@ -4,8 +4,12 @@ producers give exactly the backtest's fills, equity and decisions."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import time
 
+from gradtrade.engine import SimulatedClock, WallClock
 from gradtrade.engine.feed import FeedItem, drive
+from gradtrade.events import Timer
 
 
 async def test_queue_driven_engine_equals_the_backtest(
@@ -28,3 +32,29 @@ async def test_queue_driven_engine_equals_the_backtest(
     assert live.fills == backtest.fills and len(live.fills) > 100
     assert live.equity == backtest.equity
     assert [r.decision for r in live.decisions] == [r.decision for r in backtest.decisions]
+
+
+async def test_timers_fire_by_the_engine_clock_not_by_the_venue_stamp(
+    btc_config, load_data, build_engine, constant
+) -> None:
+    """Live, a bar's stamp is the venue's time and may run ahead of the wall clock: a backoff
+    timer due by the wall clock later must not fire when that bar is handled (it did, and the
+    re-plan inside the backoff re-armed it for the same instant: a spin until the wall clock
+    caught up)."""
+    cfg = btc_config("2024-01-01", "2024-01-02")
+    data = load_data(cfg)
+    engine = build_engine(cfg, data, constant(0.0))
+    engine.clock = WallClock()
+    now = time.time_ns()
+    due = now + 300_000_000
+    engine._schedule(Timer(due, "retry", data.symbol))
+    ahead = now + 600 * 10**9  # the venue's clock ten minutes ahead
+    first = data.bars[0]
+    bar = dataclasses.replace(first, open_time_ns=ahead - 3600 * 10**9, close_time_ns=ahead)
+    queue: asyncio.Queue[FeedItem | None] = asyncio.Queue()
+    await queue.put(bar)
+    await queue.put(None)
+    await drive(engine, queue)
+    assert engine.next_timer_ns == due, "the timer fired by the bar's venue stamp"
+    assert SimulatedClock().timers_due_by(ahead) == ahead  # a replay: the event's own time
+    assert WallClock().timers_due_by(ahead) < ahead

@@ -153,3 +153,42 @@ def test_state_round_trips_into_a_fresh_tracker_and_bad_state_is_refused_intact(
     with pytest.raises(InvalidInput, match="symbols"):
         fresh.restore_json(json.dumps({**state, "positions": {}}))
     assert fresh.to_json() == good
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(_ops, st.integers(-(10**6), 10**6), st.integers(1_000_000, 9_000_000))
+def test_an_adopted_position_keeps_the_equity_identities_and_its_realized_pnl(
+    filters: dict[str, SymbolFilters], ops: list[tuple], steps: int, ticks: int
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    for trade, op in enumerate(o for o in ops if o[0] == "fill"):
+        _, side, qty_steps, price_ticks, _ = op
+        p.apply_fill(FillEvent("t.0.1", trade, "BTCUSDT", side, price_ticks * 0.01,
+                               qty_steps * 1e-5, 0.01, "USDT", Liquidity.TAKER, trade))  # fmt: skip
+    realized, fees = p.positions["BTCUSDT"].net_realized_pnl, p.costs().fees
+    entry = ticks * 0.01
+    p.adopt_position("BTCUSDT", steps * 1e-5, entry)
+    pos = p.positions["BTCUSDT"]
+    assert p.quantity("BTCUSDT") == pytest.approx(steps * 1e-5, abs=1e-12)
+    assert pos.average_entry == (pytest.approx(entry) if steps else None)
+    assert pos.net_realized_pnl == pytest.approx(realized) and p.costs().fees == fees
+    for mark in (entry, entry * 1.1):
+        p.mark("BTCUSDT", mark)
+        eq = p.equity()
+        assert eq == pytest.approx(p.cash + p.quantity("BTCUSDT") * mark, rel=1e-12, abs=1e-6)
+        assert eq == pytest.approx(p.pnl_identity(), rel=1e-9, abs=1e-6)
+
+
+def test_adopting_off_the_grid_or_without_an_entry_price_is_refused_intact(
+    filters: dict[str, SymbolFilters],
+) -> None:
+    p = PortfolioTracker(10_000.0, filters)
+    before = p.to_json()
+    with pytest.raises(InvalidInput, match="grid"):
+        p.adopt_position("BTCUSDT", 0.000015, 50_000.0)
+    with pytest.raises(InvalidInput, match="entry price"):
+        p.adopt_position("BTCUSDT", 0.001, None)
+    with pytest.raises(InvalidInput, match="ETHUSDT"):
+        p.adopt_position("ETHUSDT", 0.001, 50_000.0)
+    assert p.to_json() == before

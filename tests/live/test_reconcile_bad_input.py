@@ -199,3 +199,24 @@ async def test_a_trade_window_too_far_back_is_refused_before_any_request(
     with pytest.raises(InvalidInput, match=r"since_ms is \d+ days back \(at most 90"):
         await check(spot_trader.gateway, believed)
     assert spot_trader.gateway.rest.metrics.requests == requests
+
+
+def test_usdm_account_entry_prices_one_way_hedge_and_malformed() -> None:
+    assets = [{"asset": "USDT", "walletBalance": "100"}]
+
+    def leg(amount: str, entry: Any) -> dict[str, Any]:
+        return {"symbol": "BTCUSDT", "positionAmt": amount, "entryPrice": entry}
+
+    _, pos, entries = parse_usdm_account(
+        {"assets": assets, "positions": [leg("0.005", "60000.01")]}
+    )
+    assert pos == {"BTCUSDT": 0.005} and entries == {"BTCUSDT": 60000.01}  # the price as it is
+    hedged = {"assets": assets, "positions": [leg("0.003", "60000"), leg("-0.001", "62000")]}
+    _, pos, entries = parse_usdm_account(hedged)
+    assert pos["BTCUSDT"] == pytest.approx(0.002)
+    assert entries["BTCUSDT"] == pytest.approx((0.003 * 60000 - 0.001 * 62000) / 0.002)
+    _, pos, entries = parse_usdm_account({"assets": assets, "positions": [leg("0", "0")]})
+    assert pos == {"BTCUSDT": 0.0} and entries == {}  # flat: no entry price
+    for bad in ("0", "-1", "nan", None):
+        with pytest.raises(InvalidInput, match=r"account.positions\[0\].*entryPrice"):
+            parse_usdm_account({"assets": assets, "positions": [leg("0.005", bad)]})

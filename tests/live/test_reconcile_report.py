@@ -7,10 +7,19 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
+
 from gradtrade.core import Side
+from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent
 from gradtrade.live.reconcile import DiscrepancyKind, ReconciliationReport, Verdict, reconcile
-from gradtrade.live.reconcile_report import render, to_payload
+from gradtrade.live.reconcile_report import (
+    ADOPTED_POSITIONS,
+    AdoptedPosition,
+    adopted_positions,
+    render,
+    to_payload,
+)
 from gradtrade.local_exchange import DEFAULT_KEYS
 from gradtrade.persistence import JournalRecord, RecordKind, open_journal, recover
 
@@ -68,3 +77,22 @@ async def test_text_says_exactly_what_differs(spot_trader: Trader) -> None:
     assert kinds == {DiscrepancyKind.UNKNOWN_ORDER, DiscrepancyKind.MISSING_FILL}
     for credential in next(iter(DEFAULT_KEYS.items())):  # the key and the secret it signed with
         assert credential not in text and credential not in str(to_payload(report))
+
+
+def test_adopted_positions_round_trip_and_malformed_ones_are_refused_by_name() -> None:
+    adopted = {SYMBOL: AdoptedPosition(0.005, 60000.01), "ETHUSDT": AdoptedPosition(0.0, None)}
+    payload = {ADOPTED_POSITIONS: {s: a.to_payload() for s, a in adopted.items()}}
+    assert adopted_positions(payload, "record 7") == adopted
+    assert adopted_positions({"ok": True}, "record 7") == {}
+    field = f"record 7: field 'adopted_positions.{SYMBOL}"
+    bad: list[tuple[object, str]] = [
+        ([], "record 7: field 'adopted_positions' must be an object"),
+        ({SYMBOL: {"quantity": "1", "entry_price": 1.0}}, f"{field}.quantity' must be finite"),
+        ({SYMBOL: {"quantity": True, "entry_price": 1.0}}, f"{field}.quantity' must be finite"),
+        ({SYMBOL: {"quantity": 1.0, "entry_price": -2.0}}, f"{field}.entry_price' must be pos"),
+        ({SYMBOL: 5}, f"{field}.quantity' must be finite"),
+    ]
+    for raw, message in bad:
+        with pytest.raises(InvalidInput) as refused:
+            adopted_positions({ADOPTED_POSITIONS: raw}, "record 7")
+        assert str(refused.value).startswith(message), (raw, str(refused.value))

@@ -22,10 +22,12 @@ from gradtrade.events import FillEvent, IntentKind, OrderIntent
 from gradtrade.execution.client import ExecutionEvent
 from gradtrade.execution.config import ExecutionConfig
 from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient
+from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.journaled import JournalingClient
 from gradtrade.live.reconcile import ReconcileConfig, Verdict
 from gradtrade.live.reconciler import Baseline, Reconciler
 from gradtrade.live.recorder import Recorder
+from gradtrade.live.resume import restore_portfolio
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 from gradtrade.persistence.journal import Journal
 from gradtrade.persistence.recovery import TraderState
@@ -33,6 +35,8 @@ from gradtrade.risk.config import RiskConfig
 from gradtrade.strategy.config import StrategySection
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.instruments import symbol_filters
+from gradtrade.venue.orders import Answered
+from gradtrade.venue.urls import Market
 
 from .reconcile_harness import KEY, SECRET, SYMBOL
 
@@ -40,8 +44,10 @@ if TYPE_CHECKING:
     from .reconcile_harness import LocalExchange
 
 
-async def _assemble(url: str, journal: Journal) -> tuple[Engine, JournalingClient, Recorder]:
-    connector = ConnectorConfig.for_url(url, "spot", api_key=KEY, api_secret=SECRET, timeout_s=2.0)
+async def _assemble(
+    url: str, journal: Journal, market: Market = "spot"
+) -> tuple[Engine, JournalingClient, Recorder]:
+    connector = ConnectorConfig.for_url(url, market, api_key=KEY, api_secret=SECRET, timeout_s=2.0)
     client = LiveExecutionClient(connector, {}, LiveClientConfig(poll_interval_s=0.2))
     await client.start()
     info = await client.gateway.rest.get_bytes("exchangeInfo", {"symbol": SYMBOL})
@@ -150,6 +156,58 @@ async def test_a_deposit_nobody_traded_halts_and_the_breaker_is_journaled(
         assert str(state.breaker.state).endswith("HALTED") if state.breaker else False
     finally:
         server.out_of_band("USDT", "-25")
+        await client.close()
+        journal.close()
+
+
+async def test_usdm_adoption_takes_the_position_rebuilds_from_the_journal_halts_on_another_symbol(
+    server: LocalExchange, tmp_path: Path
+) -> None:
+    journal = open_journal(str(tmp_path / "j.db"), JournalOptions(trader_id="rc"))
+    engine, venue, recorder = await _assemble(server.url, journal, "usdm")
+    client = venue.inner
+    assert isinstance(client, LiveExecutionClient)
+
+    ids = iter(range(1, 100))
+
+    async def outsider(symbol: str, side: str, qty: str) -> None:
+        params = {"symbol": symbol, "side": side, "type": "MARKET", "quantity": qty,
+                  "newClientOrderId": f"outsider-{next(ids)}"}  # fmt: skip
+        assert isinstance(await client.gateway.new_order(params), Answered)
+
+    try:
+        adopting = ReconcileConfig(adopt_unknown=True)
+        reconciler = Reconciler(client.gateway, recorder, engine, venue, SYMBOL, adopting,
+                                confirm_after_s=0.2)  # fmt: skip
+        assert (await reconciler.run()).verdict is Verdict.OK
+        await outsider(SYMBOL, "SELL", "0.007")
+        adopted = await reconciler.run()
+        assert adopted.verdict is Verdict.ADOPTED, adopted
+        p = engine.portfolio
+        assert p.quantity(SYMBOL) == pytest.approx(-0.007) and p.positions[SYMBOL].average_entry
+        record = [r.data() for r in journal.read() if r.kind is RecordKind.RECONCILIATION][-1]
+        entry = record["adopted_positions"][SYMBOL]["entry_price"]
+        assert record["adopted_positions"][SYMBOL]["quantity"] == pytest.approx(-0.007)
+        assert p.positions[SYMBOL].average_entry == pytest.approx(entry)
+        assert (await reconciler.run()).verdict is Verdict.OK  # it is ours now
+
+        # a restart's portfolio (no snapshot: the journal from the start) is the same
+        rebuilt = PortfolioTracker(p.initial_cash, dict(p.filters), p.quote_asset)
+        restore_portfolio(journal, recover(journal), rebuilt)
+        assert rebuilt.positions[SYMBOL].to_json() == p.positions[SYMBOL].to_json()
+        assert rebuilt.cash == pytest.approx(p.cash)
+
+        # a position in a symbol this trader does not trade cannot be adopted: HALT, the
+        # portfolio as it was
+        before = p.to_json()
+        await outsider("ETHUSDT", "BUY", "0.05")
+        halted = await reconciler.run()
+        assert halted.verdict is Verdict.HALT
+        refused = [d for d in halted.discrepancies if "cannot be adopted" in d.detail]
+        assert [d.subject for d in refused] == ["ETHUSDT"]
+        assert p.to_json() == before and not venue.accepting
+    finally:
+        await outsider(SYMBOL, "BUY", "0.007")  # the server is per test; tidy anyway
         await client.close()
         journal.close()
 

@@ -1,18 +1,21 @@
 """The fault matrix of the live trader (issue 10), the rows ``test_trader_live.py`` does not
 cover: a 418 ban, ``-1021`` with the periodic clock sync, an acknowledgement held past the
 client timeout (a market order filled and gone from openOrders before its answer is read),
-websocket stalls, and ``kill -9`` after a partial fill, during a cancel, and on USD-M at every
-crash point. The real ``gradtrade trade`` runs in its own process against ``gradtrade exchange
-serve --faults``; the exchange (``oracle.check``) decides: 0 lost, 0 duplicated, every fill once,
-position and balances equal.
+websocket stalls, a kline stream gap across bar closes while trading, and ``kill -9`` at every
+crash point (after the journal write, after the send, after a partial fill, during a cancel
+before and after it is sent), spot and USD-M. The real ``gradtrade trade`` runs in its own
+process against ``gradtrade exchange serve --faults``; the exchange (``oracle.check``) decides:
+0 lost, 0 duplicated, every fill once, position and balances equal.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import signal
 import threading
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +25,16 @@ import yaml
 from gradtrade.core import OrderStatus
 from gradtrade.persistence import RecordKind
 
-from .harness import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
+from .harness import (
+    KEY,
+    SECRET,
+    SYMBOL,
+    BarPump,
+    Exchange,
+    server_ms,
+    start_trader,
+    trader_config,
+)
 from .oracle import account, check, exchange_orders, journal
 
 # sessions end in 5 (restarts 6): never one of test_trader_live's (0, 1) or the soak's (8),
@@ -142,7 +154,9 @@ CRASHES = [
     pytest.param("spot", "cancel_sent", POST_ONLY, id="spot-cancel_sent"),
     pytest.param("usdm", "after_journal", {}, id="usdm-after_journal"),
     pytest.param("usdm", "after_send", {}, id="usdm-after_send"),
+    pytest.param("usdm", "after_partial_fill", {}, id="usdm-after_partial_fill"),  # big orders
     pytest.param("usdm", "cancel_journaled", POST_ONLY, id="usdm-cancel_journaled"),
+    pytest.param("usdm", "cancel_sent", POST_ONLY, id="usdm-cancel_sent"),
 ]
 
 
@@ -202,3 +216,108 @@ def _crashed_order(state: Any, point: str) -> str:
     hits = [cid for cid, o in state.orders.items() if o.status == want]
     assert len(hits) == 1, (point, {c: o.status for c, o in state.orders.items()})
     return str(hits[0])
+
+
+def test_kline_stream_gap_across_bar_closes_while_trading(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """The kline websocket is dropped and three candles close at once while it is down: the
+    bars come back from REST (the reconnect's backfill, or the gap before the next live bar),
+    each bar is decided once and in order, the two superseded ones are decided without a
+    target (never traded late at a price that is gone) and the newest one trades as usual.
+    Then the stream is stalled across three closes (the frames arrive late, in a burst): the
+    same, by the venue's clock."""
+    config = _config(tmp_path, exchange)
+    db = tmp_path / "live.db"
+    before = account(exchange.url)
+    proc = start_trader(config)
+    try:
+        _pump_until_decided(exchange, db, proc, 3)  # trading on a healthy stream first
+        exchange.arm(kind="drop_ws", path_prefix="/stream")
+        gap = _close_three_candles(exchange)  # their close times (ns), the newest last
+        _decided_at(db, proc, gap[-1])
+        _pump_until_decided(exchange, db, proc, _decisions_count(db) + 2)  # and after it
+        # stalled (frames held, then delivered late in a burst): three candles close a second
+        # apart (the market moves between them); the venue's clock marks the first two late
+        exchange.arm(kind="stall_ws", seconds=5.0, path_prefix="/stream")
+        held = []
+        for _ in range(3):
+            time.sleep(1.0)
+            held.append((exchange.next_minute() + 60_000) * 10**6)
+        _decided_at(db, proc, held[-1])
+        _pump_until_decided(exchange, db, proc, _decisions_count(db) + 1)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert KEY not in err and SECRET not in err
+    seen = check(exchange.url, db, {_session(config)}, before)
+    decisions = [r.data() for r in seen.records if r.kind is RecordKind.DECISION]
+    times = [d["ts_ns"] for d in decisions]
+    assert times == sorted(set(times)), "each bar decided once, in order"
+    assert all(b - a == 60 * 10**9 for a, b in itertools.pairwise(times)), "no bar missed"
+    target = {d["ts_ns"]: d["target_qty"] for d in decisions}
+    assert target[gap[0]] is None and target[gap[1]] is None, "superseded: not traded"
+    assert target[gap[2]] is not None, "the newest bar trades"
+    assert target[held[0]] is None and target[held[1]] is None, "late frames: not traded"
+    assert target[held[2]] is not None
+    # a price that is gone: a superseded bar's close that the newest bar did not close at too
+    # (the candles closed by one clock jump share their close: the market did not move; the
+    # held ones closed a second apart)
+    gone = _closes(exchange, gap[:2]) - _closes(exchange, gap[2:])
+    gone |= _closes(exchange, held[:2]) - _closes(exchange, held[2:])
+    assert gone, "the market moved between the held candles"
+    sent = [r.data()["request"] for r in seen.records if r.kind is RecordKind.ORDER_INITIALIZED]
+    stale = [q for q in sent if q["reference_price"] in gone]
+    assert not stale, ("an order at a stale price", stale, gone, decisions[-6:])
+    assert "kline gap" in err or "reconnect" in err.lower()
+
+
+def _decisions_count(db: Path) -> int:
+    if not db.exists():
+        return 0
+    return sum(r.kind is RecordKind.DECISION for r in journal(db)[1])
+
+
+def _pump_until_decided(exchange: Exchange, db: Path, proc: Any, n: int) -> None:
+    """Close a candle every 2 s until the journal holds ``n`` decisions (the first ones wait
+    for the trader to start)."""
+    deadline = time.monotonic() + 60
+    while _decisions_count(db) < n:
+        assert proc.poll() is None and time.monotonic() < deadline, "no decision came"
+        exchange.next_minute()
+        wait = time.monotonic() + 2.0
+        count = _decisions_count(db)
+        while _decisions_count(db) == count and time.monotonic() < wait:
+            time.sleep(0.1)
+
+
+def _decided_at(db: Path, proc: Any, ts_ns: int) -> None:
+    deadline = time.monotonic() + 30
+    while not [r for r in journal(db)[1]
+               if r.kind is RecordKind.DECISION and r.data()["ts_ns"] >= ts_ns]:  # fmt: skip
+        assert proc.poll() is None and time.monotonic() < deadline, "the gap was not filled"
+        time.sleep(0.1)
+
+
+def _close_three_candles(exchange: Exchange) -> list[int]:
+    """Move the server clock past three minute boundaries in one step (the open candle and
+    the next two close together); their close times in ns."""
+    now = server_ms(exchange.url)
+    minute = now // 60_000
+    target = (minute + 3) * 60_000 + 300
+    exchange.arm(kind="clock_skew", ms=target - int(time.time() * 1000))
+    return [(minute + k) * 60_000 * 10**6 for k in (1, 2, 3)]
+
+
+def _closes(exchange: Exchange, close_ns: list[int]) -> set[float]:
+    """The close prices of the candles closing at ``close_ns`` (the exchange's REST klines)."""
+    start = min(close_ns) // 10**6 - 60_000
+    with urllib.request.urlopen(
+        f"{exchange.url}/api/v3/klines?symbol={SYMBOL}&interval=1m&startTime={start}&limit=5",
+        timeout=10,
+    ) as r:
+        rows = json.loads(r.read())
+    wanted = {ns // 10**6 for ns in close_ns}
+    return {float(row[4]) for row in rows if int(row[0]) + 60_000 in wanted}

@@ -5,11 +5,12 @@ Invariants: the consumer is the only caller of the engine, so the handler chain 
 synchronous and single-threaded whatever the producers do; events are handled in the order they
 were queued (each producer already yields its stream in time order; the engine's clock refuses
 an earlier event, so a producer bug surfaces instead of silently reordering); due engine timers
-fire before the next event and, when the queue is idle, at their time; a ``VenuePoll`` marker
-(queued by whoever watches a live client's ``ready`` event) drains the venue's reports at once,
-so live fills never wait for the next bar; ``on_event`` is called after each handled event
-(the live trader journals and notifies its observers there); ``None`` on the queue ends the
-session after everything before it was handled.
+fire before the next event (those due by the engine's clock, ``Clock.timers_due_by``: live, the
+wall clock, never the venue's stamp on the event) and, when the queue is idle, at their time; a
+``VenuePoll`` marker (queued by whoever watches a live client's ``ready`` event) drains the
+venue's reports at once, so live fills never wait for the next bar; ``on_event`` is called
+after each handled event (the live trader journals and notifies its observers there); ``None``
+on the queue ends the session after everything before it was handled.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def drive(
         if isinstance(event, VenuePoll):
             engine.drain_venue()
         else:
-            engine.fire_timers(event.ts_ns)
+            engine.fire_timers(engine.clock.timers_due_by(event.ts_ns))
             engine.handle(event)
         if on_event is not None:
             on_event(event)

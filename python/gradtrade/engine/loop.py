@@ -16,8 +16,14 @@ Invariants:
   ``BookTop``; on an unsynced book it is told (``is_valid`` False), no mark or equity is taken
   and the tick is counted in ``log.skips["book_not_synced"]``. A post-only order rests at our
   side's best price of that book. Equity is recorded at most every ``book_equity_every_ns``.
-* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up.
+* Decisions before ``trade_from_ns`` or after ``trade_until_ns`` only warm the strategy up, and
+  a HALTED breaker flattens only inside that window too (a live trader's warm-up bars are
+  history: they never trade).
   A NaN or infinite decision never reaches the order manager: it is a counted, logged skip.
+* ``superseded`` (set by a live driver; None in a backtest): a bar's decision when it calls the
+  bar superseded (a newer bar has closed: the decision is about a market that is gone) only
+  warms the strategy up, counted in ``log.skips["superseded"]``; it never trades late as if
+  current.
 * A venue event the order manager refuses (a fill for an unknown order, an overfill, a fill
   after a confirmed cancel) is logged and counted in ``log.skips``; nothing is booked.
 """
@@ -146,6 +152,7 @@ class Engine:
         self._next_book_equity = 0
         self._kind_of: object = None  # the venue ``_market_driven``/``_book_driven`` describe
         self._market_driven = self._book_driven = False
+        self.superseded: Callable[[int], bool] | None = None  # the module docstring
 
     # --- the entry point ---
 
@@ -268,9 +275,15 @@ class Engine:
         clock = self.clock
         now = ts if type(clock) is SimulatedClock else clock.now_ns()  # advanced to ``ts``
         decision = self.strategy.on_bar(bar, _context(now, symbol, position, equity, close))
-        if position != 0 and state == _HALTED:
+        if position != 0 and state == _HALTED and self.trade_from_ns <= ts <= self.trade_until_ns:
             self._act(OrderIntent(symbol, ts, 0.0, IntentKind.FLATTEN, close))
-        if decision is not None:
+        if decision is None:
+            return
+        superseded = self.superseded
+        if superseded is not None and ts >= self.trade_from_ns and superseded(ts):
+            self.log.skips["superseded"] += 1
+            self.log.decisions.append(_record(decision, None, None))
+        else:
             self._decide(decision, close)
 
     def _on_book(self, tick: BookTick) -> None:

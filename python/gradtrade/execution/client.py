@@ -33,6 +33,9 @@ class VenueRejectReason(Enum):
     BANNED = "banned"  # HTTP 418: the IP is banned until Retry-After; retry after it only
     UNAVAILABLE = "unavailable"  # disconnected or overloaded
     UNKNOWN_ORDER = "unknown_order"  # a cancel for an order the venue does not have
+    # refused before it left: this process takes no new order (reconciliation halted it, or
+    # it is stopping); never retried, a retry could only be refused the same way
+    HALTED = "halted"
 
     @property
     def retryable(self) -> bool:

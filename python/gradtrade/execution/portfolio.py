@@ -125,6 +125,30 @@ class PortfolioTracker:
         self._marks.setdefault(fill.symbol, fill.price)
         self._equity = self._kept_values = None
 
+    def adopt_position(self, symbol: str, quantity: float, entry_price: float | None) -> None:
+        """Take a position the venue holds and the tracker did not see traded (reconciliation's
+        ``adopt_unknown``): ``quantity`` (signed, on the lot grid) at ``entry_price`` (None only
+        when flat). Nothing traded, so realized PnL, fees and fill count stay; the cost basis
+        becomes the venue's and cash moves by the cost difference, so equity is the venue's
+        position marked as before and both equity identities still hold."""
+        pos = self._position(symbol)
+        step = self.filters[symbol].step_size
+        steps = round(quantity / step)
+        if not math.isfinite(quantity) or abs(quantity / step - steps) > 1e-6:
+            raise InvalidInput(f"adopted {symbol} quantity {quantity!r} is not on its {step} grid")
+        if steps and not (entry_price is not None and 0.0 < entry_price < math.inf):
+            raise InvalidInput(f"adopted {symbol} position needs a positive entry price")
+        raw = orjson.loads(pos.to_json())
+        cost = steps * step * entry_price if steps and entry_price is not None else 0.0
+        before, raw["qty_steps"], raw["cost"] = float(raw["cost"]), steps, cost
+        adopted = Position.from_json(orjson.dumps(raw))
+        self.positions[symbol] = adopted
+        self.cash -= cost - before
+        self._held[symbol] = adopted.quantity - self.base_fees[symbol]
+        if steps and entry_price is not None:
+            self._marks.setdefault(symbol, entry_price)
+        self._equity = self._kept_values = None
+
     def apply_funding(self, symbol: str, rate: float, mark: float | None = None) -> float:
         """Pay (or receive) funding on the position at ``mark`` (default: the last mark)."""
         price = self.marks.get(symbol) if mark is None else mark

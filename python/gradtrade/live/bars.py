@@ -11,6 +11,10 @@ open-time order, with no hole:
 * a closed frame that skips candles (a stream gap across a bar close) is preceded by the REST
   candles of the hole, fetched before it is yielded.
 
+``newest_close_ns`` is the close time of the newest closed candle the feed knows, set before
+any bar of a backfill is yielded: while a backfill is being yielded, every bar but its last is
+already superseded by a newer close (the trader does not trade on those, ``live.trader``).
+
 The stream's watchdog is ``FrameStream``'s (``stale_after_s``: reconnect when silent).
 ``stats`` counts connections, reconnects, stale periods, duplicates and backfilled bars and the
 time of the last message, for monitoring.
@@ -73,6 +77,7 @@ class KlineFeed:
         self.rng = rng  # the reconnect backoff's jitter (tests pin it)
         self.step_ms = interval_ms(interval)
         self.last_open_ms: int | None = None
+        self.newest_close_ns = 0  # the newest closed candle known (module docstring)
         self.stats = StreamStats(f"{symbol.lower()}@kline_{interval}")
 
     async def _rest_rows(self, start_ms: int | None, limit: int) -> list[list[Any]]:
@@ -94,6 +99,7 @@ class KlineFeed:
         out = [self._row_bar(r) for r in rows[:-1]]  # the last row is the open candle
         if out:
             self.last_open_ms = out[-1].open_time_ns // NS_PER_MS
+            self.newest_close_ns = max(self.newest_close_ns, out[-1].close_time_ns)
         return out
 
     def _row_bar(self, row: list[Any]) -> Bar:
@@ -122,6 +128,8 @@ class KlineFeed:
             if len(rows) < 1000:
                 break
         self.stats.backfilled += len(out)
+        if out:
+            self.newest_close_ns = max(self.newest_close_ns, out[-1].close_time_ns)
         return out
 
     async def __aiter__(self) -> AsyncIterator[Bar]:
@@ -144,6 +152,8 @@ class KlineFeed:
             if self.last_open_ms is not None and open_ms <= self.last_open_ms:
                 self.stats.duplicates += 1
                 continue
+            close_ns = (open_ms + self.step_ms) * NS_PER_MS
+            self.newest_close_ns = max(self.newest_close_ns, close_ns)
             if self.last_open_ms is not None and open_ms > self.last_open_ms + self.step_ms:
                 self.stats.gaps += 1
                 log.warning("%s: kline gap before %d; filling it over REST", name, open_ms)

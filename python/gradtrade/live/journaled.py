@@ -95,19 +95,22 @@ class JournalingClient:
         self.refused = 0
         self.late = 0  # reports about pruned orders, dropped
         self.accepting = True
+        self.refusal = ""  # why a new order is refused once ``accepting`` is False
         self._held: list[ExecutionEvent] = []  # refusals of orders that never left
         self._injected: list[ExecutionEvent] = []  # reports learned another way
 
-    def stop_new_orders(self) -> None:
-        """From now on a new order is refused here (UNAVAILABLE) and never sent or journaled;
-        cancels and the reports of orders already sent still flow."""
+    def stop_new_orders(self, why: str = "trader stopping") -> None:
+        """From now on a new order is refused here (``HALTED``, not retryable: the order
+        manager does not resend it) and never sent or journaled; cancels and the reports of
+        orders already sent still flow."""
         self.accepting = False
+        self.refusal = self.refusal or why
 
     def submit(self, request: OrderRequest) -> None:
         cid = request.client_order_id
         if not self.accepting:
             self._held.append(
-                VenueReject(cid, VenueRejectReason.UNAVAILABLE, "trader stopping", request.ts_ns)
+                VenueReject(cid, VenueRejectReason.HALTED, self.refusal, request.ts_ns)
             )
             return
         order = orjson.loads(self.orders[cid].to_json())

@@ -5,7 +5,7 @@ a typed outcome): open orders per symbol; each order the trader believes live, b
 ``origClientOrderId``; the account's trades since the last journaled fill (``myTrades`` /
 ``userTrades`` in 24-hour ``startTime`` windows until the first trade, then pages by
 ``fromId``), plus the trades of every queried order whose executed quantity is ahead of the
-journal; spot balances (``account``) or the USD-M wallet and positions (``account``).
+journal; spot balances (``account``) or the USD-M wallet, positions and entry prices (``account``).
 
 Invariants:
 
@@ -186,9 +186,12 @@ def parse_spot_balances(body: Any) -> dict[str, Balance]:
     return out
 
 
-def parse_usdm_account(body: Any) -> tuple[dict[str, Balance], dict[str, float]]:
-    """The wallet balance per margin asset and the signed position per symbol (hedge-mode
-    LONG and SHORT legs summed: Binance reports the SHORT leg negative)."""
+def parse_usdm_account(
+    body: Any,
+) -> tuple[dict[str, Balance], dict[str, float], dict[str, float]]:
+    """The wallet balance per margin asset, the signed position per symbol (hedge-mode LONG
+    and SHORT legs summed: Binance reports the SHORT leg negative) and its entry price (the
+    legs' amount-weighted ``entryPrice``; a flat symbol has none)."""
     what = "account"
     wallets: dict[str, Balance] = {}
     for i, entry in enumerate(_list(_field(body, "assets", what), f"{what}.assets")):
@@ -198,11 +201,23 @@ def parse_usdm_account(body: Any) -> tuple[dict[str, Balance], dict[str, float]]
             raise InvalidInput(f"{where}: asset {asset!r} is reported twice")
         wallets[asset] = Balance(_num(entry, "walletBalance", where))
     positions: dict[str, float] = {}
+    legs: dict[str, list[tuple[float, float]]] = {}
     for i, entry in enumerate(_list(_field(body, "positions", what), f"{what}.positions")):
         where = f"{what}.positions[{i}]"
         symbol = _str(entry, "symbol", where)
-        positions[symbol] = positions.get(symbol, 0.0) + _num(entry, "positionAmt", where)
-    return wallets, positions
+        amount = _num(entry, "positionAmt", where)
+        positions[symbol] = positions.get(symbol, 0.0) + amount
+        if amount:
+            price = _num(entry, "entryPrice", where, positive=True)
+            legs.setdefault(symbol, []).append((amount, price))
+    entries: dict[str, float] = {}
+    for symbol, held in legs.items():
+        net = positions[symbol]
+        if len(held) == 1:  # one-way mode: the exchange's price as it is
+            entries[symbol] = held[0][1]
+        elif net and (entry := sum(a * p for a, p in held) / net) > 0:
+            entries[symbol] = entry
+    return wallets, positions, entries
 
 
 def _body(outcome: Outcome, what: str) -> Any:
@@ -276,11 +291,14 @@ class _Reader:
         page = await self.trades_page(order.symbol, {"orderId": order.order_id})
         return [t for t in page if t.order_id == order.order_id]
 
-    async def balances(self) -> tuple[dict[str, Balance], dict[str, float]]:
+    async def balances(
+        self,
+    ) -> tuple[dict[str, Balance], dict[str, float], dict[str, float]]:
+        """Balances, USD-M positions and their entry prices (spot: none)."""
         body = _body(await self.gateway.send(self._account, {}), "account")
         if self.market == "usdm":
             return parse_usdm_account(body)
-        return parse_spot_balances(body), {}
+        return parse_spot_balances(body), {}, {}
 
 
 def gateway_market(gateway: OrderGateway) -> Market:
@@ -330,7 +348,7 @@ async def fetch_exchange_state(
         bo = believed.orders[cid]
         if eo is not None and eo.executed_qty > bo.filled_qty + 0.5 * believed.step(bo.symbol):
             _merge(trades, await reader.order_trades(eo))
-    balances, positions = await reader.balances()
+    balances, positions, entries = await reader.balances()
     return ExchangeState(
         market,
         now_ms,
@@ -339,6 +357,7 @@ async def fetch_exchange_state(
         tuple(sorted(trades.values(), key=lambda t: (t.symbol, t.trade_id))),
         balances,
         positions,
+        entries,
     )
 
 

@@ -4,20 +4,62 @@ Invariants: the payload is plain JSON (finite numbers, enum values as their text
 credentials: nothing from the connector reaches a report) and carries the record's required
 ``ok`` field, true when the trader may trade (``OK``, ``REPAIRED``, ``ADOPTED``);
 :func:`render` prints every discrepancy with both numbers and every repair, so the text of
-``gradtrade trade reconcile`` says exactly what differs.
+``gradtrade trade reconcile`` says exactly what differs. A report that adopted USD-M positions
+carries them (``adopted_positions``: symbol -> quantity and entry price): the journaled event
+that set the trader's position, which a restart applies again in journal order
+(:func:`adopted_positions` reads them back, refusing a malformed entry by name).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from gradtrade.core import Side
+from gradtrade.errors import InvalidInput
 from gradtrade.events import FillEvent
 from gradtrade.execution.client import Ack, VenueReject
 from gradtrade.live.reconcile import Discrepancy, ReconciliationReport, Repair
 
 _ACTION = {True: "repair", False: "HALT"}
+ADOPTED_POSITIONS = "adopted_positions"
+
+
+@dataclass(frozen=True, slots=True)
+class AdoptedPosition:
+    """A USD-M position taken from the exchange: signed quantity at its entry price (None when
+    the exchange is flat)."""
+
+    quantity: float
+    entry_price: float | None
+
+    def to_payload(self) -> dict[str, float | None]:
+        return {"quantity": self.quantity, "entry_price": self.entry_price}
+
+
+def adopted_positions(payload: Mapping[str, Any], where: str) -> dict[str, AdoptedPosition]:
+    """The positions a RECONCILIATION ``payload`` adopted (empty when none); ``InvalidInput``
+    naming ``where`` and the field when an entry is malformed."""
+    raw = payload.get(ADOPTED_POSITIONS)
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidInput(f"{where}: field {ADOPTED_POSITIONS!r} must be an object")
+    out: dict[str, AdoptedPosition] = {}
+    for symbol, entry in raw.items():
+        field = f"{where}: field '{ADOPTED_POSITIONS}.{symbol}"
+        qty = entry.get("quantity") if isinstance(entry, dict) else None
+        price = entry.get("entry_price") if isinstance(entry, dict) else None
+        if isinstance(qty, bool) or not isinstance(qty, int | float) or not math.isfinite(qty):
+            raise InvalidInput(f"{field}.quantity' must be finite (a number), got {qty!r}")
+        number = isinstance(price, int | float) and not isinstance(price, bool)
+        if price is not None and not (number and 0 < price < math.inf):
+            raise InvalidInput(f"{field}.entry_price' must be positive or null, got {price!r}")
+        out[symbol] = AdoptedPosition(float(qty), None if price is None else float(price))
+    return out
 
 
 def _side(side: Side) -> str:
@@ -109,4 +151,4 @@ def render(report: ReconciliationReport) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["render", "to_payload"]
+__all__ = ["ADOPTED_POSITIONS", "AdoptedPosition", "adopted_positions", "render", "to_payload"]

@@ -128,7 +128,8 @@ class Balance:
 @dataclass(frozen=True, slots=True)
 class ExchangeState:
     """The exchange's account. ``orders``: each believed live order queried by client id
-    (None: the exchange has no such order). ``balances``: spot free/locked; USD-M wallet."""
+    (None: the exchange has no such order). ``balances``: spot free/locked; USD-M wallet.
+    ``entry_prices``: USD-M, the entry price of each open position (what adopting it takes)."""
 
     market: Market
     checked_ms: int
@@ -137,6 +138,7 @@ class ExchangeState:
     trades: tuple[ExchangeTrade, ...]
     balances: Mapping[str, Balance]
     positions: Mapping[str, float] = field(default_factory=dict)
+    entry_prices: Mapping[str, float] = field(default_factory=dict)
 
 
 class DiscrepancyKind(Enum):

@@ -38,8 +38,13 @@ Invariants:
   flattening one: the trader's position is what is in doubt); the report is logged.
 * ``ADOPTED`` (``reconcile.adopt_unknown``): the opening balances are rebased so the derived
   balances equal the exchange's and the window moves past the adopted trades
-  (``reconcile_apply.adopt``); a USD-M position the engine does not hold cannot be adopted
-  into its portfolio, so that halts.
+  (``reconcile_apply.adopt``); a USD-M position that differs is taken into the engine's
+  portfolio at the exchange's quantity and entry price (``PortfolioTracker.adopt_position``,
+  after the repairs, so the engine's next decisions trade from it) and journaled in the
+  report's payload (``adopted_positions``), which a restart applies again in journal order
+  (``live.resume.restore_portfolio``). A position the portfolio cannot take (a symbol it does
+  not trade, off the lot grid, no entry price) or a recheck that still differs halts, with
+  the portfolio put back as it was before the adoption.
 """
 
 from __future__ import annotations
@@ -74,7 +79,12 @@ from gradtrade.live.reconcile import (
 )
 from gradtrade.live.reconcile_apply import adopt, believed_state
 from gradtrade.live.reconcile_exchange import check_state, fetch_exchange_state, gateway_market
-from gradtrade.live.reconcile_report import render, to_payload
+from gradtrade.live.reconcile_report import (
+    ADOPTED_POSITIONS,
+    AdoptedPosition,
+    render,
+    to_payload,
+)
 from gradtrade.live.recorder import Recorder
 from gradtrade.persistence.records import RecordKind
 from gradtrade.persistence.recovery import TraderState
@@ -85,6 +95,16 @@ log = logging.getLogger("gradtrade.live.reconcile")
 WINDOW_LAG_MS = 5 * 60_000  # the trade window keeps this much history behind the last check
 BASELINE = "baseline"
 READ_TRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Pass:
+    """What one read of the exchange concluded: the report, the baseline in force after it and
+    the positions it adopted into the portfolio."""
+
+    report: ReconciliationReport
+    baseline: Baseline
+    adopted: Mapping[str, AdoptedPosition] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,24 +222,27 @@ class Reconciler:
     async def run(self) -> ReconciliationReport:
         """One pass (module docstring); returns the report it journaled."""
         for attempt in range(2):
-            report, baseline = await self._read_retrying()
-            if report.may_trade or attempt or self.confirm_after_s <= 0:
+            done = await self._read_retrying()
+            if done.report.may_trade or attempt or self.confirm_after_s <= 0:
                 break
             log.warning("reconciliation would halt; reading the exchange once more")
             await asyncio.sleep(self.confirm_after_s)
+        report, baseline = done.report, done.baseline
         self.passes += 1
         if report.may_trade:
             since = max(baseline.since_ms, report.checked_ms - WINDOW_LAG_MS)
             baseline = dataclasses.replace(baseline, since_ms=since)
         self.baseline = baseline
         payload = {**to_payload(report), BASELINE: baseline.to_payload()}
+        if done.adopted:
+            payload[ADOPTED_POSITIONS] = {s: a.to_payload() for s, a in done.adopted.items()}
         self.recorder.record(RecordKind.RECONCILIATION, "account", payload)
         self._log(report)
         if not report.may_trade:
             self._halt()
         return report
 
-    async def _read_retrying(self) -> tuple[ReconciliationReport, Baseline]:
+    async def _read_retrying(self) -> _Pass:
         """``_attempt`` on the venue's clock, tried ``READ_TRIES`` times while the venue answers
         retryably (a 5xx, a rate limit, ``-1021`` after its clock moved)."""
         for tries in itertools.count(1):
@@ -233,21 +256,17 @@ class Reconciler:
                 await asyncio.sleep(self.confirm_after_s)
         raise AssertionError("unreachable")
 
-    async def _attempt(self) -> tuple[ReconciliationReport, Baseline]:
+    async def _attempt(self) -> _Pass:
         state, portfolio = self.recorder.state, self.engine.portfolio
         report, exchange, believed, baseline = await check_journal(
             self.gateway, state, self.engine.orders, portfolio, self.baseline, self.config
         )
         if exchange is None or not report.may_trade:
-            return report, baseline
+            return _Pass(report, baseline)
+        positions: dict[str, float] = {}
         if report.verdict is Verdict.ADOPTED:
             adoption = adopt(report, baseline.opening)
-            if adoption.positions:
-                extra = Discrepancy(
-                    DiscrepancyKind.POSITION_DIFFERS, ",".join(sorted(adoption.positions)),
-                    None, None, "a USD-M position cannot be adopted into the engine's portfolio",
-                )  # fmt: skip
-                return with_more(report, [extra]), baseline
+            positions = adoption.positions
             baseline = Baseline(adoption.opening, max(baseline.since_ms, adoption.since_ms))
             log.warning("adopting the exchange's word; foreign open orders left alone: %s",
                         list(adoption.foreign_orders))  # fmt: skip
@@ -258,18 +277,46 @@ class Reconciler:
                 DiscrepancyKind.ORDER_STATE_DIFFERS, ",".join(sorted(set(foreign))), None, None,
                 "a repair of an order this session's engine does not manage",
             )  # fmt: skip
-            return with_more(report, [extra]), baseline
+            return _Pass(with_more(report, [extra]), baseline)
         if report.repairs:
             self.venue.inject(report.repairs)
             self.engine.drain_venue()  # the consumer is idle: the pass runs between events
+        before = portfolio.to_json()  # the repairs stay; a failed adoption is undone
+        adopted, refused = self._adopt(positions, exchange)
+        if refused is not None:
+            portfolio.restore_json(before)
+            return _Pass(with_more(report, [refused]), baseline)
         after = reconcile(
             journal_belief(believed.market, state, self.engine.orders, portfolio, baseline,
                            frozenset(believed.orders)),
             exchange, self.config,
         )  # fmt: skip
         if after.verdict is Verdict.OK or (after.verdict is report.verdict is Verdict.ADOPTED):
-            return report, baseline
-        return with_more(report, after.discrepancies), baseline
+            return _Pass(report, baseline, adopted)
+        portfolio.restore_json(before)
+        return _Pass(with_more(report, after.discrepancies), baseline)
+
+    def _adopt(
+        self, positions: Mapping[str, float], exchange: ExchangeState
+    ) -> tuple[dict[str, AdoptedPosition], Discrepancy | None]:
+        """The exchange's positions into the engine's portfolio; the first one it cannot take
+        comes back as the discrepancy that halts."""
+        adopted: dict[str, AdoptedPosition] = {}
+        portfolio = self.engine.portfolio
+        for symbol, qty in sorted(positions.items()):
+            entry = exchange.entry_prices.get(symbol) if qty else None
+            believed = portfolio.quantity(symbol) if symbol in portfolio.positions else None
+            try:
+                portfolio.adopt_position(symbol, qty, entry)
+            except InvalidInput as exc:
+                return adopted, Discrepancy(
+                    DiscrepancyKind.POSITION_DIFFERS, symbol, believed, qty,
+                    f"the exchange's position cannot be adopted: {exc}",
+                )  # fmt: skip
+            adopted[symbol] = AdoptedPosition(qty, entry)
+            log.warning("adopted the exchange's %s position %r at entry %r (was %r)",
+                        symbol, qty, entry, believed)  # fmt: skip
+        return adopted, None
 
     def _log(self, report: ReconciliationReport) -> None:
         if report.verdict is Verdict.OK:
@@ -284,7 +331,7 @@ class Reconciler:
 
     def _halt(self) -> None:
         """Breaker to HALTED (journaled) and no new order from this process."""
-        self.venue.stop_new_orders()
+        self.venue.stop_new_orders("halted by reconciliation")
         risk = self.engine.risk[self.symbol]
         before = _name(risk.breaker.state)
         if before != "HALTED":

@@ -4,7 +4,8 @@ open resolved with the venue before the first new decision.
 Invariants:
 
 * the portfolio is the snapshot's (``extra/portfolio``, taken at a quiescent point) plus every
-  ``fill`` record after it, applied once each; without a snapshot, every fill from the start;
+  ``fill`` record after it, applied once each, and the USD-M positions a ``reconciliation``
+  record adopted, in journal order; without a snapshot, every such record from the start;
 * the new session number is past every session in the journal's client ids (the pruned ones
   too, through ``TraderState.pruned``), so no id is ever sent twice
   (``core.client_order_id(strategy, session, seq)``);
@@ -28,6 +29,7 @@ from gradtrade.core import OrderStatus, Side, SymbolFilters, parse_client_order_
 from gradtrade.errors import GradtradeError, InvalidInput
 from gradtrade.events import FillEvent, Liquidity
 from gradtrade.execution.portfolio import PortfolioTracker
+from gradtrade.live.reconcile_report import adopted_positions
 from gradtrade.live.recorder import Recorder
 from gradtrade.persistence.journal import Journal
 from gradtrade.persistence.records import RecordKind
@@ -67,6 +69,11 @@ def restore_portfolio(journal: Journal, state: TraderState, p: PortfolioTracker)
         after = snapshot.seq
     applied = 0
     for record in journal.read(after_seq=after):
+        if record.kind is RecordKind.RECONCILIATION:
+            where = f"journal record {record.seq}"
+            for symbol, pos in adopted_positions(record.data(), where).items():
+                p.adopt_position(symbol, pos.quantity, pos.entry_price)
+            continue
         if record.kind is not RecordKind.FILL:
             continue
         d = record.data()

@@ -2,9 +2,11 @@
 
 Invariants: ``trader_status`` opens the journal read-only (it takes no writer lock, so it works
 while the trader runs) and recovers it exactly as a restart would, so what it prints is what
-the trader would resume from; ``reset_breaker`` is the one way to leave HALTED/REDUCING from the
-outside: it appends a ``breaker_transition`` to ACTIVE, which needs the writer lock (the trader
-must be stopped: a running one holds it and the reset is refused with ``JournalLocked``).
+the trader would resume from (positions: the portfolio a restart rebuilds, its fills and the
+USD-M positions reconciliation adopted); ``reset_breaker`` is the one way to leave
+HALTED/REDUCING from the outside: it appends a ``breaker_transition`` to ACTIVE, which needs the
+writer lock (the trader must be stopped: a running one holds it and the reset is refused with
+``JournalLocked``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,15 @@ from typing import Any
 
 import orjson
 
-from gradtrade.core import DrawdownBreaker
+from gradtrade.core import DrawdownBreaker, Position
 from gradtrade.errors import InvalidInput
+from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.config import TraderConfig
-from gradtrade.persistence.journal import open_journal
+from gradtrade.live.resume import restore_portfolio
+from gradtrade.persistence.journal import Journal, open_journal
 from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import JournalRecord, RecordKind
-from gradtrade.persistence.recovery import recover
+from gradtrade.persistence.recovery import TraderState, recover
 
 
 @dataclass
@@ -72,9 +76,10 @@ def _opts(cfg: TraderConfig, readonly: bool) -> JournalOptions:
 def trader_status(cfg: TraderConfig) -> TraderStatus:
     with open_journal(cfg.journal.url, _opts(cfg, readonly=True)) as journal:
         state = recover(journal)
+        positions = _positions(cfg, journal, state)
     total = len(state.orders) + state.pruned_count  # pruned orders were journaled too
     status = TraderStatus(cfg.trader_id, state.seq, orders_total=total)
-    for symbol, pos in state.positions.items():
+    for symbol, pos in positions.items():
         status.positions[symbol] = {
             "quantity": pos.quantity,
             "average_entry": pos.average_entry or 0.0,
@@ -97,6 +102,19 @@ def trader_status(cfg: TraderConfig) -> TraderStatus:
     status.last_decision = decisions[-1] if decisions else None
     status.reconciliation = state.reconciliation
     return status
+
+
+def _positions(cfg: TraderConfig, journal: Journal, state: TraderState) -> dict[str, Position]:
+    """The traded symbol's position as a restart's portfolio has it; the journal's own fills
+    alone when it holds no instrument record yet."""
+    filters = state.filters.get(cfg.symbol)
+    if filters is None:
+        return dict(state.positions)
+    portfolio = PortfolioTracker(cfg.capital, {cfg.symbol: filters}, filters.quote_asset or "USDT")
+    restore_portfolio(journal, state, portfolio)
+    if portfolio.positions[cfg.symbol].is_flat and cfg.symbol not in state.positions:
+        return {}
+    return {cfg.symbol: portfolio.positions[cfg.symbol]}
 
 
 def reset_breaker(cfg: TraderConfig) -> str:

@@ -18,6 +18,10 @@ Invariants:
   events;
 * history bars warm the strategy up and never trade (``trade_from_ns`` is the first bar after
   them); a restarted trader starts a new client-id session;
+* a bar that is already superseded when the engine takes it (a newer bar has closed: the bars
+  a REST backfill brings after a stream gap, all but the newest) is decided on, journaled
+  with no target, and not traded (``_superseded``): no order leaves late at a price that is
+  gone; the newest bar trades as usual;
 * stopping (SIGTERM/SIGINT via ``request_stop``, or ``run_for_s``): no new order leaves, open
   orders are cancelled when ``cancel_open_on_exit``, the journal gets a final snapshot and is
   closed; ``run`` then returns normally;
@@ -293,6 +297,7 @@ class Trader:
         recorder.on_prune.append(engine.orders.forget)  # the engine's table pruned alike
         if self.book is not None:  # the engine reads the live book's top for ``BookTick``s
             self.venue = engine.venue = with_book(self.venue, self.book)
+        engine.superseded = self._superseded
         if self.telemetry is not None:
             self.telemetry.attach(engine)  # after the journaling wrap: it counts what was sent
         restore_portfolio(journal, state, engine.portfolio)
@@ -391,6 +396,21 @@ class Trader:
             except GradtradeError as exc:  # the venue could not say: the next interval asks
                 log.warning("reconciliation failed, trying again in %.0f s: %s",
                             self.cfg.reconcile.interval_s, exc)  # fmt: skip
+
+    def _superseded(self, ts_ns: int) -> bool:
+        """A bar closing at ``ts_ns`` is superseded once a newer bar has closed: the feed knows
+        one (the bars of a backfill being caught up, all but the newest), or, live with the
+        clock re-synced before each bar, the venue's clock has passed the next bar's close.
+        The engine decides on it without trading (a late order at a price that is gone)."""
+        feed = self.feed
+        if feed is None:
+            return False
+        if feed.newest_close_ns > ts_ns:
+            return True
+        if self.client is None or not self.cfg.venue.sync_clock_every_bar:
+            return False  # paper: the venue's clock offset is not followed
+        step_ns = feed.step_ms * NS_PER_MS
+        return self.client.gateway.rest.now_ms() * NS_PER_MS >= ts_ns + step_ns
 
     # --- after each event: journal what the engine decided, notify observers ---
 
