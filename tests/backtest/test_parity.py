@@ -4,7 +4,8 @@ A tiny model is trained on real BTC 1h candles; the candle backtest of its check
 at the decision bar's close with the evaluation's flat cost, must give the positions of
 ``predict_positions`` (the evaluation's prediction path) and the per-bar net returns of
 ``strategy_pnl`` on the test split to 1e-9. Both go through the full engine: strategy, risk
-(policy sizing, rounding to a 1e-8 step), order manager, simulated venue, portfolio.
+(policy sizing, rounding to a 1e-8 step), order manager, simulated venue, portfolio. The
+strategy decides with the traced forward (``TracedPredictor``), the evaluation eagerly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from gradtrade.data.market import load_market
 from gradtrade.evaluation.baselines import strategy_pnl
 from gradtrade.optim.config import TrainConfig
 from gradtrade.optim.run import predict_positions
+from gradtrade.strategy.model import ModelStrategy
 
 NS_PER_HOUR = 3_600_000_000_000
 
@@ -52,7 +54,9 @@ def test_backtest_reproduces_evaluation(trained: tuple[TrainConfig, Path]) -> No
     )  # fmt: skip
     data = load_market_data(bt)
     assert data.bars[0].open_time_ns == pd.Timestamp(d.start, tz="UTC").value
-    run = simulate(bt, data, build_strategy(bt, data))
+    strategy = build_strategy(bt, data)
+    run = simulate(bt, data, strategy)
+    assert isinstance(strategy, ModelStrategy) and strategy.traced  # the live decision path
 
     traded = [r for r in run.log.decisions if r.target_qty is not None]
     times = np.array([r.decision.ts_ns for r in traded])

@@ -217,6 +217,13 @@ class ForecastModel(nn.Module):
         """Latent states at each target time, the stiffness penalty (B,), and the NFE."""
         raise NotImplementedError
 
+    @property
+    def traceable(self) -> bool:
+        """True when the inference forward runs the same operators for every input of one
+        shape (no control flow on values but the input checks), so that a trace of it
+        (``optim.predict.TracedPredictor``) computes what the forward computes."""
+        return True
+
     def forward(
         self, state: Tensor, time_horizon: Tensor, t_context: Tensor | None = None
     ) -> Trajectory:

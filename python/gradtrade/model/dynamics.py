@@ -164,6 +164,11 @@ class DynamicalSystem(ForecastModel):
             zs, regs = odeint(dyn, (z, reg), grid, **kwargs)
         return zs[-1], regs[-1]
 
+    @property
+    def traceable(self) -> bool:
+        # an adaptive solver's steps depend on the values; the fast fixed grids do not
+        return self.solver.method in FAST_METHODS
+
     def evolve(self, z0: Tensor, t_prev: Tensor, delta: Tensor) -> tuple[Tensor, Tensor, int]:
         self.field.nfe = 0
         z, reg = z0, torch.zeros(z0.shape[0], dtype=z0.dtype, device=z0.device)

@@ -15,14 +15,21 @@ flagged rows of the missing bars with it, exactly like the training data.
 
 Cost: the model's forward at batch 1 is most of a decision (the GRU over the window, then the
 ODE). The encoder cannot be carried from one bar to the next: each window's times are relative
-to its own anchor (``t_x`` <= 0), so every input row changes when the window moves; the
-forward runs under ``torch.inference_mode``.
+to its own anchor (``t_x`` <= 0), so every input row changes when the window moves. The first
+decision traces the forward for the window's shape (``optim.predict.TracedPredictor``: the same
+operators, the same floats, checked on that window) and later ones run the traced graph; the
+graph has no input checks, which ``observe`` makes unnecessary (only finite rows enter a
+window, its times increase). A model that is not ``traceable`` (an adaptive ODE solver: its
+steps depend on the values), or whose tracing fails, decides with the eager
+``predict_windows``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,10 +40,11 @@ from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision
 from gradtrade.model import ForecastModel
 from gradtrade.optim.checkpoint import load_checkpoint
-from gradtrade.optim.predict import as_predictor, predict_windows
+from gradtrade.optim.predict import TracedPredictor, as_predictor, predict_windows
 from gradtrade.strategy.protocol import BarStrategy, StrategyContext
 
 NS_PER_HOUR = 3_600_000_000_000
+log = logging.getLogger(__name__)
 
 
 class ModelStrategy(BarStrategy):
@@ -65,6 +73,20 @@ class ModelStrategy(BarStrategy):
         self._times: deque[int] = deque(maxlen=context)
         step_hours = transformer.step_ns / NS_PER_HOUR
         self._t_y = torch.tensor([[step_hours]], dtype=torch.float32)
+        self._traced: TracedPredictor | Literal[False] | None = None  # None: not tried yet
+
+    @property
+    def traced(self) -> bool:
+        """True once decisions run the traced graph (after the first one, when traceable)."""
+        return isinstance(self._traced, TracedPredictor)
+
+    def _trace(self, x: torch.Tensor, t_x: torch.Tensor) -> TracedPredictor | Literal[False]:
+        try:
+            return TracedPredictor(self.model, x, self._t_y, t_x)
+        except (RuntimeError, InvalidInput) as exc:  # torch could not trace it: stay eager
+            log.warning("model %s: tracing failed, deciding with the eager forward: %s",
+                        self.source, exc)  # fmt: skip
+            return False
 
     @classmethod
     def from_checkpoint(cls, path: str | Path) -> ModelStrategy:
@@ -118,7 +140,14 @@ class ModelStrategy(BarStrategy):
         with torch.inference_mode():
             x = torch.from_numpy(np.stack(self._rows)).unsqueeze(0)
             t_x = torch.from_numpy(((times - times[-1]) / NS_PER_HOUR).astype(np.float32))
-            pred = predict_windows(self.model, x, self._t_y, t_x.unsqueeze(0))
+            t_x = t_x.unsqueeze(0)
+            if self._traced is None:
+                self._traced = self.model.traceable and self._trace(x, t_x)
+            pred = (
+                self._traced(x, self._t_y, t_x)
+                if self._traced
+                else predict_windows(self.model, x, self._t_y, t_x)
+            )
         return Decision(
             bar.symbol,
             bar.ts_ns,
