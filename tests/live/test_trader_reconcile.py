@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +17,12 @@ import ccxt.async_support as ccxt_async
 import pytest
 
 from gradtrade.core import OrderStatus, parse_client_order_id
-from gradtrade.errors import JournalError
-from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
+from gradtrade.persistence import JournalOptions, RecordKind, open_journal
 from gradtrade.persistence.records import JournalRecord
 from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
+from .resting import kill_until_filled
 from .test_trader_live import _SESSIONS, check_against_exchange  # one counter: ids never collide
 
 
@@ -176,15 +174,14 @@ def test_fill_while_the_trader_was_down_is_journaled_once_after_restart(
         execution={"session": session, "style": "post_only", "post_only_timeout_s": 3600},
     )  # fmt: skip
     db = tmp_path / "live.db"
+
+    def query(cid: str) -> dict[str, Any]:
+        return dict(signed(exchange.url, "privateGetOrder", symbol=SYMBOL, origClientOrderId=cid))
+
     with BarPump(exchange, every_s=1.0):
         # kill -9 while an order rests; the market (a seeded random walk) may walk away from
         # it for good: then the next start cancels it and the round is played again
-        for attempt in range(ROUNDS):
-            resting, filled = _kill_while_resting(exchange, config, db, session + attempt)
-            if filled is not None:
-                break
-        else:
-            pytest.fail(f"no resting order filled while the trader was down ({ROUNDS} rounds)")
+        resting, filled, attempt = kill_until_filled(config, db, session, query)
         again = start_trader(config, "--run-for", "8")
         _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err[-3000:]
@@ -197,47 +194,3 @@ def test_fill_while_the_trader_was_down_is_journaled_once_after_restart(
     )
     reports = _reports(db)
     assert reports and all(r["ok"] for r in reports), reports
-
-
-ROUNDS = 3
-
-
-def _kill_while_resting(
-    exchange: Exchange, config: Path, db: Path, session: int
-) -> tuple[str, dict[str, Any] | None]:
-    """Start the trader, SIGKILL it once an order of this ``session`` rests on the exchange,
-    and wait for the market to fill it; returns its client id and the filled order (None if
-    the market never came back to it)."""
-    proc = start_trader(config)
-    try:
-        resting = _wait_for_resting(db, proc, session, 60)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    assert proc.returncode == -signal.SIGKILL
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        o = signed(exchange.url, "privateGetOrder", symbol=SYMBOL, origClientOrderId=resting)
-        if o["status"] == "FILLED":
-            return resting, o
-        assert o["status"] in ("NEW", "PARTIALLY_FILLED"), o
-        time.sleep(1.0)
-    return resting, None
-
-
-def _wait_for_resting(db: Path, proc: Any, session: int, timeout_s: float) -> str:
-    """The client id of an order of ``session`` resting on the exchange (acknowledged, NEW)."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        try:
-            with open_journal(str(db), JournalOptions(readonly=True)) as j:
-                state = recover(j)
-        except JournalError:  # not created yet
-            state = None
-        for cid, o in state.orders.items() if state is not None else ():
-            if _session(cid) == session and o.status == OrderStatus.NEW and o.exchange_order_id:
-                return cid
-        time.sleep(0.2)
-    pytest.fail("no order came to rest on the exchange")

@@ -29,14 +29,14 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
-from gradtrade.core import OrderStatus, parse_client_order_id
-from gradtrade.errors import JournalError
+from gradtrade.core import parse_client_order_id
 from gradtrade.persistence import RecordKind
 from gradtrade.persistence.records import JournalRecord
 from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
 from .oracle import Account, account, check, journal
+from .resting import kill_until_filled
 
 RUN_FOR = 5
 STOP_BOUND_S = 5.0  # from the start of trading (or the signal) to the process's exit
@@ -318,13 +318,12 @@ def test_fills_while_the_trader_was_down_are_applied_once_at_startup(
         execution={"style": "post_only", "post_only_timeout_s": 3600},
     )  # fmt: skip
     before = account(exchange.url, "usdm")
+
+    def query(cid: str) -> dict[str, Any]:
+        return dict(usdm(exchange.url, "fapiPrivateGetOrder", symbol=SYMBOL, origClientOrderId=cid))
+
     with BarPump(exchange, every_s=1.0):
-        for attempt in range(ROUNDS):  # the market may walk away from a resting order for good
-            resting, filled = _kill_while_resting(exchange, config, db, session + attempt)
-            if filled is not None:
-                break
-        else:
-            pytest.fail(f"no resting order filled while the trader was down ({ROUNDS} rounds)")
+        resting, filled, attempt = kill_until_filled(config, db, session, query)
         again = start_trader(config, "--run-for", "8")
         _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err[-3000:]
@@ -346,44 +345,3 @@ def test_fills_while_the_trader_was_down_are_applied_once_at_startup(
     assert again.returncode == 0, err[-3000:]
     seen = check(exchange.url, db, set(range(session, session + attempt + 3)), before, "usdm")
     assert len([r for r in seen.records if r.kind is RecordKind.FILL and r.key == resting]) == n
-
-
-ROUNDS = 3
-
-
-def _kill_while_resting(
-    exchange: Exchange, config: Path, db: Path, session: int
-) -> tuple[str, dict[str, Any] | None]:
-    """SIGKILL the trader once an order of ``session`` rests on the exchange, then wait for the
-    market to fill it; its client id and the filled order (None if it never came back)."""
-    proc = start_trader(config)
-    try:
-        resting = _wait_for_resting(db, proc, session)
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=30)
-    finally:
-        proc.kill()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        o = usdm(exchange.url, "fapiPrivateGetOrder", symbol=SYMBOL, origClientOrderId=resting)
-        if o["status"] == "FILLED":
-            return resting, dict(o)
-        assert o["status"] in ("NEW", "PARTIALLY_FILLED"), o
-        time.sleep(1.0)
-    return resting, None
-
-
-def _wait_for_resting(db: Path, proc: subprocess.Popen[str], session: int) -> str:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1][-3000:]
-        try:
-            state = journal(db)[0] if db.exists() else None
-        except JournalError:  # not created yet
-            state = None
-        for cid, o in state.orders.items() if state is not None else ():
-            mine = parse_client_order_id(cid)[1] == session
-            if mine and o.status == OrderStatus.NEW and o.exchange_order_id:
-                return str(cid)
-        time.sleep(0.2)
-    pytest.fail("no order came to rest on the exchange")
