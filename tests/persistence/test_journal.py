@@ -77,7 +77,18 @@ def test_appends_that_do_not_continue_are_refused_and_write_nothing(journal_url:
     assert [r.seq for r in j.read()] == [1, 2, 3]
     with pytest.raises(InvalidInput, match=r"after_seq"):
         list(j.read(after_seq=-1))
+    with pytest.raises(InvalidInput, match=r"through_seq"):
+        list(j.read(through_seq=-1))
     j.close()
+
+
+def test_a_read_stops_at_its_bound(journal_url: str) -> None:
+    with open_journal(journal_url) as j:
+        j.append_many([decision(s) for s in range(1, 6)])
+        assert [r.seq for r in j.read(through_seq=3)] == [1, 2, 3]
+        assert [r.seq for r in j.read(after_seq=1, through_seq=2)] == [2]
+        assert list(j.read(after_seq=3, through_seq=3)) == []
+        assert [r.seq for r in j.read(after_seq=3, through_seq=99)] == [4, 5]
 
 
 def test_snapshots_replace_each_other_and_stay_in_range(journal_url: str) -> None:

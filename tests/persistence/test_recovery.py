@@ -14,6 +14,7 @@ import pytest
 from gradtrade.core import Order, OrderStatus, Side, SymbolFilters
 from gradtrade.errors import JournalCorrupted
 from gradtrade.persistence import (
+    Journal,
     JournalRecord,
     ObjectKind,
     RecordKind,
@@ -102,6 +103,43 @@ def test_snapshot_plus_tail_equals_a_full_replay(
     assert objects(restored) == objects(full)
     assert restored.seq == full.seq == len(s.records)
 
+
+
+class _WriterRacesTheReader:
+    """A read-only journal whose writer appends right after the reader took ``last_seq()``:
+    what ``gradtrade trade status`` meets while the trader runs."""
+
+    def __init__(self, reader: Journal, writer: Journal, late: list[JournalRecord]) -> None:
+        self.reader, self.writer, self.late = reader, writer, late
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.reader, name)
+
+    def last_seq(self) -> int:
+        last = self.reader.last_seq()
+        if self.late:
+            self.writer.append_many(self.late)
+            self.late = []
+        return last
+
+
+def test_a_reader_recovers_as_of_its_last_seq_while_the_writer_appends(
+    journal_url: str, make_scenario: Callable[[int], Scenario]
+) -> None:
+    s = make_scenario(40)
+    middle = len(s.records) // 2
+    with open_journal(journal_url) as writer:
+        writer.append_many(s.records[:middle])
+        with open_journal(journal_url + "&readonly=1") as reader:
+            racing = _WriterRacesTheReader(reader, writer, s.records[middle:])
+            state = recover(racing)  # type: ignore[arg-type]
+            assert writer.last_seq() == len(s.records)
+            later = recover(reader)
+    expected = TraderState()
+    for r in s.records[:middle]:
+        expected.apply(r)
+    assert state.seq == middle and objects(state) == objects(expected)
+    assert later.seq == len(s.records)
 
 def test_a_corrupted_snapshot_is_refused_never_half_trusted(
     journal_url: str, make_scenario: Callable[[int], Scenario]

@@ -496,8 +496,8 @@ class MonitoredJournal:
     def put_snapshot(self, seq: int, objects: Mapping[str, str]) -> None:
         self._write(lambda: self.inner.put_snapshot(seq, objects))
 
-    def read(self, after_seq: int = 0) -> Iterator[JournalRecord]:
-        return self.inner.read(after_seq)
+    def read(self, after_seq: int = 0, through_seq: int | None = None) -> Iterator[JournalRecord]:
+        return self.inner.read(after_seq, through_seq)
 
     def last_seq(self) -> int:
         return self.inner.last_seq()

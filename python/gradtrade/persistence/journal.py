@@ -49,8 +49,10 @@ class Journal(Protocol):
         """Appends a batch atomically (consecutive seqs from ``last_seq() + 1``)."""
         ...
 
-    def read(self, after_seq: int = 0) -> Iterator[JournalRecord]:
-        """Every record with seq > ``after_seq``, in order, each validated."""
+    def read(self, after_seq: int = 0, through_seq: int | None = None) -> Iterator[JournalRecord]:
+        """Every record with ``after_seq < seq <= through_seq`` (to the end when None), in
+        order, each validated. A reader bounds the read by a ``last_seq()`` it took earlier so
+        that records a live writer appends meanwhile do not run past it."""
         ...
 
     def last_seq(self) -> int:

@@ -500,6 +500,15 @@ def check_next(records: list[JournalRecord], last_seq: int | None) -> None:
             )
 
 
+def check_read_range(after_seq: int, through_seq: int | None) -> int:
+    """The last seq a ``read(after_seq, through_seq)`` may return (``MAX_INT`` for None);
+    ``InvalidInput`` for a bound that is not a non-negative integer."""
+    for name, value in (("after_seq", after_seq), ("through_seq", through_seq)):
+        if (value is not None or name == "after_seq") and (type(value) is not int or value < 0):
+            raise InvalidInput(f"{name} must be a non-negative integer, got {value!r}")
+    return MAX_INT if through_seq is None else through_seq
+
+
 __all__ = [
     "MAX_INT",
     "PAYLOAD_FIELDS",
@@ -511,6 +520,7 @@ __all__ = [
     "canonical_json",
     "check_json_value",
     "check_next",
+    "check_read_range",
     "decode_page",
     "decode_snapshot",
     "decode_stored",

@@ -392,7 +392,8 @@ def _recover(journal: Journal) -> TraderState:
         raise JournalCorrupted(
             f"snapshot at record {state.seq}: in-flight orders {unknown} are not in it", state.seq
         )
-    for record in journal.read(after_seq=state.seq):
+    # bounded by `last`: a running trader may append while `trade status` reads
+    for record in journal.read(after_seq=state.seq, through_seq=last):
         state.apply(record)
     if state.seq != last:
         raise JournalCorrupted(f"the journal ends at {state.seq}, not {last}", state.seq)

@@ -51,6 +51,7 @@ from gradtrade.persistence.records import (
     Snapshot,
     StoredRow,
     check_next,
+    check_read_range,
     decode_page,
     decode_snapshot,
 )
@@ -349,10 +350,8 @@ class RedisJournal:
             value = self._call(self._redis.hget, self._keys["meta"], "last_seq")
         return _int(value, "journal last_seq", 0)
 
-    def read(self, after_seq: int = 0) -> Iterator[JournalRecord]:
-        if type(after_seq) is not int or after_seq < 0:
-            raise InvalidInput(f"after_seq must be a non-negative integer, got {after_seq!r}")
-        last = self.last_seq()
+    def read(self, after_seq: int = 0, through_seq: int | None = None) -> Iterator[JournalRecord]:
+        last = min(check_read_range(after_seq, through_seq), self.last_seq())
         expected = after_seq + 1
         while expected <= last:
             with self._mutex:

@@ -39,6 +39,7 @@ from gradtrade.persistence.records import (
     JournalRecord,
     Snapshot,
     check_next,
+    check_read_range,
     decode_page,
     decode_snapshot,
 )
@@ -225,19 +226,18 @@ class SqliteJournal:
                 self._last_seq = self._max_seq()
             return self._last_seq
 
-    def read(self, after_seq: int = 0) -> Iterator[JournalRecord]:
-        if type(after_seq) is not int or after_seq < 0:
-            raise InvalidInput(f"after_seq must be a non-negative integer, got {after_seq!r}")
+    def read(self, after_seq: int = 0, through_seq: int | None = None) -> Iterator[JournalRecord]:
+        through = check_read_range(after_seq, through_seq)
         expected = after_seq + 1
-        while True:
+        while expected <= through:
             with self._mutex:
                 if self._closed:
                     raise JournalError(f"journal {self.path} is closed")
                 try:
                     rows = self._db.execute(
                         "SELECT seq, ts_ns, kind, key, payload, schema_version, digest "
-                        "FROM records WHERE seq >= ? ORDER BY seq LIMIT ?",
-                        (expected, _PAGE),
+                        "FROM records WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?",
+                        (expected, through, _PAGE),
                     ).fetchall()
                 except sqlite3.DatabaseError as exc:
                     raise JournalCorrupted(
