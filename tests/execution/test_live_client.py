@@ -8,6 +8,7 @@ exchange's own account of the orders (``allOrders``, ``myTrades``) read with ccx
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import subprocess
 import sys
@@ -232,6 +233,28 @@ async def test_5xx_on_submit_resolves_by_query_not_placed(
     assert isinstance(rej, VenueReject) and rej.reason is VenueRejectReason.UNAVAILABLE
     assert rej.reason.retryable
     assert time.monotonic() - t0 >= 1.0  # not before the recvWindow had passed
+    assert await exchange_orders(oracle, req.client_order_id) == []
+
+
+async def test_a_settle_that_times_out_leaves_the_resolution_running(
+    client: LiveExecutionClient, exchange_url: str, oracle: Any
+) -> None:
+    """A shutdown or a reconciliation waits for requests in flight at most so long: giving up
+    must not cancel an order's resolution (it would stay unknown until the next start)."""
+    await arm(exchange_url, kind="rest", status=503, count=1, path_prefix="/api/v3/order")
+    req = request(Side.BUY, 0.001)
+    client.submit(req)
+    await asyncio.sleep(0.2)  # sent, refused with a 503: being resolved by query
+    window = client.unanswered_for_s()
+    assert 1.0 < window <= 1.5 + 0.6  # recvWindow + timeout, less what has passed
+    assert not await client.settle(0.2)
+    with contextlib.suppress(TimeoutError):  # a caller's own timeout cancels the settle only
+        await asyncio.wait_for(client.settle(), 0.2)
+    assert client.poll() == []
+    assert await client.settle(window + 2.0)
+    (rej,) = client.poll()
+    assert isinstance(rej, VenueReject) and rej.reason is VenueRejectReason.UNAVAILABLE
+    assert client.unanswered_for_s() == 0.0
     assert await exchange_orders(oracle, req.client_order_id) == []
 
 

@@ -203,6 +203,44 @@ def test_kill_9_at_crash_point_then_restart(
     assert f"session {session + 1}" in err2
 
 
+def test_a_stop_while_an_order_is_resolved_by_query_waits_for_its_answer(
+    exchange: Exchange, tmp_path: Path
+) -> None:
+    """SIGTERM lands while an order refused with a 503 is being resolved by query (the venue
+    could still place it until recvWindow + timeout has passed): the trader waits for the
+    exchange's answer, up to that window, rather than exiting with the order unresolved (a
+    recvWindow of 10 s: the answer comes well after the 3 s timeout)."""
+    config = _config(tmp_path, exchange, venue={"recv_window_ms": 10_000})
+    db, session = tmp_path / "live.db", _session(config)
+    before = account(exchange.url)
+    proc = start_trader(config)
+    try:
+        with BarPump(exchange, every_s=2.0):  # stopped before SIGTERM: the venue's clock runs
+            known = _orders_once_trading(db, proc, set())
+            exchange.arm(kind="rest", status=503, count=1, path_prefix="/api/v3/order")
+            (cid,) = _orders_once_trading(db, proc, known) - known
+        time.sleep(0.5)  # its POST answered 503: resolving, for recvWindow + timeout
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert f"order {cid}: status unknown" in err and "waiting up to" in err, err[-3000:]
+    seen = check(exchange.url, db, {session}, before)
+    assert seen.state.orders[cid].status == OrderStatus.REJECTED and not seen.state.in_flight
+
+
+def _orders_once_trading(db: Path, proc: Any, known: set[str]) -> set[str]:
+    """The journal's client ids once it holds one that ``known`` lacks."""
+    deadline = time.monotonic() + 60
+    while True:
+        assert proc.poll() is None and time.monotonic() < deadline, "no new order came"
+        orders = set(journal(db)[0].orders) if db.exists() else set()
+        if orders - known:
+            return orders
+        time.sleep(0.05)
+
+
 def _crashed_order(state: Any, point: str) -> str:
     """The client id the crash left unresolved in the journal."""
     if point in ("after_journal", "after_send"):

@@ -104,7 +104,6 @@ def test_snapshot_plus_tail_equals_a_full_replay(
     assert restored.seq == full.seq == len(s.records)
 
 
-
 class _WriterRacesTheReader:
     """A read-only journal whose writer appends right after the reader took ``last_seq()``:
     what ``gradtrade trade status`` meets while the trader runs."""
@@ -140,6 +139,7 @@ def test_a_reader_recovers_as_of_its_last_seq_while_the_writer_appends(
         expected.apply(r)
     assert state.seq == middle and objects(state) == objects(expected)
     assert later.seq == len(s.records)
+
 
 def test_a_corrupted_snapshot_is_refused_never_half_trusted(
     journal_url: str, make_scenario: Callable[[int], Scenario]

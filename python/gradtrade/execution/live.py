@@ -201,10 +201,27 @@ class LiveExecutionClient:
                     await task
         await self.gateway.close()
 
-    async def settle(self) -> None:
-        """Wait until every request in flight has been answered (tests, shutdown)."""
+    async def settle(self, timeout_s: float | None = None) -> bool:
+        """Wait until every request in flight has been answered, at most ``timeout_s``; True
+        when none is left. A timeout leaves the requests running: cancelling one (as a
+        ``wait_for`` around a ``gather`` would) leaves its order unresolved for good."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                return False
+            await asyncio.wait(list(self._tasks), timeout=left)
+        return True
+
+    def unanswered_for_s(self) -> float:
+        """Seconds until the exchange's answer for every order sent and not yet answered is
+        conclusive: past ``sent + recvWindow + timeout`` the venue can no longer place it, so
+        a query that does not find it means it was never placed. 0 when there is none."""
+        now_ms = self.gateway.rest.now_ms()
+        window_ms = self.gateway.recv_window_ms + 1000.0 * self.connector.timeout_s
+        due = [t.sent_ms + window_ms - now_ms for t in self.orders.values()
+               if not t.done and not t.acked and t.sent_ms > 0]  # fmt: skip
+        return max(0.0, *due) / 1000.0 if due else 0.0
 
     # --- ExecutionClient ---
 

@@ -184,8 +184,7 @@ class Trader:
         accounted (at most ``venue.timeout_s``)."""
         client, deadline = self.client, time.monotonic() + self.cfg.venue.timeout_s
         while client is not None and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(client.settle(), max(0.01, deadline - time.monotonic()))
+            await client.settle(max(0.01, deadline - time.monotonic()))
             if (self._queue is None or self._queue.empty()) and not client.events:
                 return
             await asyncio.sleep(0.02)
@@ -475,16 +474,30 @@ class Trader:
             for order in engine.orders.open_orders():
                 if engine.orders.request_cancel(order.client_order_id):
                     venue.cancel(order.client_order_id, now)
-        deadline = time.monotonic() + self.cfg.venue.timeout_s
+        # An order sent and not answered is waited for until its fate is conclusive (the venue
+        # can no longer place it), so a stop never leaves one unresolved that a query settles.
+        wait_s = self.cfg.venue.timeout_s
+        if self.client is not None:
+            wait_s += self.client.unanswered_for_s()
+        deadline, said = time.monotonic() + wait_s, False
         while True:
-            if self.client is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.client.settle(), self.cfg.venue.timeout_s)
+            left = deadline - time.monotonic()
+            settled = self.client is None or await self.client.settle(max(0.0, min(left, 1.0)))
             engine.drain_venue()
             busy = [o for o in engine.orders.open_orders() if o.exchange_order_id is None]
-            if not busy or time.monotonic() > deadline:
+            if (settled and not busy) or time.monotonic() >= deadline:
                 break
-            await asyncio.sleep(0.1)
+            if not said:
+                said = True
+                log.info("stopping: waiting up to %.1f s for requests in flight (%d order(s) "
+                         "not answered yet)", left, len(busy))  # fmt: skip
+            await asyncio.sleep(0.05)
+        if busy:
+            log.warning(
+                "stopped with %d order(s) not answered (%s): the next start resolves them by query",
+                len(busy),
+                ", ".join(o.client_order_id for o in busy),
+            )
         recorder.maybe_snapshot(force=True)
         log.info("stopped: journal at record %d, snapshot written", recorder.state.seq)
 
