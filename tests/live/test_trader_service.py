@@ -5,6 +5,7 @@ and survive a restart, and live fills are accounted without waiting for the next
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 import time
 from pathlib import Path
@@ -34,10 +35,13 @@ def test_observers_stats_and_breaker_transitions(exchange: Exchange, tmp_path: P
     seen: list[FeedItem] = []
     stats_at_bar: list[int] = []
 
+    frozen: list[int] = []
+
     def watch(t: Trader, event: FeedItem) -> None:
         seen.append(event)
         stats = next(iter(t.stream_stats.values()))
         stats_at_bar.append(stats.messages)
+        frozen.append(gc.get_freeze_count())
 
     def broken(t: Trader, event: FeedItem) -> None:
         raise RuntimeError("a monitoring bug")
@@ -51,6 +55,8 @@ def test_observers_stats_and_breaker_transitions(exchange: Exchange, tmp_path: P
     (stats,) = trader.stream_stats.values()
     assert stats.connections == 1 and stats.messages > 0 and stats.last_message_ns > 0
     assert stats_at_bar[-1] > 0
+    # the heap allocated before trading is out of the cyclic GC while trading, and back after
+    assert min(frozen) > 100_000 and gc.get_freeze_count() == 0
     assert trader.connector_metrics["market_data"].requests > 0
     with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
         records = list(j.read())
