@@ -37,7 +37,10 @@ async def _until(pred: object, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, list[list[Any]]]:
+Run = tuple[list[Bar], list[Bar], KlineFeed, list[list[Any]], list[int | None]]
+
+
+async def _run(exchange: Exchange) -> Run:
     connector = ConnectorConfig.for_url(
         exchange.url, stale_after_s=20, backoff_base_s=2.5, backoff_max_s=2.5
     )
@@ -45,10 +48,12 @@ async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, lis
     feed = KlineFeed(rest, SYMBOL, "1m", rng=SlowReconnect())
     history = await feed.history(5)
     bars: list[Bar] = []
+    events: list[int | None] = []
 
     async def consume() -> None:
         async for bar in feed:
             bars.append(bar)
+            events.append(feed.event_ms)
 
     task = asyncio.create_task(consume())
     try:
@@ -75,13 +80,13 @@ async def _run(exchange: Exchange) -> tuple[list[Bar], list[Bar], KlineFeed, lis
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await rest.close()
-    return history, bars, feed, rows
+    return history, bars, feed, rows, events
 
 
 def test_kline_stream_killed_across_bar_closes_yields_every_bar_once_in_order(
     exchange: Exchange,
 ) -> None:
-    history, bars, feed, rows = asyncio.run(_run(exchange))
+    history, bars, feed, rows, events = asyncio.run(_run(exchange))
     seen = [*history, *bars]
     opens = [b.open_time_ns for b in seen]
     assert all(b - a == STEP_NS for a, b in itertools.pairwise(opens)), opens
@@ -92,6 +97,18 @@ def test_kline_stream_killed_across_bar_closes_yields_every_bar_once_in_order(
         r = rest[bar.open_time_ns]
         got = (bar.open, bar.high, bar.low, bar.close, bar.volume)
         assert got == tuple(float(x) for x in r[1:6])
+    # the venue's event time of each closing frame (sent once the candle closed, by the
+    # exchange's clock), none for the bars the reconnect brought from REST: the trader asks
+    # the venue for its clock before those
+    from_frames = [(b, e) for b, e in zip(bars, events, strict=True) if e is not None]
+    assert len(from_frames) >= 3 and events.count(None) >= 1, events
+    for bar, event_ms in from_frames:
+        close_ms = bar.close_time_ns // 1_000_000
+        assert close_ms <= event_ms < close_ms + 60_000, (bar, event_ms)
+    last = events[-1]  # the last bar came from a frame: the clock agrees within the tolerance
+    assert last is not None and feed.event_ms == last
+    assert feed.clock_agrees(last + 1000, 1000) and feed.clock_agrees(last - 1000, 1000)
+    assert not feed.clock_agrees(last + 1001, 1000) and not feed.clock_agrees(last - 1001, 1000)
 
 
 async def _stalled(exchange: Exchange) -> tuple[list[Bar], KlineFeed]:

@@ -22,7 +22,7 @@ from gradtrade.live.credentials import Credentials
 from gradtrade.live.status import reset_breaker, trader_status
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal
 
-from .harness import KEY, SECRET, BarPump, Exchange, start_trader, trader_config
+from .harness import KEY, SECRET, BarPump, Exchange, server_ms, start_trader, trader_config
 
 
 def test_observers_stats_and_breaker_transitions(exchange: Exchange, tmp_path: Path) -> None:
@@ -141,3 +141,50 @@ def test_restart_after_kill_9_rebuilds_the_portfolio_from_snapshot_and_tail(
     p = trader.engine.portfolio
     assert abs(p.quantity("BTCUSDT") - qty) < 1e-9
     assert abs(p.cash - cash) < 1e-6
+
+
+@pytest.mark.parametrize("tolerance_ms", [1000, 0])
+def test_the_venue_clock_is_asked_only_for_a_bar_that_disagrees_with_it(
+    exchange: Exchange, tmp_path: Path, tolerance_ms: int
+) -> None:
+    """The per-bar clock follow: a /time round trip before a bar only when its closing frame's
+    event time and the followed clock disagree by more than ``clock_tolerance_ms`` (before
+    every bar with 0). The pump tells the trader each new offset as a sync would measure it
+    (a real venue's clock does not jump a minute per bar), so the frames agree with it."""
+    path = trader_config(
+        tmp_path, exchange.url, "live", execution={"session": 4343 + tolerance_ms},
+        venue={"clock_tolerance_ms": tolerance_ms},
+    )  # fmt: skip
+    cfg = parse_trader_config(yaml.safe_load(path.read_text()))
+    trader = Trader(cfg, Credentials(SecretStr(KEY), SecretStr(SECRET)))
+    bars: list[Bar] = []
+    trader.observers.append(
+        lambda t, e: bars.append(e) if isinstance(e, Bar) and e.ts_ns >= t.trade_from_ns else None
+    )
+
+    async def pump_and_tell() -> None:
+        run = asyncio.create_task(trader.run(run_for_s=14))
+        while trader.feed is None or trader.feed.stats.connections == 0:
+            assert not run.done(), run.result()
+            await asyncio.sleep(0.05)
+        rest = trader.client.gateway.rest  # type: ignore[union-attr]
+        for _ in range(6):
+            await asyncio.sleep(1.5)
+            # as Exchange.next_minute, with the offset told first: the frame finds it set
+            now = await asyncio.to_thread(server_ms, exchange.url)
+            skew = (now // 60_000 + 1) * 60_000 + 300 - int(time.time() * 1000)
+            rest.metrics.clock_offset_ms = float(skew)
+            rest.exchange.options["timeDifference"] = -skew
+            await asyncio.to_thread(exchange.arm, kind="clock_skew", ms=skew)
+        await run
+
+    asyncio.run(pump_and_tell())
+    assert len(bars) >= 5
+    if tolerance_ms:
+        assert trader.clock_syncs <= 1, trader.clock_syncs  # a bar from REST at the connect
+    else:
+        assert trader.clock_syncs >= len(bars)
+    with open_journal(cfg.journal.url, JournalOptions(readonly=True)) as j:
+        records = list(j.read())
+    assert [r for r in records if r.kind is RecordKind.FILL], "orders go through"
+    assert not [r for r in records if r.kind is RecordKind.ORDER_REJECTED]

@@ -11,6 +11,10 @@ open-time order, with no hole:
 * a closed frame that skips candles (a stream gap across a bar close) is preceded by the REST
   candles of the hole, fetched before it is yielded.
 
+``event_ms`` is the venue's event time (``E``) of the frame that closed the bar just yielded,
+None for a bar from REST: ``clock_agrees`` tells the trader whether its followed venue clock
+can be trusted for that bar without asking the venue again (``live.trader``).
+
 ``newest_close_ns`` is the close time of the newest closed candle the feed knows, set before
 any bar of a backfill is yielded: while a backfill is being yielded, every bar but its last is
 already superseded by a newer close (the trader does not trade on those, ``live.trader``).
@@ -78,6 +82,7 @@ class KlineFeed:
         self.step_ms = interval_ms(interval)
         self.last_open_ms: int | None = None
         self.newest_close_ns = 0  # the newest closed candle known (module docstring)
+        self.event_ms: int | None = None  # E of the frame that closed the last bar yielded
         self.stats = StreamStats(f"{symbol.lower()}@kline_{interval}")
 
     async def _rest_rows(self, start_ms: int | None, limit: int) -> list[list[Any]]:
@@ -101,6 +106,13 @@ class KlineFeed:
             self.last_open_ms = out[-1].open_time_ns // NS_PER_MS
             self.newest_close_ns = max(self.newest_close_ns, out[-1].close_time_ns)
         return out
+
+    def clock_agrees(self, venue_now_ms: float, tolerance_ms: float) -> bool:
+        """True when the last bar came from a frame whose event time is within
+        ``tolerance_ms`` of ``venue_now_ms`` (the venue's clock as the caller follows it): the
+        frame is not late and the clock has not moved. False for a bar from REST, a late
+        (stalled) frame, or a venue clock that moved since the caller last measured it."""
+        return self.event_ms is not None and abs(venue_now_ms - self.event_ms) <= tolerance_ms
 
     def _row_bar(self, row: list[Any]) -> Bar:
         return _bar(self.symbol, self.step_ms, int(row[0]), *row[1:6])
@@ -140,14 +152,16 @@ class KlineFeed:
             self.stats.reconnects, self.stats.stale = m.reconnects, m.stale_streams
             if isinstance(frame, Reconnected):
                 self.stats.connections = frame.count
+                self.event_ms = None
                 for bar in await self._backfill(None):
                     yield bar
                 continue
             self.stats.messages += 1
             self.stats.last_message_ns = time.time_ns()
-            k = self._closed_kline(frame)
-            if k is None:
+            closed = self._closed_kline(frame)
+            if closed is None:
                 continue
+            k, event_ms = closed
             open_ms = int(k["t"])
             if self.last_open_ms is not None and open_ms <= self.last_open_ms:
                 self.stats.duplicates += 1
@@ -157,14 +171,18 @@ class KlineFeed:
             if self.last_open_ms is not None and open_ms > self.last_open_ms + self.step_ms:
                 self.stats.gaps += 1
                 log.warning("%s: kline gap before %d; filling it over REST", name, open_ms)
+                self.event_ms = None
                 for bar in await self._backfill(open_ms):
                     yield bar
             self.last_open_ms = open_ms
+            self.event_ms = event_ms
             self.stats.bars += 1
             yield _bar(self.symbol, self.step_ms, open_ms, k["o"], k["h"], k["l"], k["c"], k["v"])
 
     @staticmethod
-    def _closed_kline(frame: bytes) -> dict[str, Any] | None:
+    def _closed_kline(frame: bytes) -> tuple[dict[str, Any], int | None] | None:
+        """A closing kline frame's ``k`` and its event time ``E`` (None if absent or not an
+        integer: the trader then asks the venue for its clock)."""
         if b'"x":true' not in frame:
             return None
         message = orjson.loads(frame)
@@ -172,7 +190,8 @@ class KlineFeed:
         k = data.get("k") if isinstance(data, dict) else None
         if not isinstance(k, dict) or k.get("x") is not True:
             return None
-        return k
+        event = data.get("E") if isinstance(data, dict) else None
+        return k, event if type(event) is int else None
 
 
 __all__ = ["KlineFeed", "StreamStats"]

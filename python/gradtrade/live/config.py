@@ -64,10 +64,13 @@ class VenueSection(StrictModel):
     timeout_s: float = Field(default=10.0, gt=0, le=300)
     stale_after_s: float = Field(default=30.0, gt=0, le=3600)  # kline stream watchdog
     recv_window_ms: int = Field(default=5000, ge=1, le=60_000)
-    # re-measure the venue's clock offset before acting on each bar (one light request per bar,
-    # so signed orders never carry a stale timestamp and a bar the venue's clock has already
-    # left behind is known as such); off: every clock_sync_s, one round trip less per bar
+    # follow the venue's clock at each bar, so signed orders never carry a stale timestamp and
+    # a bar the venue's clock has already left behind is known as such: the offset is
+    # re-measured (one /time round trip) before a bar whose closing frame's event time differs
+    # from the followed clock by more than clock_tolerance_ms (a late frame, a clock that
+    # moved, a bar from REST; 0: before every bar). Off: every clock_sync_s only
     sync_clock_every_bar: bool = True
+    clock_tolerance_ms: int = Field(default=1000, ge=0, le=10_000)
     clock_sync_s: float = Field(default=60.0, gt=0, le=86_400)
 
     @field_validator("url")

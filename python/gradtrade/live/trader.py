@@ -117,6 +117,7 @@ class Trader:
         self.trade_from_ns = 0
         self.events_handled = 0
         self.started_ns = 0
+        self.clock_syncs = 0  # /time round trips made to follow the venue's clock
         self._stop = asyncio.Event()
         self._breaker_state: str | None = None
         self.reconciler: Reconciler | None = None
@@ -362,11 +363,15 @@ class Trader:
         log.info("stopping: no new orders from now on")
 
     async def _bars(self, queue: asyncio.Queue[FeedItem | None]) -> None:
-        assert self.feed is not None
-        every_bar = self.client is not None and self.cfg.venue.sync_clock_every_bar
-        async for bar in self.feed:
-            if every_bar:
-                await self._sync_clock()
+        feed, client = self.feed, self.client
+        assert feed is not None
+        follow = client is not None and self.cfg.venue.sync_clock_every_bar
+        tolerance_ms = self.cfg.venue.clock_tolerance_ms
+        async for bar in feed:
+            if follow and client is not None:
+                now_ms = client.gateway.rest.now_ms()
+                if not (tolerance_ms and feed.clock_agrees(now_ms, tolerance_ms)):
+                    await self._sync_clock()
             await self._bars_open.wait()
             await queue.put(bar)
             tick = None if self.book is None else self.book.after_bar(bar)
@@ -382,6 +387,7 @@ class Trader:
         """Signed requests carry the venue's time: follow its clock before acting. A venue
         that cannot say now is not a reason to stop; the last offset is kept."""
         assert self.client is not None
+        self.clock_syncs += 1
         try:
             await self.client.gateway.rest.sync_time()
         except GradtradeError as exc:
@@ -406,7 +412,8 @@ class Trader:
     def _superseded(self, ts_ns: int) -> bool:
         """A bar closing at ``ts_ns`` is superseded once a newer bar has closed: the feed knows
         one (the bars of a backfill being caught up, all but the newest), or, live with the
-        clock re-synced before each bar, the venue's clock has passed the next bar's close.
+        clock followed at each bar (``sync_clock_every_bar``: re-synced unless the bar's closing
+        frame agrees with it), the venue's clock has passed the next bar's close.
         The engine decides on it without trading (a late order at a price that is gone)."""
         feed = self.feed
         if feed is None:
