@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.feather as feather
 import pytest
 import torch
+from torch import nn
 
 from gradtrade.events import Bar, Decision
 from gradtrade.model import DynamicalSystem, SolverOptions
@@ -103,3 +104,23 @@ def test_an_adaptive_solver_falls_through_to_the_eager_forward(
     assert any(d is not None for d in decisions)
     assert strategy.path is DecisionPath.EAGER
     assert "no native forward" in caplog.text and "dopri5" in caplog.text
+
+
+def test_a_model_the_native_forward_does_not_reproduce_is_traced_with_a_warning(
+    trained: tuple[TrainConfig, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Same class and state dict, other math (a ReLU in the policy): the native forward's own
+    check refuses it, the traced one decides, and the refusal of a traceable model warns."""
+    cfg, checkpoint = trained
+    strategy = ModelStrategy.from_checkpoint(checkpoint)
+    with torch.no_grad():
+        for p in strategy.model.policy.parameters():
+            p.add_(0.5)
+    strategy.model.policy.net[1] = nn.ReLU()
+    with caplog.at_level(logging.INFO, logger="gradtrade.strategy.model"):
+        decisions = [decide(strategy, bar) for bar in bars(cfg, 60)]
+    assert any(d is not None for d in decisions)
+    assert strategy.path is DecisionPath.TRACED
+    refused = [r for r in caplog.records if "no native forward" in r.getMessage()]
+    assert len(refused) == 1 and refused[0].levelno == logging.WARNING
+    assert "does not reproduce the eager one" in refused[0].getMessage()

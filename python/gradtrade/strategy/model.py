@@ -117,7 +117,10 @@ class ModelStrategy(BarStrategy):
                 try:
                     self._predictor = NativePredictor(self.model, (x, self._t_y, t_x))
                 except InvalidInput as exc:
-                    log.info("model %s: no native forward: %s", self.source, exc)
+                    # expected for what it does not cover (an adaptive solver: not traceable);
+                    # a traceable model refused means its math moved away from the native one
+                    level = logging.WARNING if self.model.traceable else logging.INFO
+                    log.log(level, "model %s: no native forward: %s", self.source, exc)
                     continue
             elif path is DecisionPath.TRACED:
                 if not self.model.traceable:
@@ -211,4 +214,4 @@ class ModelStrategy(BarStrategy):
         )
 
 
-__all__ = ["ModelStrategy"]
+__all__ = ["DecisionPath", "ModelStrategy"]
