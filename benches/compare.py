@@ -30,6 +30,7 @@ SECTIONS = [
     "exchange",
     "data",
     "model",
+    "decision",
     "journal",
     "backtest",
     "l2",

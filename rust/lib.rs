@@ -9,6 +9,7 @@ pub mod errors;
 pub mod features;
 pub mod fixed;
 pub mod kalman;
+pub mod model;
 pub mod orderbook;
 pub mod orders;
 pub mod risk;
@@ -28,6 +29,8 @@ mod _core {
     use crate::features::python::{PyEwma, PyRollingVolatility, PyStreamingFeatures};
     #[pymodule_export]
     use crate::kalman::python::{PyKalmanFilter, PyKalmanFit};
+    #[pymodule_export]
+    use crate::model::python::{PyNativeModel, PyNativeModelConfig};
     #[pymodule_export]
     use crate::orderbook::python::{PyMarket, PyOrderBook};
     #[pymodule_export]

@@ -29,6 +29,8 @@ __all__ = [
     "Latency",
     "Liquidity",
     "Market",
+    "NativeModel",
+    "NativeModelConfig",
     "Order",
     "OrderBook",
     "OrderStatus",
@@ -151,6 +153,69 @@ class OrderBook:
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(raw: str | bytes) -> OrderBook: ...
+
+# --- model ---
+
+@_final
+class NativeModelConfig:
+    """The hyperparameters of a ``NativeModel``, named as the torch model names them.
+
+    ``kind``: "ode" (``DynamicalSystem``) or "gru" (``RecurrentBaseline``); ``method`` and
+    ``step_size``: the ODE's fixed-grid solver ("euler", "midpoint", "rk4"; adaptive solvers
+    are refused); ``variance_head``: "free" or "residual" (which needs ``baseline_column`` >=
+    0); ``policy_prior``: "none" or "vol_target" (with ``policy_tilt`` in [0, 2]).
+    """
+
+    def __new__(
+        cls,
+        *,
+        n_state: int,
+        kind: str,
+        method: str = "rk4",
+        step_size: float = 0.5,
+        variance_head: str = "free",
+        baseline_column: int = -1,
+        policy_prior: str = "none",
+        policy_tilt: float = 0.5,
+        var_floor: float = 0.001,
+    ) -> NativeModelConfig: ...
+    @property
+    def n_state(self) -> int: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def step_size(self) -> float | None: ...
+    @property
+    def variance_head(self) -> str: ...
+    @property
+    def baseline_column(self) -> int | None: ...
+    @property
+    def policy_prior(self) -> str: ...
+    @property
+    def policy_tilt(self) -> float | None: ...
+    @property
+    def var_floor(self) -> float: ...
+    def __eq__(self, value: object, /) -> bool: ...
+
+@_final
+class NativeModel:
+    """The first-step forward of a trained model for one window, in f64 (``rust/model``).
+
+    ``weights``: the model's ``state_dict()`` (less ``baseline_column``) as contiguous float64
+    NumPy arrays; shapes are checked, non-finite values and unknown names refused.
+    """
+
+    def __new__(
+        cls, config: NativeModelConfig, weights: dict[str, _npt.NDArray[_np.float64]]
+    ) -> NativeModel: ...
+    def forward(
+        self, x: _npt.ArrayLike, t_x: _npt.ArrayLike, t_y: float
+    ) -> tuple[_npt.NDArray[_np.float64], float, float, float]:
+        """x (C, n_state), t_x (C,), t_y > 0 -> (x_hat (n_state,), ret_mean, ret_var, u)."""
+    @property
+    def config(self) -> NativeModelConfig: ...
 
 # --- kalman ---
 

@@ -6,6 +6,8 @@ Import from here, never from ``gradtrade._core``. Everything listed is implement
 - Order book: ``OrderBook``, ``Market``.
 - Filtering and features: ``KalmanFilter``, ``KalmanFit``, ``StreamingFeatures``, ``Ewma``,
   ``RollingVolatility``.
+- Model inference: ``NativeModel``, ``NativeModelConfig`` (the trained model's first-step
+  forward for one window; used through ``optim.native.NativePredictor``).
 - Risk: ``RiskEngine``, ``RiskLimits``, ``SymbolFilters``, ``Decision``, ``RejectReason``,
   ``TradingState``, ``DrawdownBreaker``, ``PositionSizer``, ``kelly_leverage``,
   ``vol_target_leverage``.
@@ -38,6 +40,8 @@ from gradtrade._core import (
     Latency,
     Liquidity,
     Market,
+    NativeModel,
+    NativeModelConfig,
     Order,
     OrderBook,
     OrderStatus,
@@ -101,6 +105,8 @@ __all__ = [
     "Latency",
     "Liquidity",
     "Market",
+    "NativeModel",
+    "NativeModelConfig",
     "NumericalError",
     "Order",
     "OrderBook",

@@ -5,7 +5,8 @@ at the decision bar's close with the evaluation's flat cost, must give the posit
 ``predict_positions`` (the evaluation's prediction path) and the per-bar net returns of
 ``strategy_pnl`` on the test split to 1e-9. Both go through the full engine: strategy, risk
 (policy sizing, rounding to a 1e-8 step), order manager, simulated venue, portfolio. The
-strategy decides with the traced forward (``TracedPredictor``), the evaluation eagerly.
+strategy decides with the native forward (``NativePredictor``, the Rust second implementation of
+the same arithmetic), the evaluation eagerly.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from gradtrade.data.market import load_market
 from gradtrade.evaluation.baselines import strategy_pnl
 from gradtrade.optim.config import TrainConfig
 from gradtrade.optim.run import predict_positions
-from gradtrade.strategy.model import ModelStrategy
+from gradtrade.strategy.model import DecisionPath, ModelStrategy
 
 NS_PER_HOUR = 3_600_000_000_000
 
@@ -56,7 +57,8 @@ def test_backtest_reproduces_evaluation(trained: tuple[TrainConfig, Path]) -> No
     assert data.bars[0].open_time_ns == pd.Timestamp(d.start, tz="UTC").value
     strategy = build_strategy(bt, data)
     run = simulate(bt, data, strategy)
-    assert isinstance(strategy, ModelStrategy) and strategy.traced  # the live decision path
+    assert isinstance(strategy, ModelStrategy)
+    assert strategy.path is DecisionPath.NATIVE  # the live decision path
 
     traded = [r for r in run.log.decisions if r.target_qty is not None]
     times = np.array([r.decision.ts_ns for r in traded])

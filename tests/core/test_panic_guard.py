@@ -115,6 +115,26 @@ CHILD = textwrap.dedent(
     def bar():
         return core.Bar(100.0, 101.0, 99.0, 100.5, 1000.0)
 
+    def native_model(kind):
+        # n_state 2, hidden 3, latent 2, field hidden 2, policy hidden 2
+        shapes = {"encoder.gru.weight_ih_l0": (9, 4), "encoder.gru.weight_hh_l0": (9, 3),
+                  "encoder.gru.bias_ih_l0": (9,), "encoder.gru.bias_hh_l0": (9,),
+                  "encoder.out.weight": (2, 3), "encoder.out.bias": (2,),
+                  "heads.linear.weight": (6, 2), "heads.linear.bias": (6,),
+                  "heads.ret_scale": (), "policy.net.0.weight": (2, 4), "policy.net.0.bias": (2,),
+                  "policy.net.2.weight": (1, 2), "policy.net.2.bias": (1,),
+                  "policy.vol_target": (), "baseline_center": (), "baseline_scale": ()}
+        if kind == "ode":
+            shapes.update({"field.net.0.weight": (2, 3), "field.net.0.bias": (2,),
+                           "field.net.2.weight": (2, 2), "field.net.2.bias": (2,),
+                           "field.net.4.weight": (2, 2), "field.net.4.bias": (2,)})
+        else:
+            shapes.update({"cell.weight_ih": (6, 2), "cell.weight_hh": (6, 2),
+                           "cell.bias_ih": (6,), "cell.bias_hh": (6,)})
+        config = core.NativeModelConfig(n_state=2, kind=kind, variance_head="residual",
+                                        baseline_column=1, policy_prior="vol_target")
+        return core.NativeModel(config, {k: np.full(s, 0.1) for k, s in shapes.items()})
+
     SAMPLES = {
         "OrderBook": [lambda: core.OrderBook("BTCUSDT", "0.01", "0.00001"), synced_book,
                       gapped_book],
@@ -161,6 +181,9 @@ CHILD = textwrap.dedent(
         "L2Venue": [lambda: core.L2Venue("BTCUSDT", "0.01", "0.001", core.L2VenueConfig()),
                     venue],
         "Recording": [recording],
+        "NativeModelConfig": [lambda: core.NativeModelConfig(n_state=2, kind="ode"),
+                              lambda: core.NativeModelConfig(n_state=3, kind="gru")],
+        "NativeModel": [lambda: native_model("ode"), lambda: native_model("gru")],
         "SimFill": [lambda: venue().take_fills()[0]],
         "VenueOrderEvent": [lambda: venue().take_order_events()[0]],
         "BookEvent": [lambda: venue().take_book_events()[0]],

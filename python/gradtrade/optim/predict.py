@@ -2,8 +2,10 @@
 
 ``predict_windows`` is the one function that turns context windows into X_hat, sigma^2 and the
 position u_t; ``gradtrade evaluate`` (through ``predict_dataset``) and the trading strategy
-(``gradtrade.strategy.model.ModelStrategy``, one window at a time) both call it, so a backtest
-and the evaluation cannot compute positions differently.
+(``gradtrade.strategy.model.ModelStrategy``, one window at a time) both compute with it, so a
+backtest and the evaluation cannot compute positions differently. The strategy's fastest path,
+``optim.native.NativePredictor``, is the same arithmetic in Rust, held to this function within
+1e-12 (by its tests and by its own check when built).
 
 Predictions run in float64 (``as_predictor``): float32 CPU kernels block their reductions by
 batch size, so one window alone and the same window inside a batch of 200 differed by 3e-8 in

@@ -1,10 +1,12 @@
 """``ModelStrategy``: a trained checkpoint deciding one closed bar at a time.
 
-Invariant (the backtest/evaluation parity): the decision at a bar is exactly the evaluation's
-position for the anchor at that bar. Both see the same rows, because ``StateTransformer.update``
-continues the same state as ``transform`` (bit-identical rows) and normalizes with the
-checkpoint's training statistics, and both compute X_hat, sigma^2 and u_t through
-``optim.predict.predict_windows``; the window's times are relative to the anchor in hours
+Invariant (the backtest/evaluation parity): the decision at a bar equals the evaluation's
+position for the anchor at that bar to 1e-9 (the parity test's tolerance). Both see the same
+rows, because ``StateTransformer.update`` continues the same state as ``transform``
+(bit-identical rows) and normalizes with the checkpoint's training statistics, and both compute
+X_hat, sigma^2 and u_t as ``optim.predict.predict_windows`` does: with its operators (the
+traced and eager paths: the same floats) or with the native forward, the same arithmetic in
+Rust held to it within 1e-12 (below); the window's times are relative to the anchor in hours
 (int64 subtraction first), as ``WindowDataset`` builds them. Only the first target time is
 asked for (one bar ahead, on the regular grid): the decision uses the first step alone, and the
 models evolve each target interval on its own, so the first step does not depend on the later
@@ -16,20 +18,28 @@ flagged rows of the missing bars with it, exactly like the training data.
 Cost: the model's forward at batch 1 is most of a decision (the GRU over the window, then the
 ODE). The encoder cannot be carried from one bar to the next: each window's times are relative
 to its own anchor (``t_x`` <= 0), so every input row changes when the window moves. The first
-decision traces the forward for the window's shape (``optim.predict.TracedPredictor``: the same
-operators, the same floats, checked on that window) and later ones run the traced graph; the
-graph has no input checks, which ``observe`` makes unnecessary (only finite rows enter a
-window, its times increase). A model that is not ``traceable`` (an adaptive ODE solver: its
-steps depend on the values), or whose tracing fails, decides with the eager
-``predict_windows``.
+decision picks the forward that decides from then on (``DecisionPath``), the fastest that can
+be built, in the chain native -> traced -> eager (from ``prefer`` down), and logs it once at
+INFO:
+
+- native: the Rust forward (``optim.native.NativePredictor``), a second implementation of the
+  same arithmetic held to the eager forward to 1e-12 by tests and by its own check on the first
+  window; the decision equals the evaluation's position to 1e-9 as on the other paths. Refused
+  (and the chain goes on) for a model it does not cover: an adaptive ODE solver, another class.
+- traced: ``optim.predict.TracedPredictor`` (the same operators, the same floats, checked on the
+  first window); refused for a model that is not ``traceable`` or whose tracing fails.
+- eager: ``predict_windows``.
+
+Neither the native nor the traced forward re-checks its input as the eager model does, which
+``observe`` makes unnecessary (only finite rows enter a window, its times increase).
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections import deque
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -40,11 +50,20 @@ from gradtrade.errors import InvalidInput
 from gradtrade.events import Bar, Decision
 from gradtrade.model import ForecastModel
 from gradtrade.optim.checkpoint import load_checkpoint
+from gradtrade.optim.native import NativePredictor
 from gradtrade.optim.predict import TracedPredictor, as_predictor, predict_windows
 from gradtrade.strategy.protocol import BarStrategy, StrategyContext
 
 NS_PER_HOUR = 3_600_000_000_000
 log = logging.getLogger(__name__)
+
+
+class DecisionPath(enum.Enum):
+    """Which forward computes a ``ModelStrategy``'s decisions, fastest first (module docstring)."""
+
+    NATIVE = "native"
+    TRACED = "traced"
+    EAGER = "eager"
 
 
 class ModelStrategy(BarStrategy):
@@ -60,6 +79,7 @@ class ModelStrategy(BarStrategy):
         context: int,
         horizon: int,
         source: str = "",
+        prefer: DecisionPath = DecisionPath.NATIVE,
     ) -> None:
         if transformer.center is None or transformer.scale is None:
             raise InvalidInput("ModelStrategy needs a transformer with fitted normalization")
@@ -73,24 +93,53 @@ class ModelStrategy(BarStrategy):
         self._times: deque[int] = deque(maxlen=context)
         step_hours = transformer.step_ns / NS_PER_HOUR
         self._t_y = torch.tensor([[step_hours]], dtype=torch.float32)
-        self._traced: TracedPredictor | Literal[False] | None = None  # None: not tried yet
+        self._t_y_hours = float(self._t_y[0, 0])  # the float32 value, as the torch paths see it
+        self.prefer = prefer
+        self._path: DecisionPath | None = None  # None: not chosen yet (no decision so far)
+        self._predictor: NativePredictor | TracedPredictor | None = None
+
+    @property
+    def path(self) -> DecisionPath | None:
+        """The forward that decides (chosen at the first decision; None before it)."""
+        return self._path
 
     @property
     def traced(self) -> bool:
-        """True once decisions run the traced graph (after the first one, when traceable)."""
-        return isinstance(self._traced, TracedPredictor)
+        """True once decisions run the traced graph (after the first one, when that is the
+        path taken: traceable, and the native forward preferred against or refused)."""
+        return self._path is DecisionPath.TRACED
 
-    def _trace(self, x: torch.Tensor, t_x: torch.Tensor) -> TracedPredictor | Literal[False]:
-        try:
-            return TracedPredictor(self.model, x, self._t_y, t_x)
-        except (RuntimeError, InvalidInput) as exc:  # torch could not trace it: stay eager
-            log.warning("model %s: tracing failed, deciding with the eager forward: %s",
-                        self.source, exc)  # fmt: skip
-            return False
+    def _choose(self, x: torch.Tensor, t_x: torch.Tensor) -> None:
+        """Builds the first forward of the chain, from ``prefer`` down, that accepts the model."""
+        chain = list(DecisionPath)
+        for path in chain[chain.index(self.prefer) :]:
+            if path is DecisionPath.NATIVE:
+                try:
+                    self._predictor = NativePredictor(self.model, (x, self._t_y, t_x))
+                except InvalidInput as exc:
+                    # expected for what it does not cover (an adaptive solver: not traceable);
+                    # a traceable model refused means its math moved away from the native one
+                    level = logging.WARNING if self.model.traceable else logging.INFO
+                    log.log(level, "model %s: no native forward: %s", self.source, exc)
+                    continue
+            elif path is DecisionPath.TRACED:
+                if not self.model.traceable:
+                    continue
+                try:
+                    self._predictor = TracedPredictor(self.model, x, self._t_y, t_x)
+                except (RuntimeError, InvalidInput) as exc:  # torch could not trace it
+                    log.warning("model %s: tracing failed: %s", self.source, exc)
+                    continue
+            self._path = path
+            log.info("model %s decides with the %s forward", self.source, path.value)
+            return
 
     @classmethod
-    def from_checkpoint(cls, path: str | Path) -> ModelStrategy:
-        """The model, its normalization and its window sizes from a ``gradtrade train`` file."""
+    def from_checkpoint(
+        cls, path: str | Path, *, prefer: DecisionPath = DecisionPath.NATIVE
+    ) -> ModelStrategy:
+        """The model, its normalization and its window sizes from a ``gradtrade train`` file;
+        ``prefer``: the first forward of the chain to try (module docstring)."""
         ck = load_checkpoint(path)
         if "state_transformer" not in ck.normalization:
             raise InvalidInput(f"{path}: checkpoint has no state transformer statistics")
@@ -103,6 +152,7 @@ class ModelStrategy(BarStrategy):
             context=d.context,
             horizon=d.horizon,
             source=f"{Path(path).name}:{ck.payload['config_hash']}@{ck.epoch}",
+            prefer=prefer,
         )
 
     def add_funding(self, funding: pd.DataFrame) -> None:
@@ -135,19 +185,25 @@ class ModelStrategy(BarStrategy):
         if not self.observe(bar):
             return None
         times = np.fromiter(self._times, dtype=np.int64)
+        rows = np.stack(self._rows)
+        t_x = ((times - times[-1]) / NS_PER_HOUR).astype(np.float32)
         # inference mode: no autograd bookkeeping at all (predict_windows only turns gradients
         # off); the same kernels on the same inputs, so the same floats, ~15% less time
         with torch.inference_mode():
-            x = torch.from_numpy(np.stack(self._rows)).unsqueeze(0)
-            t_x = torch.from_numpy(((times - times[-1]) / NS_PER_HOUR).astype(np.float32))
-            t_x = t_x.unsqueeze(0)
-            if self._traced is None:
-                self._traced = self.model.traceable and self._trace(x, t_x)
-            pred = (
-                self._traced(x, self._t_y, t_x)
-                if self._traced
-                else predict_windows(self.model, x, self._t_y, t_x)
-            )
+            if self._path is None:
+                self._choose(torch.from_numpy(rows)[None], torch.from_numpy(t_x)[None])
+            if isinstance(self._predictor, NativePredictor):
+                # the values the torch paths see: rows and times cast to float64
+                pred = self._predictor.predict(
+                    rows.astype(np.float64), self._t_y_hours, t_x.astype(np.float64)
+                )
+            else:
+                x, t = torch.from_numpy(rows)[None], torch.from_numpy(t_x)[None]
+                pred = (
+                    self._predictor(x, self._t_y, t)
+                    if self._predictor is not None
+                    else predict_windows(self.model, x, self._t_y, t)
+                )
         return Decision(
             bar.symbol,
             bar.ts_ns,
@@ -158,4 +214,4 @@ class ModelStrategy(BarStrategy):
         )
 
 
-__all__ = ["ModelStrategy"]
+__all__ = ["DecisionPath", "ModelStrategy"]
