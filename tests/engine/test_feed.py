@@ -10,6 +10,7 @@ import time
 from gradtrade.engine import SimulatedClock, WallClock
 from gradtrade.engine.feed import FeedItem, drive
 from gradtrade.events import Timer
+from gradtrade.execution.client import OrderRequest
 
 
 async def test_queue_driven_engine_equals_the_backtest(
@@ -58,3 +59,43 @@ async def test_timers_fire_by_the_engine_clock_not_by_the_venue_stamp(
     assert engine.next_timer_ns == due, "the timer fired by the bar's venue stamp"
     assert SimulatedClock().timers_due_by(ahead) == ahead  # a replay: the event's own time
     assert WallClock().timers_due_by(ahead) < ahead
+
+
+class _WireVenue:
+    """The engine's venue, plus what a live client does on ``submit``: the request goes out in
+    a task of its own (``LiveExecutionClient._spawn``)."""
+
+    def __init__(self, inner: object, log: list[tuple[str, int]]) -> None:
+        self.inner, self.log = inner, log
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def submit(self, request: OrderRequest) -> None:
+        self.inner.submit(request)  # type: ignore[attr-defined]
+
+        async def send() -> None:
+            self.log.append(("sent", request.ts_ns))
+
+        asyncio.get_running_loop().create_task(send())
+
+
+async def test_an_events_requests_leave_before_its_bookkeeping(
+    btc_config, load_data, build_engine, constant
+) -> None:
+    """``on_event`` (the live trader's journal snapshot and observers) runs once the requests
+    the event made have started: they are not held behind it."""
+    cfg = btc_config("2024-01-01", "2024-01-03")
+    data = load_data(cfg)
+    engine = build_engine(cfg, data, constant(0.5))
+    log: list[tuple[str, int]] = []
+    engine.venue = _WireVenue(engine.venue, log)
+    queue: asyncio.Queue[FeedItem | None] = asyncio.Queue()
+    for bar in data.bars:
+        await queue.put(bar)
+    await queue.put(None)
+    await drive(engine, queue, lambda event: log.append(("after", event.ts_ns)))
+    sent = [ts for what, ts in log if what == "sent"]
+    assert sent, "the strategy traded"
+    for ts in sent:
+        assert log.index(("sent", ts)) < log.index(("after", ts)), log

@@ -9,8 +9,10 @@ fire before the next event (those due by the engine's clock, ``Clock.timers_due_
 wall clock, never the venue's stamp on the event) and, when the queue is idle, at their time; a
 ``VenuePoll`` marker (queued by whoever watches a live client's ``ready`` event) drains the
 venue's reports at once, so live fills never wait for the next bar; ``on_event`` is called
-after each handled event (the live trader journals and notifies its observers there); ``None``
-on the queue ends the session after everything before it was handled.
+after each handled event (the live trader journals and notifies its observers there), once the
+event loop has run one turn: the requests the event made (a live order, journaled write-ahead
+by then) start on the wire before that bookkeeping (a snapshot, observers); ``None`` on the
+queue ends the session after everything before it was handled.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ async def drive(
             engine.fire_timers(engine.clock.timers_due_by(event.ts_ns))
             engine.handle(event)
         if on_event is not None:
+            await asyncio.sleep(0)
             on_event(event)
 
 

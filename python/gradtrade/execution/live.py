@@ -134,7 +134,8 @@ class LiveClientConfig:
 class _Tracked:
     request: OrderRequest
     shadow: Order
-    sent_ms: float = 0.0
+    sent_ms: float = 0.0  # the venue's clock (as followed) when the request left
+    sent_s: float = 0.0  # time.monotonic() then: a venue clock that jumps does not move it
     acked: bool = False
     done: bool = False  # filled, or Canceled / VenueReject reported: its fate is settled
     unknown_reported: bool = False
@@ -216,12 +217,14 @@ class LiveExecutionClient:
     def unanswered_for_s(self) -> float:
         """Seconds until the exchange's answer for every order sent and not yet answered is
         conclusive: past ``sent + recvWindow + timeout`` the venue can no longer place it, so
-        a query that does not find it means it was never placed. 0 when there is none."""
-        now_ms = self.gateway.rest.now_ms()
-        window_ms = self.gateway.recv_window_ms + 1000.0 * self.connector.timeout_s
-        due = [t.sent_ms + window_ms - now_ms for t in self.orders.values()
-               if not t.done and not t.acked and t.sent_ms > 0]  # fmt: skip
-        return max(0.0, *due) / 1000.0 if due else 0.0
+        a query that does not find it means it was never placed. 0 when there is none. Counted
+        on the monotonic clock: a venue clock that jumps ahead (a re-sync) only closes the
+        window sooner, so this never waits too little."""
+        now = time.monotonic()
+        window_s = self.gateway.recv_window_ms / 1000.0 + self.connector.timeout_s
+        due = [t.sent_s + window_s - now for t in self.orders.values()
+               if not t.done and not t.acked and t.sent_s > 0]  # fmt: skip
+        return max(0.0, *due) if due else 0.0
 
     # --- ExecutionClient ---
 
@@ -270,6 +273,7 @@ class LiveExecutionClient:
                 self._reject(t, VenueRejectReason.BANNED, "IP banned by the venue (HTTP 418)")
             return
         sl.sent_ms = tp.sent_ms = now_ms
+        sl.sent_s = tp.sent_s = time.monotonic()
         outcome = await self.gateway.new_oco(p)
         if isinstance(outcome, Answered):
             by_cid = {r.get("clientOrderId"): r for r in outcome.body.get("orderReports", ())}
@@ -302,7 +306,7 @@ class LiveExecutionClient:
         kind, limit = self._wire_type(request)
         shadow = Order(request.client_order_id, self.filters[request.symbol], request.side,
                        request.qty, limit, kind)  # fmt: skip
-        t = _Tracked(request, shadow, sent_ms=self.gateway.rest.now_ms())
+        t = _Tracked(request, shadow, sent_ms=self.gateway.rest.now_ms(), sent_s=time.monotonic())
         self.orders[request.client_order_id] = t
         self._spawn(self._resolve(t, "resumed after a restart"))
 
@@ -364,7 +368,7 @@ class LiveExecutionClient:
         if now_ms < self._banned_until_ms:
             self._reject(t, VenueRejectReason.BANNED, "IP banned by the venue (HTTP 418)")
             return
-        t.sent_ms = now_ms
+        t.sent_ms, t.sent_s = now_ms, time.monotonic()
         outcome = await self.gateway.new_order(self._params(t.request))
         if _code(outcome) == CLOCK_SKEW:
             await self._resync_clock()
