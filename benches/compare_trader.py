@@ -247,9 +247,13 @@ def run(data_dir: Path, quick: bool) -> str:
         "Bar close (closing kline frame received) to the order request handed to the socket, "
         f"one bar every {EVERY_S} s of wall time (the exchange clock moved to the next bar), "
         "live mode, journal SQLite with fsync, the trader's defaults otherwise "
-        "(`torch_threads: 1`). Target: p50 and p99 under 5 ms on CPU. Percentiles within the "
-        "samples (`statistics.quantiles`, inclusive). The model rows rebalance on 0.1 % moves "
-        "and may short, so most bars trade.",
+        "(`torch_threads: 1`, the native decision forward). \"default, clock steady\": the "
+        "pump tells the trader each new offset before it moves the exchange's clock, as a "
+        "steady venue clock would be measured, so each closing frame agrees with the followed "
+        "clock and no `/time` round trip is made; \"/time before every bar\": "
+        "`clock_tolerance_ms: 0`. Target: p50 and p99 under 5 ms on CPU. Percentiles within "
+        "the samples (`statistics.quantiles`, inclusive). The model rows rebalance on 0.1 % "
+        "moves and may short, so most bars trade.",
         "",
         "| strategy, clock | bars | /time round trips | orders timed | p50 ms | p99 ms | max ms "
         "| of which journal fsync, median ms | without the fsync p50 / p99 ms |",
