@@ -7,6 +7,10 @@
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
+#[path = "../rust/model/shapes.rs"]
+mod shapes;
+use shapes::state_dict_shapes;
+
 use _core::model::{
     Evolution, FixedSolver, ModelConfig, NativeModel, Param, PolicyPrior, VarianceHead, Weights,
 };
@@ -27,54 +31,19 @@ fn uniform(state: &mut u64) -> f64 {
 
 /// A state dict of the model's shapes, values in [-0.25, 0.25) (scales at sensible values).
 fn weights(ode: bool) -> Weights {
-    let (n, h, l, f, p) = (N_STATE, HIDDEN, LATENT, FIELD, POLICY);
-    let mut shapes: Vec<(&str, Vec<usize>)> = vec![
-        ("encoder.gru.weight_ih_l0", vec![3 * h, n + 2]),
-        ("encoder.gru.weight_hh_l0", vec![3 * h, h]),
-        ("encoder.gru.bias_ih_l0", vec![3 * h]),
-        ("encoder.gru.bias_hh_l0", vec![3 * h]),
-        ("encoder.out.weight", vec![l, h]),
-        ("encoder.out.bias", vec![l]),
-        ("heads.linear.weight", vec![2 * n + 2, l]),
-        ("heads.linear.bias", vec![2 * n + 2]),
-        ("policy.net.0.weight", vec![p, n + 2]),
-        ("policy.net.0.bias", vec![p]),
-        ("policy.net.2.weight", vec![1, p]),
-        ("policy.net.2.bias", vec![1]),
-    ];
-    if ode {
-        shapes.extend([
-            ("field.net.0.weight", vec![f, l + 1]),
-            ("field.net.0.bias", vec![f]),
-            ("field.net.2.weight", vec![f, f]),
-            ("field.net.2.bias", vec![f]),
-            ("field.net.4.weight", vec![l, f]),
-            ("field.net.4.bias", vec![l]),
-        ]);
-    } else {
-        shapes.extend([
-            ("cell.weight_ih", vec![3 * l, 2]),
-            ("cell.weight_hh", vec![3 * l, l]),
-            ("cell.bias_ih", vec![3 * l]),
-            ("cell.bias_hh", vec![3 * l]),
-        ]);
-    }
+    let sizes = (N_STATE, HIDDEN, LATENT, FIELD, POLICY);
     let mut state = 0x9E37_79B9_7F4A_7C15u64;
     let mut w = Weights::new();
-    for (name, shape) in shapes {
+    for (name, shape) in state_dict_shapes(sizes, ode) {
         let len = shape.iter().product::<usize>();
-        let data = (0..len).map(|_| 0.5 * uniform(&mut state)).collect();
+        let data = match name {
+            "heads.ret_scale" => vec![0.01],
+            "policy.vol_target" => vec![0.004],
+            "baseline_center" | "baseline_scale" => vec![1e-4],
+            _ => (0..len).map(|_| 0.5 * uniform(&mut state)).collect(),
+        };
         w.insert(name, Param::new(shape, data).expect("consistent"))
             .expect("new name");
-    }
-    for (name, value) in [
-        ("heads.ret_scale", 0.01),
-        ("policy.vol_target", 0.004),
-        ("baseline_center", 1e-4),
-        ("baseline_scale", 1e-4),
-    ] {
-        let p = Param::new(vec![], vec![value]).expect("scalar");
-        w.insert(name, p).expect("new name");
     }
     w
 }

@@ -15,6 +15,7 @@
 //! - `encoder`: the GRU over the window (and the GRU cell the baseline reuses);
 //! - `evolve`: the ODE's fixed-grid solvers and the baseline's GRU step;
 //! - `heads`: X_hat, the next-bar return mean and variance, and the policy's position.
+//! - `shapes` (tests and `benches/model.rs` only): the state dict's names and shapes.
 //!
 //! Construction checks every parameter's shape and finiteness and refuses unknown ones; a
 //! forward checks its window (shapes, finite values, t_y > 0) and then allocates nothing.
@@ -23,6 +24,8 @@ pub mod config;
 mod encoder;
 mod evolve;
 mod heads;
+#[cfg(test)]
+mod shapes;
 pub mod weights;
 
 pub use config::{Evolution, FixedSolver, ModelConfig, PolicyPrior, VarianceHead, MAX_GRID_STEPS};

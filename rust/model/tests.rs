@@ -3,49 +3,14 @@
 
 use super::encoder::GruCell;
 use super::evolve::{unit_grid, OdeEvolution};
+use super::shapes::state_dict_shapes;
 use super::*;
 
 /// A tiny state dict: n_state 2, hidden 3, latent 2, field hidden 2, policy hidden 2; every
 /// value `fill(name, index)`.
 fn weights(kind: &str, fill: &dyn Fn(&str, usize) -> f64) -> Weights {
-    let (n, h, l, f, p) = (2, 3, 2, 2, 2);
-    let mut shapes: Vec<(&str, Vec<usize>)> = vec![
-        ("encoder.gru.weight_ih_l0", vec![3 * h, n + 2]),
-        ("encoder.gru.weight_hh_l0", vec![3 * h, h]),
-        ("encoder.gru.bias_ih_l0", vec![3 * h]),
-        ("encoder.gru.bias_hh_l0", vec![3 * h]),
-        ("encoder.out.weight", vec![l, h]),
-        ("encoder.out.bias", vec![l]),
-        ("heads.linear.weight", vec![2 * n + 2, l]),
-        ("heads.linear.bias", vec![2 * n + 2]),
-        ("heads.ret_scale", vec![]),
-        ("policy.net.0.weight", vec![p, n + 2]),
-        ("policy.net.0.bias", vec![p]),
-        ("policy.net.2.weight", vec![1, p]),
-        ("policy.net.2.bias", vec![1]),
-        ("policy.vol_target", vec![]),
-        ("baseline_center", vec![]),
-        ("baseline_scale", vec![]),
-    ];
-    if kind == "ode" {
-        shapes.extend([
-            ("field.net.0.weight", vec![f, l + 1]),
-            ("field.net.0.bias", vec![f]),
-            ("field.net.2.weight", vec![f, f]),
-            ("field.net.2.bias", vec![f]),
-            ("field.net.4.weight", vec![l, f]),
-            ("field.net.4.bias", vec![l]),
-        ]);
-    } else {
-        shapes.extend([
-            ("cell.weight_ih", vec![3 * l, 2]),
-            ("cell.weight_hh", vec![3 * l, l]),
-            ("cell.bias_ih", vec![3 * l]),
-            ("cell.bias_hh", vec![3 * l]),
-        ]);
-    }
     let mut w = Weights::new();
-    for (name, shape) in shapes {
+    for (name, shape) in state_dict_shapes((2, 3, 2, 2, 2), kind == "ode") {
         let len = shape.iter().product::<usize>();
         let data = (0..len).map(|i| fill(name, i)).collect();
         w.insert(name, Param::new(shape, data).unwrap()).unwrap();

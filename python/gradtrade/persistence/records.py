@@ -503,10 +503,13 @@ def check_next(records: list[JournalRecord], last_seq: int | None) -> None:
 def check_read_range(after_seq: int, through_seq: int | None) -> int:
     """The last seq a ``read(after_seq, through_seq)`` may return (``MAX_INT`` for None);
     ``InvalidInput`` for a bound that is not a non-negative integer."""
-    for name, value in (("after_seq", after_seq), ("through_seq", through_seq)):
-        if (value is not None or name == "after_seq") and (type(value) is not int or value < 0):
-            raise InvalidInput(f"{name} must be a non-negative integer, got {value!r}")
-    return MAX_INT if through_seq is None else through_seq
+    if type(after_seq) is not int or after_seq < 0:
+        raise InvalidInput(f"after_seq must be a non-negative integer, got {after_seq!r}")
+    if through_seq is None:
+        return MAX_INT
+    if type(through_seq) is not int or through_seq < 0:
+        raise InvalidInput(f"through_seq must be a non-negative integer, got {through_seq!r}")
+    return through_seq
 
 
 __all__ = [
