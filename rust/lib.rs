@@ -28,6 +28,8 @@ mod _core {
     #[pymodule_export]
     use crate::features::python::{PyEwma, PyRollingVolatility, PyStreamingFeatures};
     #[pymodule_export]
+    use crate::features::python_state::{PyStateNormalization, PyStateRows};
+    #[pymodule_export]
     use crate::kalman::python::{PyKalmanFilter, PyKalmanFit};
     #[pymodule_export]
     use crate::model::python::{PyNativeModel, PyNativeModelConfig};

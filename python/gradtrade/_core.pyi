@@ -45,6 +45,8 @@ __all__ = [
     "RollingVolatility",
     "Side",
     "SimFill",
+    "StateNormalization",
+    "StateRows",
     "StreamingFeatures",
     "SymbolFilters",
     "TimeInForce",
@@ -355,6 +357,72 @@ class StreamingFeatures:
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(raw: str | bytes) -> StreamingFeatures: ...
+
+@_final
+class StateRows:
+    """The raw rows of the state X_t for chunks of bars on the timeframe grid.
+
+    Columns: the streaming features of ``features``, then ``hl_range``, ``funding_rate``,
+    ``hour_sin``, ``hour_cos``, ``dow_sin``, ``dow_cos``, ``missing_bar``, ``after_gap`` and the
+    ``n_extra`` extra columns. One step per bar whatever the chunking (bit-identical rows); a
+    chunk starts right after the last real bar seen. A bar pays the funding events in
+    ``(open, close]``: a single event's rate exactly, running-sum differences for several.
+    """
+
+    def __new__(cls, features: StreamingFeatures, n_extra: int = 0) -> StateRows: ...
+    @property
+    def n_columns(self) -> int: ...
+    def process(
+        self,
+        opens: _npt.NDArray[_np.int64],
+        step_ns: int,
+        values: _npt.ArrayLike,
+        present: _npt.NDArray[_np.bool_],
+    ) -> tuple[
+        _npt.NDArray[_np.float64],
+        _npt.NDArray[_np.float64],
+        _npt.NDArray[_np.float64],
+        _npt.NDArray[_np.bool_],
+    ]:
+        """``(raw (T, n_columns), returns, paid funding, warm)`` of one chunk: ``opens`` (T,)
+        on the grid of ``step_ns``, ``values`` (T, 5 + n_extra) open, high, low, close, volume,
+        extra (NaN rows for missing bars), ``present`` (T,). Bad input changes nothing."""
+    def add_funding(self, times_ns: _npt.NDArray[_np.int64], rates: _npt.ArrayLike) -> None: ...
+    def reset(self) -> None: ...
+    def features_json(self) -> str: ...
+    @property
+    def funding_times_ns(self) -> _npt.NDArray[_np.int64]: ...
+    @property
+    def funding_rates(self) -> _npt.NDArray[_np.float64]: ...
+    @property
+    def last_rate(self) -> float: ...
+    @property
+    def warm(self) -> bool: ...
+    def restore(
+        self,
+        features_json: str | bytes,
+        funding_times_ns: _npt.NDArray[_np.int64],
+        funding_rates: _npt.ArrayLike,
+        last_rate: float,
+        warm: bool,
+    ) -> None:
+        """Replaces the carried state with a saved one, validated like new."""
+
+@_final
+class StateNormalization:
+    """``(x - center) / scale``, winsorized at ``+-clip`` where ``scaled``, NaN -> 0,
+    +-inf -> +-clip, as float32; rows that are not warm are all NaN."""
+
+    def __new__(
+        cls,
+        center: _npt.ArrayLike,
+        scale: _npt.ArrayLike,
+        scaled: _npt.NDArray[_np.bool_],
+        clip: float,
+    ) -> StateNormalization: ...
+    def apply(
+        self, raw: _npt.ArrayLike, warm: _npt.NDArray[_np.bool_]
+    ) -> _npt.NDArray[_np.float32]: ...
 
 @_final
 class Ewma:

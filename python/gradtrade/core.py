@@ -5,7 +5,8 @@ Import from here, never from ``gradtrade._core``. Everything listed is implement
 
 - Order book: ``OrderBook``, ``Market``.
 - Filtering and features: ``KalmanFilter``, ``KalmanFit``, ``StreamingFeatures``, ``Ewma``,
-  ``RollingVolatility``.
+  ``RollingVolatility``, ``StateRows`` and ``StateNormalization`` (the per-bar core of
+  ``data.state.StateTransformer``).
 - Model inference: ``NativeModel``, ``NativeModelConfig`` (the trained model's first-step
   forward for one window; used through ``optim.native.NativePredictor``).
 - Risk: ``RiskEngine``, ``RiskLimits``, ``SymbolFilters``, ``Decision``, ``RejectReason``,
@@ -56,6 +57,8 @@ from gradtrade._core import (
     RollingVolatility,
     Side,
     SimFill,
+    StateNormalization,
+    StateRows,
     StreamingFeatures,
     SymbolFilters,
     TimeInForce,
@@ -124,6 +127,8 @@ __all__ = [
     "SequenceGap",
     "Side",
     "SimFill",
+    "StateNormalization",
+    "StateRows",
     "StreamingFeatures",
     "SymbolFilters",
     "TimeInForce",

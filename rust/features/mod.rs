@@ -10,10 +10,15 @@
 //! A NaN price is a missing bar: the Kalman filter predicts only, the return is NaN, EWMAs and
 //! windows keep their state, and the next valid price's return spans the gap.
 
+pub mod state;
 pub mod stats;
 
 #[cfg(feature = "python")]
 pub mod python;
+#[cfg(feature = "python")]
+pub mod python_state;
+
+pub use state::{Normalization, StateRows};
 
 use serde::{Deserialize, Serialize};
 

@@ -60,6 +60,10 @@ pub struct PyStreamingFeatures {
 }
 
 impl PyStreamingFeatures {
+    pub(super) fn inner(&self) -> &StreamingFeatures {
+        &self.inner
+    }
+
     fn wrap(inner: StreamingFeatures) -> Self {
         let row = vec![0.0; inner.n_features()];
         PyStreamingFeatures { inner, row }

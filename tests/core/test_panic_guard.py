@@ -55,6 +55,13 @@ CHILD = textwrap.dedent(
                                max_open_orders=10, max_orders_per_second=5,
                                price_band_bps=50.0, reduce_drawdown=0.05, halt_drawdown=0.1)
 
+    def state_rows():
+        rows = core.StateRows(core.StreamingFeatures(), 1)
+        rows.add_funding(np.array([3_600_000_000_000], dtype=np.int64), np.array([1e-4]))
+        opens = np.arange(3, dtype=np.int64) * 3_600_000_000_000
+        rows.process(opens, 3_600_000_000_000, np.full((3, 6), 100.0), np.ones(3, dtype=bool))
+        return rows
+
     def synced_book():
         b = core.OrderBook("BTCUSDT", "0.01", "0.00001", "spot")
         b.apply_snapshot(10, [("100.00", "1.0")], [("100.02", "2.0")])
@@ -142,6 +149,9 @@ CHILD = textwrap.dedent(
         "KalmanFit": [lambda: core.KalmanFilter.local_level(1e-4, 1e-2).fit(
             np.cumsum(np.random.default_rng(0).normal(size=64)))],
         "StreamingFeatures": [lambda: core.StreamingFeatures()],
+        "StateRows": [lambda: core.StateRows(core.StreamingFeatures()), state_rows],
+        "StateNormalization": [lambda: core.StateNormalization(
+            np.zeros(3), np.ones(3), np.array([True, False, True]), 5.0)],
         "Ewma": [lambda: core.Ewma(10.0)],
         "RollingVolatility": [lambda: core.RollingVolatility(5)],
         "RiskLimits": [limits],

@@ -1,10 +1,12 @@
 """``StateTransformer``: candles (+ funding, + optional book/OFI columns) -> the state X_t.
 
-One code path for history and live. ``transform(candles)`` and ``update(bar)`` both hand a chunk
-of bars to ``_process``, which continues the Rust ``StreamingFeatures`` state (log return, EWMA
-mean/variance/z-score, realized volatility, volume z-score, Kalman level/trend/innovation) and
-computes the Python columns with carried state, so a history transformed at once and the same
-history fed bar by bar give identical rows (tested with ``assert_array_equal``).
+One code path for history and live. ``transform(candles)`` and ``update(bar)`` both reindex a
+chunk of bars onto the grid and hand it to the Rust ``core.StateRows``, which computes every
+column one bar at a time with carried state: the streaming features (log return, EWMA
+mean/variance/z-score, realized volatility, volume z-score, Kalman level/trend/innovation), the
+high-low range, funding, calendar and gap flags. So a history transformed at once and the same
+history fed bar by bar give identical rows (tested with ``assert_array_equal``), and a live bar
+costs one call into Rust, not a chain of NumPy calls on one-row arrays.
 
 Gap policy (real outages: the spot 1h file has 27 of them, 122 missing hours): the series is
 reindexed onto the timeframe grid. A missing bar becomes a row with a NaN price, which the Rust
@@ -15,29 +17,31 @@ missing bars become 0 (the training centre); the flags tell the model what happe
 
 Normalization without lookahead: ``fit(frame, train_end)`` takes per-column median and MAD scale
 from rows before ``train_end`` only; ``normalize`` z-scores with them and winsorizes at
-``+-clip``. Flags and calendar columns pass through. Rows before the features have warmed up
-(every Rust column finite once) stay NaN, so ``WindowDataset`` never samples them. ``save`` /
-``load`` keep config and statistics (and, optionally, the live state) as JSON with the model.
+``+-clip`` (``core.StateNormalization``). Flags and calendar columns pass through. Rows before
+the features have warmed up (every Rust column finite once) stay NaN, so ``WindowDataset``
+never samples them. ``save`` / ``load`` keep config and statistics (and, optionally, the live
+state, validated like new state when loaded) as JSON with the model.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from gradtrade.core import StreamingFeatures
+from gradtrade.core import StateNormalization, StateRows, StreamingFeatures
 from gradtrade.errors import InvalidInput
 from gradtrade.timeframes import timeframe_ns
 
 CALENDAR = ["hour_sin", "hour_cos", "dow_sin", "dow_cos"]
 FLAGS = ["missing_bar", "after_gap"]
-NS_PER_HOUR, NS_PER_DAY = 3_600_000_000_000, 86_400_000_000_000
+_PRESENT = np.ones(1, dtype=bool)  # read only: a one-bar chunk that is present
+_PRESENT.flags.writeable = False
 
 
 @dataclass(frozen=True)
@@ -92,56 +96,60 @@ class StateFrame:
         )
 
 
-@dataclass
-class _Live:
-    """What carries from one chunk to the next (saved for restarts)."""
-
-    last_open_ns: int | None = None
-    last_rate: float = 0.0
-    warm: bool = False
-    funding_ns: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64))
-    funding_rate: np.ndarray = field(default_factory=lambda: np.empty(0))
-
-
 class StateTransformer:
     """Candles -> X_t, batch or bar by bar, normalized with training-split statistics."""
 
     def __init__(self, config: StateConfig | None = None) -> None:
         self.config = config or StateConfig()
         self.step_ns = timeframe_ns(self.config.timeframe)
-        self._features = self.config.features()
-        self._n_rust = self._features.n_features
+        features = self.config.features()
         self.names: list[str] = [
-            *self._features.names,
+            *features.names,
             "hl_range",
             "funding_rate",
             *CALENDAR,
             *FLAGS,
             *self.config.extra_columns,
         ]
+        self._rows = StateRows(features, len(self.config.extra_columns))
+        self._value_columns = ["open", "high", "low", "close", "volume", *self.config.extra_columns]
         scaled = np.ones(len(self.names), dtype=bool)
         scaled[[self.names.index(c) for c in CALENDAR + FLAGS]] = False
         self._scaled = scaled
-        self.center: np.ndarray | None = None
-        self.scale: np.ndarray | None = None
-        self._live = _Live()
+        self._center: np.ndarray | None = None
+        self._scale: np.ndarray | None = None
+        self._normalization: StateNormalization | None = None  # built at the first normalize
+        self._last_open_ns: int | None = None
 
     @property
     def n_features(self) -> int:
         return len(self.names)
 
+    @property
+    def center(self) -> np.ndarray | None:
+        return self._center
+
+    @center.setter
+    def center(self, value: np.ndarray | None) -> None:
+        self._center, self._normalization = value, None
+
+    @property
+    def scale(self) -> np.ndarray | None:
+        return self._scale
+
+    @scale.setter
+    def scale(self, value: np.ndarray | None) -> None:
+        self._scale, self._normalization = value, None
+
     def reset(self) -> None:
         """Forget the streaming state (not the normalization statistics)."""
-        self._features.reset()
-        self._live = _Live()
+        self._rows.reset()
+        self._last_open_ns = None
 
     def add_funding(self, funding: pd.DataFrame) -> None:
         """Register funding events (``date``, ``rate``) for bars still to come."""
         times = pd.DatetimeIndex(funding["date"]).as_unit("ns").round("s").asi8
-        live = self._live
-        keep = times > (live.funding_ns[-1] if len(live.funding_ns) else np.iinfo(np.int64).min)
-        live.funding_ns = np.concatenate([live.funding_ns, times[keep]])
-        live.funding_rate = np.concatenate([live.funding_rate, funding["rate"].to_numpy()[keep]])
+        self._rows.add_funding(times, funding["rate"].to_numpy(dtype=np.float64))
 
     def transform(self, candles: pd.DataFrame, funding: pd.DataFrame | None = None) -> StateFrame:
         """Raw features of a whole history, from a fresh state (the live state ends after it)."""
@@ -152,26 +160,38 @@ class StateTransformer:
 
     def update(self, bar: pd.DataFrame | Mapping[str, Any]) -> StateFrame:
         """Continue with one new closed bar (a mapping: date, open, high, low, close, volume
-        and any extra columns) or a few (a frame); rows for skipped bars come first."""
+        and any extra columns; ``date`` a timestamp or int nanoseconds) or a few (a frame);
+        rows for skipped bars come first."""
         return self._process(bar)
 
     def _columns(self, candles: pd.DataFrame | Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """(open times in ns, values in ``columns`` order) of a frame or of one bar."""
-        columns = ["open", "high", "low", "close", "volume", *self.config.extra_columns]
-        missing = [c for c in ["date", *columns] if c not in candles]
-        if missing:
-            raise InvalidInput(f"candles lack the columns {missing} this transformer needs")
+        columns = self._value_columns
         if isinstance(candles, pd.DataFrame):
+            self._require(candles)
             opens = pd.DatetimeIndex(candles["date"]).as_unit("ns").asi8
             return opens, candles[columns].to_numpy(dtype=np.float64)
-        opens = np.array([pd.Timestamp(candles["date"]).as_unit("ns").value], dtype=np.int64)
-        return opens, np.array([[float(candles[c]) for c in columns]])
+        try:
+            date, row = candles["date"], [float(candles[c]) for c in columns]
+        except KeyError:
+            self._require(candles)
+            raise
+        open_ns = date if type(date) is int else pd.Timestamp(date).as_unit("ns").value
+        return np.array([open_ns], dtype=np.int64), np.array(row).reshape(1, -1)
+
+    def _require(self, candles: pd.DataFrame | Mapping[str, Any]) -> None:
+        missing = [c for c in ["date", *self._value_columns] if c not in candles]
+        if missing:
+            raise InvalidInput(f"candles lack the columns {missing} this transformer needs")
 
     def _grid(
         self, candles: pd.DataFrame | Mapping[str, Any]
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Reindex onto the bar grid after the last bar already seen (missing bars: NaN)."""
         opens, matrix = self._columns(candles)
+        last = self._last_open_ns
+        if len(opens) == 1 and last is not None and opens[0] == last + self.step_ns:
+            return opens, matrix, _PRESENT  # the next bar: on the grid, nothing to reindex
         if len(opens) == 0:
             raise InvalidInput("no candles to transform")
         if (opens % self.step_ns != 0).any() or (np.diff(opens) <= 0).any():
@@ -179,7 +199,6 @@ class StateTransformer:
                 f"candles must have increasing open times on the {self.config.timeframe} grid "
                 "(set StateConfig.timeframe to the candles' timeframe)"
             )
-        last = self._live.last_open_ns
         if last is not None and opens[0] <= last:
             raise InvalidInput(
                 f"bar at {pd.Timestamp(opens[0], tz='UTC')} is not after the last one"
@@ -195,56 +214,9 @@ class StateTransformer:
 
     def _process(self, candles: pd.DataFrame | Mapping[str, Any]) -> StateFrame:
         grid, values, present = self._grid(candles)
-        live = self._live
-        close_ns = grid + self.step_ns
-        # values columns: open, high, low, close, volume, *extra_columns
-        rust = self._features.transform(values[:, 3], values[:, 4])
-        hl_range = np.log(values[:, 1] / values[:, 2])
-
-        # Funding paid in (open, close]; the rate known at the close is the last event so far.
-        idx_open = np.searchsorted(live.funding_ns, grid, side="right")
-        idx_close = np.searchsorted(live.funding_ns, close_ns, side="right")
-        rates = np.concatenate(([live.last_rate], live.funding_rate))
-        cumulative = np.concatenate(([0.0], np.cumsum(live.funding_rate)))
-        count = idx_close - idx_open
-        # One event per bar is the rule; its rate is copied exactly, sums are for the rest.
-        paid = np.where(
-            count == 1,
-            rates[np.minimum(idx_open + 1, len(rates) - 1)],
-            cumulative[idx_close] - cumulative[idx_open],
-        )
-        paid[count == 0] = 0.0
-        rate = rates[idx_close]
-
-        hours = (grid % NS_PER_DAY) / NS_PER_HOUR * (2 * np.pi / 24)
-        days = ((grid // NS_PER_DAY + 3) % 7) * (2 * np.pi / 7)  # 1970-01-01 was a Thursday
-        # A chunk starts at the first bar of a history or right after the last real bar seen.
-        previous_present = np.concatenate(([True], present[:-1]))
-        after_gap = present & ~previous_present
-        missing = ~present
-        extra = values[:, 5:]
-        raw = np.column_stack(
-            [
-                rust,
-                hl_range,
-                rate,
-                np.sin(hours),
-                np.cos(hours),
-                np.sin(days),
-                np.cos(days),
-                missing.astype(np.float64),
-                after_gap.astype(np.float64),
-                extra,
-            ]
-        )
-        finite = np.isfinite(rust).all(axis=1)
-        warm = np.logical_or.accumulate(finite) | live.warm
-        returns = np.where(missing, 0.0, rust[:, 0])
-
-        live.last_open_ns = int(grid[-1])
-        live.last_rate = float(rate[-1])
-        live.warm = bool(warm[-1])
-        return StateFrame(close_ns, raw, self.names, returns, paid, missing, warm)
+        raw, returns, paid, warm = self._rows.process(grid, self.step_ns, values, present)
+        self._last_open_ns = int(grid[-1])
+        return StateFrame(grid + self.step_ns, raw, self.names, returns, paid, ~present, warm)
 
     def fit(self, frame: StateFrame, train_end: int) -> StateTransformer:
         """Normalization statistics from rows ``[0, train_end)`` of ``frame`` only."""
@@ -263,13 +235,13 @@ class StateTransformer:
 
     def normalize(self, frame: StateFrame) -> np.ndarray:
         """X_t as float32: z-scored, winsorized at +-clip, NaN -> 0; NaN rows before warm-up."""
-        if self.center is None or self.scale is None:
-            raise InvalidInput("fit the transformer on the training split before normalize")
-        z = (frame.raw - self.center) / self.scale
-        z = np.where(self._scaled, np.clip(z, -self.config.clip, self.config.clip), z)
-        z = np.nan_to_num(z, nan=0.0, posinf=self.config.clip, neginf=-self.config.clip)
-        z[~frame.warm] = np.nan
-        return z.astype(np.float32)
+        norm = self._normalization
+        if norm is None:
+            if self.center is None or self.scale is None:
+                raise InvalidInput("fit the transformer on the training split before normalize")
+            norm = StateNormalization(self.center, self.scale, self._scaled, self.config.clip)
+            self._normalization = norm
+        return norm.apply(frame.raw, frame.warm)
 
     def to_json(self, *, include_live_state: bool = False) -> str:
         doc: dict[str, Any] = {
@@ -282,14 +254,14 @@ class StateTransformer:
             "scale": None if self.scale is None else self.scale.tolist(),
         }
         if include_live_state:
-            live = self._live
+            rows = self._rows
             doc["live"] = {
-                "features": self._features.to_json(),
-                "last_open_ns": live.last_open_ns,
-                "last_rate": live.last_rate,
-                "warm": live.warm,
-                "funding_ns": live.funding_ns.tolist(),
-                "funding_rate": live.funding_rate.tolist(),
+                "features": rows.features_json(),
+                "last_open_ns": self._last_open_ns,
+                "last_rate": rows.last_rate,
+                "warm": rows.warm,
+                "funding_ns": rows.funding_times_ns.tolist(),
+                "funding_rate": rows.funding_rates.tolist(),
             }
         return json.dumps(doc)
 
@@ -309,14 +281,18 @@ class StateTransformer:
             transformer.scale = np.array(doc["scale"], dtype=np.float64)
         if "live" in doc:
             live = doc["live"]
-            transformer._features = StreamingFeatures.from_json(live["features"])
-            transformer._live = _Live(
-                live["last_open_ns"],
-                live["last_rate"],
-                live["warm"],
+            last_open = live["last_open_ns"]
+            step = transformer.step_ns
+            if last_open is not None and (type(last_open) is not int or last_open % step):
+                raise InvalidInput(f"saved last_open_ns {last_open!r} is not on the bar grid")
+            transformer._rows.restore(
+                live["features"],
                 np.array(live["funding_ns"], dtype=np.int64),
                 np.array(live["funding_rate"], dtype=np.float64),
+                live["last_rate"],
+                bool(live["warm"]),
             )
+            transformer._last_open_ns = last_open
         return transformer
 
     def save(self, path: Path, *, include_live_state: bool = False) -> None:

@@ -133,5 +133,11 @@ class NativePredictor:
             position=np.array([u]),
         )
 
+    def first_step(self, x: np.ndarray, t_y: float, t_x: np.ndarray) -> tuple[float, float, float]:
+        """``(ret_mean, ret_var, position)`` of ``predict``, without building its arrays (the
+        per-bar decision reads only these)."""
+        _, mean, var, u = self._native.forward(x, t_x, t_y)
+        return mean, var, u
+
 
 __all__ = ["TOLERANCE", "NativePredictor", "native_config", "native_weights"]

@@ -12,6 +12,7 @@ signed query) is refused with :class:`SecretInPayload` before anything is writte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -148,6 +149,7 @@ def _check_int(value: object, what: str, low: int = 0) -> int:
     return value
 
 
+@functools.lru_cache(maxsize=4096)  # a journal repeats a few dozen field names
 def is_secret_name(name: str) -> bool:
     """Whether a payload field of this name would carry a credential (refused)."""
     folded = name.lower().replace("-", "").replace("_", "")
@@ -161,21 +163,36 @@ def check_json_value(value: Any, path: str) -> None:
         for name, item in value.items():
             if not isinstance(name, str):
                 raise InvalidInput(f"payload field names must be strings, got {name!r} in {path}")
-            where = f"{path}.{name}" if path else name
             if is_secret_name(name):
+                where = f"{path}.{name}" if path else name
                 raise SecretInPayload(f"payload field {where!r} looks like a credential")
-            check_json_value(item, where)
+            if _plain(item):
+                continue
+            check_json_value(item, f"{path}.{name}" if path else name)
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            check_json_value(item, f"{path}[{i}]")
+            if not _plain(item):
+                check_json_value(item, f"{path}[{i}]")
     elif isinstance(value, float):
         if not math.isfinite(value):
             raise InvalidInput(f"payload field {path!r} is {value}, not a finite number")
     elif isinstance(value, str):
-        if _SECRET_TEXT.search(value):
+        # the pattern needs a '=' or ':' after the word: most values have neither
+        if ("=" in value or ":" in value) and _SECRET_TEXT.search(value):
             raise SecretInPayload(f"payload field {path!r} embeds something like a credential")
     elif value is not None and not isinstance(value, bool | int):
         raise InvalidInput(f"payload field {path!r} has type {type(value).__name__}, not JSON")
+
+
+def _plain(item: object) -> bool:
+    """A leaf that ``check_json_value`` would accept, decided without building its path (the
+    common case; anything else takes the full check)."""
+    t = type(item)
+    if t is int or t is bool or item is None:
+        return True
+    if t is float:
+        return item - item == 0.0  # type: ignore[operator]  # NaN for inf and NaN
+    return t is str and "=" not in item and ":" not in item  # type: ignore[operator]
 
 
 def _fields_ok(
@@ -259,6 +276,10 @@ class JournalRecord:
     _data: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        self._check_head()
+        object.__setattr__(self, "_data", _parse_payload(self.kind, self.payload))
+
+    def _check_head(self) -> None:
         seq, ts, version = self.seq, self.ts_ns, self.schema_version
         if not (
             type(seq) is int and 0 < seq <= MAX_INT and type(ts) is int and 0 <= ts <= MAX_INT
@@ -272,7 +293,6 @@ class JournalRecord:
             _KEY_CHARS
         ):
             raise InvalidInput(f"key must match {_KEY.pattern}, got {self.key!r}")
-        object.__setattr__(self, "_data", _parse_payload(self.kind, self.payload))
 
     def _check_numbers(self) -> None:
         _check_int(self.seq, "seq", low=1)
@@ -288,8 +308,23 @@ class JournalRecord:
     def new(
         cls, seq: int, ts_ns: int, kind: RecordKind, key: str, payload: Mapping[str, Any]
     ) -> JournalRecord:
-        """A record of the current schema version with ``payload`` encoded canonically."""
-        return cls(seq, ts_ns, kind, key, canonical_json(payload))
+        """A record of the current schema version with ``payload`` encoded canonically.
+        Checked like any record, except that bytes ``canonical_json`` just wrote are canonical
+        and free of secrets by construction, so they are parsed without re-checking that."""
+        text = canonical_json(payload)
+        record = object.__new__(cls)
+        setattr_ = object.__setattr__
+        setattr_(record, "seq", seq)
+        setattr_(record, "ts_ns", ts_ns)
+        setattr_(record, "kind", kind)
+        setattr_(record, "key", key)
+        setattr_(record, "payload", text)
+        setattr_(record, "schema_version", SCHEMA_VERSION)
+        record._check_head()
+        data = orjson.loads(text)
+        _check_fields(kind, data)
+        setattr_(record, "_data", data)
+        return record
 
     def data(self) -> dict[str, Any]:
         """The payload decoded (parsed once, when the record was validated; do not mutate it:

@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -89,8 +88,12 @@ class ModelStrategy(BarStrategy):
         self.transformer = transformer
         self.context, self.horizon = context, horizon
         self.source = source
-        self._rows: deque[np.ndarray] = deque(maxlen=context)
-        self._times: deque[int] = deque(maxlen=context)
+        # the last ``context`` warmed-up rows, oldest first (float32 values held as float64,
+        # what the native forward reads; the torch paths cast them back exactly), and their
+        # close times; only the last ``_filled`` rows are valid
+        self._window = np.zeros((context, transformer.n_features))
+        self._times = np.zeros(context, dtype=np.int64)
+        self._filled = 0
         step_hours = transformer.step_ns / NS_PER_HOUR
         self._t_y = torch.tensor([[step_hours]], dtype=torch.float32)
         self._t_y_hours = float(self._t_y[0, 0])  # the float32 value, as the torch paths see it
@@ -163,7 +166,7 @@ class ModelStrategy(BarStrategy):
         """Feed one closed bar; True when a full warmed-up window ends at it."""
         frame = self.transformer.update(
             {
-                "date": pd.Timestamp(bar.open_time_ns, unit="ns", tz="UTC"),
+                "date": bar.open_time_ns,
                 "open": bar.open,
                 "high": bar.high,
                 "low": bar.low,
@@ -171,47 +174,51 @@ class ModelStrategy(BarStrategy):
                 "volume": bar.volume,
             }
         )
-        states = self.transformer.normalize(frame)
-        for t, row in zip(frame.times_ns, states, strict=True):
-            if not np.isfinite(row).all():  # before warm-up: a window must not include it
-                self._rows.clear()
-                self._times.clear()
+        states = self.transformer.normalize(frame)  # finite where warm, all NaN where not
+        window, times, context = self._window, self._times, self.context
+        for i in range(len(states)):
+            if not frame.warm[i]:  # before warm-up: a window must not include it
+                self._filled = 0
                 continue
-            self._rows.append(row)
-            self._times.append(int(t))
-        return len(self._rows) == self.context and self._times[-1] == bar.close_time_ns
+            window[:-1] = window[1:]
+            window[-1] = states[i]
+            times[:-1] = times[1:]
+            times[-1] = frame.times_ns[i]
+            self._filled = min(self._filled + 1, context)
+        return self._filled == context and int(times[-1]) == bar.close_time_ns
 
     def on_bar(self, bar: Bar, ctx: StrategyContext) -> Decision | None:
         if not self.observe(bar):
             return None
-        times = np.fromiter(self._times, dtype=np.int64)
-        rows = np.stack(self._rows)
+        times = self._times
         t_x = ((times - times[-1]) / NS_PER_HOUR).astype(np.float32)
+        predictor = self._predictor
+        if self._path is not None and isinstance(predictor, NativePredictor):
+            # the values the torch paths see: float32 rows and times, as float64
+            mean, var, u = predictor.first_step(
+                self._window, self._t_y_hours, t_x.astype(np.float64)
+            )
+        else:
+            mean, var, u = self._torch_first_step(t_x)
+        return Decision(bar.symbol, bar.ts_ns, u, mean=mean, var=var, source=self.source)
+
+    def _torch_first_step(self, t_x: np.ndarray) -> tuple[float, float, float]:
+        """The first decision (which chooses the path), and every decision of the torch paths."""
+        x = torch.from_numpy(self._window.astype(np.float32))[None]
+        t = torch.from_numpy(t_x)[None]
         # inference mode: no autograd bookkeeping at all (predict_windows only turns gradients
         # off); the same kernels on the same inputs, so the same floats, ~15% less time
         with torch.inference_mode():
             if self._path is None:
-                self._choose(torch.from_numpy(rows)[None], torch.from_numpy(t_x)[None])
-            if isinstance(self._predictor, NativePredictor):
-                # the values the torch paths see: rows and times cast to float64
-                pred = self._predictor.predict(
-                    rows.astype(np.float64), self._t_y_hours, t_x.astype(np.float64)
-                )
+                self._choose(x, t)
+            predictor = self._predictor
+            if isinstance(predictor, NativePredictor):
+                pred = predictor.predict(self._window, self._t_y_hours, t_x.astype(np.float64))
+            elif predictor is not None:
+                pred = predictor(x, self._t_y, t)
             else:
-                x, t = torch.from_numpy(rows)[None], torch.from_numpy(t_x)[None]
-                pred = (
-                    self._predictor(x, self._t_y, t)
-                    if self._predictor is not None
-                    else predict_windows(self.model, x, self._t_y, t)
-                )
-        return Decision(
-            bar.symbol,
-            bar.ts_ns,
-            float(pred.position[0]),
-            mean=float(pred.mean[0]),
-            var=float(pred.var[0]),
-            source=self.source,
-        )
+                pred = predict_windows(self.model, x, self._t_y, t)
+        return float(pred.mean[0]), float(pred.var[0]), float(pred.position[0])
 
 
 __all__ = ["DecisionPath", "ModelStrategy"]
