@@ -185,8 +185,10 @@ class LiveExecutionClient:
     # --- lifecycle ---
 
     async def start(self) -> None:
-        """Sync the clock, connect the user-data stream and wait for its subscription."""
+        """Sync the clock, open the order wire, connect the user-data stream and wait for its
+        subscription."""
         await self.gateway.rest.sync_time()
+        await self.gateway.start()
         self._stream_task = asyncio.create_task(self.stream.run())
         self._poller = asyncio.create_task(self._poll_while_down())
         await asyncio.wait_for(self._up.wait(), self.config.connect_timeout_s)

@@ -11,9 +11,11 @@ of three typed outcomes:
   unknown" (-1007, or -1000/-1008 with a 5xx): the order may or may not exist. Only a query by
   ``origClientOrderId`` can tell.
 
-Signing, the clock offset and the key header are ccxt's (its implicit Binance API); the API key
-and secret come from the ``ConnectorConfig``'s ``SecretStr`` fields and never reach a message
-(every message goes through :func:`gradtrade.errors.scrub`).
+Signing, the clock offset and the key header are ccxt's (its implicit Binance API); a new
+order takes ``venue.wire.OrderWire`` when it has an idle connection: the same signed request,
+written straight to a kept-alive connection, its answer judged by ccxt (the latency path). The
+API key and secret come from the ``ConnectorConfig``'s ``SecretStr`` fields and never reach a
+message (every message goes through :func:`gradtrade.errors.scrub`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from gradtrade.errors import (
 )
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.rest import ConnectorMetrics, RestClient, from_ccxt, retry_after_s
+from gradtrade.venue.wire import OrderWire
 
 _CODE = re.compile(r'"code"\s*:\s*(-?\d+)')
 # "Timeout waiting for response from backend server. Send status unknown; execution status unknown."
@@ -92,6 +95,13 @@ class OrderGateway:
             self._new, self._cancel = ex.privatePostOrder, ex.privateDeleteOrder
             self._query, self._open = ex.privateGetOrder, ex.privateGetOpenOrders
             self._trades = ex.privateGetMyTrades
+        api = "fapiPrivate" if self.usdm else "private"
+        self.wire = OrderWire(ex, api) if OrderWire.supports(ex, api) else None
+
+    async def start(self) -> None:
+        """Opens the order wire's connections (without them, orders take ccxt's path)."""
+        if self.wire is not None:
+            await self.wire.start()
 
     async def send(
         self, fn: Callable[[dict[str, Any]], Awaitable[Any]], params: dict[str, Any]
@@ -128,7 +138,8 @@ class OrderGateway:
         sent = {"recvWindow": self.recv_window_ms, **params}
         if not self.usdm:
             sent.setdefault("newOrderRespType", "FULL")
-        return await self.send(self._new, sent)
+        wire = self.wire
+        return await self.send(wire.post if wire is not None and wire.ready() else self._new, sent)
 
     async def new_oco(self, params: dict[str, Any]) -> Outcome:
         """Spot ``POST orderList/oco``; ``params`` must name both legs' client ids (each leg is
@@ -158,6 +169,8 @@ class OrderGateway:
         return await self.send(self._trades, {"symbol": symbol, "orderId": order_id})
 
     async def close(self) -> None:
+        if self.wire is not None:
+            await self.wire.close()
         await self.rest.close()
 
 
