@@ -6,13 +6,21 @@ state and opens a session past every pruned id."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import yaml
 
 from gradtrade.core import parse_client_order_id
 from gradtrade.live import Trader, parse_trader_config
-from gradtrade.persistence import JournalOptions, RecordKind, TraderState, open_journal, recover
+from gradtrade.persistence import (
+    JournalOptions,
+    JournalRecord,
+    RecordKind,
+    TraderState,
+    open_journal,
+    recover,
+)
 
 from .harness import BarPump, Exchange, trader_config
 
@@ -20,6 +28,26 @@ from .harness import BarPump, Exchange, trader_config
 def objects(state: TraderState) -> dict[str, str]:
     return {k: v for k, v in state.snapshot_objects().items()
             if not k.startswith("extra/") and k != "breaker"}  # fmt: skip
+
+
+async def trade(trader: Trader, orders: int, cap_s: float = 60.0) -> None:
+    """Runs ``trader`` until it has sent ``orders`` orders (or ``cap_s`` passed): how many bars
+    that takes depends on the synthetic market's path, not on the machine's load."""
+    run = asyncio.create_task(trader.run())
+    sent = 0
+
+    def count(record: JournalRecord) -> None:
+        nonlocal sent
+        sent += record.kind is RecordKind.ORDER_SUBMITTED  # the write-ahead pair's last record
+
+    hooked, deadline = False, time.monotonic() + cap_s
+    while not run.done() and sent < orders and time.monotonic() < deadline:
+        if not hooked and trader.recorder is not None:
+            trader.recorder.on_append.append(count)
+            hooked = True
+        await asyncio.sleep(0.1)
+    trader.request_stop()
+    await run
 
 
 def test_a_trader_prunes_while_trading_and_restarts_on_the_pruned_journal(

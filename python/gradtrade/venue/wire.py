@@ -164,7 +164,7 @@ class OrderWire:
                 ),
                 self.exchange.timeout / 1000,
             )  # fmt: skip
-        except (OSError, TimeoutError, ssl.SSLError) as exc:
+        except Exception as exc:  # whatever fails here, orders still leave by ccxt's path
             log.info("order wire to %s: no connection (%s); ccxt's path is used", self._host, exc)
             return
         finally:
