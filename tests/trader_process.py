@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,24 @@ def _post(url: str, body: dict[str, Any]) -> None:
     )  # fmt: skip
     with urllib.request.urlopen(req, timeout=10) as r:
         assert r.status == 200
+
+
+def exchange_process(seed: int = 11, key: str = KEY, secret: str = SECRET) -> Iterator[str]:
+    """A local exchange in its own process (synthetic market, faults armable); yields its URL
+    (the first line it prints) and stops it afterwards. Wrap it in a fixture."""
+    cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", str(seed), "--port", "0",
+           "--api-key", key, "--api-secret", secret, "--faults"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http://"):
+        proc.kill()
+        raise AssertionError(f"exchange did not start: {url!r}")
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 def server_ms(url: str) -> int:

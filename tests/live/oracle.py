@@ -19,6 +19,7 @@ from typing import Any
 import ccxt.async_support as ccxt_async
 
 from gradtrade.core import OrderStatus, parse_client_order_id
+from gradtrade.errors import JournalError
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 from gradtrade.persistence.records import JournalRecord
 from gradtrade.persistence.recovery import TraderState
@@ -102,6 +103,20 @@ def account(url: str, market: str = "spot") -> Account:
 
 def exchange_orders(url: str, sessions: set[int], market: str = "spot") -> Rows:
     return asyncio.run(_read(url, market, sessions))[0]
+
+
+def journal_ready(db: Path) -> bool:
+    """The trader has created its journal: the file exists and its schema is written. A poller
+    that reads it between the two catches it mid-creation ("no meta table")."""
+    if not db.exists():
+        return False
+    try:
+        with open_journal(str(db), JournalOptions(readonly=True)):
+            return True
+    except JournalError as exc:
+        if "no meta table" in str(exc):
+            return False
+        raise
 
 
 def journal(db: Path) -> tuple[TraderState, list[JournalRecord]]:

@@ -35,7 +35,7 @@ from .harness import (
     start_trader,
     trader_config,
 )
-from .oracle import account, check, exchange_orders, journal
+from .oracle import account, check, exchange_orders, journal, journal_ready
 
 # sessions end in 5 (restarts 6): never one of test_trader_live's (0, 1) or the soak's (8),
 # whatever second each module was imported in: they share one exchange account
@@ -241,7 +241,7 @@ def _orders_once_trading(db: Path, proc: Any, known: set[str]) -> set[str]:
     deadline = time.monotonic() + 60
     while True:
         assert proc.poll() is None and time.monotonic() < deadline, "no new order came"
-        orders = set(journal(db)[0].orders) if db.exists() else set()
+        orders = set(journal(db)[0].orders) if journal_ready(db) else set()
         if orders - known:
             return orders
         time.sleep(0.05)
@@ -319,7 +319,7 @@ def test_kline_stream_gap_across_bar_closes_while_trading(
 
 
 def _decisions_count(db: Path) -> int:
-    if not db.exists():
+    if not journal_ready(db):
         return 0
     return sum(r.kind is RecordKind.DECISION for r in journal(db)[1])
 

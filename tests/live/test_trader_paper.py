@@ -13,6 +13,7 @@ from gradtrade.core import OrderStatus
 from gradtrade.persistence import JournalOptions, RecordKind, open_journal, recover
 
 from .harness import BarPump, Exchange, run_cli, start_trader, trader_config
+from .oracle import journal_ready
 
 
 def journal_records(path: Path) -> list[object]:
@@ -80,7 +81,7 @@ def test_sigterm_stops_cleanly_with_the_journal_flushed(exchange: Exchange, tmp_
         fills = 0
         while time.monotonic() < deadline and fills == 0:
             time.sleep(1.0)
-            if db.exists():
+            if journal_ready(db):
                 fills = sum(r.kind is RecordKind.FILL for r in journal_records(db))  # type: ignore[attr-defined]
         assert fills, "the trader never filled"
         proc.send_signal(signal.SIGTERM)

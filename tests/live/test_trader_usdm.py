@@ -35,7 +35,7 @@ from gradtrade.persistence.records import JournalRecord
 from gradtrade.venue.urls import ccxt_urls
 
 from .harness import KEY, SECRET, SYMBOL, BarPump, Exchange, run_cli, start_trader, trader_config
-from .oracle import Account, account, check, journal
+from .oracle import Account, account, check, journal, journal_ready
 from .resting import kill_until_filled
 
 RUN_FOR = 5
@@ -118,7 +118,7 @@ def _hold_a_position(exchange: Exchange, config: Path, db: Path) -> float:
                 deadline = time.monotonic() + 40
                 while time.monotonic() < deadline:
                     assert proc.poll() is None, proc.communicate()[1][-3000:]
-                    if db.exists():
+                    if journal_ready(db):
                         state, _ = journal(db)
                         pos = state.positions.get(SYMBOL)
                         if pos is not None and pos.quantity and not state.in_flight:
@@ -202,7 +202,7 @@ def _wait_for(db: Path, proc: subprocess.Popen[str], kind: RecordKind, after_seq
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1][-3000:]
-        if db.exists():
+        if journal_ready(db):
             found = [r.seq for r in _after(db, after_seq) if r.kind is kind]
             if found:
                 return found[0]

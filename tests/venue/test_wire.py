@@ -4,8 +4,6 @@ of the local exchange (running in its own process), fault by fault."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -16,24 +14,14 @@ from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.orders import Answered, OrderGateway, Outcome, Refused, StatusUnknown
 from gradtrade.venue.rest import make_exchange
 from gradtrade.venue.wire import OrderWire
+from trader_process import exchange_process
 
 KEY, SECRET = "wire-test-key", "wire-test-secret-0123456789"
 
 
 @pytest.fixture(scope="module")
 def exchange_url() -> Iterator[str]:
-    cmd = [sys.executable, "-c", "from gradtrade.cli import main; main()", "exchange", "serve",
-           "--synthetic", "--seed", "5", "--port", "0", "--api-key", KEY,
-           "--api-secret", SECRET, "--faults"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        pytest.fail(f"exchange did not start: {url!r}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from exchange_process(seed=5, key=KEY, secret=SECRET)
 
 
 async def arm(url: str, **fault: Any) -> None:
