@@ -20,6 +20,7 @@ from trader_process import (
     SYMBOL,
     BarPump,
     Exchange,
+    exchange_process,
     run_cli,
     server_ms,
     start_trader,
@@ -29,17 +30,8 @@ from trader_process import (
 
 
 def _exchange_process() -> Iterator[Exchange]:
-    cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port", "0",
-           "--api-key", KEY, "--api-secret", SECRET, "--faults"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        pytest.fail(f"exchange did not start: {url!r}")
-    yield Exchange(url)
-    proc.terminate()
-    proc.wait(10)
+    for url in exchange_process():
+        yield Exchange(url)
 
 
 @pytest.fixture(scope="module")
