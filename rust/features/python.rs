@@ -10,7 +10,8 @@ use super::{FeatureConfig, StreamingFeatures};
 use crate::errors::CoreError;
 use crate::types::python::{as_f64_array, text_arg, values, Float, Int, DETACH_MIN_LEN};
 
-fn one_d(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
+/// A 1-D float64 array's values (any array-like is converted; other shapes are refused).
+pub(super) fn one_d(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
     let a = as_f64_array(obj, what)?;
     if a.ndim() != 1 {
         return Err(CoreError::invalid(format!(

@@ -5,7 +5,7 @@ use numpy::ndarray::Array2;
 use numpy::{PyArray1, PyArray2, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
-use super::python::PyStreamingFeatures;
+use super::python::{one_d, PyStreamingFeatures};
 use super::state::{Carry, Funding, Normalization, StateRows};
 use super::StreamingFeatures;
 use crate::errors::CoreError;
@@ -23,18 +23,6 @@ fn int64s(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<i64>> {
         .extract::<PyReadonlyArray1<'_, i64>>()
         .map_err(|_| CoreError::invalid(format!("{what} must be a 1-D int64 array")))?;
     Ok(a.as_array().to_vec())
-}
-
-fn floats(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
-    let a = as_f64_array(obj, what)?;
-    if a.ndim() != 1 {
-        return Err(CoreError::invalid(format!(
-            "{what} must be a 1-D array, got shape {:?}",
-            a.shape()
-        ))
-        .into());
-    }
-    Ok(values(&a))
 }
 
 fn bools(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<bool>> {
@@ -126,7 +114,7 @@ impl PyStateRows {
         rates: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let times = int64s(times_ns, "funding times")?;
-        let rates = floats(rates, "funding rates")?;
+        let rates = one_d(rates, "funding rates")?;
         Ok(self.inner.add_funding(&times, &rates)?)
     }
 
@@ -182,7 +170,7 @@ impl PyStateRows {
         }
         let funding = Funding::from_parts(
             int64s(funding_times_ns, "funding times")?,
-            floats(funding_rates, "funding rates")?,
+            one_d(funding_rates, "funding rates")?,
         )?;
         let carry = Carry {
             last_rate: last_rate.0,
@@ -213,8 +201,8 @@ impl PyStateNormalization {
     ) -> PyResult<Self> {
         Ok(PyStateNormalization {
             inner: Normalization::new(
-                floats(center, "center")?,
-                floats(scale, "scale")?,
+                one_d(center, "center")?,
+                one_d(scale, "scale")?,
                 bools(scaled, "scaled")?,
                 clip.0,
             )?,
