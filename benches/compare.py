@@ -32,6 +32,7 @@ SECTIONS = [
     "model",
     "decision",
     "journal",
+    "flush",
     "backtest",
     "l2",
     "trader",

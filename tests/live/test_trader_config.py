@@ -24,6 +24,7 @@ from gradtrade.persistence import (
     JournalOptions,
     JournalRecord,
     RecordKind,
+    SqliteJournal,
     open_journal,
 )
 
@@ -51,11 +52,29 @@ def live(url: str, **extra: Any) -> dict[str, Any]:
         ({"log": {"format": "xml"}}, "log.format"),
         ({"trader_id": "has space"}, "trader_id"),
         ({"strategy": {"kind": "model"}}, "strategy"),
+        ({"journal": {"idle_flush_ms": -1}}, "journal.idle_flush_ms"),
+        ({"journal": {"idle_flush_ms": 60_001}}, "journal.idle_flush_ms"),
     ],
 )
 def test_bad_config_is_refused_naming_the_field(raw: dict[str, Any], field: str) -> None:
     with pytest.raises(InvalidInput, match=field.replace(".", r"\.")):
         parse_trader_config(raw)
+
+
+def test_the_writer_flushes_when_idle_every_50_ms_by_default_and_readers_never(
+    tmp_path: Path,
+) -> None:
+    assert parse_trader_config({}).journal.idle_flush_ms == 50
+    cfg = parse_trader_config(
+        {"trader_id": "t1", "journal": {"url": str(tmp_path / "t.db"), "idle_flush_ms": 30}}
+    )
+    writer = cfg.journal_options(readonly=False)
+    assert (writer.trader_id, writer.readonly, writer.idle_flush_ms) == ("t1", False, 30)
+    reader = cfg.journal_options(readonly=True)
+    assert (reader.trader_id, reader.readonly, reader.idle_flush_ms) == ("t1", True, 0)
+    with open_journal(cfg.journal.url, writer) as j:
+        assert isinstance(j, SqliteJournal) and j._keeper is not None
+        assert j._keeper.idle_s == pytest.approx(0.030)
 
 
 def test_live_mode_at_an_unknown_url_needs_the_explicit_flag() -> None:

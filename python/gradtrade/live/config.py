@@ -27,7 +27,7 @@ from pydantic import Field, field_validator, model_validator
 from gradtrade.config import StrictModel, load, validate
 from gradtrade.execution.config import ExecutionConfig, FillSection
 from gradtrade.monitoring.config import MonitoringConfig
-from gradtrade.persistence.options import TRADER_ID
+from gradtrade.persistence.options import TRADER_ID, JournalOptions
 from gradtrade.risk.config import RiskConfig
 from gradtrade.strategy.config import StrategySection
 from gradtrade.timeframes import INTERVALS
@@ -96,11 +96,14 @@ class JournalSection(StrictModel):
     ``redis://host:port/db`` (the trader id names the stream). ``keep_terminal_orders``: the
     terminal orders (filled, canceled, rejected, expired) the journal's mirror, its snapshots
     and the engine's order table keep; older ones are pruned at each snapshot
-    (``live.recorder``)."""
+    (``live.recorder``). ``idle_flush_ms`` (SQLite only; 0 = off): flush the disk after that
+    long without a journal commit, so the write-ahead commit before an order does not pay for
+    other processes' writes (``persistence.flush_keeper``)."""
 
     url: str = "runs/trader/journal.db"
     snapshot_every: int = Field(default=500, ge=1, le=10_000_000)  # records between snapshots
     keep_terminal_orders: int = Field(default=1000, ge=0, le=10_000_000)
+    idle_flush_ms: int = Field(default=50, ge=0, le=60_000)
 
 
 class ReconcileSection(StrictModel):
@@ -194,6 +197,12 @@ class TraderConfig(StrictModel):
                 f"({', '.join(speeds)})"
             )
         return self
+
+    def journal_options(self, readonly: bool) -> JournalOptions:
+        """How this trader's journal is opened: its id, and for the writer the idle flush."""
+        if readonly:
+            return JournalOptions(trader_id=self.trader_id, readonly=True)
+        return JournalOptions(trader_id=self.trader_id, idle_flush_ms=self.journal.idle_flush_ms)
 
 
 def parse_trader_config(raw: dict[str, Any], source: str = "<dict>") -> TraderConfig:

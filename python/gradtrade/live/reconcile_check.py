@@ -22,7 +22,6 @@ from gradtrade.live.reconcile import ReconcileConfig, ReconciliationReport
 from gradtrade.live.reconciler import Baseline, check_journal
 from gradtrade.live.resume import restore_portfolio
 from gradtrade.persistence.journal import open_journal
-from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.recovery import recover
 from gradtrade.venue.instruments import symbol_filters
 from gradtrade.venue.orders import OrderGateway
@@ -40,8 +39,7 @@ async def check_trader(cfg: TraderConfig, creds: Credentials) -> CheckResult:
     """The report the trader would reach if it reconciled now (its journal at its last record)."""
     if cfg.mode != "live":
         raise ConfigError("mode: paper has no exchange account to reconcile against")
-    opts = JournalOptions(trader_id=cfg.trader_id, readonly=True)
-    with open_journal(cfg.journal.url, opts) as journal:
+    with open_journal(cfg.journal.url, cfg.journal_options(readonly=True)) as journal:
         state = recover(journal)
         gateway = OrderGateway(
             connector_config(cfg, creds), recv_window_ms=cfg.venue.recv_window_ms

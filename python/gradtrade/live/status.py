@@ -23,7 +23,6 @@ from gradtrade.execution.portfolio import PortfolioTracker
 from gradtrade.live.config import TraderConfig
 from gradtrade.live.resume import restore_portfolio
 from gradtrade.persistence.journal import Journal, open_journal
-from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import JournalRecord, RecordKind
 from gradtrade.persistence.recovery import TraderState, recover
 
@@ -69,12 +68,8 @@ class TraderStatus:
         return "\n".join(lines)
 
 
-def _opts(cfg: TraderConfig, readonly: bool) -> JournalOptions:
-    return JournalOptions(trader_id=cfg.trader_id, readonly=readonly)
-
-
 def trader_status(cfg: TraderConfig) -> TraderStatus:
-    with open_journal(cfg.journal.url, _opts(cfg, readonly=True)) as journal:
+    with open_journal(cfg.journal.url, cfg.journal_options(readonly=True)) as journal:
         state = recover(journal)
         positions = _positions(cfg, journal, state)
     total = len(state.orders) + state.pruned_count  # pruned orders were journaled too
@@ -120,7 +115,7 @@ def _positions(cfg: TraderConfig, journal: Journal, state: TraderState) -> dict[
 def reset_breaker(cfg: TraderConfig) -> str:
     """Journal the breaker back to ACTIVE; returns the state it left. The trader must be
     stopped (a running trader holds the journal: ``JournalLocked``)."""
-    with open_journal(cfg.journal.url, _opts(cfg, readonly=False)) as journal:
+    with open_journal(cfg.journal.url, cfg.journal_options(readonly=False)) as journal:
         state = recover(journal)
         if state.breaker is None:
             raise InvalidInput(f"trader {cfg.trader_id}: the journal holds no breaker to reset")

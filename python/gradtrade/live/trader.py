@@ -81,7 +81,6 @@ from gradtrade.live.resume import (
 )
 from gradtrade.live.telemetry import Telemetry
 from gradtrade.persistence.journal import Journal, open_journal
-from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import RecordKind
 from gradtrade.persistence.recovery import recover
 from gradtrade.timeframes import periods_per_year
@@ -199,7 +198,7 @@ class Trader:
     async def run(self, run_for_s: float | None = None) -> None:
         cfg = self.cfg
         url = cfg.journal.url
-        journal = open_journal(url, JournalOptions(trader_id=cfg.trader_id))
+        journal = open_journal(url, cfg.journal_options(readonly=False))
         telemetry = self.telemetry
         try:
             if telemetry is None:

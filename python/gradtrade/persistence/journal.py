@@ -99,6 +99,7 @@ def _options(query: dict[str, list[str]], base: JournalOptions) -> JournalOption
         trader_id=query.get("trader", [base.trader_id])[-1],
         readonly=_flag(query, "readonly") or base.readonly,
         durability=chosen,
+        idle_flush_ms=base.idle_flush_ms,
     )
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from gradtrade.errors import InvalidInput
+from gradtrade.persistence.flush_keeper import MAX_IDLE_MS
 
 TRADER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
@@ -25,11 +26,15 @@ class Durability(Enum):
 
 @dataclass(frozen=True, slots=True)
 class JournalOptions:
-    """``trader_id`` None means: whatever the journal says (SQLite), required for Redis."""
+    """``trader_id`` None means: whatever the journal says (SQLite), required for Redis.
+    ``idle_flush_ms`` (SQLite writers only; 0 = off): flush the device after that long without
+    a commit, so an order's commit does not pay for other processes' writes
+    (``persistence.flush_keeper``). A Redis server flushes on its own machine: it is ignored."""
 
     trader_id: str | None = None
     readonly: bool = False
     durability: Durability = Durability.REQUIRE
+    idle_flush_ms: int = 0
 
     def __post_init__(self) -> None:
         if self.trader_id is not None and (
@@ -38,6 +43,9 @@ class JournalOptions:
             raise InvalidInput(f"trader id must match {TRADER_ID.pattern}, got {self.trader_id!r}")
         if not isinstance(self.durability, Durability):
             raise InvalidInput(f"durability must be a Durability, got {self.durability!r}")
+        ms = self.idle_flush_ms
+        if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= MAX_IDLE_MS:
+            raise InvalidInput(f"idle_flush_ms must be an int in [0, {MAX_IDLE_MS}], got {ms!r}")
 
 
 __all__ = ["TRADER_ID", "Durability", "JournalOptions"]

@@ -11,6 +11,7 @@ an older one raises the meta's version to its own (it appends records of that ve
 older gradtrade then refuses the journal at open ("upgrade gradtrade") instead of failing on a
 record it cannot read. Read-only opens never change it. The writer copies nothing from the WAL
 into the database file inside a commit: ``persistence.checkpoint`` does it on its own thread.
+With ``idle_flush_ms``, ``persistence.flush_keeper`` flushes the device while the writer is idle.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from gradtrade.errors import (
     JournalVersionError,
 )
 from gradtrade.persistence.checkpoint import WalCheckpointer
+from gradtrade.persistence.flush_keeper import FlushKeeper
 from gradtrade.persistence.options import JournalOptions
 from gradtrade.persistence.records import (
     SCHEMA_VERSION,
@@ -97,6 +99,7 @@ class SqliteJournal:
         self._lock_handle: IO[str] | None = None
         self._closed = False
         self._checkpointer: WalCheckpointer | None = None
+        self._keeper: FlushKeeper | None = None
         if self.options.readonly:
             if not self.path.exists():
                 raise JournalError(f"no journal at {self.path}")
@@ -113,6 +116,8 @@ class SqliteJournal:
             self._last_seq = self._max_seq()
             if not self.options.readonly:
                 self._checkpointer = WalCheckpointer(self.path, CHECKPOINT_EVERY)
+                if self.options.idle_flush_ms:
+                    self._keeper = FlushKeeper(self.path, self.options.idle_flush_ms)
         except sqlite3.DatabaseError as exc:
             self.close()
             raise JournalCorrupted(f"{self.path} is not a readable journal: {exc}", 0) from None
@@ -216,6 +221,8 @@ class SqliteJournal:
                 raise JournalError(f"journal {self.path}: append of seq {batch[0].seq} failed: "
                                    f"{exc}") from None  # fmt: skip
             self._last_seq = batch[-1].seq
+            if self._keeper is not None:
+                self._keeper.committed()
             cp = self._checkpointer
             if cp is not None and cp.committed(len(batch)):
                 cp.checkpoint_inline(db)
@@ -270,6 +277,8 @@ class SqliteJournal:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+            if self._keeper is not None:
+                self._keeper.committed()
 
     def latest_snapshot(self) -> Snapshot | None:
         with self._mutex:
@@ -293,6 +302,8 @@ class SqliteJournal:
             if self._closed:
                 return
             self._closed = True
+            if self._keeper is not None:
+                self._keeper.close()
             if self._checkpointer is not None:
                 self._checkpointer.close()
                 # what stays in the WAL on failure is still committed; the next open reads it
