@@ -2,7 +2,9 @@
 
 - ``records``: ``RecordKind``, ``JournalRecord`` (validated in and out), ``Snapshot``.
 - ``journal``: the ``Journal`` protocol and ``open_journal(url)``.
-- ``sqlite`` / ``redis``: the backends (``SqliteJournal``, ``RedisJournal``).
+- ``sqlite`` / ``redis``: the backends (``SqliteJournal``, ``RedisJournal``); ``checkpoint``
+  and ``flush_keeper``: the SQLite writer's two helper threads (WAL checkpoints and idle device
+  flushes, both off the commit path).
 - ``recovery``: ``recover(journal)`` -> ``TraderState`` of real Rust objects.
 """
 
