@@ -29,7 +29,7 @@ a bar whose frame is late or whose clock moved). Strategies: the reference
 ``ma_cross`` (fast 1 / slow 2, an order on most bars) and the Neural ODE checkpoint
 (``GRADTRADE_BENCH_CHECKPOINT``, default ``runs/btc_1h/best.pt``; skipped when absent), the
 trader's default ``torch_threads: 1``, deciding with its default forward (native). The journal
-runs with its default idle flush (``journal.idle_flush_ms: 50``); the last strategy's default
+runs with its default idle flush (``journal.idle_flush_ms``, 50 ms); the last strategy's default
 row is repeated without it (``0``), which shows the disk's periodic slow flush on the order
 path (``persistence.flush_keeper``).
 """
@@ -54,7 +54,7 @@ from pydantic import SecretStr
 
 from gradtrade.events import Bar
 from gradtrade.live.bars import KlineFeed, StreamStats
-from gradtrade.live.config import parse_trader_config
+from gradtrade.live.config import JournalSection, parse_trader_config
 from gradtrade.live.credentials import Credentials
 from gradtrade.live.trader import Trader
 from gradtrade.timeframes import interval_ms
@@ -233,8 +233,8 @@ def _row(
 
 
 def run(data_dir: Path, quick: bool) -> str:
-    # the default rows time ~300 orders each: with ~100, the p99 is the second-largest sample
-    # and one slow fsync of this disk sets it
+    # the default rows time 180-420 orders each: with ~100, the p99 is the second-largest
+    # sample and one slow fsync of this disk sets it
     bars, default_bars = (40, 40) if quick else (300, 900)
     ckpt = Path(os.environ.get("GRADTRADE_BENCH_CHECKPOINT", "runs/btc_1h/best.pt"))
     strategies: list[tuple[str, str, dict[str, Any]]] = [
@@ -246,9 +246,12 @@ def run(data_dir: Path, quick: bool) -> str:
     # _config) make most bars trade, so its rows time many orders
     rows = []
     for k, (name, timeframe, strategy) in enumerate(strategies):
-        # (clock tolerance ms, journal.idle_flush_ms); the last strategy (the model when
-        # present) also runs without the idle flush, to show what it takes off the p99
-        variants = [(1000, 50), (0, 50)] + ([(1000, 0)] if k == len(strategies) - 1 else [])
+        # (clock tolerance ms, journal.idle_flush_ms or None: the trader's default); the last
+        # strategy (the model when present) also runs without the idle flush, to show what it
+        # takes off the p99
+        variants: list[tuple[int, int | None]] = [(1000, None), (0, None)]
+        if k == len(strategies) - 1:
+            variants.append((1000, 0))
         for tolerance_ms, idle_flush_ms in variants:
             proc = subprocess.Popen(
                 [*CLI, "exchange", "serve", "--synthetic", "--seed", "11", "--port", "0",
@@ -260,7 +263,8 @@ def run(data_dir: Path, quick: bool) -> str:
                 url = proc.stdout.readline().strip()
                 with tempfile.TemporaryDirectory() as tmp:
                     cfg = _config(url, Path(tmp) / "j.db", strategy, timeframe, tolerance_ms)
-                    cfg["journal"]["idle_flush_ms"] = idle_flush_ms
+                    if idle_flush_ms is not None:
+                        cfg["journal"]["idle_flush_ms"] = idle_flush_ms
                     step = interval_ms(timeframe)
                     wanted = default_bars if tolerance_ms else bars
                     n = min(wanted, MAX_SKEW_MS // step - 2)  # the clock fault moves <= a year
@@ -269,7 +273,7 @@ def run(data_dir: Path, quick: bool) -> str:
                 proc.terminate()
                 proc.wait(10)
             sync = "default, clock steady" if tolerance_ms else "/time before every bar"
-            if not idle_flush_ms:
+            if idle_flush_ms == 0:
                 sync += ", no idle flush"
             rows.append(_row(f"{name}, {sync}", ms, jms, n, syncs, sent))
     skipped = (
@@ -291,8 +295,8 @@ def run(data_dir: Path, quick: bool) -> str:
         "`clock_tolerance_ms: 0`. Target: p50 and p99 under 5 ms on CPU. Percentiles within "
         "the samples (`statistics.quantiles`, inclusive). The model rows rebalance on 0.1 % "
         "moves and may short, so most bars trade. \"no idle flush\": `journal.idle_flush_ms: "
-        "0` (the default 50 flushes the disk after 50 ms without a commit: "
-        "`persistence.flush_keeper`).",
+        f"0` (the default {JournalSection().idle_flush_ms} flushes the disk after that many ms "
+        "without a commit: `persistence.flush_keeper`).",
         "",
         "| strategy, clock | bars | /time round trips | orders timed | orders by venue.wire "
         "| p50 ms | p99 ms | max ms "

@@ -38,11 +38,11 @@ def _post(url: str, body: dict[str, Any]) -> None:
         assert r.status == 200
 
 
-def exchange_process(seed: int = 11, key: str = KEY, secret: str = SECRET) -> Iterator[str]:
-    """A local exchange in its own process (synthetic market, faults armable); yields its URL
-    (the first line it prints) and stops it afterwards. Wrap it in a fixture."""
-    cmd = [*CLI, "exchange", "serve", "--synthetic", "--seed", str(seed), "--port", "0",
-           "--api-key", key, "--api-secret", secret, "--faults"]  # fmt: skip
+def serve_exchange(args: list[str], key: str = KEY, secret: str = SECRET) -> Iterator[str]:
+    """``gradtrade exchange serve ARGS`` in its own process on a free port; yields its URL (the
+    first line it prints) and stops it afterwards. Wrap it in a fixture."""
+    cmd = [*CLI, "exchange", "serve", *args, "--port", "0", "--api-key", key,
+           "--api-secret", secret]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     assert proc.stdout is not None
     url = proc.stdout.readline().strip()
@@ -54,6 +54,11 @@ def exchange_process(seed: int = 11, key: str = KEY, secret: str = SECRET) -> It
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def exchange_process(seed: int = 11, key: str = KEY, secret: str = SECRET) -> Iterator[str]:
+    """The synthetic market with faults armable (``serve_exchange``)."""
+    yield from serve_exchange(["--synthetic", "--seed", str(seed), "--faults"], key, secret)
 
 
 def server_ms(url: str) -> int:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -37,6 +35,7 @@ from gradtrade.execution.live import LiveClientConfig, LiveExecutionClient, reje
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.instruments import symbol_filters
 from gradtrade.venue.urls import ccxt_urls
+from trader_process import exchange_process
 
 KEY, SECRET = "live-test-key", "live-test-secret-0123456789"
 SYMBOL = "BTCUSDT"
@@ -45,18 +44,7 @@ SYMBOL = "BTCUSDT"
 @pytest.fixture(scope="module")
 def exchange_url() -> Iterator[str]:
     """A local exchange in its own process; its URL is the first line it prints."""
-    cmd = [sys.executable, "-c", "from gradtrade.cli import main; main()", "exchange", "serve",
-           "--synthetic", "--seed", "3", "--port", "0", "--api-key", KEY,
-           "--api-secret", SECRET, "--faults"]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        pytest.fail(f"exchange did not start: {url!r}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from exchange_process(seed=3, key=KEY, secret=SECRET)
 
 
 async def arm(url: str, **fault: Any) -> None:

@@ -40,8 +40,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,6 +60,7 @@ from gradtrade.strategy import StrategyContext
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.instruments import symbol_filters as venue_filters
 from gradtrade.venue.urls import ccxt_urls
+from trader_process import serve_exchange
 
 KEY, SECRET = "parity-key", "parity-secret-0123456789"
 SYMBOL = "BTCUSDT"
@@ -95,21 +94,13 @@ class BodySign:
 @pytest.fixture(scope="module")
 def stepped_exchange(data_dir: Path) -> Iterator[str]:
     """The exchange in its own process, stepping the 5m file from START."""
-    cmd = [sys.executable, "-c", "from gradtrade.cli import main; main()", "exchange", "serve",
-           "--replay", str(data_dir / FILE), "--stepped", "5m", "--step-from", START,
-           "--fees", f"usdm={MAKER},{TAKER}", "--ladder-levels", str(LADDER.levels),
-           "--ladder-share", str(LADDER.level_share), "--templates",
-           str(data_dir / "recordings/cryptofeed"), "--port", "0", "--api-key", KEY,
-           "--api-secret", SECRET]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        pytest.fail(f"exchange did not start: {url!r}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from serve_exchange(
+        ["--replay", str(data_dir / FILE), "--stepped", "5m", "--step-from", START,
+         "--fees", f"usdm={MAKER},{TAKER}", "--ladder-levels", str(LADDER.levels),
+         "--ladder-share", str(LADDER.level_share), "--templates",
+         str(data_dir / "recordings/cryptofeed")],
+        KEY, SECRET,
+    )  # fmt: skip
 
 
 def backtest_config(data_dir: Path, f: SymbolFilters) -> BacktestConfig:

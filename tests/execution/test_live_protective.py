@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
-import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +43,7 @@ from gradtrade.strategy import StrategyContext
 from gradtrade.venue.config import ConnectorConfig
 from gradtrade.venue.instruments import order_types, symbol_filters
 from gradtrade.venue.urls import ccxt_urls
+from trader_process import serve_exchange
 
 KEY, SECRET = "stops-key", "stops-secret-0123456789"
 SYMBOL = "BTCUSDT"
@@ -100,19 +99,11 @@ def venue(request: pytest.FixtureRequest) -> Venue:
 
 @pytest.fixture
 def exchange(venue: Venue, data_dir: Path) -> Iterator[str]:
-    cmd = [sys.executable, "-c", "from gradtrade.cli import main; main()", "exchange", "serve",
-           "--replay", str(data_dir / venue.file), "--stepped", "5m", "--step-from", START,
-           "--templates", str(data_dir / "recordings/cryptofeed"), "--port", "0",
-           "--api-key", KEY, "--api-secret", SECRET]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    url = proc.stdout.readline().strip()
-    if not url.startswith("http://"):
-        proc.kill()
-        pytest.fail(f"exchange did not start: {url!r}")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    yield from serve_exchange(
+        ["--replay", str(data_dir / venue.file), "--stepped", "5m", "--step-from", START,
+         "--templates", str(data_dir / "recordings/cryptofeed")],
+        KEY, SECRET,
+    )  # fmt: skip
 
 
 def config(data_dir: Path, venue: Venue, f: SymbolFilters) -> BacktestConfig:
